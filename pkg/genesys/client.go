@@ -1,0 +1,188 @@
+package genesys
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// Defaults. The per-attempt timeout matches the official SDK's 16 s.
+const (
+	DefaultTimeout        = 16 * time.Second
+	DefaultMaxElapsedTime = 30 * time.Second
+	defaultUserAgent      = "genesys-deactivator"
+	maxResponseBody       = 4 << 20
+)
+
+// Client talks to the Genesys Cloud Platform API with OAuth client
+// credentials. Create it with NewClient; the zero value is not usable. A
+// Client is safe for concurrent use, and its methods may be called from many
+// goroutines. It holds no goroutines and needs no Close.
+type Client struct {
+	*shared
+	priority Priority
+
+	Users         *UsersService
+	Tokens        *TokensService
+	Authorization *AuthorizationService
+}
+
+// shared is the state every view of a client (see WithPriority) shares.
+type shared struct {
+	httpClient     *http.Client
+	ep             endpoints
+	auth           *tokenSource
+	limiter        Limiter
+	timeout        time.Duration
+	maxElapsedTime time.Duration
+	userAgent      string
+	nowFunc        func() time.Time
+	newBackOff     func() backoff.BackOff
+}
+
+type service struct{ client *Client }
+
+// NewClient returns a client for target, which is either a region (its AWS
+// name such as "eu-central-1", or its host such as "mypurecloud.de") or an
+// explicit API base URL such as a simulator's "http://127.0.0.1:8089". For a
+// region the token URL is the region's login host; for a URL whose host
+// starts with "api." it is the same host with "login."; for any other URL it
+// is that URL's own /oauth/token. Plain http is accepted only for loopback
+// hosts unless WithInsecureHTTP is given.
+//
+// WithCredentials is required.
+func NewClient(target string, opts ...Option) (*Client, error) {
+	o := options{
+		timeout:        DefaultTimeout,
+		maxElapsedTime: DefaultMaxElapsedTime,
+		renewBefore:    defaultRenewBefore,
+		userAgent:      defaultUserAgent,
+	}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if o.clientID == "" || o.clientSecret == "" {
+		return nil, fmt.Errorf("%w: WithCredentials is required", ErrInvalidArgument)
+	}
+	ep, err := resolveEndpoints(target, o.tokenURL, o.insecure)
+	if err != nil {
+		return nil, err
+	}
+	hc := o.httpClient
+	if hc == nil {
+		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	// Never follow a redirect: the secret and tokens go to the configured
+	// hosts only, and a redirected API call is not an answer we understand.
+	hc = &http.Client{
+		Transport:     hc.Transport,
+		Jar:           hc.Jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	sh := &shared{
+		httpClient:     hc,
+		ep:             ep,
+		auth:           newTokenSource(o.clientID, o.clientSecret, ep.tokenURL, hc, o.renewBefore),
+		limiter:        o.limiter,
+		timeout:        o.timeout,
+		maxElapsedTime: o.maxElapsedTime,
+		userAgent:      o.userAgent,
+		nowFunc:        time.Now,
+		newBackOff:     defaultBackOff,
+	}
+	if sh.limiter == nil {
+		sh.limiter = NewRateLimiter(300, time.Minute)
+	}
+	return newView(sh, PriorityNormal), nil
+}
+
+func newView(sh *shared, p Priority) *Client {
+	c := &Client{shared: sh, priority: p}
+	c.Users = &UsersService{client: c}
+	c.Tokens = &TokensService{client: c}
+	c.Authorization = &AuthorizationService{client: c}
+	return c
+}
+
+// WithPriority returns a view of the client whose requests pass the limiter
+// with priority p. The view shares everything else (connections, token,
+// limiter) with c.
+func (c *Client) WithPriority(p Priority) *Client { return newView(c.shared, p) }
+
+// BaseURL is the API base URL the client sends requests to.
+func (c *Client) BaseURL() string { return c.ep.base.String() }
+
+// TokenURL is where the client runs the token grant.
+func (c *Client) TokenURL() string { return c.ep.tokenURL }
+
+// Response is a Genesys answer with what the caller may want to record. Its
+// body has been read and closed.
+type Response struct {
+	*http.Response
+	CorrelationID string // ININ-Correlation-Id
+	Rate          Rate   // inin-ratelimit-* headers
+	Attempts      int    // requests sent for this call, retries included
+}
+
+// newRequest builds a request for a path relative to the API base. A body is
+// JSON-encoded once so that retries can resend it.
+func (c *Client) newRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
+	u, err := c.ep.base.Parse(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: path %q: %v", ErrInvalidArgument, path, err)
+	}
+	var r io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("genesys: encode %s %s: %w", method, u.Path, err)
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), r)
+	if err != nil {
+		return nil, fmt.Errorf("genesys: %s %s: %w", method, u.Path, err)
+	}
+	req.Header.Set("Accept", "application/scim+json, application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// do sends req with retries (see send) and decodes a 2xx JSON body into v
+// when v is not nil.
+func (c *Client) do(req *http.Request, v any) (*Response, error) {
+	resp, err := c.send(req)
+	if err != nil {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	if v == nil || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
+		return resp, nil
+	}
+	dec := json.NewDecoder(io.LimitReader(resp.Body, maxResponseBody))
+	if err := dec.Decode(v); err != nil {
+		return resp, fmt.Errorf("%w: %s %s: decode %d body: %v", ErrUnexpectedResponse, req.Method, req.URL.Path, resp.StatusCode, err)
+	}
+	return resp, nil
+}
+
+// ctxErr returns the caller's context error, wrapped so that errors.Is sees
+// it: a call abandoned by its caller failed by the caller's doing.
+func ctxErr(ctx context.Context, req *http.Request) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("genesys: %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	return nil
+}

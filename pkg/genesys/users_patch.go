@@ -1,0 +1,113 @@
+package genesys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// patchRequest is a SCIM PatchOp. Genesys spells the key "Operations".
+type patchRequest struct {
+	Schemas    []string  `json:"schemas"`
+	Operations []patchOp `json:"Operations"`
+}
+
+type patchOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path,omitempty"`
+	Value any    `json:"value,omitempty"`
+}
+
+// Deactivate sets active=false on the user with a SCIM PATCH. A non-empty
+// version is sent as If-Match, so a concurrent change makes the call fail
+// with ErrVersionConflict instead of overwriting it. The 200 body must show
+// active:false, else the error is ErrUnexpectedResponse.
+func (s *UsersService) Deactivate(ctx context.Context, id, version string) (*User, *Response, error) {
+	return s.SetActive(ctx, id, version, false)
+}
+
+// Reactivate sets active=true; see Deactivate.
+func (s *UsersService) Reactivate(ctx context.Context, id, version string) (*User, *Response, error) {
+	return s.SetActive(ctx, id, version, true)
+}
+
+// SetActive PATCHes the user's active flag; see Deactivate.
+func (s *UsersService) SetActive(ctx context.Context, id, version string, active bool) (*User, *Response, error) {
+	if err := checkID(id); err != nil {
+		return nil, nil, err
+	}
+	body := patchRequest{
+		Schemas:    []string{SchemaPatchOp},
+		Operations: []patchOp{{Op: "replace", Path: "active", Value: active}},
+	}
+	req, err := s.client.newRequest(ctx, http.MethodPatch, "api/v2/scim/v2/users/"+id, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/scim+json")
+	if version != "" {
+		req.Header.Set("If-Match", quoteETag(version))
+	}
+	var w scimUser
+	resp, err := s.client.do(req, &w)
+	if err != nil {
+		return nil, resp, err
+	}
+	u, err := w.user(resp, req.Method, req.URL.Path)
+	if err != nil {
+		return nil, resp, err
+	}
+	if u.Active != active {
+		return u, resp, fmt.Errorf("%w: %s %s answered 200 with active:%t", ErrUnexpectedResponse, req.Method, req.URL.Path, u.Active)
+	}
+	return u, resp, nil
+}
+
+// EnsureResult reports what EnsureActive did.
+type EnsureResult struct {
+	User      *User       // the user as Genesys last showed it
+	Changed   bool        // whether this call's PATCH changed the flag
+	Responses []*Response // every response received, in order
+}
+
+// EnsureActive brings the user u (as last read) to the wanted active state.
+// If u already has it, nothing is sent. Otherwise it PATCHes with u's
+// version; on a version conflict it reads the user again and retries, at
+// most maxConflicts times. A re-read that shows the wanted state ends the
+// call: Changed is false (somebody else made the change) unless the
+// conflicting PATCH had been retried after a lost answer, in which case its
+// earlier attempt is what changed the user and Changed is true.
+func (s *UsersService) EnsureActive(ctx context.Context, u *User, active bool, maxConflicts int) (*EnsureResult, error) {
+	res := &EnsureResult{User: u}
+	for conflicts := 0; ; conflicts++ {
+		if res.User.Active == active {
+			return res, nil
+		}
+		nu, resp, err := s.SetActive(ctx, res.User.ID, res.User.Meta.Version, active)
+		res.Responses = appendResp(res.Responses, resp)
+		if err == nil {
+			res.User, res.Changed = nu, true
+			return res, nil
+		}
+		if !errors.Is(err, ErrVersionConflict) || conflicts >= maxConflicts {
+			return res, err
+		}
+		// A conflict on a retried PATCH: the lost first attempt may have applied.
+		res.Changed = resp != nil && resp.Attempts > 1
+		fresh, resp, err := s.Get(ctx, res.User.ID)
+		res.Responses = appendResp(res.Responses, resp)
+		if err != nil {
+			return res, err
+		}
+		res.User = fresh
+		res.Changed = res.Changed && fresh.Active == active
+	}
+}
+
+func appendResp(list []*Response, r *Response) []*Response {
+	if r == nil {
+		return list
+	}
+	return append(list, r)
+}
