@@ -147,7 +147,9 @@ func (c *Client) check(resp *http.Response, tok string) error {
 	c.limiter.Observe(obs)
 	var ae *APIError
 	if errors.As(err, &ae) {
-		ae.Message = redact(ae.Message, tok, c.auth.cfg.ClientSecret)
+		for _, f := range []*string{&ae.Code, &ae.ScimType, &ae.Message, &ae.ContextID, &ae.CorrelationID} {
+			*f = redact(*f, tok, c.auth.cfg.ClientSecret)
+		}
 	}
 	return err
 }
