@@ -1,0 +1,134 @@
+package genesyssim
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+)
+
+// handleDeleteTokens is DELETE /api/v2/tokens/{userId}: 204, clearing the user's tokens.
+// An unknown or deleted user gets 404; a user without tokens gets 204, or 404 with
+// Config.NotFoundWhenNoTokens.
+func (s *Server) handleDeleteTokens(w http.ResponseWriter, r *http.Request, c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.org.live(c.userID)
+	if !ok || u.Tokens == 0 && s.cfg.NotFoundWhenNoTokens {
+		s.notFound(w, c, false)
+		return
+	}
+	u.Tokens = 0
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleGetPlatformUser is GET /api/v2/users/{id}: the platform User, inactive users included;
+// a deleted user only with ?state=deleted.
+func (s *Server) handleGetPlatformUser(w http.ResponseWriter, r *http.Request, c *call) {
+	wantDeleted := r.URL.Query().Get("state") == "deleted"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.org.users[c.userID]
+	if !ok || u.Deleted != wantDeleted {
+		s.notFound(w, c, false)
+		return
+	}
+	d, _ := s.org.division(u.Division)
+	state := map[bool]string{true: "active", false: "inactive"}[u.Active]
+	if u.Deleted {
+		state = "deleted"
+	}
+	writeJSON(w, http.StatusOK, contentJSON, map[string]any{
+		"id": u.ID, "name": u.DisplayName, "email": u.UserName, "username": u.UserName,
+		"state": state, "title": u.Title, "version": u.Version, "selfUri": "/api/v2/users/" + u.ID,
+		"division":           divisionRef(d),
+		"primaryContactInfo": []map[string]string{{"address": u.UserName, "mediaType": "EMAIL", "type": "PRIMARY"}},
+	})
+}
+
+func divisionRef(d Division) map[string]any {
+	return map[string]any{"id": d.ID, "name": d.Name, "selfUri": "/api/v2/authorization/divisions/" + d.ID}
+}
+
+// handleUserRoles is GET /api/v2/users/{id}/roles: UserAuthorization.
+func (s *Server) handleUserRoles(w http.ResponseWriter, r *http.Request, c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.org.live(c.userID)
+	if !ok {
+		s.notFound(w, c, false)
+		return
+	}
+	roles := []map[string]string{}
+	var perms []string
+	for _, name := range u.Roles() {
+		role, _ := s.org.role(name)
+		roles = append(roles, map[string]string{"id": role.ID, "name": role.Name})
+		perms = append(perms, role.Permissions...)
+	}
+	slices.Sort(perms)
+	writeJSON(w, http.StatusOK, contentJSON, map[string]any{"roles": roles, "unusedRoles": []any{},
+		"permissions": append([]string{}, slices.Compact(perms)...), "permissionPolicies": []any{}})
+}
+
+// handleSubject is GET /api/v2/authorization/subjects/{id}: AuthzSubject with one grant per
+// role and division.
+func (s *Server) handleSubject(w http.ResponseWriter, r *http.Request, c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.org.live(c.userID)
+	if !ok {
+		s.notFound(w, c, false)
+		return
+	}
+	grants := []map[string]any{}
+	for _, g := range u.Grants {
+		d, _ := s.org.division(g.DivisionName)
+		div := divisionRef(d)
+		div["description"], div["homeDivision"] = "", d.Home
+		grants = append(grants, map[string]any{
+			"subjectId": u.ID,
+			"division":  div,
+			"role": map[string]any{"id": g.RoleID, "name": g.RoleName, "description": "", "default": false,
+				"selfUri": "/api/v2/authorization/roles/" + g.RoleID},
+			"grantMadeAt": seedBase.Format("2006-01-02T15:04:05Z"),
+		})
+	}
+	writeJSON(w, http.StatusOK, contentJSON, map[string]any{"id": u.ID, "name": u.DisplayName,
+		"version": u.Version, "selfUri": "/api/v2/authorization/subjects/" + u.ID, "grants": grants})
+}
+
+type grantRef struct {
+	RoleID     string `json:"roleId"`
+	DivisionID string `json:"divisionId"`
+}
+
+// handleBulkRemove is POST /api/v2/authorization/subjects/{id}/bulkremove with
+// {"grants":[{"roleId","divisionId"}]}: 204. Grants the user does not hold are ignored.
+func (s *Server) handleBulkRemove(w http.ResponseWriter, r *http.Request, c *call) {
+	body, ok := readBody(w, r, c)
+	if !ok {
+		return
+	}
+	var req struct {
+		Grants []grantRef `json:"grants"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Grants == nil {
+		c.platformError(w, http.StatusBadRequest, "bad.request", `The body must be {"grants":[{"roleId","divisionId"}]}.`)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.org.live(c.userID)
+	if !ok {
+		s.notFound(w, c, false)
+		return
+	}
+	before := len(u.Grants)
+	u.Grants = slices.DeleteFunc(u.Grants, func(g Grant) bool {
+		return slices.Contains(req.Grants, grantRef{g.RoleID, g.DivisionID})
+	})
+	if len(u.Grants) != before {
+		s.touch(u)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,128 @@
+package genesyssim
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDeleteTokens(t *testing.T) {
+	t.Parallel()
+	ts, token := setup(t, Config{Users: 4})
+	users := seeded(t, ts)
+	r := do(t, ts, "DELETE", "/api/v2/tokens/"+users[0].ID, token, "")
+	if r.status != http.StatusNoContent || len(r.body) != 0 {
+		t.Fatalf("status %d body %q, want 204 empty", r.status, r.body)
+	}
+	if got, _ := ts.User(users[0].ID); got.Tokens != 0 || users[0].Tokens == 0 {
+		t.Errorf("tokens before %d after %d, want some then 0", users[0].Tokens, got.Tokens)
+	}
+	// Default: a user without tokens (users[2]) is still 204.
+	wantStatus(t, do(t, ts, "DELETE", "/api/v2/tokens/"+users[2].ID, token, ""), http.StatusNoContent)
+	wantErrorBody(t, do(t, ts, "DELETE", "/api/v2/tokens/unknown", token, ""), http.StatusNotFound, "not.found")
+}
+
+func TestDeleteTokensNoTokensSwitch(t *testing.T) {
+	t.Parallel()
+	ts, token := setup(t, Config{Users: 4, NotFoundWhenNoTokens: true})
+	users := seeded(t, ts)
+	wantErrorBody(t, do(t, ts, "DELETE", "/api/v2/tokens/"+users[2].ID, token, ""), http.StatusNotFound, "not.found")
+	wantStatus(t, do(t, ts, "DELETE", "/api/v2/tokens/"+users[0].ID, token, ""), http.StatusNoContent)
+	wantStatus(t, do(t, ts, "DELETE", "/api/v2/tokens/"+users[0].ID, token, ""), http.StatusNotFound)
+}
+
+func TestUserRoles(t *testing.T) {
+	t.Parallel()
+	ts, token := setup(t, Config{Users: 4})
+	u := seeded(t, ts)[0] // Master Admin in two divisions + employee
+	r := do(t, ts, "GET", "/api/v2/users/"+u.ID+"/roles", token, "")
+	wantStatus(t, r, http.StatusOK)
+	roleID := map[string]string{}
+	for _, role := range ts.Roles() {
+		roleID[role.Name] = role.ID
+	}
+	want := map[string]any{
+		"roles": []any{
+			map[string]any{"id": roleID["Master Admin"], "name": "Master Admin"},
+			map[string]any{"id": roleID["employee"], "name": "employee"},
+		},
+		"unusedRoles":        []any{},
+		"permissions":        []any{"*:*:*", "directory:user:view"},
+		"permissionPolicies": []any{},
+	}
+	if diff := cmp.Diff(want, r.object(t)); diff != "" {
+		t.Errorf("UserAuthorization (-want +got):\n%s", diff)
+	}
+}
+
+func TestSubjectAndBulkRemove(t *testing.T) {
+	t.Parallel()
+	ts, token := setup(t, Config{Users: 4})
+	u := seeded(t, ts)[3] // Supervisor in Home and another division
+	var body struct {
+		ID     string
+		Grants []struct {
+			SubjectID string
+			Division  struct {
+				ID, Name     string
+				HomeDivision bool
+			}
+			Role struct{ ID, Name string }
+		}
+	}
+	r := do(t, ts, "GET", "/api/v2/authorization/subjects/"+u.ID, token, "")
+	wantStatus(t, r, http.StatusOK)
+	decode(t, r, &body)
+	var supervisorDivs []string
+	for _, g := range body.Grants {
+		if g.SubjectID != u.ID {
+			t.Errorf("grant subjectId %q", g.SubjectID)
+		}
+		if g.Role.Name == RoleSupervisor {
+			supervisorDivs = append(supervisorDivs, g.Division.ID)
+		}
+	}
+	if len(body.Grants) != len(u.Grants) || len(supervisorDivs) != 2 {
+		t.Fatalf("grants = %+v, want %d with Supervisor in two divisions", body.Grants, len(u.Grants))
+	}
+
+	// Remove Supervisor from one division: SCIM still shows it; from both: gone.
+	supervisor := u.Grants[slices.IndexFunc(u.Grants, func(g Grant) bool { return g.RoleName == RoleSupervisor })]
+	remove := func(divisionID string) {
+		t.Helper()
+		r := do(t, ts, "POST", "/api/v2/authorization/subjects/"+u.ID+"/bulkremove", token,
+			`{"grants":[{"roleId":"`+supervisor.RoleID+`","divisionId":"`+divisionID+`"}]}`, "Content-Type", "application/json")
+		if r.status != http.StatusNoContent || len(r.body) != 0 {
+			t.Fatalf("bulkremove: %d %q, want 204", r.status, r.body)
+		}
+	}
+	scimRoles := func() []any { return do(t, ts, "GET", scimUsers+"/"+u.ID, token, "").object(t)["roles"].([]any) }
+	remove(supervisorDivs[0])
+	if roles := scimRoles(); !slices.ContainsFunc(roles, func(r any) bool { return r.(map[string]any)["value"] == RoleSupervisor }) {
+		t.Errorf("SCIM roles %v lost Supervisor while it is still held in one division", roles)
+	}
+	remove(supervisorDivs[1])
+	if diff := cmp.Diff([]any{map[string]any{"value": "employee"}}, scimRoles()); diff != "" {
+		t.Errorf("SCIM roles after removing both grants (-want +got):\n%s", diff)
+	}
+	wantErrorBody(t, do(t, ts, "POST", "/api/v2/authorization/subjects/"+u.ID+"/bulkremove", token, `{}`), 400, "bad.request")
+	wantErrorBody(t, do(t, ts, "POST", "/api/v2/authorization/subjects/unknown/bulkremove", token, `{"grants":[]}`), 404, "not.found")
+}
+
+func TestPlatformUser(t *testing.T) {
+	t.Parallel()
+	ts, token := setup(t, Config{Users: 4})
+	users := seeded(t, ts)
+	for _, tt := range []struct {
+		u     User
+		state string
+	}{{users[0], "active"}, {users[1], "inactive"}} {
+		m := do(t, ts, "GET", "/api/v2/users/"+tt.u.ID, token, "").object(t)
+		if m["state"] != tt.state || m["version"] != float64(tt.u.Version) || m["username"] != tt.u.UserName {
+			t.Errorf("user %s: %v", tt.state, m)
+		}
+	}
+	wantStatus(t, do(t, ts, "GET", "/api/v2/users/"+users[0].ID+"?state=deleted", token, ""), http.StatusNotFound)
+}
