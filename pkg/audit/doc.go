@@ -1,0 +1,50 @@
+// Package audit defines the audit event every job ends with and stores it in JetStream.
+//
+// # The event
+//
+// An event is a CloudEvents 1.0 event in structured mode: the whole event is the JSON body, sent
+// with Content-Type application/cloudevents+json, so that the same bytes go to NATS and, later,
+// to webhooks, where one signature covers every attribute. Its data is an OCSF 1.8.0 Account
+// Change event (class_uid 3001, category_uid 3): activity 5 Disable (type_uid 300105) for
+// deactivate jobs, 2 Enable (300102) for reactivate jobs. The target is the OCSF user (uid = the
+// Genesys user id, uid_alt = the SCIM externalId, name and email_addr = the userName); the
+// requester, as the producer claimed it, is actor.user.name; this project's own fields (job id,
+// outcome, ticket, reason, roles held before, tokens revoked, attempts, latency, Genesys
+// correlation ids, error, dry run, replay of, priority) are under unmapped. The JSON Schema in
+// schema/event.v1.schema.json ([Schema]) describes it; every event built here satisfies it.
+//
+//	CloudEvents attribute  value
+//	id                     EventID(job id): UUIDv5, the same for every attempt of a job
+//	source                 Origin.Source, default urn:offboard-dev:genesys-deactivator
+//	type                   com.offboard-dev.genesys.user.<outcome> or ...genesys.ops.<kind>
+//	subject                the Genesys user id, when known
+//	time                   when the outcome was reached, RFC 3339 UTC with milliseconds
+//	datacontenttype        application/json
+//	dataschema             https://schema.ocsf.io/1.8.0/classes/account_change (ops: our schema)
+//
+// # Outcomes
+//
+// One terminal event per job id: its id (and Nats-Msg-Id) depends on the job id alone, so a
+// redelivered job cannot store a second event within the stream's duplicate window.
+//
+//	outcome           OCSF status    severity          dead letter  subject
+//	deactivated       1 Success      1 Informational   no           <prefix>.audit.user.deactivated.<user>
+//	already_inactive  1 Success      1 Informational   no           <prefix>.audit.user.already_inactive.<user>
+//	not_found         2 Failure      2 Low             no           <prefix>.audit.user.not_found.<user>
+//	dry_run           99 Other       1 Informational   no           <prefix>.audit.user.dry_run.<user>
+//	reactivated       1 Success      1 Informational   no           <prefix>.audit.user.reactivated.<user>
+//	protected         2 Failure      3 Medium          yes          <prefix>.audit.user.protected.<user>
+//	rejected          2 Failure      3 Medium          yes          <prefix>.audit.user.rejected.<user>
+//	conflict          2 Failure      4 High            yes          <prefix>.audit.user.conflict.<user>
+//	exhausted         2 Failure      4 High            yes          <prefix>.audit.user.exhausted.<user>
+//
+// <user> is [SubjectToken] of the Genesys user id: the id itself, or "unknown" when no Genesys
+// id is known (a user not found by externalId, a rejected job). Severity is High where a leaver
+// may keep access. Operational events go to <prefix>.audit.ops.<kind>.
+//
+// # Publishing
+//
+// [Publisher.Publish] sets Nats-Msg-Id to the event id and treats a duplicate acknowledgement as
+// success. This package does not import the Genesys client; errors from it are only text here,
+// and no field may carry a secret.
+package audit

@@ -1,0 +1,84 @@
+package audit
+
+// Outcome is how a job ended. Every job ends with exactly one outcome and one audit event. The
+// zero value is not a valid outcome.
+type Outcome string
+
+// The outcomes. The table in the package documentation maps each to OCSF status and severity.
+const (
+	// OutcomeDeactivated: the user was active and is now inactive.
+	OutcomeDeactivated Outcome = "deactivated"
+	// OutcomeAlreadyInactive: the user was already inactive; nothing was changed but the tokens.
+	OutcomeAlreadyInactive Outcome = "already_inactive"
+	// OutcomeNotFound: no user matches the job's identifier. Routine, not a dead letter.
+	OutcomeNotFound Outcome = "not_found"
+	// OutcomeProtected: the user or one of their roles is protected; Genesys was left untouched.
+	OutcomeProtected Outcome = "protected"
+	// OutcomeDryRun: a dry-run job resolved and checked the user and changed nothing.
+	OutcomeDryRun Outcome = "dry_run"
+	// OutcomeRejected: the job can never be valid (see jobs.Decode); it was not attempted.
+	OutcomeRejected Outcome = "rejected"
+	// OutcomeConflict: Genesys refused the change with a conflict other than a version conflict.
+	OutcomeConflict Outcome = "conflict"
+	// OutcomeExhausted: every attempt failed with a transient error.
+	OutcomeExhausted Outcome = "exhausted"
+	// OutcomeReactivated: the user was inactive and is now active (undo; reserved).
+	OutcomeReactivated Outcome = "reactivated"
+)
+
+// Outcomes lists every outcome, in the order of the documentation table.
+var Outcomes = []Outcome{
+	OutcomeDeactivated, OutcomeAlreadyInactive, OutcomeNotFound, OutcomeDryRun, OutcomeReactivated,
+	OutcomeProtected, OutcomeRejected, OutcomeConflict, OutcomeExhausted,
+}
+
+// OCSF status_id and severity_id values used here.
+const (
+	StatusUnknown = 0
+	StatusSuccess = 1
+	StatusFailure = 2
+	StatusOther   = 99
+
+	SeverityInformational = 1
+	SeverityLow           = 2
+	SeverityMedium        = 3
+	SeverityHigh          = 4
+)
+
+type outcomeInfo struct {
+	status, severity int
+	deadLetter       bool
+	message          string // default OCSF message
+}
+
+var outcomes = map[Outcome]outcomeInfo{
+	OutcomeDeactivated:     {StatusSuccess, SeverityInformational, false, "Genesys Cloud user deactivated"},
+	OutcomeAlreadyInactive: {StatusSuccess, SeverityInformational, false, "Genesys Cloud user was already inactive; not changed"},
+	OutcomeNotFound:        {StatusFailure, SeverityLow, false, "no Genesys Cloud user matches the job's identifier"},
+	OutcomeDryRun:          {StatusOther, SeverityInformational, false, "dry run: nothing was changed"},
+	OutcomeReactivated:     {StatusSuccess, SeverityInformational, false, "Genesys Cloud user reactivated"},
+	OutcomeProtected:       {StatusFailure, SeverityMedium, true, "user is protected; Genesys Cloud was not changed"},
+	OutcomeRejected:        {StatusFailure, SeverityMedium, true, "job rejected as invalid; not attempted"},
+	OutcomeConflict:        {StatusFailure, SeverityHigh, true, "Genesys Cloud refused the change (conflict); user may still be active"},
+	OutcomeExhausted:       {StatusFailure, SeverityHigh, true, "every attempt failed; user may still be active"},
+}
+
+// Valid reports whether o is one of the outcomes above.
+func (o Outcome) Valid() bool { _, ok := outcomes[o]; return ok }
+
+// DeadLetter reports whether a job with this outcome also goes to the dead-letter stream for an
+// operator to review: protected, rejected, conflict and exhausted.
+func (o Outcome) DeadLetter() bool { return outcomes[o].deadLetter }
+
+// StatusID returns the OCSF status_id: 1 Success, 2 Failure, 99 Other (dry run), 0 for an
+// unknown outcome.
+func (o Outcome) StatusID() int { return outcomes[o].status }
+
+// SeverityID returns the OCSF severity_id: 1 Informational for changes that went as asked, 2 Low
+// for not_found, 3 Medium for protected and rejected, 4 High when a leaver may keep access
+// (conflict, exhausted), 0 for an unknown outcome.
+func (o Outcome) SeverityID() int { return outcomes[o].severity }
+
+var statusNames = map[int]string{StatusUnknown: "Unknown", StatusSuccess: "Success", StatusFailure: "Failure", StatusOther: "Other"}
+
+var severityNames = map[int]string{0: "Unknown", 1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical", 6: "Fatal", 99: "Other"}

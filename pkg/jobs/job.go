@@ -1,0 +1,145 @@
+// Package jobs defines the deactivation job message that producers publish to the JOBS stream,
+// and decodes and validates it.
+//
+// A job is a JSON object whose layout is fixed by a version number and described by the JSON
+// Schema in schema/job.v1.schema.json (also available as [Schema]); producers in any language can
+// validate against that file, and [Decode] accepts exactly the documents it accepts (the tests
+// check both against one table). [Decode] never panics, reads at most [MaxJobSize] bytes and
+// reports every problem it finds, each with its field, in a [*ValidationError]. Every error it
+// returns matches [ErrInvalidJob] with errors.Is: such a job can never become valid and is
+// rejected, not retried.
+package jobs
+
+import (
+	"crypto/sha256"
+	_ "embed" // for the job JSON Schema
+	"encoding/base32"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Version is the only job schema version this package understands.
+const Version = 1
+
+// DefaultPrefix is the subject prefix used when none is configured.
+const DefaultPrefix = "genesys"
+
+// schemaJSON is the job JSON Schema, draft 2020-12.
+//
+//go:embed schema/job.v1.schema.json
+var schemaJSON []byte
+
+// Schema returns a copy of the job JSON Schema (draft 2020-12) that [Decode] agrees with.
+func Schema() []byte { return append([]byte(nil), schemaJSON...) }
+
+// Action is what a job asks for.
+type Action string
+
+const (
+	// ActionDeactivate sets the user inactive and revokes their tokens.
+	ActionDeactivate Action = "deactivate"
+	// ActionReactivate undoes a deactivation. Reserved: the worker does not carry it out yet.
+	ActionReactivate Action = "reactivate"
+)
+
+// Priority selects the lane a job travels in: urgent jobs never wait behind normal ones.
+type Priority string
+
+const (
+	// PriorityUrgent jobs go to <prefix>.jobs.urgent.
+	PriorityUrgent Priority = "urgent"
+	// PriorityNormal jobs go to <prefix>.jobs.normal. An empty Priority means normal.
+	PriorityNormal Priority = "normal"
+)
+
+// Job is one request to deactivate (or, later, reactivate) one Genesys Cloud user.
+//
+// The zero value is not a valid job; build one with the fields below and call [Job.Validate], or
+// get one from [Decode]. A Job is a plain value and safe to copy and to read concurrently.
+type Job struct {
+	// Version is the schema version; it must be [Version].
+	Version int `json:"version"`
+	// ID identifies the job and is its idempotency key: the Nats-Msg-Id of the job message, the
+	// job status key and the seed of the audit event id. 1–128 characters from A–Z a–z 0–9 '-'
+	// '_' with single dots between them (no leading, trailing or double dot), so that it is a
+	// valid NATS KV key and header value as it stands. Producers choose it; see [DeterministicID].
+	ID string `json:"id"`
+	// Action is required.
+	Action Action `json:"action"`
+	// User names the target by exactly one identifier.
+	User UserRef `json:"user"`
+	// Reason is free text for the audit trail, up to 1024 characters; tab and newline allowed.
+	Reason string `json:"reason,omitempty"`
+	// RequestedBy is who asked, as the producer claims it (a person, a system); required, ≤256.
+	RequestedBy string `json:"requested_by"`
+	// Ticket is the change or HR ticket reference, up to 128 characters.
+	Ticket string `json:"ticket,omitempty"`
+	// Priority is urgent or normal; [Decode] sets normal when the field is absent.
+	Priority Priority `json:"priority,omitempty"`
+	// DryRun asks the worker to resolve and check the user and report, changing nothing.
+	DryRun bool `json:"dry_run,omitempty"`
+	// ReplayOf is the id of the job (usually a dead letter) this job replays; same rules as ID.
+	ReplayOf string `json:"replay_of,omitempty"`
+	// RequestedAt is when the request was made (RFC 3339); the publisher API fills it when zero.
+	RequestedAt time.Time `json:"requested_at,omitzero"`
+}
+
+// UserRef identifies the target user by exactly one of its fields. The zero value names nobody
+// and is invalid.
+type UserRef struct {
+	// ID is the Genesys Cloud user id, a UUID in 8-4-4-4-12 hex form. The strict form is what keeps
+	// path tricks ("../tokens/me", "%2F") out of API paths. [Decode] lowercases it.
+	ID string `json:"id,omitempty"`
+	// ExternalID is the SCIM externalId, 1–256 characters without control characters. Quotes and
+	// backslashes are allowed: escaping them in a SCIM filter is the Genesys client's job.
+	ExternalID string `json:"external_id,omitempty"`
+	// UserName is the Genesys userName (the primary email): 3–254 characters, one '@' with
+	// something on both sides, no spaces or control characters.
+	UserName string `json:"user_name,omitempty"`
+}
+
+// Key returns the identifier in use with its kind, such as "id:0b5c…" or "user_name:a@b.example";
+// it is "" when no identifier is set.
+func (u UserRef) Key() string {
+	switch {
+	case u.ID != "":
+		return "id:" + u.ID
+	case u.ExternalID != "":
+		return "external_id:" + u.ExternalID
+	case u.UserName != "":
+		return "user_name:" + u.UserName
+	}
+	return ""
+}
+
+// Subject returns the NATS subject the job is published on: <prefix>.jobs.urgent or
+// <prefix>.jobs.normal. An empty prefix means [DefaultPrefix].
+func (j Job) Subject(prefix string) string {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	lane := PriorityNormal
+	if j.Priority == PriorityUrgent {
+		lane = PriorityUrgent
+	}
+	return prefix + ".jobs." + string(lane)
+}
+
+// MsgID returns the Nats-Msg-Id the job is published with: its id, so that JetStream drops a
+// second publish of the same job within the stream's duplicate window.
+func (j Job) MsgID() string { return j.ID }
+
+// DeterministicID derives a job id from what makes a request the same request, so that a producer
+// that retries (or two producers reacting to one HR event) publish one job, not two. The result is
+// "j-" followed by 26 base32 characters (130 bits of SHA-256 over the length-prefixed inputs), a
+// valid job id. userKey is usually [UserRef.Key]. The same inputs always give the same id, so a
+// later, deliberate repeat of the same request needs a different ticket or reason.
+func DeterministicID(action, userKey, ticket, reason string) string {
+	h := sha256.New()
+	for _, s := range []string{"genesys-deactivator/job/v1", action, userKey, ticket, reason} {
+		h.Write([]byte(strconv.Itoa(len(s)) + ":" + s))
+	}
+	enc := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h.Sum(nil))
+	return "j-" + strings.ToLower(enc[:26])
+}
