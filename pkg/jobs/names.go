@@ -1,0 +1,88 @@
+package jobs
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Names derives every stream, subject, consumer and bucket name from one
+// subject prefix, so that several deployments can share a NATS system. The
+// zero value uses DefaultPrefix. Names is a plain value, safe to copy.
+//
+//	what            name (prefix "genesys")
+//	jobs stream     GENESYS_JOBS: genesys.jobs.urgent, genesys.jobs.normal
+//	audit stream    GENESYS_AUDIT: genesys.audit.>
+//	dead letters    GENESYS_DEAD: genesys.dead.<reason>
+//	advisories      GENESYS_ADVISORIES: MAX_DELIVERIES and MSG_TERMINATED of GENESYS_JOBS
+//	consumers       workers-urgent, workers-normal (durable, on GENESYS_JOBS)
+//	buckets         genesys-status, genesys-budget, genesys-guard, genesys-locks
+type Names struct {
+	// Prefix starts every subject. One or more tokens of A–Z a–z 0–9 '-' '_' separated by
+	// dots. Defaults to DefaultPrefix.
+	Prefix string
+}
+
+var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+
+// Validate reports a prefix that cannot start a subject or name a stream.
+func (n Names) Validate() error {
+	if n.Prefix != "" && (!prefixRE.MatchString(n.Prefix) || len(n.Prefix) > 64) {
+		return fmt.Errorf("jobs: prefix %q: want dot-separated tokens of letters, digits, '-' and '_', at most 64 bytes", n.Prefix)
+	}
+	return nil
+}
+
+func (n Names) prefix() string {
+	if n.Prefix == "" {
+		return DefaultPrefix
+	}
+	return n.Prefix
+}
+
+// upper turns the prefix into a stream-name stem: "genesys" → "GENESYS",
+// "acme.genesys" → "ACME_GENESYS".
+func (n Names) upper() string {
+	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(n.prefix()))
+}
+
+// bucket turns the prefix into a bucket-name stem: "acme.genesys" → "acme-genesys".
+func (n Names) bucket() string { return strings.ReplaceAll(n.prefix(), ".", "-") }
+
+func (n Names) JobsStream() string     { return n.upper() + "_JOBS" }
+func (n Names) AuditStream() string    { return n.upper() + "_AUDIT" }
+func (n Names) DeadStream() string     { return n.upper() + "_DEAD" }
+func (n Names) AdvisoryStream() string { return n.upper() + "_ADVISORIES" }
+
+func (n Names) UrgentSubject() string { return n.prefix() + ".jobs.urgent" }
+func (n Names) NormalSubject() string { return n.prefix() + ".jobs.normal" }
+func (n Names) AuditSubjects() string { return n.prefix() + ".audit.>" }
+func (n Names) DeadSubjects() string  { return n.prefix() + ".dead.>" }
+
+// DeadSubject is where a dead letter of the given reason (an outcome) goes.
+func (n Names) DeadSubject(reason string) string { return n.prefix() + ".dead." + reason }
+
+// JobSubject is the subject of a job of priority p.
+func (n Names) JobSubject(p Priority) string {
+	if p == PriorityUrgent {
+		return n.UrgentSubject()
+	}
+	return n.NormalSubject()
+}
+
+func (n Names) UrgentConsumer() string { return "workers-urgent" }
+func (n Names) NormalConsumer() string { return "workers-normal" }
+
+func (n Names) StatusBucket() string { return n.bucket() + "-status" }
+func (n Names) BudgetBucket() string { return n.bucket() + "-budget" }
+func (n Names) GuardBucket() string  { return n.bucket() + "-guard" }
+func (n Names) LocksBucket() string  { return n.bucket() + "-locks" }
+
+// AdvisorySubjects are the JetStream advisories the advisory stream keeps:
+// a job that reached MaxDeliver, and a job a worker terminated.
+func (n Names) AdvisorySubjects() []string {
+	return []string{
+		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + n.JobsStream() + ".*",
+		"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED." + n.JobsStream() + ".*",
+	}
+}
