@@ -1,0 +1,113 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+)
+
+// failure says what a failed step means for the job.
+type failure int
+
+const (
+	// failTransient: worth another attempt later (5xx, timeouts, network, a
+	// version conflict that outlasted its retries). Counts as an attempt.
+	failTransient failure = iota + 1
+	// failWait: not the job's doing and not Genesys's verdict (our shutdown,
+	// NATS trouble storing the result). Handed back without an attempt.
+	failWait
+	// failSystemic: Genesys refuses our credentials or permissions. The fleet
+	// pauses; the job is handed back without an attempt.
+	failSystemic
+)
+
+// verdict is what handling a job reached: a terminal outcome, or a failure.
+type verdict struct {
+	outcome audit.Outcome // terminal when set
+	fail    failure       // when outcome is empty
+	err     error         // the failure, or the error behind a failed outcome
+}
+
+// ackKind is what happens to the JetStream message.
+type ackKind int
+
+const (
+	ackDone ackKind = iota + 1 // DoubleAck: the job is finished
+	ackTerm                    // TermWithReason: finished, and an operator must look
+	ackNak                     // NakWithDelay: hand back for later
+)
+
+// decision is the one answer decide gives for a verdict.
+type decision struct {
+	ack        ackKind
+	delay      time.Duration // for ackNak
+	outcome    audit.Outcome // terminal outcome to store, if any
+	deadLetter bool          // store a dead letter before the audit event
+	addAttempt bool          // record the failure as an attempt first
+}
+
+// decide maps a verdict to what happens to the message. It is the whole
+// outcome→ack policy of DESIGN.md "Errors and attempts", in one pure function:
+//
+//	verdict                     attempt  dead letter  audit  message
+//	final outcome               -        -            yes    DoubleAck
+//	outcome an operator handles -        yes          yes    TermWithReason
+//	transient, attempts left    +1       -            -      NakWithDelay(backoff(n))
+//	transient, last attempt     +1       yes          yes    TermWithReason (exhausted)
+//	wait                        -        -            -      NakWithDelay(1 s)
+//	systemic                    -        -            -      NakWithDelay(pause): the fleet pauses
+//
+// attempts is the number of failed attempts recorded before this one.
+func decide(v verdict, attempts, maxAttempts int, backoff func(n int) time.Duration, pause time.Duration) decision {
+	if v.outcome != "" {
+		if v.outcome.DeadLetter() {
+			return decision{ack: ackTerm, outcome: v.outcome, deadLetter: true}
+		}
+		return decision{ack: ackDone, outcome: v.outcome}
+	}
+	switch v.fail {
+	case failTransient:
+		n := attempts + 1
+		if n >= maxAttempts {
+			return decision{ack: ackTerm, outcome: audit.OutcomeExhausted, deadLetter: true, addAttempt: true}
+		}
+		return decision{ack: ackNak, delay: backoff(n), addAttempt: true}
+	case failSystemic:
+		return decision{ack: ackNak, delay: pause}
+	default:
+		return decision{ack: ackNak, delay: waitDelay}
+	}
+}
+
+// classify sorts an error from a step that did not reach an outcome.
+func classify(ctx context.Context, err error) failure {
+	switch {
+	case ctx.Err() != nil:
+		return failWait // our own shutdown: not an attempt
+	case errors.Is(err, genesys.ErrCredentials), errors.Is(err, genesys.ErrUnauthorized), errors.Is(err, genesys.ErrForbidden):
+		return failSystemic
+	case errors.Is(err, errStore):
+		return failWait
+	}
+	return failTransient
+}
+
+// waitDelay is how soon a job handed back without an attempt is redelivered.
+const waitDelay = time.Second
+
+// errStore marks a failure to store a result in NATS (status, dead letter,
+// audit event). The job is handed back unchanged and tried again.
+var errStore = errors.New("jobs: store result")
+
+// attemptBackoff is the default wait between attempts: 5 s doubling to at
+// most 5 min.
+func attemptBackoff(n int) time.Duration {
+	d := 5 * time.Second
+	for i := 1; i < n && d < 5*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 5*time.Minute)
+}

@@ -1,0 +1,214 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+)
+
+// storeTimeout bounds the NATS calls that store a job's result, and the
+// final ack, even during shutdown: a result that is ready is worth storing.
+const storeTimeout = 10 * time.Second
+
+// jobRun is one delivery of one job message.
+type jobRun struct {
+	w         *Worker
+	msg       jetstream.Msg
+	seq       uint64
+	published time.Time
+	job       Job
+	st        Status
+	log       *zap.Logger
+	message   string // the audit event's message, when the plan has more to say
+}
+
+// handle works on one message and always answers it: ack, term or nak.
+func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
+	r := &jobRun{w: w, msg: msg, log: w.log}
+	if meta, err := msg.Metadata(); err == nil {
+		r.seq, r.published = meta.Sequence.Stream, meta.Timestamp
+	}
+	stop := keepInProgress(msg, w.cfg.AckWait/3)
+	defer stop()
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("panic while handling a job", zap.Any("panic", p), zap.Stack("stack"))
+			r.conclude(ctx, verdict{fail: failTransient, err: fmt.Errorf("jobs: panic: %v", p)})
+		}
+	}()
+	r.run(ctx)
+}
+
+func (r *jobRun) run(ctx context.Context) {
+	job, err := Decode(r.msg.Data())
+	if err != nil {
+		r.job = Job{ID: r.standInID(), Version: Version, Action: ActionDeactivate}
+		r.log = r.log.With(zap.String("job_id", r.job.ID))
+		r.st = r.newStatus()
+		r.conclude(ctx, verdict{outcome: audit.OutcomeRejected, err: err})
+		return
+	}
+	r.job = job
+	r.log = r.log.With(zap.String("job_id", job.ID), zap.String("user", job.User.Key()))
+	st, err := r.w.status.Get(ctx, job.ID)
+	switch {
+	case err == nil && st.State == StateDone:
+		// Finished before and only the ack was lost: the audit event (and
+		// dead letter) are stored, so answer the message as it was answered.
+		r.log.Info("job already finished", zap.String("outcome", string(st.Outcome)))
+		r.ack(ctx, st.Outcome)
+		return
+	case err == nil:
+		r.st = st
+	case errors.Is(err, ErrNoStatus):
+		r.st = r.newStatus()
+	default:
+		r.conclude(ctx, verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)})
+		return
+	}
+	r.conclude(ctx, r.plan(ctx))
+}
+
+// standInID names a message that has no readable job id: its Nats-Msg-Id
+// when that is a valid job id (so the producer can find the status), else
+// its stream sequence, which is stable across redeliveries.
+func (r *jobRun) standInID() string {
+	if id := r.msg.Headers().Get(jetstream.MsgIDHeader); idRE.MatchString(id) && len(id) <= MaxIDLength {
+		return id
+	}
+	return "rejected-seq-" + strconv.FormatUint(r.seq, 10)
+}
+
+func (r *jobRun) newStatus() Status {
+	now := r.w.now().UTC()
+	return Status{JobID: r.job.ID, State: StateRunning, Priority: r.job.Priority, DryRun: r.job.DryRun,
+		StreamSeq: r.seq, Worker: r.w.cfg.ID, CreatedAt: now, UpdatedAt: now}
+}
+
+// conclude applies decide's answer: record an attempt, store the terminal
+// results, answer the message.
+func (r *jobRun) conclude(ctx context.Context, v verdict) {
+	w := r.w
+	d := decide(v, len(r.st.Attempts), w.cfg.MaxAttempts, w.cfg.Backoff, w.cfg.ProbeInterval)
+	if v.fail == failSystemic {
+		w.pause.trip(ctx, v.err)
+	}
+	if d.addAttempt {
+		r.st.Attempts = append(r.st.Attempts, Attempt{N: len(r.st.Attempts) + 1, At: w.now().UTC(), Error: v.err.Error()})
+	}
+	if d.outcome == "" {
+		r.handBack(ctx, d, v)
+		return
+	}
+	if err := r.store(ctx, d, v); err != nil {
+		r.log.Warn("storing the result failed; handing the job back", zap.Error(err))
+		_ = r.msg.NakWithDelay(waitDelay)
+		return
+	}
+	r.log.Info("job finished", zap.String("outcome", string(d.outcome)), zap.String("user_id", r.st.Steps.UserID), zap.Int("attempts", len(r.st.Attempts)))
+	r.ack(ctx, d.outcome)
+}
+
+func (r *jobRun) handBack(ctx context.Context, d decision, v verdict) {
+	if d.addAttempt {
+		r.st.UpdatedAt, r.st.Worker = r.w.now().UTC(), r.w.cfg.ID
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		if err := r.w.status.Put(sctx, r.st); err != nil {
+			r.log.Warn("recording the attempt failed", zap.Error(err))
+		}
+		cancel()
+		r.log.Warn("attempt failed", zap.Int("attempt", len(r.st.Attempts)), zap.Duration("retry_in", d.delay), zap.Error(v.err))
+	} else {
+		r.log.Info("handing the job back", zap.Duration("retry_in", d.delay), zap.Error(v.err))
+	}
+	if err := r.msg.NakWithDelay(d.delay); err != nil {
+		r.log.Warn("nak", zap.Error(err))
+	}
+}
+
+// store keeps the invariant "no job leaves the stream before its results
+// are stored": dead letter (if any), then the audit event, then the status.
+func (r *jobRun) store(ctx context.Context, d decision, v verdict) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	now := r.w.now().UTC()
+	errText := errorText(d.outcome, v.err, r.st.Attempts)
+	if d.deadLetter {
+		if err := r.w.dead.Publish(ctx, r.deadLetter(d.outcome, v.err, errText, now)); err != nil {
+			return err
+		}
+	}
+	ev, err := r.w.cfg.Origin.UserEvent(r.record(d.outcome, errText, now))
+	if err != nil {
+		return err
+	}
+	if _, err := r.w.events.Publish(ctx, ev); err != nil {
+		return err
+	}
+	r.st.State, r.st.Outcome, r.st.Error = StateDone, d.outcome, errText
+	r.st.UpdatedAt, r.st.FinishedAt, r.st.Worker = now, now, r.w.cfg.ID
+	return r.w.status.Put(ctx, r.st)
+}
+
+// ack answers a finished job's message: DoubleAck, or TermWithReason when an
+// operator must look (the MSG_TERMINATED advisory then names the outcome).
+func (r *jobRun) ack(ctx context.Context, outcome audit.Outcome) {
+	var err error
+	if outcome.DeadLetter() {
+		err = r.msg.TermWithReason(string(outcome))
+	} else {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		err = r.msg.DoubleAck(actx)
+		cancel()
+	}
+	if err != nil {
+		// The job is finished and stored; a redelivery finds its status done.
+		r.log.Warn("ack", zap.Error(err))
+	}
+}
+
+// errorText is the final error of a failed outcome; for exhausted, every
+// attempt's error.
+func errorText(outcome audit.Outcome, err error, attempts []Attempt) string {
+	if outcome == audit.OutcomeExhausted {
+		parts := make([]string, len(attempts))
+		for i, a := range attempts {
+			parts[i] = fmt.Sprintf("attempt %d: %s", a.N, a.Error)
+		}
+		return strings.Join(parts, "; ")
+	}
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// keepInProgress tells the server every interval that the message is still
+// being worked on, so that it is not redelivered to another worker while a
+// job waits for the rate budget or a slow Genesys.
+func keepInProgress(msg jetstream.Msg, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}

@@ -1,0 +1,313 @@
+package jobs_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+)
+
+func TestPipeline500Users(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 500, RateLimit: 1_000_000})
+	users := b.sim.Users()
+	before := map[string]genesyssim.User{}
+	for _, u := range users {
+		before[u.ID] = u
+	}
+	b.worker(jobs.WorkerConfig{Concurrency: 8})
+	b.worker(jobs.WorkerConfig{Concurrency: 8})
+	ids := b.enqueue(refsByID(users), nil)
+	statuses := b.waitDone(ids, 90*time.Second)
+
+	events := b.auditEvents()
+	if len(events) != len(ids) || len(statuses) != len(ids) {
+		t.Errorf("%d audit events and %d status records for %d jobs", len(events), len(statuses), len(ids))
+	}
+	if n := b.jobsLeft(); n != 0 {
+		t.Errorf("%d messages left in the jobs stream", n)
+	}
+	calls := b.callsByUser()
+	for i, id := range ids {
+		u := before[users[i].ID]
+		ev, st := events[id], statuses[id]
+		want := audit.OutcomeDeactivated
+		switch {
+		case u.Deleted:
+			want = audit.OutcomeNotFound
+		case !u.Active:
+			want = audit.OutcomeAlreadyInactive
+		}
+		if ev.Outcome != want || st.Outcome != want {
+			t.Errorf("user %s (active %t deleted %t): event %s status %s, want %s", u.ID, u.Active, u.Deleted, ev.Outcome, st.Outcome, want)
+		}
+		maxCalls := map[audit.Outcome]int{audit.OutcomeDeactivated: 3, audit.OutcomeAlreadyInactive: 2, audit.OutcomeNotFound: 2}[want]
+		if n := len(calls[u.ID]); n > maxCalls {
+			t.Errorf("user %s (%s): %d calls %v, want at most %d", u.ID, want, n, calls[u.ID], maxCalls)
+		}
+		after, _ := b.sim.User(u.ID)
+		if !u.Deleted && (after.Active || after.Tokens != 0) {
+			t.Errorf("user %s after the job: active %t tokens %d", u.ID, after.Active, after.Tokens)
+		}
+		if want == audit.OutcomeDeactivated && (!ev.TokensRevoked || ev.Attempts != 1 || len(ev.CorrelationIDs) != 3 ||
+			!slices.Equal(ev.RolesBefore, u.Roles())) {
+			t.Errorf("event of %s: %+v (roles before %v)", u.ID, ev, u.Roles())
+		}
+	}
+	if dl := b.deadLetters(); len(dl) != 0 {
+		t.Errorf("%d dead letters, want none", len(dl))
+	}
+}
+
+func TestPipelineStormsAreRetriedWithoutSpendingAttemptsOn429(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 60, RateLimit: 1_000_000, Faults: genesyssim.Faults{
+		Seed: 3, ErrorRate: 0.2, BurstRate: 0.05, BurstLength: 3, BurstRetryAfter: time.Second,
+	}})
+	b.worker(jobs.WorkerConfig{Concurrency: 6, Genesys: b.client(genesys.WithMaxElapsedTime(10 * time.Second))})
+	active := slices.DeleteFunc(b.sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })[:30]
+	ids := b.enqueue(refsByID(active), nil)
+	statuses := b.waitDone(ids, 120*time.Second)
+	c := b.sim.Counters()
+	if c.ByFault[genesyssim.FaultServerError] == 0 || c.ByStatus[429] == 0 {
+		t.Fatalf("faults injected: %v; the storms did not happen", c.ByFault)
+	}
+	for id, st := range statuses {
+		if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 0 {
+			t.Errorf("job %s: outcome %s, attempts %v; want deactivated and no attempt spent", id, st.Outcome, st.Attempts)
+		}
+	}
+}
+
+func TestPipelineExhaustedJobIsDeadLetteredWithEveryAttempt(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 20, RateLimit: 1_000_000, Faults: genesyssim.Faults{
+		ErrorRate: 1, ErrorStatuses: []int{503}, Routes: []string{"PATCH /api/v2/scim/v2/users/{id}"},
+	}})
+	b.worker(jobs.WorkerConfig{MaxAttempts: 3, Genesys: b.client(genesys.WithMaxElapsedTime(100 * time.Millisecond))})
+	target := slices.IndexFunc(b.sim.Users(), func(u genesyssim.User) bool { return u.Active && !u.Deleted })
+	user := b.sim.Users()[target]
+	ids := b.enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
+	st := b.waitDone(ids, 30*time.Second)[ids[0]]
+	if st.Outcome != audit.OutcomeExhausted || len(st.Attempts) != 3 {
+		t.Fatalf("status %+v, want exhausted after 3 attempts", st)
+	}
+	dl, ok := b.deadLetters()[ids[0]]
+	if !ok || dl.Outcome != audit.OutcomeExhausted || len(dl.Attempts) != 3 {
+		t.Fatalf("dead letter %+v", dl)
+	}
+	for _, a := range dl.Attempts {
+		if !strings.Contains(a.Error, "503") {
+			t.Errorf("attempt %d error %q does not say what failed", a.N, a.Error)
+		}
+	}
+	ev := b.auditEvents()[ids[0]]
+	if ev.Outcome != audit.OutcomeExhausted || ev.Attempts != 3 || strings.Count(ev.Error, "attempt ") != 3 {
+		t.Errorf("audit event %+v", ev)
+	}
+	if u, _ := b.sim.User(user.ID); !u.Active {
+		t.Errorf("the user was deactivated although every PATCH failed")
+	}
+}
+
+func TestPipelineOutcomes(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 120, RateLimit: 1_000_000})
+	users := b.sim.Users()
+	admin := users[slices.IndexFunc(users, func(u genesyssim.User) bool {
+		return u.Active && !u.Deleted && slices.Contains(u.Roles(), "Master Admin")
+	})]
+	plain := slices.DeleteFunc(slices.Clone(users), func(u genesyssim.User) bool {
+		return !u.Active || u.Deleted || slices.Contains(u.Roles(), "Master Admin")
+	})
+	b.worker(jobs.WorkerConfig{Protect: jobs.Protection{Roles: []string{"master admin"}, UserNames: []string{plain[1].UserName}}})
+
+	protected := b.enqueue([]jobs.UserRef{{ID: admin.ID}, {UserName: plain[1].UserName}}, nil)
+	dry := b.enqueue([]jobs.UserRef{{ExternalID: plain[2].ExternalID}}, func(j *jobs.Job) { j.ID += "-dry"; j.DryRun = true })
+	unknown := b.enqueue([]jobs.UserRef{{ID: "00000000-0000-4000-8000-000000000000"}, {ExternalID: `x" or userName pr or externalId eq "y`}, {UserName: "nobody@example.com"}},
+		func(j *jobs.Job) { j.ID += "-unknown" })
+	byName := b.enqueue([]jobs.UserRef{{UserName: plain[3].UserName}, {ExternalID: plain[4].ExternalID}}, func(j *jobs.Job) { j.ID += "-byname"; j.Priority = jobs.PriorityUrgent })
+	all := slices.Concat(protected, dry, unknown, byName)
+	statuses := b.waitDone(all, 30*time.Second)
+	events, dead := b.auditEvents(), b.deadLetters()
+
+	expect := func(ids []string, want audit.Outcome, deadLettered bool) {
+		t.Helper()
+		for _, id := range ids {
+			if statuses[id].Outcome != want || events[id].Outcome != want {
+				t.Errorf("job %s: status %s event %s, want %s", id, statuses[id].Outcome, events[id].Outcome, want)
+			}
+			if _, ok := dead[id]; ok != deadLettered {
+				t.Errorf("job %s: dead-lettered %t, want %t", id, ok, deadLettered)
+			}
+		}
+	}
+	expect(protected, audit.OutcomeProtected, true)
+	expect(dry, audit.OutcomeDryRun, false)
+	expect(unknown, audit.OutcomeNotFound, false)
+	expect(byName, audit.OutcomeDeactivated, false)
+
+	for _, r := range b.sim.Requests() {
+		changing := r.Method != http.MethodGet
+		if changing && (r.UserID == admin.ID || r.UserID == plain[1].ID || r.UserID == plain[2].ID) {
+			t.Errorf("a protected or dry-run user got a changing call: %s %s", r.Method, r.Path)
+		}
+	}
+	if u, _ := b.sim.User(admin.ID); !u.Active {
+		t.Error("the protected admin was deactivated")
+	}
+	if !strings.Contains(events[protected[0]].Error, "Master Admin") {
+		t.Errorf("protected event does not say why: %q", events[protected[0]].Error)
+	}
+}
+
+func TestPipelineMalformedInputIsRejected(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 10, RateLimit: 1_000_000})
+	b.worker(jobs.WorkerConfig{})
+	valid := `{"version":1,"id":"%s","action":"deactivate","user":{"id":"6f0b1c7e-1f7a-4c1e-9b43-2a7d2f0c9a11"},"requested_by":"hr"}`
+	bad := map[string]string{
+		"broken-json":     `{"version":1,"id":"broken-json",`,
+		"wrong-types":     `{"version":"1","id":42,"action":true,"user":[],"requested_by":null}`,
+		"unknown-version": `{"version":9,"id":"unknown-version"}`,
+		"oversized":       `{"version":1,"id":"oversized","reason":"` + strings.Repeat("x", jobs.MaxJobSize) + `"}`,
+		"path-trick":      `{"version":1,"id":"path-trick","action":"deactivate","user":{"id":"../tokens/me"},"requested_by":"hr"}`,
+		"escaped-slash":   `{"version":1,"id":"escaped-slash","action":"deactivate","user":{"id":"6f0b1c7e%2F..%2Ftokens"},"requested_by":"hr"}`,
+		"two-identifiers": `{"version":1,"id":"two-identifiers","action":"deactivate","user":{"id":"6f0b1c7e-1f7a-4c1e-9b43-2a7d2f0c9a11","user_name":"a@b.c"},"requested_by":"hr"}`,
+		"not-utf8":        "{\"version\":1,\"id\":\"not-utf8\",\"reason\":\"\xff\"}",
+		"unknown-field":   strings.Replace(fmt.Sprintf(valid, "unknown-field"), `"requested_by"`, `"requestedBy":"x","requested_by"`, 1),
+		"empty":           ``,
+		"reactivate":      strings.Replace(fmt.Sprintf(valid, "reactivate"), "deactivate", "reactivate", 1),
+	}
+	for id, body := range bad {
+		msg := nats.NewMsg(b.names.NormalSubject())
+		msg.Data = []byte(body)
+		msg.Header.Set(jetstream.MsgIDHeader, id)
+		if _, err := b.js.PublishMsg(t.Context(), msg); err != nil {
+			t.Fatalf("publish %s: %v", id, err)
+		}
+	}
+	ids := make([]string, 0, len(bad))
+	for id := range bad {
+		ids = append(ids, id)
+	}
+	statuses := b.waitDone(ids, 30*time.Second)
+	events, dead := b.auditEvents(), b.deadLetters()
+	for _, id := range ids {
+		if statuses[id].Outcome != audit.OutcomeRejected || events[id].Outcome != audit.OutcomeRejected || events[id].Attempts != 0 {
+			t.Errorf("%s: status %s event %+v, want rejected without an attempt", id, statuses[id].Outcome, events[id])
+		}
+		if dead[id].Reason == "" || !strings.Contains(dead[id].Reason, "jobs:") {
+			t.Errorf("%s: dead letter reason %q is not a clear error", id, dead[id].Reason)
+		}
+	}
+	if n := len(b.sim.Requests()); n != 0 {
+		t.Errorf("rejected jobs made %d Genesys calls", n)
+	}
+	// The worker is still alive: a valid job after all that is done.
+	ok := b.enqueue([]jobs.UserRef{{ID: b.sim.Users()[0].ID}}, nil)
+	b.waitDone(ok, 10*time.Second)
+}
+
+func TestPipelineRefusedCredentialsPauseTheFleet(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
+	if err := b.sim.SetClientEnabled("sim-client", false); err != nil {
+		t.Fatal(err)
+	}
+	w1, _ := b.worker(jobs.WorkerConfig{ProbeInterval: 200 * time.Millisecond})
+	w2, _ := b.worker(jobs.WorkerConfig{ProbeInterval: 200 * time.Millisecond})
+	active := slices.DeleteFunc(b.sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })[:10]
+	ids := b.enqueue(refsByID(active), nil)
+
+	waitFor(t, 10*time.Second, "the fleet to pause", func() bool {
+		p1, _ := w1.Paused(t.Context())
+		p2, _ := w2.Paused(t.Context())
+		return p1 && p2
+	})
+	time.Sleep(500 * time.Millisecond) // a few probe rounds while refused
+	for _, id := range ids {
+		if st, err := b.status.Get(t.Context(), id); err == nil && (st.State == jobs.StateDone || len(st.Attempts) > 0) {
+			t.Errorf("job %s moved while the fleet was paused: %+v", id, st)
+		}
+	}
+	if len(b.deadLetters()) != 0 || len(b.auditEvents()) != 0 {
+		t.Error("a paused fleet dead-lettered or finished jobs")
+	}
+	ops := 0
+	for _, m := range b.streamMsgs(b.names.AuditStream()) {
+		if strings.HasSuffix(m.Subject, ".audit.ops.fleet_paused") {
+			ops++
+		}
+	}
+	if ops == 0 {
+		t.Error("no fleet_paused ops event")
+	}
+
+	if err := b.sim.SetClientEnabled("sim-client", true); err != nil {
+		t.Fatal(err)
+	}
+	for id, st := range b.waitDone(ids, 30*time.Second) {
+		if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 0 {
+			t.Errorf("job %s after resuming: %s, attempts %v", id, st.Outcome, st.Attempts)
+		}
+	}
+	waitFor(t, 5*time.Second, "readiness to return", func() bool {
+		p1, _ := w1.Paused(t.Context())
+		p2, _ := w2.Paused(t.Context())
+		return !p1 && !p2
+	})
+}
+
+func TestPipelineUrgentJobOvertakesBacklog(t *testing.T) {
+	t.Parallel()
+	// Throughput is held by a slow Genesys: every call takes 15 ms.
+	b := newBed(t, genesyssim.Config{Users: 2400, RateLimit: 1_000_000, Faults: genesyssim.Faults{LatencyMin: 15 * time.Millisecond, LatencyMax: 15 * time.Millisecond}})
+	const concurrency = 4
+	b.worker(jobs.WorkerConfig{Concurrency: concurrency})
+	active := slices.DeleteFunc(b.sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })
+	if len(active) < 2001 {
+		t.Fatalf("only %d active users", len(active))
+	}
+	normal := b.enqueue(refsByID(active[1:2001]), nil) // 2,000 deactivations, three calls each
+	waitFor(t, 20*time.Second, "the backlog to start", func() bool {
+		st, err := b.status.Get(t.Context(), normal[20])
+		return err == nil && st.State == jobs.StateDone
+	})
+	target := active[0]
+	published := time.Now()
+	urgent := b.enqueue([]jobs.UserRef{{ID: target.ID}}, func(j *jobs.Job) { j.ID = "urgent-1"; j.Priority = jobs.PriorityUrgent })
+	done := b.waitDone(urgent, 20*time.Second)[urgent[0]]
+	overtaken := 0
+	for _, id := range normal {
+		st, err := b.status.Get(t.Context(), id)
+		if err == nil && st.State == jobs.StateDone && st.FinishedAt.After(published) && st.FinishedAt.Before(done.FinishedAt) {
+			overtaken++
+		}
+	}
+	if overtaken > concurrency {
+		t.Errorf("%d normal jobs finished between the urgent job's publication and its end, want at most %d (the in-flight limit)", overtaken, concurrency)
+	}
+	t.Logf("urgent job done %s after publication; %d normal jobs finished in between", done.FinishedAt.Sub(published), overtaken)
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

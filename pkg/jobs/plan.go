@@ -1,0 +1,195 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+)
+
+// Protection names users and roles that the worker never deactivates: a job
+// for them ends "protected" (dead letter for review), Genesys untouched.
+// Matching ignores case. The zero value protects nobody.
+type Protection struct {
+	UserIDs     []string // Genesys user ids
+	UserNames   []string // userNames (emails)
+	ExternalIDs []string // SCIM externalIds
+	Roles       []string // role names, e.g. "Master Admin"
+}
+
+// check returns why u is protected, or "".
+func (p Protection) check(u *genesys.User) string {
+	has := func(list []string, v string) bool {
+		return v != "" && slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, v) })
+	}
+	switch {
+	case has(p.UserIDs, u.ID):
+		return "the user id is protected"
+	case has(p.UserNames, u.UserName):
+		return "the user name is protected"
+	case has(p.ExternalIDs, u.ExternalID):
+		return "the external id is protected"
+	}
+	for _, role := range u.RoleNames() {
+		if has(p.Roles, role) {
+			return fmt.Sprintf("the user holds the protected role %q", role)
+		}
+	}
+	return ""
+}
+
+// plan is the per-job plan of DESIGN.md: resolve, safety, deactivate,
+// revoke. It records each step in r.st and returns a terminal outcome or a
+// failure; storing and acking are conclude's.
+func (r *jobRun) plan(ctx context.Context) verdict {
+	if r.job.Action != ActionDeactivate {
+		return verdict{outcome: audit.OutcomeRejected, err: fmt.Errorf("jobs: action %q is not supported by this worker", r.job.Action)}
+	}
+	c := r.w.cfg.Genesys
+	if r.job.Priority == PriorityUrgent {
+		c = c.WithPriority(genesys.PriorityUrgent)
+	}
+	// A PATCH sent by an earlier delivery may have applied even if nobody
+	// heard the answer: then the user's deactivation is this job's doing.
+	patchedBefore := r.st.Steps.PatchSent || r.st.Steps.Deactivated
+
+	u, v, ok := r.resolve(ctx, c)
+	if !ok {
+		return v
+	}
+	if why := r.w.cfg.Protect.check(u); why != "" {
+		return verdict{outcome: audit.OutcomeProtected, err: errors.New("jobs: " + why)}
+	}
+	if r.job.DryRun {
+		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would %s it and revoke its tokens.",
+			u.UserName, activeWord(u.Active), map[bool]string{true: "deactivate", false: "leave it inactive and"}[u.Active])
+		return verdict{outcome: audit.OutcomeDryRun}
+	}
+	if u.Active {
+		if v, ok := r.deactivate(ctx, c, u, patchedBefore); !ok {
+			return v
+		}
+	} else if patchedBefore {
+		r.st.Steps.Deactivated = true
+	}
+	if !r.st.Steps.TokensRevoked {
+		var resp *genesys.Response
+		err := retry429(ctx, func() (err error) { resp, err = c.Tokens.RevokeAll(ctx, u.ID); return err })
+		r.addCorrelation(resp)
+		if err != nil {
+			return r.genesysFailure(ctx, err)
+		}
+		r.st.Steps.TokensRevoked = true
+	}
+	if r.st.Steps.Deactivated {
+		return verdict{outcome: audit.OutcomeDeactivated}
+	}
+	return verdict{outcome: audit.OutcomeAlreadyInactive}
+}
+
+func activeWord(active bool) string {
+	if active {
+		return "active"
+	}
+	return "inactive"
+}
+
+// resolve finds the user by the job's identifier: one call for an id, one
+// or two for an externalId or userName (see genesys.UsersService).
+func (r *jobRun) resolve(ctx context.Context, c *genesys.Client) (*genesys.User, verdict, bool) {
+	var u *genesys.User
+	var resp *genesys.Response
+	ref := r.job.User
+	err := retry429(ctx, func() (err error) {
+		switch {
+		case ref.ID != "":
+			u, resp, err = c.Users.Get(ctx, ref.ID)
+		case ref.ExternalID != "":
+			u, resp, err = c.Users.FindByExternalID(ctx, ref.ExternalID)
+		default:
+			u, resp, err = c.Users.FindByUserName(ctx, ref.UserName)
+		}
+		return err
+	})
+	r.addCorrelation(resp)
+	if err != nil {
+		return nil, r.genesysFailure(ctx, err), false
+	}
+	s := &r.st.Steps
+	if !s.Resolved {
+		s.Resolved, s.WasActive, s.RolesBefore = true, u.Active, u.RoleNames()
+	}
+	s.UserID, s.UserName, s.ExternalID = u.ID, u.UserName, u.ExternalID
+	return u, verdict{}, true
+}
+
+// deactivate PATCHes active=false, re-reading and retrying on version
+// conflicts. PatchSent is stored before the PATCH leaves.
+func (r *jobRun) deactivate(ctx context.Context, c *genesys.Client, u *genesys.User, patchedBefore bool) (verdict, bool) {
+	r.st.Steps.PatchSent = true
+	r.st.UpdatedAt, r.st.Worker = r.w.now().UTC(), r.w.cfg.ID
+	if err := r.w.status.Put(ctx, r.st); err != nil {
+		return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}, false
+	}
+	var res *genesys.EnsureResult
+	err := retry429(ctx, func() (err error) {
+		res, err = c.Users.EnsureActive(ctx, u, false, r.w.cfg.MaxConflicts)
+		return err
+	})
+	if res != nil {
+		for _, resp := range res.Responses {
+			r.addCorrelation(resp)
+		}
+	}
+	if err != nil {
+		return r.genesysFailure(ctx, err), false
+	}
+	// Changed false: the re-read after a conflict showed the user inactive.
+	// Ours if an earlier delivery had sent its PATCH, else somebody else's.
+	r.st.Steps.Deactivated = res.Changed || patchedBefore
+	return verdict{}, true
+}
+
+// genesysFailure turns a Genesys error into an outcome where Genesys gave a
+// verdict on the job, and into a failure class otherwise.
+func (r *jobRun) genesysFailure(ctx context.Context, err error) verdict {
+	switch {
+	case ctx.Err() != nil:
+		return verdict{fail: failWait, err: err}
+	case errors.Is(err, genesys.ErrNotFound):
+		return verdict{outcome: audit.OutcomeNotFound, err: err}
+	case errors.Is(err, genesys.ErrConflict), errors.Is(err, genesys.ErrBadRequest),
+		errors.Is(err, genesys.ErrAmbiguous), errors.Is(err, genesys.ErrInvalidArgument):
+		return verdict{outcome: audit.OutcomeConflict, err: err}
+	}
+	return verdict{fail: classify(ctx, err), err: err}
+}
+
+func (r *jobRun) addCorrelation(resp *genesys.Response) {
+	if resp != nil && resp.CorrelationID != "" && len(r.st.Steps.CorrelationIDs) < 32 {
+		r.st.Steps.CorrelationIDs = append(r.st.Steps.CorrelationIDs, resp.CorrelationID)
+	}
+}
+
+// retry429 repeats a call that Genesys answered with 429 until it gets
+// another answer or ctx ends. A 429 is not an attempt: the job just waits.
+// The client's limiter has heard the 429 and holds requests until its
+// Retry-After has passed; retry429 waits for that too, so that it cannot
+// spin with a limiter that does not pause.
+func retry429(ctx context.Context, call func() error) error {
+	for {
+		err := call()
+		var rl *genesys.RateLimitError
+		if !errors.As(err, &rl) {
+			return err
+		}
+		sleepCtx(ctx, genesys.ClampRetryAfter(rl.RetryAfter))
+		if ctx.Err() != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,398 @@
+package jobs
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
+)
+
+// startJS starts a NATS server and returns a JetStream client on it and its URL.
+func startJS(t *testing.T) (jetstream.JetStream, string) {
+	t.Helper()
+	s, nc := natstest.Start(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, s.ClientURL()
+}
+
+// provisionedJS starts a NATS server and provisions cfg on it.
+func provisionedJS(t *testing.T, cfg TopologyConfig) jetstream.JetStream {
+	t.Helper()
+	js, _ := startJS(t)
+	if err := Provision(t.Context(), js, cfg); err != nil {
+		t.Fatalf("Provision: %v", err)
+	}
+	return js
+}
+
+// eventually polls f every 10ms until it reports true, failing the test after 10s.
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for !f() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("gave up after 10s waiting for %s", what)
+		}
+	}
+}
+
+// streamShape is the part of a stream config that Provision decides.
+type streamShape struct {
+	Subjects              []string
+	Retention             jetstream.RetentionPolicy
+	Discard               jetstream.DiscardPolicy
+	MaxMsgs, MaxBytes     int64
+	MaxAge, Duplicates    time.Duration
+	DenyDelete, DenyPurge bool
+	Storage               jetstream.StorageType
+	Replicas              int
+}
+
+func shapeOf(t *testing.T, js jetstream.JetStream, name string) streamShape {
+	t.Helper()
+	s, err := js.Stream(t.Context(), name)
+	if err != nil {
+		t.Fatalf("stream %s: %v", name, err)
+	}
+	c := s.CachedInfo().Config
+	return streamShape{c.Subjects, c.Retention, c.Discard, c.MaxMsgs, c.MaxBytes, c.MaxAge, c.Duplicates,
+		c.DenyDelete, c.DenyPurge, c.Storage, c.Replicas}
+}
+
+type consumerShape struct {
+	FilterSubject string
+	DeliverPolicy jetstream.DeliverPolicy
+	AckPolicy     jetstream.AckPolicy
+	AckWait       time.Duration
+	MaxDeliver    int
+	MaxAckPending int
+	BackOff       []time.Duration
+}
+
+func consumerOf(t *testing.T, js jetstream.JetStream, stream, name string) consumerShape {
+	t.Helper()
+	c, err := js.Consumer(t.Context(), stream, name)
+	if err != nil {
+		t.Fatalf("consumer %s: %v", name, err)
+	}
+	cc := c.CachedInfo().Config
+	return consumerShape{cc.FilterSubject, cc.DeliverPolicy, cc.AckPolicy, cc.AckWait, cc.MaxDeliver, cc.MaxAckPending, cc.BackOff}
+}
+
+type bucketShape struct {
+	History             int64
+	TTL, LimitMarkerTTL time.Duration
+}
+
+func bucketOf(t *testing.T, js jetstream.JetStream, name string) bucketShape {
+	t.Helper()
+	kv, err := js.KeyValue(t.Context(), name)
+	if err != nil {
+		t.Fatalf("bucket %s: %v", name, err)
+	}
+	st, err := kv.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bucketShape{st.History(), st.TTL(), st.LimitMarkerTTL()}
+}
+
+func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
+	t.Parallel()
+	js := provisionedJS(t, TopologyConfig{})
+	const day = 24 * time.Hour
+	streams := map[string]streamShape{
+		"GENESYS_JOBS": {[]string{"genesys.jobs.urgent", "genesys.jobs.normal"}, jetstream.WorkQueuePolicy,
+			jetstream.DiscardNew, -1, -1, 7 * day, day, false, false, jetstream.FileStorage, 1},
+		"GENESYS_AUDIT": {[]string{"genesys.audit.>"}, jetstream.LimitsPolicy,
+			jetstream.DiscardNew, -1, -1, 400 * day, day, true, true, jetstream.FileStorage, 1},
+		"GENESYS_DEAD": {[]string{"genesys.dead.>"}, jetstream.LimitsPolicy,
+			jetstream.DiscardNew, -1, -1, 30 * day, day, false, false, jetstream.FileStorage, 1},
+		"GENESYS_ADVISORIES": {[]string{
+			"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.GENESYS_JOBS.*",
+			"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.GENESYS_JOBS.*",
+		}, jetstream.LimitsPolicy, jetstream.DiscardOld, -1, -1, 30 * day, 2 * time.Minute, false, false, jetstream.FileStorage, 1},
+	}
+	for name, want := range streams {
+		if diff := cmp.Diff(want, shapeOf(t, js, name)); diff != "" {
+			t.Errorf("stream %s (-want +got):\n%s", name, diff)
+		}
+	}
+	consumers := map[string]consumerShape{
+		"workers-urgent": {"genesys.jobs.urgent", jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
+		"workers-normal": {"genesys.jobs.normal", jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
+	}
+	for name, want := range consumers {
+		if diff := cmp.Diff(want, consumerOf(t, js, "GENESYS_JOBS", name)); diff != "" {
+			t.Errorf("consumer %s (-want +got):\n%s", name, diff)
+		}
+	}
+	buckets := map[string]bucketShape{
+		"genesys-status": {1, 30 * day, 0},
+		"genesys-budget": {1, 0, time.Minute},
+		"genesys-guard":  {1, 0, time.Minute},
+		"genesys-locks":  {1, 0, time.Minute},
+	}
+	for name, want := range buckets {
+		if diff := cmp.Diff(want, bucketOf(t, js, name)); diff != "" {
+			t.Errorf("bucket %s (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+func TestProvisionIsIdempotent(t *testing.T) {
+	t.Parallel()
+	js := provisionedJS(t, TopologyConfig{})
+	before := shapeOf(t, js, "GENESYS_JOBS")
+	beforeCons := consumerOf(t, js, "GENESYS_JOBS", "workers-normal")
+	if err := Provision(t.Context(), js, TopologyConfig{}); err != nil {
+		t.Fatalf("second Provision: %v", err)
+	}
+	if diff := cmp.Diff(before, shapeOf(t, js, "GENESYS_JOBS")); diff != "" {
+		t.Errorf("jobs stream changed (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(beforeCons, consumerOf(t, js, "GENESYS_JOBS", "workers-normal")); diff != "" {
+		t.Errorf("consumer changed (-before +after):\n%s", diff)
+	}
+	var names []string
+	for name := range js.StreamNames(t.Context()).Name() {
+		names = append(names, name)
+	}
+	if len(names) != 8 { // 4 streams, 4 buckets
+		t.Errorf("streams after two calls = %v, want 8", names)
+	}
+}
+
+func TestProvisionConcurrently(t *testing.T) {
+	t.Parallel()
+	_, url := startJS(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		nc, err := nats.Connect(url) // one connection per worker, as in a fleet
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// As in a rolling upgrade, the configs differ: whichever call comes last wins, none fails.
+		cfg := TopologyConfig{JobsMaxAge: time.Duration(7+i) * 24 * time.Hour, AckWait: time.Duration(30+i) * time.Second}
+		wg.Go(func() { errs[i] = Provision(t.Context(), js, cfg) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("worker %d: %v", i, err)
+		}
+	}
+}
+
+func TestProvisionAppliesAChangedConfig(t *testing.T) {
+	t.Parallel()
+	js := provisionedJS(t, TopologyConfig{})
+	cfg := TopologyConfig{AckWait: 10 * time.Second, JobsMaxAge: 48 * time.Hour, MaxAckPending: 7, StatusTTL: 2 * 24 * time.Hour}
+	if err := Provision(t.Context(), js, cfg); err != nil {
+		t.Fatalf("Provision with new config: %v", err)
+	}
+	if got := shapeOf(t, js, "GENESYS_JOBS").MaxAge; got != 48*time.Hour {
+		t.Errorf("jobs MaxAge = %v, want 48h", got)
+	}
+	for _, name := range []string{"workers-urgent", "workers-normal"} {
+		got := consumerOf(t, js, "GENESYS_JOBS", name)
+		if got.AckWait != 10*time.Second || got.MaxAckPending != 7 {
+			t.Errorf("%s: AckWait %v MaxAckPending %d, want 10s and 7", name, got.AckWait, got.MaxAckPending)
+		}
+	}
+	if got := bucketOf(t, js, "genesys-status").TTL; got != 48*time.Hour {
+		t.Errorf("status TTL = %v, want 48h", got)
+	}
+}
+
+func TestProvisionDerivesNamesFromThePrefix(t *testing.T) {
+	t.Parallel()
+	js := provisionedJS(t, TopologyConfig{Names: Names{Prefix: "acme.genesys"}})
+	for stream, subjects := range map[string][]string{
+		"ACME_GENESYS_JOBS":  {"acme.genesys.jobs.urgent", "acme.genesys.jobs.normal"},
+		"ACME_GENESYS_AUDIT": {"acme.genesys.audit.>"},
+		"ACME_GENESYS_DEAD":  {"acme.genesys.dead.>"},
+		"ACME_GENESYS_ADVISORIES": {"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ACME_GENESYS_JOBS.*",
+			"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.ACME_GENESYS_JOBS.*"},
+	} {
+		if diff := cmp.Diff(subjects, shapeOf(t, js, stream).Subjects); diff != "" {
+			t.Errorf("%s subjects (-want +got):\n%s", stream, diff)
+		}
+	}
+	if got := consumerOf(t, js, "ACME_GENESYS_JOBS", "workers-urgent").FilterSubject; got != "acme.genesys.jobs.urgent" {
+		t.Errorf("urgent filter = %q", got)
+	}
+	for _, b := range []string{"acme-genesys-status", "acme-genesys-budget", "acme-genesys-guard", "acme-genesys-locks"} {
+		bucketOf(t, js, b)
+	}
+}
+
+func TestProvisionEnablesPerKeyTTL(t *testing.T) {
+	t.Parallel()
+	js := provisionedJS(t, TopologyConfig{})
+	ctx := t.Context()
+	kv, err := js.KeyValue(ctx, "genesys-locks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Refused with "per-message TTL is disabled" unless the bucket allows per-key TTLs.
+	if _, err := kv.Create(ctx, "lease", []byte("w1"), jetstream.KeyTTL(time.Second)); err != nil {
+		t.Fatalf("Create with KeyTTL: %v", err)
+	}
+	// History 1 keeps the 1s TTL from being raised to the one-minute marker TTL.
+	eventually(t, "the lease to expire", func() bool {
+		_, err := kv.Get(ctx, "lease")
+		return errors.Is(err, jetstream.ErrKeyNotFound)
+	})
+}
+
+func TestProvisionNamesAStreamThatCannotChange(t *testing.T) {
+	t.Parallel()
+	js, _ := startJS(t)
+	_, err := js.CreateStream(t.Context(), jetstream.StreamConfig{
+		Name: "GENESYS_JOBS", Subjects: []string{"genesys.jobs.*"}, Retention: jetstream.LimitsPolicy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Provision(t.Context(), js, TopologyConfig{})
+	for _, want := range []string{"jobs: provision GENESYS_JOBS:", "retention Limits (want WorkQueue)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Provision over a limits stream = %v, want it to contain %q", err, want)
+		}
+	}
+}
+
+func TestProvisionRejectsABadConfig(t *testing.T) {
+	t.Parallel()
+	js, _ := startJS(t)
+	for name, cfg := range map[string]TopologyConfig{
+		"prefix":            {Names: Names{Prefix: "a..b"}},
+		"replicas":          {Replicas: 6},
+		"storage":           {Storage: 7},
+		"window > max age":  {JobsMaxAge: time.Hour},
+		"window > status":   {StatusTTL: time.Hour},
+		"negative deliver":  {MaxDeliver: -1},
+		"negative ack wait": {AckWait: -time.Second},
+	} {
+		if err := Provision(t.Context(), js, cfg); err == nil {
+			t.Errorf("%s: Provision(%+v) = nil, want an error", name, cfg)
+		}
+	}
+	if err := Provision(t.Context(), nil, TopologyConfig{}); err == nil {
+		t.Error("Provision(nil JetStream) = nil")
+	}
+	if n := len(streamNames(t, js)); n != 0 {
+		t.Errorf("a refused config created %d streams", n)
+	}
+}
+
+func streamNames(t *testing.T, js jetstream.JetStream) []string {
+	var names []string
+	for name := range js.StreamNames(t.Context()).Name() {
+		names = append(names, name)
+	}
+	return names
+}
+
+// advisory is the part of a JetStream consumer advisory the tests look at.
+type advisory struct {
+	Type       string `json:"type"`
+	Stream     string `json:"stream"`
+	Consumer   string `json:"consumer"`
+	StreamSeq  uint64 `json:"stream_seq"`
+	Deliveries uint64 `json:"deliveries"`
+	Reason     string `json:"reason"`
+}
+
+// fetchOneJob enqueues a job on the normal lane and fetches it from the normal consumer.
+func fetchOneJob(t *testing.T, js jetstream.JetStream) jetstream.Msg {
+	t.Helper()
+	p, err := NewPublisher(js, Names{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Enqueue(t.Context(), validJob()); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(t.Context(), "GENESYS_JOBS", "workers-normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for msg := range batch.Messages() {
+		return msg
+	}
+	t.Fatalf("no job fetched: %v", batch.Error())
+	return nil
+}
+
+// waitForAdvisory polls the advisory stream for the last advisory on subject.
+func waitForAdvisory(t *testing.T, js jetstream.JetStream, subject string) advisory {
+	t.Helper()
+	s, err := js.Stream(t.Context(), "GENESYS_ADVISORIES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw *jetstream.RawStreamMsg
+	eventually(t, "an advisory on "+subject, func() bool {
+		raw, err = s.GetLastMsgForSubject(t.Context(), subject)
+		return err == nil
+	})
+	var a advisory
+	if err := json.Unmarshal(raw.Data, &a); err != nil {
+		t.Fatalf("advisory %s: %v", raw.Data, err)
+	}
+	return a
+}
+
+func TestAdvisoryStreamCapturesTerminatedJobs(t *testing.T) {
+	t.Parallel()
+	js := provisionedJS(t, TopologyConfig{})
+	msg := fetchOneJob(t, js)
+	if err := msg.TermWithReason("test"); err != nil {
+		t.Fatal(err)
+	}
+	got := waitForAdvisory(t, js, "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.GENESYS_JOBS.workers-normal")
+	want := advisory{Type: "io.nats.jetstream.advisory.v1.terminated", Stream: "GENESYS_JOBS",
+		Consumer: "workers-normal", StreamSeq: 1, Deliveries: 1, Reason: "test"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("advisory (-want +got):\n%s", diff)
+	}
+}
+
+func TestAdvisoryStreamCapturesMaxDeliveries(t *testing.T) {
+	t.Parallel()
+	js := provisionedJS(t, TopologyConfig{MaxDeliver: 1, AckWait: 200 * time.Millisecond})
+	_ = fetchOneJob(t, js) // and never ack it
+	got := waitForAdvisory(t, js, "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.GENESYS_JOBS.workers-normal")
+	want := advisory{Type: "io.nats.jetstream.advisory.v1.max_deliver", Stream: "GENESYS_JOBS",
+		Consumer: "workers-normal", StreamSeq: 1, Deliveries: 1}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("advisory (-want +got):\n%s", diff)
+	}
+}

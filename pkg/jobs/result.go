@@ -1,0 +1,82 @@
+package jobs
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+)
+
+// record is what the terminal audit event says about the job.
+func (r *jobRun) record(outcome audit.Outcome, errText string, now time.Time) audit.Record {
+	s, j := r.st.Steps, r.job
+	rec := audit.Record{
+		JobID:   j.ID,
+		Outcome: outcome,
+		Time:    now,
+		User: audit.Target{
+			ID:         cmp.Or(s.UserID, j.User.ID),
+			ExternalID: cmp.Or(s.ExternalID, j.User.ExternalID),
+			UserName:   cmp.Or(s.UserName, j.User.UserName),
+		},
+		RequestedBy:    j.RequestedBy,
+		Ticket:         j.Ticket,
+		Reason:         j.Reason,
+		Priority:       string(j.Priority),
+		ReplayOf:       j.ReplayOf,
+		DryRun:         j.DryRun,
+		TokensRevoked:  s.TokensRevoked,
+		Attempts:       attemptsMade(outcome, r.st.Attempts),
+		CorrelationIDs: s.CorrelationIDs,
+		Error:          errText,
+		Message:        r.message,
+	}
+	if s.Resolved {
+		rec.RolesBefore = append([]string{}, s.RolesBefore...) // resolved: [] means "no roles"
+	}
+	if !r.published.IsZero() {
+		rec.Latency = now.Sub(r.published)
+	}
+	return rec
+}
+
+// attemptsMade counts the failed attempts plus the one that reached the
+// outcome; a rejected job was never attempted, an exhausted one only failed.
+func attemptsMade(outcome audit.Outcome, failed []Attempt) int {
+	switch outcome {
+	case audit.OutcomeRejected:
+		return 0
+	case audit.OutcomeExhausted:
+		return len(failed)
+	}
+	return len(failed) + 1
+}
+
+// deadLetter is what an operator gets to look at.
+func (r *jobRun) deadLetter(outcome audit.Outcome, err error, errText string, now time.Time) DeadLetter {
+	dl := DeadLetter{
+		Version:   1,
+		JobID:     r.job.ID,
+		Outcome:   outcome,
+		Reason:    cmp.Or(errText, string(outcome)),
+		Subject:   r.msg.Subject(),
+		StreamSeq: r.seq,
+		UserID:    r.st.Steps.UserID,
+		Attempts:  r.st.Attempts,
+		Time:      now,
+		Worker:    r.w.cfg.ID,
+	}
+	if data := r.msg.Data(); json.Valid(data) {
+		dl.Job = json.RawMessage(data)
+	} else {
+		dl.RawJob = data
+	}
+	var ae *genesys.APIError
+	if errors.As(err, &ae) {
+		dl.Genesys = &GenesysError{Status: ae.StatusCode, Code: cmp.Or(ae.Code, ae.ScimType), Message: ae.Message, CorrelationID: ae.CorrelationID}
+	}
+	return dl
+}

@@ -1,0 +1,117 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+)
+
+// State is where a job stands.
+type State string
+
+const (
+	// StateRunning: a worker has taken the job and not finished it.
+	StateRunning State = "running"
+	// StateDone: the job has its terminal outcome and audit event.
+	StateDone State = "done"
+)
+
+// Status is the record a worker keeps of a job in the status bucket, under
+// the job id. Producers read it to learn how their job ended (enqueue
+// --wait); a worker that receives a job again reads it to carry on
+// truthfully from the steps already done.
+type Status struct {
+	JobID      string        `json:"job_id"`
+	State      State         `json:"state"`
+	Outcome    audit.Outcome `json:"outcome,omitempty"`
+	Attempts   []Attempt     `json:"attempts,omitempty"` // failed attempts, oldest first
+	Steps      Steps         `json:"steps"`
+	Error      string        `json:"error,omitempty"` // the final error of a failed outcome
+	Priority   Priority      `json:"priority,omitempty"`
+	DryRun     bool          `json:"dry_run,omitempty"`
+	StreamSeq  uint64        `json:"stream_seq,omitempty"`
+	Worker     string        `json:"worker,omitempty"` // the worker that wrote this record
+	CreatedAt  time.Time     `json:"created_at"`
+	UpdatedAt  time.Time     `json:"updated_at"`
+	FinishedAt time.Time     `json:"finished_at,omitzero"`
+}
+
+// Steps records what the plan has done, so that a job received again
+// (after a crash or a lost ack) reports what really happened.
+type Steps struct {
+	Resolved    bool     `json:"resolved"`
+	UserID      string   `json:"user_id,omitempty"`
+	UserName    string   `json:"user_name,omitempty"`
+	ExternalID  string   `json:"external_id,omitempty"`
+	WasActive   bool     `json:"was_active"`             // active when first resolved
+	RolesBefore []string `json:"roles_before,omitempty"` // SCIM roles when first resolved
+	// PatchSent is written before the PATCH: if the worker dies before it
+	// hears the answer, the next one finds an inactive user and knows that
+	// the PATCH was most likely its own, so the outcome stays "deactivated".
+	PatchSent      bool     `json:"patch_sent"`
+	Deactivated    bool     `json:"deactivated"` // Genesys answered active:false to our PATCH
+	TokensRevoked  bool     `json:"tokens_revoked"`
+	CorrelationIDs []string `json:"correlation_ids,omitempty"`
+}
+
+// ErrNoStatus: the status bucket has no record of the job.
+var ErrNoStatus = errors.New("jobs: no status for job")
+
+// StatusStore reads and writes job status records in the status bucket. It is
+// safe for concurrent use.
+type StatusStore struct {
+	kv jetstream.KeyValue
+}
+
+// NewStatusStore opens the status bucket, which Provision creates.
+func NewStatusStore(ctx context.Context, js jetstream.JetStream, names Names) (*StatusStore, error) {
+	kv, err := js.KeyValue(ctx, names.StatusBucket())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: open status bucket %s: %w", names.StatusBucket(), err)
+	}
+	return &StatusStore{kv: kv}, nil
+}
+
+// Get returns the status of a job, or ErrNoStatus.
+func (s *StatusStore) Get(ctx context.Context, jobID string) (Status, error) {
+	e, err := s.kv.Get(ctx, jobID)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Status{}, fmt.Errorf("%w %s", ErrNoStatus, jobID)
+	}
+	if err != nil {
+		return Status{}, fmt.Errorf("jobs: read status of %s: %w", jobID, err)
+	}
+	var st Status
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		return Status{}, fmt.Errorf("jobs: decode status of %s: %w", jobID, err)
+	}
+	return st, nil
+}
+
+// Put writes a job's status.
+func (s *StatusStore) Put(ctx context.Context, st Status) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("jobs: encode status of %s: %w", st.JobID, err)
+	}
+	if _, err := s.kv.Put(ctx, st.JobID, data); err != nil {
+		return fmt.Errorf("jobs: write status of %s: %w", st.JobID, err)
+	}
+	return nil
+}
+
+// Watch follows the status of one job until ctx ends; it is what a producer
+// waiting for its job's outcome uses. The caller stops the watcher.
+func (s *StatusStore) Watch(ctx context.Context, jobID string) (jetstream.KeyWatcher, error) {
+	w, err := s.kv.Watch(ctx, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: watch status of %s: %w", jobID, err)
+	}
+	return w, nil
+}

@@ -1,0 +1,221 @@
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+)
+
+// WorkerConfig configures a Worker. JetStream and Genesys are required.
+type WorkerConfig struct {
+	Names
+	// JetStream is the NATS JetStream context. Required.
+	JetStream jetstream.JetStream
+	// Genesys is the Genesys Cloud client. Required.
+	Genesys *genesys.Client
+	// Logger receives the worker's logs. Defaults to zap.NewNop().
+	Logger *zap.Logger
+	// ID names this worker in job status records and dead letters. Defaults to host name and pid.
+	ID string
+	// Origin says who emits the audit events. Defaults to the zero Origin.
+	Origin audit.Origin
+	// Concurrency is how many jobs the worker holds and works on at once. Defaults to 4.
+	Concurrency int
+	// MaxAttempts is how many transient failures a job may have before it ends exhausted.
+	// Defaults to 5.
+	MaxAttempts int
+	// Backoff is the wait before attempt n+1 after n failed attempts. Defaults to 5 s doubling
+	// up to 5 min.
+	Backoff func(n int) time.Duration
+	// MaxConflicts is how many version conflicts one deactivation re-reads and retries within a
+	// job before the attempt fails. Defaults to 3.
+	MaxConflicts int
+	// AckWait must equal the consumers' AckWait: the worker sends InProgress a third of it apart.
+	// Defaults to 30 s.
+	AckWait time.Duration
+	// PollWait is how long one fetch from the normal lane waits for a job before the worker looks
+	// at the urgent lane again. Defaults to 250 ms.
+	PollWait time.Duration
+	// ShutdownTimeout is how long jobs in flight may run on after Run's context ends; the rest
+	// are handed back without an attempt. Defaults to 20 s.
+	ShutdownTimeout time.Duration
+	// ProbeInterval is how often a paused fleet checks whether Genesys accepts its credentials
+	// again. Defaults to 15 s.
+	ProbeInterval time.Duration
+	// Protect names users and roles that are never deactivated. Defaults to none.
+	Protect Protection
+}
+
+func (c *WorkerConfig) setDefaults() {
+	if c.ID == "" {
+		host, _ := os.Hostname()
+		c.ID = fmt.Sprintf("%s-%d", cmp.Or(host, "worker"), os.Getpid())
+	}
+	c.Logger = cmp.Or(c.Logger, zap.NewNop())
+	c.Concurrency = cmp.Or(c.Concurrency, 4)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, 5)
+	if c.Backoff == nil {
+		c.Backoff = attemptBackoff
+	}
+	c.MaxConflicts = cmp.Or(c.MaxConflicts, 3)
+	c.AckWait = cmp.Or(c.AckWait, 30*time.Second)
+	c.PollWait = cmp.Or(c.PollWait, 250*time.Millisecond)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 20*time.Second)
+	c.ProbeInterval = cmp.Or(c.ProbeInterval, 15*time.Second)
+}
+
+func (c *WorkerConfig) validate() error {
+	switch {
+	case c.JetStream == nil:
+		return errors.New("jobs: worker config: JetStream is required")
+	case c.Genesys == nil:
+		return errors.New("jobs: worker config: Genesys is required")
+	case c.Concurrency < 1 || c.MaxAttempts < 1 || c.MaxConflicts < 0:
+		return errors.New("jobs: worker config: Concurrency and MaxAttempts must be at least 1")
+	case c.AckWait < time.Second:
+		return errors.New("jobs: worker config: AckWait must be at least 1 s")
+	}
+	return c.Names.Validate()
+}
+
+// Worker takes jobs from the jobs stream and carries them out: find the
+// user, check the safety rules, deactivate, revoke tokens, store one audit
+// event, ack. Any number of workers share the work through the same durable
+// consumers. Create it with NewWorker and call Run once; Run owns every
+// goroutine the worker starts.
+type Worker struct {
+	cfg    WorkerConfig
+	log    *zap.Logger
+	urgent jetstream.Consumer
+	normal jetstream.Consumer
+	status *StatusStore
+	dead   *DeadLetters
+	events *audit.Publisher
+	pause  *fleetPause
+	now    func() time.Time
+}
+
+// NewWorker opens the consumers, the status bucket and the publishers that
+// Provision created.
+func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	js, n := cfg.JetStream, cfg.Names
+	urgent, err := js.Consumer(ctx, n.JobsStream(), n.UrgentConsumer())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: open consumer %s: %w", n.UrgentConsumer(), err)
+	}
+	normal, err := js.Consumer(ctx, n.JobsStream(), n.NormalConsumer())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: open consumer %s: %w", n.NormalConsumer(), err)
+	}
+	status, err := NewStatusStore(ctx, js, n)
+	if err != nil {
+		return nil, err
+	}
+	events, err := audit.NewPublisher(js, audit.PublisherConfig{Prefix: n.prefix(), Stream: n.AuditStream()})
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{
+		cfg: cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal,
+		status: status, dead: NewDeadLetters(js, n), events: events, now: time.Now,
+	}
+	w.pause = newFleetPause(w)
+	return w, nil
+}
+
+var errShutdown = errors.New("jobs: worker shutting down")
+
+// Run takes and works on jobs until ctx ends, then stops fetching, lets the
+// jobs in flight finish for up to ShutdownTimeout, hands back the rest
+// without spending an attempt, and returns nil. Every goroutine it starts
+// has ended when it returns.
+func (w *Worker) Run(ctx context.Context) error {
+	workCtx, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelWork(nil)
+	var wg sync.WaitGroup
+	wg.Go(func() { w.pause.probeLoop(ctx) })
+	sem := make(chan struct{}, w.cfg.Concurrency)
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		msg, err := w.next(ctx)
+		if err != nil {
+			<-sem
+			if ctx.Err() == nil {
+				w.log.Warn("fetch", zap.Error(err))
+				sleepCtx(ctx, w.cfg.PollWait)
+			}
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			w.handle(workCtx, msg)
+		})
+	}
+	t := time.AfterFunc(w.cfg.ShutdownTimeout, func() { cancelWork(errShutdown) })
+	defer t.Stop()
+	wg.Wait()
+	return nil
+}
+
+// next returns one job, from the urgent lane whenever it has one: it is
+// asked first, without waiting, before every fetch from the normal lane.
+func (w *Worker) next(ctx context.Context) (jetstream.Msg, error) {
+	for ctx.Err() == nil {
+		msg, err := fetchOne(func() (jetstream.MessageBatch, error) { return w.urgent.FetchNoWait(1) })
+		if msg != nil || err != nil {
+			return msg, err
+		}
+		msg, err = fetchOne(func() (jetstream.MessageBatch, error) {
+			return w.normal.Fetch(1, jetstream.FetchMaxWait(w.cfg.PollWait))
+		})
+		if msg != nil || err != nil {
+			return msg, err
+		}
+	}
+	return nil, ctx.Err()
+}
+
+// fetchOne runs one pull request for one message.
+func fetchOne(fetch func() (jetstream.MessageBatch, error)) (jetstream.Msg, error) {
+	batch, err := fetch()
+	if err != nil {
+		return nil, err
+	}
+	var msg jetstream.Msg
+	for m := range batch.Messages() {
+		msg = m
+	}
+	if err := batch.Error(); err != nil && msg == nil && !errors.Is(err, jetstream.ErrNoMessages) {
+		return nil, err
+	}
+	return msg, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
