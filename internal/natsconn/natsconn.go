@@ -1,0 +1,189 @@
+// Package natsconn holds the NATS connection settings both commands share:
+// the server URL, every authentication method NATS offers (user and
+// password, token, NKey, credentials file) and TLS with a custom CA and a
+// client certificate. Secrets may come from files, so they need not appear in
+// a process list or an environment dump.
+package natsconn
+
+import (
+	"cmp"
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// DefaultURL is used when neither the flag nor NATS_URL says otherwise.
+const DefaultURL = "nats://127.0.0.1:4222"
+
+// Options are NATS connection settings. The zero value connects to
+// DefaultURL without authentication.
+type Options struct {
+	URL          string // server URL(s), comma separated. Defaults to $NATS_URL, then DefaultURL.
+	User         string // user for user/password authentication
+	Password     string // password; prefer PasswordFile
+	PasswordFile string // file holding the password
+	Token        string // token; prefer TokenFile
+	TokenFile    string // file holding the token
+	NKeySeedFile string // file holding an NKey seed
+	CredsFile    string // a .creds file (JWT and NKey seed)
+	CAFile       string // PEM CA bundle that signed the server's certificate
+	CertFile     string // client certificate (PEM) for mutual TLS
+	KeyFile      string // client key (PEM) for mutual TLS
+	Name         string // connection name shown by the server
+}
+
+// RegisterFlags adds the --nats-* flags to fs, with defaults from the
+// environment (NATS_URL, NATS_USER, NATS_PASSWORD, NATS_PASSWORD_FILE,
+// NATS_TOKEN, NATS_TOKEN_FILE, NATS_NKEY_SEED_FILE, NATS_CREDS, NATS_CA,
+// NATS_CERT, NATS_KEY).
+func (o *Options) RegisterFlags(fs *flag.FlagSet) {
+	env := os.Getenv
+	fs.StringVar(&o.URL, "nats-url", cmp.Or(env("NATS_URL"), DefaultURL), "NATS server URL(s), comma separated (env NATS_URL)")
+	fs.StringVar(&o.User, "nats-user", env("NATS_USER"), "NATS user for user/password authentication (env NATS_USER)")
+	fs.StringVar(&o.Password, "nats-password", env("NATS_PASSWORD"), "NATS password; prefer --nats-password-file (env NATS_PASSWORD)")
+	fs.StringVar(&o.PasswordFile, "nats-password-file", env("NATS_PASSWORD_FILE"), "file holding the NATS password (env NATS_PASSWORD_FILE)")
+	fs.StringVar(&o.Token, "nats-token", env("NATS_TOKEN"), "NATS token; prefer --nats-token-file (env NATS_TOKEN)")
+	fs.StringVar(&o.TokenFile, "nats-token-file", env("NATS_TOKEN_FILE"), "file holding the NATS token (env NATS_TOKEN_FILE)")
+	fs.StringVar(&o.NKeySeedFile, "nats-nkey", env("NATS_NKEY_SEED_FILE"), "file holding an NKey seed for NKey authentication (env NATS_NKEY_SEED_FILE)")
+	fs.StringVar(&o.CredsFile, "nats-creds", env("NATS_CREDS"), "NATS credentials file (JWT and seed) (env NATS_CREDS)")
+	fs.StringVar(&o.CAFile, "nats-ca", env("NATS_CA"), "PEM file of the CA that signed the NATS server's certificate (env NATS_CA)")
+	fs.StringVar(&o.CertFile, "nats-cert", env("NATS_CERT"), "client certificate (PEM) for mutual TLS with NATS (env NATS_CERT)")
+	fs.StringVar(&o.KeyFile, "nats-key", env("NATS_KEY"), "client key (PEM) for mutual TLS with NATS (env NATS_KEY)")
+}
+
+// Validate checks that the settings make sense together, without
+// connecting. Its errors never contain a secret.
+func (o *Options) Validate() error {
+	methods := 0
+	for _, set := range []bool{o.User != "", o.Token != "" || o.TokenFile != "", o.NKeySeedFile != "", o.CredsFile != ""} {
+		if set {
+			methods++
+		}
+	}
+	var errs []error
+	if methods > 1 {
+		errs = append(errs, errors.New("choose one NATS authentication method: user/password, token, nkey or creds"))
+	}
+	if (o.Password != "" || o.PasswordFile != "") && o.User == "" {
+		errs = append(errs, errors.New("a NATS password needs --nats-user"))
+	}
+	if o.Password != "" && o.PasswordFile != "" || o.Token != "" && o.TokenFile != "" {
+		errs = append(errs, errors.New("give a NATS secret either inline or as a file, not both"))
+	}
+	if (o.CertFile == "") != (o.KeyFile == "") {
+		errs = append(errs, errors.New("--nats-cert and --nats-key go together"))
+	}
+	for _, f := range []struct{ flag, path string }{
+		{"--nats-password-file", o.PasswordFile}, {"--nats-token-file", o.TokenFile}, {"--nats-nkey", o.NKeySeedFile},
+		{"--nats-creds", o.CredsFile}, {"--nats-ca", o.CAFile}, {"--nats-cert", o.CertFile}, {"--nats-key", o.KeyFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			errs = append(errs, fmt.Errorf("%s: cannot read %s", f.flag, f.path))
+		}
+	}
+	for _, u := range strings.Split(cmp.Or(o.URL, DefaultURL), ",") {
+		pu, err := url.Parse(strings.TrimSpace(u))
+		if err != nil || pu.Host == "" {
+			errs = append(errs, fmt.Errorf("--nats-url: %q is not a URL like nats://host:4222", redactURL(u)))
+		} else if pu.User != nil {
+			errs = append(errs, errors.New("--nats-url must not carry credentials; use --nats-user and --nats-password-file"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NATSOptions turns the settings into nats.Options. It reads secret files.
+func (o *Options) NATSOptions() ([]nats.Option, error) {
+	opts := []nats.Option{
+		nats.Name(cmp.Or(o.Name, "genesys-deactivator")),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+	}
+	switch {
+	case o.User != "":
+		pw, err := secret(o.Password, o.PasswordFile, "--nats-password-file")
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, nats.UserInfo(o.User, pw))
+	case o.Token != "" || o.TokenFile != "":
+		tok, err := secret(o.Token, o.TokenFile, "--nats-token-file")
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, nats.Token(tok))
+	case o.NKeySeedFile != "":
+		opt, err := nats.NkeyOptionFromSeed(o.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("--nats-nkey: cannot use the seed in %s", o.NKeySeedFile)
+		}
+		opts = append(opts, opt)
+	case o.CredsFile != "":
+		opts = append(opts, nats.UserCredentials(o.CredsFile))
+	}
+	if o.CAFile != "" {
+		opts = append(opts, nats.RootCAs(o.CAFile))
+	}
+	if o.CertFile != "" {
+		opts = append(opts, nats.ClientCert(o.CertFile, o.KeyFile))
+	}
+	return opts, nil
+}
+
+// Connect validates the settings and connects. Errors name the server and
+// the method, never a secret.
+func (o *Options) Connect(extra ...nats.Option) (*nats.Conn, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	opts, err := o.NATSOptions()
+	if err != nil {
+		return nil, err
+	}
+	u := cmp.Or(o.URL, DefaultURL)
+	nc, err := nats.Connect(u, append(opts, extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %s", redactURL(u), scrub(err.Error(), o))
+	}
+	return nc, nil
+}
+
+// secret returns an inline secret or the trimmed contents of its file.
+func secret(inline, file, flagName string) (string, error) {
+	if file == "" {
+		return inline, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot read %s", flagName, file)
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// redactURL drops any user info from a URL for messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// scrub removes inline secrets from a message, in case a library echoes them.
+func scrub(msg string, o *Options) string {
+	for _, s := range []string{o.Password, o.Token} {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		}
+	}
+	return msg
+}
