@@ -22,6 +22,7 @@ const storeTimeout = 10 * time.Second
 // jobRun is one delivery of one job message.
 type jobRun struct {
 	w         *Worker
+	started   time.Time
 	msg       jetstream.Msg
 	seq       uint64
 	published time.Time
@@ -33,7 +34,7 @@ type jobRun struct {
 
 // handle works on one message and always answers it: ack, term or nak.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
-	r := &jobRun{w: w, msg: msg, log: w.log}
+	r := &jobRun{w: w, msg: msg, log: w.log, started: w.now()}
 	if meta, err := msg.Metadata(); err == nil {
 		r.seq, r.published = meta.Sequence.Stream, meta.Timestamp
 	}
@@ -115,11 +116,13 @@ func (r *jobRun) conclude(ctx context.Context, v verdict) {
 		return
 	}
 	r.log.Info("job finished", zap.String("outcome", string(d.outcome)), zap.String("user_id", r.st.Steps.UserID), zap.Int("attempts", len(r.st.Attempts)))
+	w.cfg.Observer.JobFinished(d.outcome, r.job.Priority, w.now().Sub(r.started), r.sincePublish())
 	r.ack(ctx, d.outcome)
 }
 
 func (r *jobRun) handBack(ctx context.Context, d decision, v verdict) {
 	if d.addAttempt {
+		r.w.cfg.Observer.AttemptFailed()
 		r.st.UpdatedAt, r.st.Worker = r.w.now().UTC(), r.w.cfg.ID
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 		if err := r.w.status.Put(sctx, r.st); err != nil {
@@ -174,6 +177,14 @@ func (r *jobRun) ack(ctx context.Context, outcome audit.Outcome) {
 		// The job is finished and stored; a redelivery finds its status done.
 		r.log.Warn("ack", zap.Error(err))
 	}
+}
+
+// sincePublish is the time since the job was published, 0 if unknown.
+func (r *jobRun) sincePublish() time.Duration {
+	if r.published.IsZero() {
+		return 0
+	}
+	return r.w.now().Sub(r.published)
 }
 
 // errorText is the final error of a failed outcome; for exhausted, every

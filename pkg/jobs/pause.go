@@ -38,6 +38,7 @@ func (p *fleetPause) trip(ctx context.Context, err error) {
 	defer cancel()
 	p.extend(ctx)
 	if first {
+		p.w.cfg.Observer.Paused(true)
 		p.w.log.Error("Genesys refuses our credentials or permissions: pausing the fleet until it accepts them again", zap.Error(err))
 		p.opsEvent(ctx, "fleet_paused", "Genesys refused the worker's credentials or permissions; every worker stopped taking jobs. Jobs stay queued.", err.Error())
 	}
@@ -96,6 +97,7 @@ func (p *fleetPause) probe(ctx context.Context) {
 	p.mu.Lock()
 	p.paused, p.reason = false, ""
 	p.mu.Unlock()
+	w.cfg.Observer.Paused(false)
 	w.log.Info("Genesys accepts our credentials again: the fleet resumes")
 	p.opsEvent(ctx, "fleet_resumed", "Genesys accepts the worker's credentials again; the fleet takes jobs again.", "")
 }

@@ -151,6 +151,9 @@ func (r *jobRun) deactivate(ctx context.Context, c *genesys.Client, u *genesys.U
 	// Changed false: the re-read after a conflict showed the user inactive.
 	// Ours if an earlier delivery had sent its PATCH, else somebody else's.
 	r.st.Steps.Deactivated = res.Changed || patchedBefore
+	if res.Changed {
+		r.w.cfg.Observer.Deactivated(r.job.Priority, r.sincePublish())
+	}
 	return verdict{}, true
 }
 

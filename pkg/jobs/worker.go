@@ -54,6 +54,8 @@ type WorkerConfig struct {
 	ProbeInterval time.Duration
 	// Protect names users and roles that are never deactivated. Defaults to none.
 	Protect Protection
+	// Observer hears what the worker does, for metrics. Defaults to one that ignores it all.
+	Observer Observer
 }
 
 func (c *WorkerConfig) setDefaults() {
@@ -72,6 +74,9 @@ func (c *WorkerConfig) setDefaults() {
 	c.PollWait = cmp.Or(c.PollWait, 250*time.Millisecond)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 20*time.Second)
 	c.ProbeInterval = cmp.Or(c.ProbeInterval, 15*time.Second)
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
 }
 
 func (c *WorkerConfig) validate() error {

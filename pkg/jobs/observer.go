@@ -1,0 +1,31 @@
+package jobs
+
+import (
+	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+)
+
+// Observer hears what a worker does, for metrics. Methods are called from
+// the worker's goroutines: implementations must be safe for concurrent use
+// and must not block.
+type Observer interface {
+	// JobFinished: a job's outcome, audit event and status are stored.
+	// took is the time this delivery spent on it, sincePublish the time
+	// since the job was published.
+	JobFinished(outcome audit.Outcome, priority Priority, took, sincePublish time.Duration)
+	// Deactivated: Genesys confirmed active:false sincePublish after the job
+	// was published.
+	Deactivated(priority Priority, sincePublish time.Duration)
+	// AttemptFailed: a job's attempt failed transiently and was recorded.
+	AttemptFailed()
+	// Paused: this worker paused the fleet (true) or resumed it (false).
+	Paused(paused bool)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) JobFinished(audit.Outcome, Priority, time.Duration, time.Duration) {}
+func (nopObserver) Deactivated(Priority, time.Duration)                               {}
+func (nopObserver) AttemptFailed()                                                    {}
+func (nopObserver) Paused(bool)                                                       {}
