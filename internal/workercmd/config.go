@@ -1,0 +1,204 @@
+package workercmd
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+)
+
+// Config is everything the worker process is told, by flags or by the
+// environment variable named in each flag's usage. Secrets may also come
+// from files.
+type Config struct {
+	Dev           bool
+	DevNATSListen string
+	DevSimListen  string
+	DevDataDir    string
+
+	NATS     natsconn.Options
+	Prefix   string
+	Replicas int
+
+	Region           string
+	BaseURL          string
+	TokenURL         string
+	InsecureHTTP     bool
+	ClientID         string
+	ClientSecret     string
+	ClientSecretFile string
+	RatePerMinute    int
+
+	WorkerID        string
+	Concurrency     int
+	MaxAttempts     int
+	AckWait         time.Duration
+	ShutdownTimeout time.Duration
+	ProbeInterval   time.Duration
+	ProtectRoles    string
+	ProtectUsers    string
+	SkipSelfCheck   bool
+
+	HTTPListen string
+	LogFormat  string
+	LogLevel   string
+}
+
+// envOr returns the environment variable's value, or def.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
+	}
+	return def
+}
+
+func envBool(name string) bool {
+	b, _ := strconv.ParseBool(os.Getenv(name))
+	return b
+}
+
+// newFlagSet declares every flag, with its environment variable and default.
+func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { usage(fs, stderr) }
+
+	fs.BoolVar(&c.Dev, "dev", envBool("GENESYS_DEV"), "run everything on this machine: an embedded NATS server, the Genesys simulator with a seeded org, and the worker (env GENESYS_DEV)")
+	fs.StringVar(&c.DevNATSListen, "dev-nats-listen", envOr("GENESYS_DEV_NATS_LISTEN", "127.0.0.1:4222"), "--dev: address of the embedded NATS server; port 0 picks a free one (env GENESYS_DEV_NATS_LISTEN)")
+	fs.StringVar(&c.DevSimListen, "dev-sim-listen", envOr("GENESYS_DEV_SIM_LISTEN", "127.0.0.1:8089"), "--dev: address of the Genesys simulator; port 0 picks a free one (env GENESYS_DEV_SIM_LISTEN)")
+	fs.StringVar(&c.DevDataDir, "dev-data-dir", envOr("GENESYS_DEV_DATA_DIR", ".dev"), "--dev: folder for the embedded NATS server's JetStream data (env GENESYS_DEV_DATA_DIR)")
+
+	c.NATS.RegisterFlags(fs)
+	fs.StringVar(&c.Prefix, "prefix", envOr("GENESYS_PREFIX", jobs.DefaultPrefix), "subject prefix of every stream, subject and bucket (env GENESYS_PREFIX)")
+	fs.IntVar(&c.Replicas, "replicas", envInt("GENESYS_REPLICAS", 1), "replicas of the streams and buckets: 1 for one NATS server, 3 for a cluster (env GENESYS_REPLICAS)")
+
+	fs.StringVar(&c.Region, "region", envOr("GENESYS_REGION", ""), "Genesys Cloud region, by AWS name (us-east-1) or host (mypurecloud.com) (env GENESYS_REGION)")
+	fs.StringVar(&c.BaseURL, "base-url", envOr("GENESYS_BASE_URL", ""), "explicit Genesys API base URL instead of a region, e.g. a proxy or the simulator (env GENESYS_BASE_URL)")
+	fs.StringVar(&c.TokenURL, "token-url", envOr("GENESYS_TOKEN_URL", ""), "explicit OAuth token URL; defaults to the region's or base URL's login host (env GENESYS_TOKEN_URL)")
+	fs.BoolVar(&c.InsecureHTTP, "insecure-http", envBool("GENESYS_INSECURE_HTTP"), "allow plain http to a non-loopback Genesys base URL (a simulator in a container network); logs a warning (env GENESYS_INSECURE_HTTP)")
+	fs.StringVar(&c.ClientID, "client-id", envOr("GENESYS_CLIENT_ID", ""), "OAuth client id of the Genesys client-credentials client (env GENESYS_CLIENT_ID)")
+	fs.StringVar(&c.ClientSecret, "client-secret", envOr("GENESYS_CLIENT_SECRET", ""), "OAuth client secret; prefer --client-secret-file (env GENESYS_CLIENT_SECRET)")
+	fs.StringVar(&c.ClientSecretFile, "client-secret-file", envOr("GENESYS_CLIENT_SECRET_FILE", ""), "file holding the OAuth client secret (env GENESYS_CLIENT_SECRET_FILE)")
+	fs.IntVar(&c.RatePerMinute, "rate-per-minute", envInt("GENESYS_RATE_PER_MINUTE", 300), "Genesys API requests per minute this worker may send (env GENESYS_RATE_PER_MINUTE)")
+
+	fs.StringVar(&c.WorkerID, "worker-id", envOr("GENESYS_WORKER_ID", ""), "name of this worker in job status records; defaults to host name and pid (env GENESYS_WORKER_ID)")
+	fs.IntVar(&c.Concurrency, "concurrency", envInt("GENESYS_CONCURRENCY", 4), "jobs this worker holds and works on at once (env GENESYS_CONCURRENCY)")
+	fs.IntVar(&c.MaxAttempts, "max-attempts", envInt("GENESYS_MAX_ATTEMPTS", 5), "transient failures a job may have before it ends exhausted (env GENESYS_MAX_ATTEMPTS)")
+	fs.DurationVar(&c.AckWait, "ack-wait", envDuration("GENESYS_ACK_WAIT", 30*time.Second), "JetStream AckWait of the job consumers (env GENESYS_ACK_WAIT)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("GENESYS_SHUTDOWN_TIMEOUT", 20*time.Second), "on SIGTERM, how long jobs in flight may finish before the rest are handed back (env GENESYS_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.ProbeInterval, "probe-interval", envDuration("GENESYS_PROBE_INTERVAL", 15*time.Second), "while Genesys refuses our credentials, how often to check again (env GENESYS_PROBE_INTERVAL)")
+	fs.StringVar(&c.ProtectRoles, "protect-roles", envOr("GENESYS_PROTECT_ROLES", "Master Admin"), "comma-separated role names whose holders are never deactivated; empty for none (env GENESYS_PROTECT_ROLES)")
+	fs.StringVar(&c.ProtectUsers, "protect-users", envOr("GENESYS_PROTECT_USERS", ""), "comma-separated user ids, user names or external ids never deactivated (env GENESYS_PROTECT_USERS)")
+	fs.BoolVar(&c.SkipSelfCheck, "skip-self-check", envBool("GENESYS_SKIP_SELF_CHECK"), "do not check the Genesys credentials and permissions at start (env GENESYS_SKIP_SELF_CHECK)")
+
+	fs.StringVar(&c.HTTPListen, "http", envOr("GENESYS_HTTP", "127.0.0.1:8080"), "address of /healthz, /readyz and /metrics; empty to disable (env GENESYS_HTTP)")
+	fs.StringVar(&c.LogFormat, "log-format", envOr("GENESYS_LOG_FORMAT", ""), "json or console; defaults to json, console with --dev (env GENESYS_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", envOr("GENESYS_LOG_LEVEL", "info"), "debug, info, warn or error (env GENESYS_LOG_LEVEL)")
+	return fs
+}
+
+func usage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprint(w, `Usage: worker [flags]
+       worker healthcheck [--url URL]
+
+Takes deactivation jobs from NATS JetStream and carries them out in Genesys Cloud.
+Every flag can also be set by the environment variable its text names.
+
+  worker --dev                       everything on this machine, for trying it out
+  worker --region eu-central-1 --client-id ID --client-secret-file /run/secrets/genesys \
+         --nats-url nats://nats:4222 --nats-creds /run/secrets/worker.creds
+
+Flags:
+`)
+	fs.PrintDefaults()
+}
+
+// validate checks the configuration and reads the secret file. Its errors
+// never contain a secret.
+func (c *Config) validate() error {
+	var errs []error
+	if !c.Dev {
+		if c.Region == "" && c.BaseURL == "" {
+			errs = append(errs, errors.New("set --region or --base-url"))
+		}
+		if c.Region != "" && c.BaseURL != "" {
+			errs = append(errs, errors.New("set --region or --base-url, not both"))
+		}
+		if c.Region != "" {
+			if _, ok := genesys.LookupRegion(c.Region); !ok {
+				errs = append(errs, fmt.Errorf("--region %q is not a Genesys Cloud region", c.Region))
+			}
+		}
+		if c.ClientID == "" {
+			errs = append(errs, errors.New("set --client-id"))
+		}
+		if c.ClientSecret != "" && c.ClientSecretFile != "" {
+			errs = append(errs, errors.New("set --client-secret or --client-secret-file, not both"))
+		}
+		if c.ClientSecretFile != "" {
+			data, err := os.ReadFile(c.ClientSecretFile)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("--client-secret-file: cannot read %s", c.ClientSecretFile))
+			}
+			c.ClientSecret = strings.TrimSpace(string(data))
+		}
+		if c.ClientSecret == "" && c.ClientSecretFile == "" {
+			errs = append(errs, errors.New("set --client-secret-file (or --client-secret)"))
+		}
+		if err := c.NATS.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Concurrency < 1 || c.MaxAttempts < 1 || c.RatePerMinute < 2 || c.Replicas < 1 {
+		errs = append(errs, errors.New("--concurrency, --max-attempts and --replicas must be at least 1, --rate-per-minute at least 2"))
+	}
+	if c.AckWait < time.Second || c.ShutdownTimeout <= 0 || c.ProbeInterval <= 0 {
+		errs = append(errs, errors.New("--ack-wait must be at least 1s, --shutdown-timeout and --probe-interval positive"))
+	}
+	if err := (jobs.Names{Prefix: c.Prefix}).Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.LogFormat {
+	case "", "json", "console":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format %q: want json or console", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+// protection parses the protect flags.
+func (c *Config) protection() jobs.Protection {
+	split := func(s string) []string {
+		var out []string
+		for _, f := range strings.Split(s, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	users := split(c.ProtectUsers)
+	return jobs.Protection{Roles: split(c.ProtectRoles), UserIDs: users, UserNames: users, ExternalIDs: users}
+}

@@ -1,0 +1,185 @@
+// Package workercmd is the worker process: configuration, start-up checks,
+// health and metrics endpoints, dev mode, and graceful shutdown around
+// jobs.Worker. cmd/worker only calls Main.
+package workercmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+)
+
+// Main runs the worker command with args (without the program name) and
+// returns its exit status: 0 after a clean shutdown, 1 when the worker
+// could not start or stopped on an error, 2 for bad flags or configuration.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], stdout, stderr)
+	}
+	var cfg Config
+	fs := newFlagSet(&cfg, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "worker: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := cfg.validate(); err != nil {
+		fmt.Fprintf(stderr, "worker: %v\n", err)
+		return 2
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "worker: %v\n", err)
+		return 2
+	}
+	defer log.Sync() //nolint:errcheck
+	if err := run(ctx, cfg, log, stdout, newMetrics()); err != nil {
+		log.Error("worker stopped", zap.Error(err))
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg Config, w io.Writer) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", cfg.LogLevel)
+	}
+	format := cfg.LogFormat
+	if format == "" {
+		format = map[bool]string{true: "console", false: "json"}[cfg.Dev]
+	}
+	var enc zapcore.Encoder
+	if format == "console" {
+		ec := zap.NewDevelopmentEncoderConfig()
+		ec.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
+		enc = zapcore.NewConsoleEncoder(ec)
+	} else {
+		enc = zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level)), nil
+}
+
+// run starts everything, works until ctx ends, and shuts down in order:
+// stop taking jobs, let jobs in flight finish, close the endpoints, drain
+// NATS.
+func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *metrics) error {
+	if cfg.Dev {
+		dev, err := startDev(&cfg, log)
+		if err != nil {
+			return err
+		}
+		defer dev.close()
+	}
+	var worker atomic.Pointer[jobs.Worker]
+	var conn atomic.Pointer[nats.Conn]
+	stopHTTP, err := startHTTP(cfg.HTTPListen, m, log, func(ctx context.Context) error { return ready(ctx, &worker, &conn) })
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+
+	nc, err := cfg.NATS.Connect(
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", zap.Error(err)) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", zap.String("url", nc.ConnectedUrlRedacted())) }),
+	)
+	if err != nil {
+		return err
+	}
+	defer nc.Drain() //nolint:errcheck
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	names := jobs.Names{Prefix: cfg.Prefix}
+	if err := jobs.Provision(ctx, js, jobs.TopologyConfig{Names: names, Replicas: cfg.Replicas, AckWait: cfg.AckWait}); err != nil {
+		return err
+	}
+	m.reg.MustRegister(newConsumerCollector(js, names))
+
+	client, err := newGenesysClient(cfg, m, log)
+	if err != nil {
+		return err
+	}
+	if !cfg.SkipSelfCheck {
+		if err := selfCheck(ctx, client, log); err != nil {
+			return err
+		}
+	}
+	w, err := jobs.NewWorker(ctx, jobs.WorkerConfig{
+		Names: names, JetStream: js, Genesys: client, Logger: log, ID: cfg.WorkerID,
+		Concurrency: cfg.Concurrency, MaxAttempts: cfg.MaxAttempts, AckWait: cfg.AckWait,
+		ShutdownTimeout: cfg.ShutdownTimeout, ProbeInterval: cfg.ProbeInterval,
+		Protect: cfg.protection(), Observer: observer{m},
+	})
+	if err != nil {
+		return err
+	}
+	worker.Store(w)
+	conn.Store(nc)
+	log.Info("worker started", zap.String("nats", nc.ConnectedUrlRedacted()), zap.String("genesys", client.BaseURL()),
+		zap.Int("concurrency", cfg.Concurrency), zap.String("prefix", names.Prefix))
+	if cfg.Dev {
+		startedDev(stdout, cfg)
+	}
+	err = w.Run(ctx)
+	log.Info("worker stopped taking jobs; jobs in flight are finished or handed back")
+	return err
+}
+
+// ready reports why the worker should not get traffic, or nil.
+func ready(ctx context.Context, w *atomic.Pointer[jobs.Worker], c *atomic.Pointer[nats.Conn]) error {
+	worker, nc := w.Load(), c.Load()
+	if worker == nil || nc == nil {
+		return errors.New("starting")
+	}
+	if !nc.IsConnected() {
+		return errors.New("NATS is not connected")
+	}
+	if paused, why := worker.Paused(ctx); paused {
+		return fmt.Errorf("paused: %s", why)
+	}
+	return nil
+}
+
+func newGenesysClient(cfg Config, m *metrics, log *zap.Logger) (*genesys.Client, error) {
+	target := cfg.BaseURL
+	if target == "" {
+		target = cfg.Region
+	}
+	opts := []genesys.Option{
+		genesys.WithCredentials(cfg.ClientID, cfg.ClientSecret),
+		genesys.WithLimiter(genesys.NewRateLimiter(cfg.RatePerMinute, time.Minute)),
+		genesys.WithHTTPClient(&http.Client{Transport: countingTransport{next: http.DefaultTransport.(*http.Transport).Clone(), m: m}}),
+	}
+	if cfg.TokenURL != "" {
+		opts = append(opts, genesys.WithTokenURL(cfg.TokenURL))
+	}
+	if cfg.InsecureHTTP {
+		opts = append(opts, genesys.WithInsecureHTTP())
+		log.Warn("--insecure-http: the Genesys client secret and tokens may cross the network in clear text")
+	}
+	c, err := genesys.NewClient(target, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("genesys client: %w", err)
+	}
+	return c, nil
+}
