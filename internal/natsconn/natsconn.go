@@ -46,15 +46,18 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	env := os.Getenv
 	fs.StringVar(&o.URL, "nats-url", cmp.Or(env("NATS_URL"), DefaultURL), "NATS server URL(s), comma separated (env NATS_URL)")
 	fs.StringVar(&o.User, "nats-user", env("NATS_USER"), "NATS user for user/password authentication (env NATS_USER)")
-	fs.StringVar(&o.Password, "nats-password", env("NATS_PASSWORD"), "NATS password; prefer --nats-password-file (env NATS_PASSWORD)")
+	fs.StringVar(&o.Password, "nats-password", "", "NATS password; prefer --nats-password-file (env NATS_PASSWORD)")
 	fs.StringVar(&o.PasswordFile, "nats-password-file", env("NATS_PASSWORD_FILE"), "file holding the NATS password (env NATS_PASSWORD_FILE)")
-	fs.StringVar(&o.Token, "nats-token", env("NATS_TOKEN"), "NATS token; prefer --nats-token-file (env NATS_TOKEN)")
+	fs.StringVar(&o.Token, "nats-token", "", "NATS token; prefer --nats-token-file (env NATS_TOKEN)")
 	fs.StringVar(&o.TokenFile, "nats-token-file", env("NATS_TOKEN_FILE"), "file holding the NATS token (env NATS_TOKEN_FILE)")
 	fs.StringVar(&o.NKeySeedFile, "nats-nkey", env("NATS_NKEY_SEED_FILE"), "file holding an NKey seed for NKey authentication (env NATS_NKEY_SEED_FILE)")
 	fs.StringVar(&o.CredsFile, "nats-creds", env("NATS_CREDS"), "NATS credentials file (JWT and seed) (env NATS_CREDS)")
 	fs.StringVar(&o.CAFile, "nats-ca", env("NATS_CA"), "PEM file of the CA that signed the NATS server's certificate (env NATS_CA)")
 	fs.StringVar(&o.CertFile, "nats-cert", env("NATS_CERT"), "client certificate (PEM) for mutual TLS with NATS (env NATS_CERT)")
 	fs.StringVar(&o.KeyFile, "nats-key", env("NATS_KEY"), "client key (PEM) for mutual TLS with NATS (env NATS_KEY)")
+	// Inline secrets take their environment value only now, not as flag
+	// defaults: the usage text printed on any flag error shows defaults.
+	o.Password, o.Token = env("NATS_PASSWORD"), env("NATS_TOKEN")
 }
 
 // Validate checks that the settings make sense together, without
@@ -169,13 +172,25 @@ func secret(inline, file, flagName string) (string, error) {
 	return strings.TrimSpace(string(data)), nil
 }
 
-// redactURL drops any user info from a URL for messages.
+// redactURL drops any user info from a URL, or from each URL of a comma
+// separated list, for messages. It cuts at the last "@" itself: url.Parse
+// finds no user info in "user:pass@host" (no scheme) or
+// "nats://user:1/pass@host", URL.Redacted keeps the token in
+// "nats://token@", and a list does not parse at all.
 func redactURL(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return "(unparsable URL)"
+	urls := strings.Split(raw, ",")
+	for i, u := range urls {
+		u = strings.TrimSpace(u)
+		if at := strings.LastIndex(u, "@"); at >= 0 {
+			start := 0
+			if s := strings.Index(u, "://"); s >= 0 && s < at {
+				start = s + len("://")
+			}
+			u = u[:start] + "[redacted]" + u[at:]
+		}
+		urls[i] = u
 	}
-	return u.Redacted()
+	return strings.Join(urls, ",")
 }
 
 // scrub removes inline secrets from a message, in case a library echoes them.

@@ -99,7 +99,10 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.TokenURL, "token-url", envOr("GENESYS_TOKEN_URL", ""), "explicit OAuth token URL; defaults to the region's or base URL's login host (env GENESYS_TOKEN_URL)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", envBool("GENESYS_INSECURE_HTTP"), "allow plain http to a non-loopback Genesys base URL (a simulator in a container network); logs a warning (env GENESYS_INSECURE_HTTP)")
 	fs.StringVar(&c.ClientID, "client-id", envOr("GENESYS_CLIENT_ID", ""), "OAuth client id of the Genesys client-credentials client (env GENESYS_CLIENT_ID)")
-	fs.StringVar(&c.ClientSecret, "client-secret", envOr("GENESYS_CLIENT_SECRET", ""), "OAuth client secret; prefer --client-secret-file (env GENESYS_CLIENT_SECRET)")
+	// The secret's environment value is set after registration, so that it is
+	// never shown as a default in the usage text.
+	fs.StringVar(&c.ClientSecret, "client-secret", "", "OAuth client secret; prefer --client-secret-file (env GENESYS_CLIENT_SECRET)")
+	c.ClientSecret = os.Getenv("GENESYS_CLIENT_SECRET")
 	fs.StringVar(&c.ClientSecretFile, "client-secret-file", envOr("GENESYS_CLIENT_SECRET_FILE", ""), "file holding the OAuth client secret (env GENESYS_CLIENT_SECRET_FILE)")
 	fs.IntVar(&c.RatePerMinute, "rate-per-minute", envInt("GENESYS_RATE_PER_MINUTE", 300), "Genesys API requests per minute this worker may send (env GENESYS_RATE_PER_MINUTE)")
 

@@ -72,6 +72,26 @@ func TestEveryFlagHasUsage(t *testing.T) {
 	}
 }
 
+func TestUsageNeverShowsSecretsFromTheEnvironment(t *testing.T) {
+	t.Setenv("GENESYS_CLIENT_SECRET", "ENV-SECRET-42")
+	t.Setenv("NATS_PASSWORD", "ENV-NATS-SECRET-43")
+	t.Setenv("NATS_TOKEN", "ENV-NATS-TOKEN-44")
+	var out bytes.Buffer
+	if code := Main(context.Background(), []string{"--client-secrt", "typo"}, &out, &out); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	for _, secret := range []string{"ENV-SECRET-42", "ENV-NATS-SECRET-43", "ENV-NATS-TOKEN-44"} {
+		if strings.Contains(out.String(), secret) {
+			t.Errorf("usage shows %s", secret)
+		}
+	}
+	var cfg Config
+	newFlagSet(&cfg, io.Discard)
+	if cfg.ClientSecret != "ENV-SECRET-42" {
+		t.Errorf("GENESYS_CLIENT_SECRET not read: %q", cfg.ClientSecret)
+	}
+}
+
 func TestBadConfigurationExits2(t *testing.T) {
 	t.Parallel()
 	secretFile := filepath.Join(t.TempDir(), "secret")
