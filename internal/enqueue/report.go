@@ -1,0 +1,129 @@
+package enqueue
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+)
+
+// Outcomes of a Result beyond the audit outcomes.
+const (
+	// OutcomeQueued: the job was published and not followed (no --wait).
+	OutcomeQueued audit.Outcome = "queued"
+	// OutcomePending: --wait ended (timeout or interrupt) before the job was done.
+	OutcomePending audit.Outcome = "pending"
+	// OutcomeInvalid: the row was invalid and skipped (--skip-invalid); it has no job.
+	OutcomeInvalid audit.Outcome = "invalid"
+)
+
+// Result is how one row ended: one JSON object per line with --output json.
+type Result struct {
+	// Line is the row's line in its file; 0 for a job given by flags.
+	Line int `json:"line"`
+	// JobID is the job's id; empty for an invalid row.
+	JobID string `json:"job_id,omitempty"`
+	// User is the user's identifier with its kind, such as "user_name:a@example.com".
+	User string `json:"user,omitempty"`
+	// Outcome is the job's audit outcome, or queued, pending or invalid.
+	Outcome audit.Outcome `json:"outcome"`
+	// Error is why a job failed (from its status) or why a row is invalid.
+	Error string `json:"error,omitempty"`
+	// Duplicate is true when JetStream already held the job from an earlier run.
+	Duplicate bool `json:"duplicate"`
+}
+
+// succeeded reports whether an outcome counts as success for the exit status.
+func succeeded(o audit.Outcome) bool {
+	switch o {
+	case audit.OutcomeDeactivated, audit.OutcomeAlreadyInactive, audit.OutcomeDryRun:
+		return true
+	}
+	return false
+}
+
+// buildResults lists every row in file order: invalid rows that were skipped, then published jobs
+// with their status (when waited for). Rows repeating an earlier row's request are left out: they
+// are the same job.
+func buildResults(rows []*Row, pubs []published, statuses map[string]jobs.Status, waited bool) []Result {
+	dup := map[string]bool{}
+	for _, p := range pubs {
+		dup[p.row.Job.ID] = p.duplicate
+	}
+	var out []Result
+	for _, r := range rows {
+		if r.DuplicateOf != 0 {
+			continue
+		}
+		if len(r.Problems) > 0 {
+			out = append(out, Result{Line: r.Line, User: r.Job.User.Key(), Outcome: OutcomeInvalid, Error: r.problemText()})
+			continue
+		}
+		res := Result{Line: r.Line, JobID: r.Job.ID, User: r.Job.User.Key(), Duplicate: dup[r.Job.ID], Outcome: OutcomeQueued}
+		if waited {
+			res.Outcome = OutcomePending
+			if st, ok := statuses[r.Job.ID]; ok {
+				res.Outcome, res.Error = st.Outcome, st.Error
+			}
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// writeJSON writes one Result per line.
+func writeJSON(w io.Writer, results []Result) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, r := range results {
+		enc.Encode(r)
+	}
+}
+
+// writeText writes each row's outcome, then a summary by outcome.
+func writeText(w io.Writer, results []Result) {
+	counts := map[audit.Outcome]int{}
+	for _, r := range results {
+		counts[r.Outcome]++
+		where := "flags"
+		if r.Line > 0 {
+			where = fmt.Sprintf("line %d", r.Line)
+		}
+		head := where + ": " + r.JobID + " " + r.User
+		if r.JobID == "" {
+			head = where + ": " + r.User
+		}
+		switch {
+		case r.Outcome == OutcomeInvalid:
+			fmt.Fprintf(w, "%s: invalid, skipped: %s\n", where, r.Error)
+		case r.Error != "":
+			fmt.Fprintf(w, "%s: %s: %s\n", head, r.Outcome, r.Error)
+		default:
+			fmt.Fprintf(w, "%s: %s\n", head, r.Outcome)
+		}
+	}
+	fmt.Fprintf(w, "\nSummary: %d %s\n", len(results), plural(len(results), "row", "rows"))
+	for _, o := range sortedOutcomes(counts) {
+		fmt.Fprintf(w, "  %-18s %d\n", o, counts[o])
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// exitStatus is 0 when every row ended well: published (without --wait) or deactivated, already
+// inactive or dry run; else 1.
+func exitStatus(results []Result) int {
+	for _, r := range results {
+		if r.Outcome != OutcomeQueued && !succeeded(r.Outcome) {
+			return 1
+		}
+	}
+	return 0
+}
