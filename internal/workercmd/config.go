@@ -46,6 +46,10 @@ type Config struct {
 	ProtectRoles    string
 	ProtectUsers    string
 	SkipSelfCheck   bool
+	GuardLimit      int
+	GuardUrgent     int
+	GuardWindow     time.Duration
+	RemoveGrants    bool
 
 	HTTPListen string
 	LogFormat  string
@@ -114,6 +118,10 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.ProbeInterval, "probe-interval", envDuration("GENESYS_PROBE_INTERVAL", 15*time.Second), "while Genesys refuses our credentials, how often to check again (env GENESYS_PROBE_INTERVAL)")
 	fs.StringVar(&c.ProtectRoles, "protect-roles", envOr("GENESYS_PROTECT_ROLES", "Master Admin"), "comma-separated role names whose holders are never deactivated; empty for none (env GENESYS_PROTECT_ROLES)")
 	fs.StringVar(&c.ProtectUsers, "protect-users", envOr("GENESYS_PROTECT_USERS", ""), "comma-separated user ids, user names or external ids never deactivated (env GENESYS_PROTECT_USERS)")
+	fs.IntVar(&c.GuardLimit, "guard-limit", envInt("GENESYS_GUARD_LIMIT", 50), "mass-deactivation guard: deactivations the fleet may make per --guard-window before normal jobs are held for an operator; 0 disables (env GENESYS_GUARD_LIMIT)")
+	fs.IntVar(&c.GuardUrgent, "guard-urgent-limit", envInt("GENESYS_GUARD_URGENT_LIMIT", 10), "mass-deactivation guard: urgent deactivations per --guard-window before urgent jobs are held too (env GENESYS_GUARD_URGENT_LIMIT)")
+	fs.DurationVar(&c.GuardWindow, "guard-window", envDuration("GENESYS_GUARD_WINDOW", time.Hour), "mass-deactivation guard: the rolling window (env GENESYS_GUARD_WINDOW)")
+	fs.BoolVar(&c.RemoveGrants, "remove-grants-on-conflict", envBool("GENESYS_REMOVE_GRANTS_ON_CONFLICT"), "when Genesys refuses a deactivation with a conflict that is not about the version, remove the user's grants (recorded in the audit event) and try once more; needs authorization:grant:view and authorization:grant:delete (env GENESYS_REMOVE_GRANTS_ON_CONFLICT)")
 	fs.BoolVar(&c.SkipSelfCheck, "skip-self-check", envBool("GENESYS_SKIP_SELF_CHECK"), "do not check the Genesys credentials and permissions at start (env GENESYS_SKIP_SELF_CHECK)")
 
 	fs.StringVar(&c.HTTPListen, "http", envOr("GENESYS_HTTP", "127.0.0.1:8080"), "address of /healthz, /readyz and /metrics; empty to disable (env GENESYS_HTTP)")
@@ -176,6 +184,9 @@ func (c *Config) validate() error {
 	}
 	if c.Concurrency < 1 || c.MaxAttempts < 1 || c.RatePerMinute < 2 || c.Replicas < 1 {
 		errs = append(errs, errors.New("--concurrency, --max-attempts and --replicas must be at least 1, --rate-per-minute at least 2"))
+	}
+	if c.GuardLimit < 0 || c.GuardUrgent < 0 || c.GuardWindow <= 0 {
+		errs = append(errs, errors.New("--guard-limit and --guard-urgent-limit must not be negative, --guard-window positive"))
 	}
 	if c.AckWait < time.Second || c.ShutdownTimeout <= 0 || c.ProbeInterval <= 0 {
 		errs = append(errs, errors.New("--ack-wait must be at least 1s, --shutdown-timeout and --probe-interval positive"))

@@ -129,6 +129,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		Concurrency: cfg.Concurrency, MaxAttempts: cfg.MaxAttempts, AckWait: cfg.AckWait,
 		ShutdownTimeout: cfg.ShutdownTimeout, ProbeInterval: cfg.ProbeInterval,
 		Protect: cfg.protection(), Observer: observer{m},
+		Guard: jobs.GuardConfig{Limit: cfg.GuardLimit, UrgentLimit: cfg.GuardUrgent, Window: cfg.GuardWindow},
 	})
 	if err != nil {
 		return err

@@ -37,6 +37,7 @@
 //	rejected          2 Failure      3 Medium          yes          <prefix>.audit.user.rejected.<user>
 //	conflict          2 Failure      4 High            yes          <prefix>.audit.user.conflict.<user>
 //	exhausted         2 Failure      4 High            yes          <prefix>.audit.user.exhausted.<user>
+//	dropped           2 Failure      3 Medium          yes          <prefix>.audit.user.dropped.<user>
 //
 // <user> is [SubjectToken] of the Genesys user id: the id itself, or "unknown" when no Genesys
 // id is known (a user not found by externalId, a rejected job). Severity is High where a leaver

@@ -24,12 +24,15 @@ const (
 	OutcomeExhausted Outcome = "exhausted"
 	// OutcomeReactivated: the user was inactive and is now active (undo; reserved).
 	OutcomeReactivated Outcome = "reactivated"
+	// OutcomeDropped: an operator dropped the job while the mass-deactivation guard held it;
+	// Genesys was left untouched. Dead-lettered, so that a wrong drop can be replayed.
+	OutcomeDropped Outcome = "dropped"
 )
 
 // Outcomes lists every outcome, in the order of the documentation table.
 var Outcomes = []Outcome{
 	OutcomeDeactivated, OutcomeAlreadyInactive, OutcomeNotFound, OutcomeDryRun, OutcomeReactivated,
-	OutcomeProtected, OutcomeRejected, OutcomeConflict, OutcomeExhausted,
+	OutcomeProtected, OutcomeRejected, OutcomeConflict, OutcomeExhausted, OutcomeDropped,
 }
 
 // OCSF status_id and severity_id values used here.
@@ -61,13 +64,14 @@ var outcomes = map[Outcome]outcomeInfo{
 	OutcomeRejected:        {StatusFailure, SeverityMedium, true, "job rejected as invalid; not attempted"},
 	OutcomeConflict:        {StatusFailure, SeverityHigh, true, "Genesys Cloud refused the change (conflict); user may still be active"},
 	OutcomeExhausted:       {StatusFailure, SeverityHigh, true, "every attempt failed; user may still be active"},
+	OutcomeDropped:         {StatusFailure, SeverityMedium, true, "dropped by an operator while the mass-deactivation guard held it; user may still be active"},
 }
 
 // Valid reports whether o is one of the outcomes above.
 func (o Outcome) Valid() bool { _, ok := outcomes[o]; return ok }
 
 // DeadLetter reports whether a job with this outcome also goes to the dead-letter stream for an
-// operator to review: protected, rejected, conflict and exhausted.
+// operator to review: protected, rejected, conflict, exhausted and dropped.
 func (o Outcome) DeadLetter() bool { return outcomes[o].deadLetter }
 
 // StatusID returns the OCSF status_id: 1 Success, 2 Failure, 99 Other (dry run), 0 for an

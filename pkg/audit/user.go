@@ -46,6 +46,7 @@ type Record struct {
 	Attempts       int           // attempts made, as the job status counts them
 	Latency        time.Duration // from the job's publication to its outcome
 	CorrelationIDs []string      // ININ-Correlation-Id of each Genesys response
+	GrantsRemoved  []string      // grants removed to unblock the change, "role@division"
 	Error          string        // the final error, or every attempt's for exhausted
 	Message        string        // Defaults to a sentence for the outcome.
 }
@@ -132,6 +133,7 @@ type Unmapped struct {
 	Attempts       int      `json:"attempts"`
 	LatencyMS      int64    `json:"latency_ms"`
 	CorrelationIDs []string `json:"correlation_ids,omitzero"`
+	GrantsRemoved  []string `json:"grants_removed,omitzero"`
 	Error          string   `json:"error,omitempty"`
 	Truncated      bool     `json:"truncated,omitempty"` // some field was clipped to fit the size limit
 }
@@ -189,7 +191,7 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 			Ticket: clip(r.Ticket, maxText), Reason: clip(r.Reason, maxText), Priority: clip(r.Priority, 32),
 			DryRun: r.DryRun, ReplayOf: clip(r.ReplayOf, maxText), RolesBefore: clipList(r.RolesBefore),
 			TokensRevoked: r.TokensRevoked, Attempts: max(r.Attempts, 0), LatencyMS: max(r.Latency.Milliseconds(), 0),
-			CorrelationIDs: clipList(r.CorrelationIDs), Error: clip(r.Error, maxError),
+			CorrelationIDs: clipList(r.CorrelationIDs), GrantsRemoved: clipList(r.GrantsRemoved), Error: clip(r.Error, maxError),
 		},
 	}
 	if r.RequestedBy != "" {
@@ -233,6 +235,7 @@ func fitSize(ev *Event, data *AccountChange) error {
 	}
 	u.RolesBefore = clipList(u.RolesBefore)[:min(len(u.RolesBefore), 10)]
 	u.CorrelationIDs = clipList(u.CorrelationIDs)[:min(len(u.CorrelationIDs), 10)]
+	u.GrantsRemoved = clipList(u.GrantsRemoved)[:min(len(u.GrantsRemoved), 10)]
 	_, err := ev.Encode()
 	return err
 }

@@ -57,11 +57,12 @@ type decision struct {
 //	outcome an operator handles -        yes          yes    TermWithReason
 //	transient, attempts left    +1       -            -      NakWithDelay(backoff(n))
 //	transient, last attempt     +1       yes          yes    TermWithReason (exhausted)
-//	wait                        -        -            -      NakWithDelay(1 s)
+//	wait                        -        -            -      NakWithDelay(waitDelay(delivered))
 //	systemic                    -        -            -      NakWithDelay(pause): the fleet pauses
 //
-// attempts is the number of failed attempts recorded before this one.
-func decide(v verdict, attempts, maxAttempts int, backoff func(n int) time.Duration, pause time.Duration) decision {
+// attempts is the number of failed attempts recorded before this one;
+// delivered is how often JetStream has delivered the message.
+func decide(v verdict, attempts, maxAttempts int, backoff func(n int) time.Duration, pause time.Duration, delivered uint64) decision {
 	if v.outcome != "" {
 		if v.outcome.DeadLetter() {
 			return decision{ack: ackTerm, outcome: v.outcome, deadLetter: true}
@@ -78,7 +79,7 @@ func decide(v verdict, attempts, maxAttempts int, backoff func(n int) time.Durat
 	case failSystemic:
 		return decision{ack: ackNak, delay: pause}
 	default:
-		return decision{ack: ackNak, delay: waitDelay}
+		return decision{ack: ackNak, delay: waitDelay(delivered)}
 	}
 }
 
@@ -95,8 +96,18 @@ func classify(ctx context.Context, err error) failure {
 	return failTransient
 }
 
-// waitDelay is how soon a job handed back without an attempt is redelivered.
-const waitDelay = time.Second
+// waitDelay is how soon a job handed back without an attempt is redelivered:
+// 1 s at first, doubling every 5 deliveries up to 5 min. Every Nak counts
+// toward the consumer's MaxDeliver (100 by default), so a job that waits
+// long (behind an earlier job for the same user, say) must not burn its
+// deliveries in minutes: the 100th delivery comes after about 5 hours.
+func waitDelay(delivered uint64) time.Duration {
+	d := time.Second
+	for i := uint64(5); i <= delivered && d < 5*time.Minute; i += 5 {
+		d *= 2
+	}
+	return min(d, 5*time.Minute)
+}
 
 // errStore marks a failure to store a result in NATS (status, dead letter,
 // audit event). The job is handed back unchanged and tried again.

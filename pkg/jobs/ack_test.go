@@ -33,13 +33,13 @@ func TestDecide(t *testing.T) {
 		{"transient, fourth", verdict{fail: failTransient, err: boom}, 3, decision{ack: ackNak, delay: 4 * time.Minute, addAttempt: true}},
 		{"transient, last", verdict{fail: failTransient, err: boom}, 4, decision{ack: ackTerm, outcome: audit.OutcomeExhausted, deadLetter: true, addAttempt: true}},
 		{"transient, past last", verdict{fail: failTransient, err: boom}, 9, decision{ack: ackTerm, outcome: audit.OutcomeExhausted, deadLetter: true, addAttempt: true}},
-		{"wait is no attempt", verdict{fail: failWait, err: boom}, 4, decision{ack: ackNak, delay: waitDelay}},
+		{"wait is no attempt", verdict{fail: failWait, err: boom}, 4, decision{ack: ackNak, delay: time.Second}},
 		{"systemic is no attempt", verdict{fail: failSystemic, err: boom}, 4, decision{ack: ackNak, delay: pause}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := decide(tt.v, tt.attempts, 5, backoff, pause); got != tt.want {
+			if got := decide(tt.v, tt.attempts, 5, backoff, pause, 1); got != tt.want {
 				t.Errorf("decide = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -71,6 +71,23 @@ func TestClassify(t *testing.T) {
 		if got := classify(tt.ctx, tt.err); got != tt.want {
 			t.Errorf("classify(%v) = %d, want %d", tt.err, got, tt.want)
 		}
+	}
+}
+
+func TestWaitDelay(t *testing.T) {
+	t.Parallel()
+	for delivered, want := range map[uint64]time.Duration{0: time.Second, 1: time.Second, 4: time.Second, 5: 2 * time.Second,
+		10: 4 * time.Second, 40: 256 * time.Second, 45: 5 * time.Minute, 100: 5 * time.Minute} {
+		if got := waitDelay(delivered); got != want {
+			t.Errorf("waitDelay(%d) = %s, want %s", delivered, got, want)
+		}
+	}
+	total := time.Duration(0)
+	for n := uint64(1); n < 100; n++ {
+		total += waitDelay(n)
+	}
+	if total < 4*time.Hour {
+		t.Errorf("100 deliveries pass in %s; a waiting job would reach MaxDeliver too soon", total)
 	}
 }
 

@@ -201,6 +201,20 @@ func (b *bed) auditEvents() map[string]audit.Unmapped {
 	return out
 }
 
+// eventMessage returns the OCSF message of a job's terminal audit event.
+func (b *bed) eventMessage(jobID string) string {
+	b.t.Helper()
+	for _, m := range b.streamMsgs(b.names.AuditStream()) {
+		var ev struct {
+			Data audit.AccountChange `json:"data"`
+		}
+		if json.Unmarshal(m.Data, &ev) == nil && ev.Data.Unmapped.JobID == jobID {
+			return ev.Data.Message
+		}
+	}
+	return ""
+}
+
 func (b *bed) deadLetters() map[string]jobs.DeadLetter {
 	b.t.Helper()
 	out := map[string]jobs.DeadLetter{}

@@ -25,20 +25,29 @@ type jobRun struct {
 	started   time.Time
 	msg       jetstream.Msg
 	seq       uint64
+	delivered uint64
 	published time.Time
 	job       Job
 	st        Status
 	log       *zap.Logger
 	message   string // the audit event's message, when the plan has more to say
+
+	leaseMu sync.Mutex
+	lease   *userLease // held from resolution to the end of the delivery
 }
 
 // handle works on one message and always answers it: ack, term or nak.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	r := &jobRun{w: w, msg: msg, log: w.log, started: w.now()}
 	if meta, err := msg.Metadata(); err == nil {
-		r.seq, r.published = meta.Sequence.Stream, meta.Timestamp
+		r.seq, r.published, r.delivered = meta.Sequence.Stream, meta.Timestamp, meta.NumDelivered
 	}
-	stop := keepInProgress(msg, w.cfg.AckWait/3)
+	stop := keepInProgress(w.cfg.AckWait/3, func() {
+		_ = msg.InProgress()
+		if l := r.userLease(); l != nil {
+			l.refresh(ctx)
+		}
+	})
 	defer stop()
 	defer func() {
 		if p := recover(); p != nil {
@@ -76,7 +85,33 @@ func (r *jobRun) run(ctx context.Context) {
 		r.conclude(ctx, verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)})
 		return
 	}
+	defer r.releaseLease(ctx)
+	if earlier, err := r.w.earlierJobQueued(ctx, job, r.seq); err != nil || earlier {
+		r.conclude(ctx, verdict{fail: failWait, err: cmpErr(err, errUserBusy)})
+		return
+	}
 	r.conclude(ctx, r.plan(ctx))
+}
+
+func cmpErr(err, def error) error {
+	if err != nil {
+		return err
+	}
+	return def
+}
+
+func (r *jobRun) userLease() *userLease {
+	r.leaseMu.Lock()
+	defer r.leaseMu.Unlock()
+	return r.lease
+}
+
+func (r *jobRun) releaseLease(ctx context.Context) {
+	if l := r.userLease(); l != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		defer cancel()
+		l.release(ctx)
+	}
 }
 
 // standInID names a message that has no readable job id: its Nats-Msg-Id
@@ -99,7 +134,7 @@ func (r *jobRun) newStatus() Status {
 // results, answer the message.
 func (r *jobRun) conclude(ctx context.Context, v verdict) {
 	w := r.w
-	d := decide(v, len(r.st.Attempts), w.cfg.MaxAttempts, w.cfg.Backoff, w.cfg.ProbeInterval)
+	d := decide(v, len(r.st.Attempts), w.cfg.MaxAttempts, w.cfg.Backoff, w.cfg.ProbeInterval, r.delivered)
 	if v.fail == failSystemic {
 		w.pause.trip(ctx, v.err)
 	}
@@ -112,7 +147,7 @@ func (r *jobRun) conclude(ctx context.Context, v verdict) {
 	}
 	if err := r.store(ctx, d, v); err != nil {
 		r.log.Warn("storing the result failed; handing the job back", zap.Error(err))
-		_ = r.msg.NakWithDelay(waitDelay)
+		_ = r.msg.NakWithDelay(waitDelay(r.delivered))
 		return
 	}
 	r.log.Info("job finished", zap.String("outcome", string(d.outcome)), zap.String("user_id", r.st.Steps.UserID), zap.Int("attempts", len(r.st.Attempts)))
@@ -203,10 +238,11 @@ func errorText(outcome audit.Outcome, err error, attempts []Attempt) string {
 	return err.Error()
 }
 
-// keepInProgress tells the server every interval that the message is still
-// being worked on, so that it is not redelivered to another worker while a
-// job waits for the rate budget or a slow Genesys.
-func keepInProgress(msg jetstream.Msg, every time.Duration) (stop func()) {
+// keepInProgress calls tick every interval: it tells the server that the
+// message is still being worked on, so that it is not redelivered to another
+// worker while a job waits for the rate budget or a slow Genesys, and renews
+// the user's lease.
+func keepInProgress(every time.Duration, tick func()) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -217,7 +253,7 @@ func keepInProgress(msg jetstream.Msg, every time.Duration) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				_ = msg.InProgress()
+				tick()
 			}
 		}
 	})

@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
@@ -11,7 +13,7 @@ import (
 // zero value uses DefaultPrefix. Names is a plain value, safe to copy.
 //
 //	what            name (prefix "genesys")
-//	jobs stream     GENESYS_JOBS: genesys.jobs.urgent, genesys.jobs.normal
+//	jobs stream     GENESYS_JOBS: genesys.jobs.urgent[.<user token>], genesys.jobs.normal[.<user token>]
 //	audit stream    GENESYS_AUDIT: genesys.audit.>
 //	dead letters    GENESYS_DEAD: genesys.dead.<reason>
 //	advisories      GENESYS_ADVISORIES: MAX_DELIVERIES and MSG_TERMINATED of GENESYS_JOBS
@@ -62,12 +64,37 @@ func (n Names) DeadSubjects() string  { return n.prefix() + ".dead.>" }
 // DeadSubject is where a dead letter of the given reason (an outcome) goes.
 func (n Names) DeadSubject(reason string) string { return n.prefix() + ".dead." + reason }
 
-// JobSubject is the subject of a job of priority p.
+// JobSubject is the lane subject of priority p, without a user token.
 func (n Names) JobSubject(p Priority) string {
 	if p == PriorityUrgent {
 		return n.UrgentSubject()
 	}
 	return n.NormalSubject()
+}
+
+// SubjectFor is where a job is published: its lane and its user's token,
+// <prefix>.jobs.<lane>.<token>. The token lets a worker see whether an
+// earlier job for the same user is still queued, so that jobs for one user
+// run in publish order (see UserToken). Jobs published on the bare lane
+// subject are carried out too, without that ordering.
+func (n Names) SubjectFor(j Job) string { return n.JobSubject(j.Priority) + "." + UserToken(j.User) }
+
+// userJobs is the subject filter of every queued job for a user token.
+func (n Names) userJobs(token string) string { return n.prefix() + ".jobs.*." + token }
+
+// laneSubjects are the subjects one lane's consumer takes.
+func (n Names) laneSubjects(p Priority) []string {
+	s := n.JobSubject(p)
+	return []string{s, s + ".*"}
+}
+
+// UserToken is the subject token of a job's user: the first 16 hex digits of
+// the SHA-256 of its identifier key in lower case ("id:…", "external_id:…",
+// "user_name:…"). Producers in other languages compute it the same way.
+// Ordering holds among jobs that name the user by the same identifier.
+func UserToken(u UserRef) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(u.Key())))
+	return hex.EncodeToString(sum[:8])
 }
 
 func (n Names) UrgentConsumer() string { return "workers-urgent" }

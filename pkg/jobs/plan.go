@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 )
@@ -61,6 +63,13 @@ func (r *jobRun) plan(ctx context.Context) verdict {
 	if !ok {
 		return v
 	}
+	l, err := r.w.acquireLease(ctx, u.ID, r.job.ID)
+	if err != nil {
+		return verdict{fail: failWait, err: err}
+	}
+	r.leaseMu.Lock()
+	r.lease = l
+	r.leaseMu.Unlock()
 	if why := r.w.cfg.Protect.check(u); why != "" {
 		return verdict{outcome: audit.OutcomeProtected, err: errors.New("jobs: " + why)}
 	}
@@ -130,19 +139,25 @@ func (r *jobRun) resolve(ctx context.Context, c *genesys.Client) (*genesys.User,
 // deactivate PATCHes active=false, re-reading and retrying on version
 // conflicts. PatchSent is stored before the PATCH leaves.
 func (r *jobRun) deactivate(ctx context.Context, c *genesys.Client, u *genesys.User, patchedBefore bool) (verdict, bool) {
+	if v, ok := r.reserveGuardSlot(ctx); !ok {
+		return v, false
+	}
 	r.st.Steps.PatchSent = true
 	r.st.UpdatedAt, r.st.Worker = r.w.now().UTC(), r.w.cfg.ID
 	if err := r.w.status.Put(ctx, r.st); err != nil {
 		return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}, false
 	}
-	var res *genesys.EnsureResult
-	err := retry429(ctx, func() (err error) {
-		res, err = c.Users.EnsureActive(ctx, u, false, r.w.cfg.MaxConflicts)
-		return err
-	})
-	if res != nil {
-		for _, resp := range res.Responses {
+	res, err := r.ensureInactive(ctx, c, u)
+	if errors.Is(err, genesys.ErrConflict) && r.w.cfg.RemoveGrantsOnConflict && len(r.st.Steps.GrantsRemoved) == 0 {
+		// The opt-in policy: remove what may block the change, then try once more.
+		if v, ok := r.removeGrants(ctx, c, u.ID); !ok {
+			return v, false
+		}
+		var fresh *genesys.User
+		var resp *genesys.Response
+		if err = retry429(ctx, func() (err error) { fresh, resp, err = c.Users.Get(ctx, u.ID); return err }); err == nil {
 			r.addCorrelation(resp)
+			res, err = r.ensureInactive(ctx, c, fresh)
 		}
 	}
 	if err != nil {
@@ -157,6 +172,90 @@ func (r *jobRun) deactivate(ctx context.Context, c *genesys.Client, u *genesys.U
 	return verdict{}, true
 }
 
+func (r *jobRun) ensureInactive(ctx context.Context, c *genesys.Client, u *genesys.User) (*genesys.EnsureResult, error) {
+	var res *genesys.EnsureResult
+	err := retry429(ctx, func() (err error) {
+		res, err = c.Users.EnsureActive(ctx, u, false, r.w.cfg.MaxConflicts)
+		return err
+	})
+	if res != nil {
+		for _, resp := range res.Responses {
+			r.addCorrelation(resp)
+		}
+	}
+	return res, err
+}
+
+// removeGrants removes every grant of the user and records each, before the
+// retry of a blocked deactivation.
+func (r *jobRun) removeGrants(ctx context.Context, c *genesys.Client, userID string) (verdict, bool) {
+	var sub *genesys.Subject
+	var resp *genesys.Response
+	if err := retry429(ctx, func() (err error) { sub, resp, err = c.Authorization.Subject(ctx, userID); return err }); err != nil {
+		return r.genesysFailure(ctx, err), false
+	}
+	r.addCorrelation(resp)
+	refs := make([]genesys.GrantRef, 0, len(sub.Grants))
+	names := make([]string, 0, len(sub.Grants))
+	for _, g := range sub.Grants {
+		refs = append(refs, genesys.GrantRef{RoleID: g.Role.ID, DivisionID: g.Division.ID})
+		names = append(names, cmpName(g.Role.Name, g.Role.ID)+"@"+cmpName(g.Division.Name, g.Division.ID))
+	}
+	if len(refs) == 0 {
+		return verdict{}, true // nothing to remove; the retry tells
+	}
+	if err := retry429(ctx, func() (err error) { resp, err = c.Authorization.RemoveGrants(ctx, userID, refs); return err }); err != nil {
+		return r.genesysFailure(ctx, err), false
+	}
+	r.addCorrelation(resp)
+	r.st.Steps.GrantsRemoved = names
+	r.log.Warn("removed the user's grants to unblock the deactivation", zap.Strings("grants", names))
+	if err := r.w.status.Put(ctx, r.st); err != nil {
+		r.log.Warn("recording the removed grants failed", zap.Error(err))
+	}
+	return verdict{}, true
+}
+
+func cmpName(name, id string) string {
+	if name != "" {
+		return name
+	}
+	return id
+}
+
+// conflictHint tells an operator what to do about a blocking conflict.
+const conflictHint = "hint: Genesys refused the deactivation for a reason other than a version conflict; remove what blocks it in Genesys (or run the workers with --remove-grants-on-conflict), then replay the dead letter"
+
+// reserveGuardSlot counts this deactivation in the mass-deactivation guard
+// before the PATCH. A held job goes back to the queue without an attempt
+// (its lane is paused until an operator decides); a job the operator
+// dropped ends "dropped".
+func (r *jobRun) reserveGuardSlot(ctx context.Context) (verdict, bool) {
+	g := r.w.guard
+	if g == nil || r.st.Steps.PatchSent {
+		return verdict{}, true // no guard, or the slot was taken by an earlier delivery
+	}
+	urgent := r.job.Priority == PriorityUrgent
+	tripped, err := g.Reserve(ctx, r.job.ID, urgent, r.seq)
+	switch {
+	case err == nil:
+		return verdict{}, true
+	case errors.Is(err, errGuardDrop):
+		return verdict{outcome: audit.OutcomeDropped, err: err}, false
+	case errors.Is(err, ErrGuardHeld):
+		if tripped {
+			r.log.Error("the mass-deactivation guard tripped: holding jobs until an operator decides")
+			if err := g.tripped(ctx, r.job.ID, urgent); err != nil {
+				r.log.Warn("guard trip: pausing the lanes or publishing the ops event failed", zap.Error(err))
+			}
+		} else if st, _, err := g.State(ctx); err == nil {
+			_ = g.holdLanes(ctx, st) // make sure the lanes stay paused
+		}
+		return verdict{fail: failWait, err: err}, false
+	}
+	return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}, false
+}
+
 // genesysFailure turns a Genesys error into an outcome where Genesys gave a
 // verdict on the job, and into a failure class otherwise.
 func (r *jobRun) genesysFailure(ctx context.Context, err error) verdict {
@@ -165,8 +264,9 @@ func (r *jobRun) genesysFailure(ctx context.Context, err error) verdict {
 		return verdict{fail: failWait, err: err}
 	case errors.Is(err, genesys.ErrNotFound):
 		return verdict{outcome: audit.OutcomeNotFound, err: err}
-	case errors.Is(err, genesys.ErrConflict), errors.Is(err, genesys.ErrBadRequest),
-		errors.Is(err, genesys.ErrAmbiguous), errors.Is(err, genesys.ErrInvalidArgument):
+	case errors.Is(err, genesys.ErrConflict):
+		return verdict{outcome: audit.OutcomeConflict, err: fmt.Errorf("%w (%s)", err, conflictHint)}
+	case errors.Is(err, genesys.ErrBadRequest), errors.Is(err, genesys.ErrAmbiguous), errors.Is(err, genesys.ErrInvalidArgument):
 		return verdict{outcome: audit.OutcomeConflict, err: err}
 	}
 	return verdict{fail: classify(ctx, err), err: err}

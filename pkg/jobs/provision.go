@@ -178,7 +178,7 @@ func (c TopologyConfig) streams() []jetstream.StreamConfig {
 	return []jetstream.StreamConfig{{
 		Name:        c.JobsStream(),
 		Description: "deactivation jobs; one consumer per lane",
-		Subjects:    []string{c.UrgentSubject(), c.NormalSubject()},
+		Subjects:    append(c.laneSubjects(PriorityUrgent), c.laneSubjects(PriorityNormal)...),
 		Retention:   jetstream.WorkQueuePolicy, // a job leaves the stream when a worker acks or terms it
 		Discard:     jetstream.DiscardNew,
 		MaxAge:      c.JobsMaxAge,
@@ -224,21 +224,21 @@ func (c TopologyConfig) streams() []jetstream.StreamConfig {
 // consumers returns one durable pull consumer per lane, so that urgent jobs never queue behind
 // normal ones. No BackOff: it applies only to AckWait timeouts, and workers NakWithDelay.
 func (c TopologyConfig) consumers() []jetstream.ConsumerConfig {
-	lane := func(durable, subject string) jetstream.ConsumerConfig {
+	lane := func(durable string, p Priority) jetstream.ConsumerConfig {
 		return jetstream.ConsumerConfig{
-			Durable:       durable,
-			Description:   "workers taking " + subject,
-			FilterSubject: subject,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       c.AckWait,
-			MaxDeliver:    c.MaxDeliver,
-			MaxAckPending: c.MaxAckPending,
+			Durable:        durable,
+			Description:    "workers taking " + c.JobSubject(p) + " jobs",
+			FilterSubjects: c.laneSubjects(p),
+			DeliverPolicy:  jetstream.DeliverAllPolicy,
+			AckPolicy:      jetstream.AckExplicitPolicy,
+			AckWait:        c.AckWait,
+			MaxDeliver:     c.MaxDeliver,
+			MaxAckPending:  c.MaxAckPending,
 		}
 	}
 	return []jetstream.ConsumerConfig{
-		lane(c.UrgentConsumer(), c.UrgentSubject()),
-		lane(c.NormalConsumer(), c.NormalSubject()),
+		lane(c.UrgentConsumer(), PriorityUrgent),
+		lane(c.NormalConsumer(), PriorityNormal),
 	}
 }
 

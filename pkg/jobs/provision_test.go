@@ -3,6 +3,7 @@ package jobs
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -75,13 +76,13 @@ func shapeOf(t *testing.T, js jetstream.JetStream, name string) streamShape {
 }
 
 type consumerShape struct {
-	FilterSubject string
-	DeliverPolicy jetstream.DeliverPolicy
-	AckPolicy     jetstream.AckPolicy
-	AckWait       time.Duration
-	MaxDeliver    int
-	MaxAckPending int
-	BackOff       []time.Duration
+	FilterSubjects []string
+	DeliverPolicy  jetstream.DeliverPolicy
+	AckPolicy      jetstream.AckPolicy
+	AckWait        time.Duration
+	MaxDeliver     int
+	MaxAckPending  int
+	BackOff        []time.Duration
 }
 
 func consumerOf(t *testing.T, js jetstream.JetStream, stream, name string) consumerShape {
@@ -91,7 +92,7 @@ func consumerOf(t *testing.T, js jetstream.JetStream, stream, name string) consu
 		t.Fatalf("consumer %s: %v", name, err)
 	}
 	cc := c.CachedInfo().Config
-	return consumerShape{cc.FilterSubject, cc.DeliverPolicy, cc.AckPolicy, cc.AckWait, cc.MaxDeliver, cc.MaxAckPending, cc.BackOff}
+	return consumerShape{cc.FilterSubjects, cc.DeliverPolicy, cc.AckPolicy, cc.AckWait, cc.MaxDeliver, cc.MaxAckPending, cc.BackOff}
 }
 
 type bucketShape struct {
@@ -117,7 +118,7 @@ func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
 	js := provisionedJS(t, TopologyConfig{})
 	const day = 24 * time.Hour
 	streams := map[string]streamShape{
-		"GENESYS_JOBS": {[]string{"genesys.jobs.urgent", "genesys.jobs.normal"}, jetstream.WorkQueuePolicy,
+		"GENESYS_JOBS": {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*", "genesys.jobs.normal", "genesys.jobs.normal.*"}, jetstream.WorkQueuePolicy,
 			jetstream.DiscardNew, -1, -1, 7 * day, day, false, false, jetstream.FileStorage, 1},
 		"GENESYS_AUDIT": {[]string{"genesys.audit.>"}, jetstream.LimitsPolicy,
 			jetstream.DiscardNew, -1, -1, 400 * day, day, true, true, jetstream.FileStorage, 1},
@@ -134,8 +135,8 @@ func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
 		}
 	}
 	consumers := map[string]consumerShape{
-		"workers-urgent": {"genesys.jobs.urgent", jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
-		"workers-normal": {"genesys.jobs.normal", jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
+		"workers-urgent": {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
+		"workers-normal": {[]string{"genesys.jobs.normal", "genesys.jobs.normal.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
 	}
 	for name, want := range consumers {
 		if diff := cmp.Diff(want, consumerOf(t, js, "GENESYS_JOBS", name)); diff != "" {
@@ -230,7 +231,7 @@ func TestProvisionDerivesNamesFromThePrefix(t *testing.T) {
 	t.Parallel()
 	js := provisionedJS(t, TopologyConfig{Names: Names{Prefix: "acme.genesys"}})
 	for stream, subjects := range map[string][]string{
-		"ACME_GENESYS_JOBS":  {"acme.genesys.jobs.urgent", "acme.genesys.jobs.normal"},
+		"ACME_GENESYS_JOBS":  {"acme.genesys.jobs.urgent", "acme.genesys.jobs.urgent.*", "acme.genesys.jobs.normal", "acme.genesys.jobs.normal.*"},
 		"ACME_GENESYS_AUDIT": {"acme.genesys.audit.>"},
 		"ACME_GENESYS_DEAD":  {"acme.genesys.dead.>"},
 		"ACME_GENESYS_ADVISORIES": {"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ACME_GENESYS_JOBS.*",
@@ -240,7 +241,7 @@ func TestProvisionDerivesNamesFromThePrefix(t *testing.T) {
 			t.Errorf("%s subjects (-want +got):\n%s", stream, diff)
 		}
 	}
-	if got := consumerOf(t, js, "ACME_GENESYS_JOBS", "workers-urgent").FilterSubject; got != "acme.genesys.jobs.urgent" {
+	if got := consumerOf(t, js, "ACME_GENESYS_JOBS", "workers-urgent").FilterSubjects; !slices.Equal(got, []string{"acme.genesys.jobs.urgent", "acme.genesys.jobs.urgent.*"}) {
 		t.Errorf("urgent filter = %q", got)
 	}
 	for _, b := range []string{"acme-genesys-status", "acme-genesys-budget", "acme-genesys-guard", "acme-genesys-locks"} {

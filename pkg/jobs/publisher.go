@@ -75,7 +75,7 @@ func (p *Publisher) Enqueue(ctx context.Context, job Job) (EnqueueResult, error)
 	if _, err := Decode(data); err != nil {
 		return EnqueueResult{}, fmt.Errorf("jobs: enqueue %s: %w", job.ID, err)
 	}
-	msg := nats.NewMsg(p.names.JobSubject(job.Priority))
+	msg := nats.NewMsg(p.names.SubjectFor(job))
 	msg.Data = data
 	msg.Header.Set(jetstream.MsgIDHeader, job.MsgID())
 	msg.Header.Set("Content-Type", "application/json")

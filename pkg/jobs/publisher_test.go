@@ -60,8 +60,8 @@ func TestEnqueueStoresTheJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if msg.Subject != "genesys.jobs.normal" {
-		t.Errorf("subject = %q, want genesys.jobs.normal", msg.Subject)
+	if want := "genesys.jobs.normal." + UserToken(validJob().User); msg.Subject != want {
+		t.Errorf("subject = %q, want %s", msg.Subject, want)
 	}
 	wantHeader := http.Header{"Nats-Msg-Id": {"job-1"}, "Content-Type": {"application/json"}, "Nats-Expected-Stream": {"GENESYS_JOBS"}}
 	if diff := cmp.Diff(wantHeader, http.Header(msg.Header)); diff != "" {
@@ -107,8 +107,8 @@ func TestEnqueueRoundTripsAFullJob(t *testing.T) {
 	if diff := cmp.Diff(job, got); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
-	if msg.Subject != "genesys.jobs.urgent" {
-		t.Errorf("urgent job on %q, want genesys.jobs.urgent", msg.Subject)
+	if want := "genesys.jobs.urgent." + UserToken(job.User); msg.Subject != want {
+		t.Errorf("urgent job on %q, want %s", msg.Subject, want)
 	}
 	if !strings.Contains(string(msg.Data), "<the> company & ") {
 		t.Errorf("body %s is HTML-escaped", msg.Data)
@@ -156,7 +156,7 @@ func TestEnqueueLanes(t *testing.T) {
 		if want == "" {
 			want = "genesys.jobs.normal"
 		}
-		if msg.Subject != want {
+		if want += "." + UserToken(job.User); msg.Subject != want {
 			t.Errorf("priority %q: subject %q, want %q", prio, msg.Subject, want)
 		}
 	}
@@ -190,7 +190,7 @@ func TestEnqueueWithoutTheJobsStream(t *testing.T) {
 func TestEnqueueRefusesAnotherStream(t *testing.T) {
 	t.Parallel()
 	js, _ := startJS(t)
-	other, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "OTHER", Subjects: []string{"genesys.jobs.*"}})
+	other, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "OTHER", Subjects: []string{"genesys.jobs.>"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ func (r *jobRun) record(outcome audit.Outcome, errText string, now time.Time) au
 		TokensRevoked:  s.TokensRevoked,
 		Attempts:       attemptsMade(outcome, r.st.Attempts),
 		CorrelationIDs: s.CorrelationIDs,
+		GrantsRemoved:  s.GrantsRemoved,
 		Error:          errText,
 		Message:        r.message,
 	}

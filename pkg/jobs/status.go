@@ -58,6 +58,9 @@ type Steps struct {
 	Deactivated    bool     `json:"deactivated"` // Genesys answered active:false to our PATCH
 	TokensRevoked  bool     `json:"tokens_revoked"`
 	CorrelationIDs []string `json:"correlation_ids,omitempty"`
+	// GrantsRemoved lists the grants ("role@division") removed to unblock a
+	// deactivation that Genesys refused with a blocking conflict.
+	GrantsRemoved []string `json:"grants_removed,omitempty"`
 }
 
 // ErrNoStatus: the status bucket has no record of the job.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -56,6 +57,13 @@ type WorkerConfig struct {
 	Protect Protection
 	// Observer hears what the worker does, for metrics. Defaults to one that ignores it all.
 	Observer Observer
+	// Guard sets the mass-deactivation guard. Defaults to off (Limit 0).
+	Guard GuardConfig
+	// RemoveGrantsOnConflict, when Genesys refuses a deactivation with a conflict that is not
+	// about the version, removes every grant of the user (recording each in the audit event) and
+	// tries the deactivation once more. Needs authorization:grant:view and
+	// authorization:grant:delete. Defaults to false: such a job ends "conflict".
+	RemoveGrantsOnConflict bool
 }
 
 func (c *WorkerConfig) setDefaults() {
@@ -107,7 +115,13 @@ type Worker struct {
 	dead   *DeadLetters
 	events *audit.Publisher
 	pause  *fleetPause
+	guard  *Guard // nil when the guard is off
+	jobs   jetstream.Stream
+	locks  jetstream.KeyValue
 	now    func() time.Time
+
+	urgentRunning atomic.Int32 // urgent jobs in flight
+	lastFetchLog  atomic.Int64 // unix nanoseconds of the last fetch error logged
 }
 
 // NewWorker opens the consumers, the status bucket and the publishers that
@@ -134,11 +148,24 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	jobsStream, err := js.Stream(ctx, n.JobsStream())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: open stream %s: %w", n.JobsStream(), err)
+	}
+	locks, err := js.KeyValue(ctx, n.LocksBucket())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: open bucket %s: %w", n.LocksBucket(), err)
+	}
 	w := &Worker{
 		cfg: cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal,
-		status: status, dead: NewDeadLetters(js, n), events: events, now: time.Now,
+		status: status, dead: NewDeadLetters(js, n), events: events, jobs: jobsStream, locks: locks, now: time.Now,
 	}
 	w.pause = newFleetPause(w)
+	if cfg.Guard.Limit > 0 {
+		if w.guard, err = NewGuard(ctx, js, n, cfg.Guard, cfg.Origin); err != nil {
+			return nil, err
+		}
+	}
 	return w, nil
 }
 
@@ -162,17 +189,25 @@ func (w *Worker) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		msg, err := w.next(ctx)
+		msg, urgent, err := w.next(ctx)
 		if err != nil {
 			<-sem
 			if ctx.Err() == nil {
-				w.log.Warn("fetch", zap.Error(err))
+				w.logFetchError(err)
 				sleepCtx(ctx, w.cfg.PollWait)
 			}
 			continue
 		}
+		if urgent {
+			w.urgentRunning.Add(1)
+		}
 		wg.Go(func() {
-			defer func() { <-sem }()
+			defer func() {
+				if urgent {
+					w.urgentRunning.Add(-1)
+				}
+				<-sem
+			}()
 			w.handle(workCtx, msg)
 		})
 	}
@@ -182,22 +217,39 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// next returns one job, from the urgent lane whenever it has one: it is
-// asked first, without waiting, before every fetch from the normal lane.
-func (w *Worker) next(ctx context.Context) (jetstream.Msg, error) {
+// next returns one job and whether it is urgent. The urgent lane is asked
+// first, without waiting, before every fetch from the normal lane; and while
+// an urgent job is in flight the worker takes no new normal job, so that
+// normal jobs started after an urgent one cannot finish before it.
+func (w *Worker) next(ctx context.Context) (jetstream.Msg, bool, error) {
 	for ctx.Err() == nil {
 		msg, err := fetchOne(func() (jetstream.MessageBatch, error) { return w.urgent.FetchNoWait(1) })
 		if msg != nil || err != nil {
-			return msg, err
+			return msg, true, err
+		}
+		if w.urgentRunning.Load() > 0 {
+			sleepCtx(ctx, 10*time.Millisecond)
+			continue
 		}
 		msg, err = fetchOne(func() (jetstream.MessageBatch, error) {
 			return w.normal.Fetch(1, jetstream.FetchMaxWait(w.cfg.PollWait))
 		})
 		if msg != nil || err != nil {
-			return msg, err
+			return msg, false, err
 		}
 	}
-	return nil, ctx.Err()
+	return nil, false, ctx.Err()
+}
+
+// logFetchError logs a failed fetch at most every 10 s: while NATS is away,
+// every poll fails.
+func (w *Worker) logFetchError(err error) {
+	now := w.now()
+	if last := w.lastFetchLog.Load(); last != 0 && now.Sub(time.Unix(0, last)) < 10*time.Second {
+		return
+	}
+	w.lastFetchLog.Store(now.UnixNano())
+	w.log.Warn("fetching jobs failed; retrying", zap.Error(err))
 }
 
 // fetchOne runs one pull request for one message.

@@ -53,6 +53,10 @@ type Faults struct {
 	// BlockingUsers are user ids whose deactivation is always refused with that 409.
 	// HYPOTHETICAL, as BlockingRate. Defaults to none.
 	BlockingUsers []string `json:"blockingUsers,omitempty"`
+	// BlockingWhileGranted makes the blocking 409 apply only while the user holds grants, so that
+	// removing them (bulkremove) unblocks the deactivation. HYPOTHETICAL, as BlockingRate.
+	// Defaults to false: blocking does not depend on grants.
+	BlockingWhileGranted bool `json:"blockingWhileGranted,omitempty"`
 }
 
 // Fault names as recorded in Request.Fault.
@@ -187,10 +191,14 @@ func (in *injector) conflict() bool {
 	return in.hit(in.f.ConflictRate)
 }
 
-// blocking reports whether the deactivation of userID gets the hypothetical blocking 409.
-func (in *injector) blocking(userID string) bool {
+// blocking reports whether the deactivation of userID, who holds grants
+// grants, gets the hypothetical blocking 409.
+func (in *injector) blocking(userID string, grants int) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if in.f.BlockingWhileGranted && grants == 0 {
+		return false
+	}
 	return slices.Contains(in.f.BlockingUsers, userID) || in.hit(in.f.BlockingRate)
 }
 

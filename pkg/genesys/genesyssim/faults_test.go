@@ -1,6 +1,7 @@
 package genesyssim
 
 import (
+	"fmt"
 	"context"
 	"encoding/json"
 	"errors"
@@ -160,6 +161,29 @@ func TestConflictAndBlockingFaults(t *testing.T) {
 	wantStatus(t, do(t, ts, "PATCH", scimUsers+"/"+users[3].ID, token, deactivate), 409)
 	if c := ts.Counters().ByFault; c[FaultConflict] != 2 || c[FaultBlocking] != 2 {
 		t.Errorf("fault counters %v", c)
+	}
+}
+
+func TestBlockingWhileGranted(t *testing.T) {
+	t.Parallel()
+	ts, token := setup(t, Config{Users: 20})
+	var target User
+	for _, u := range seeded(t, ts) {
+		if u.Active && !u.Deleted && len(u.Grants) > 0 {
+			target = u
+			break
+		}
+	}
+	must(t, ts.SetFaults(Faults{BlockingUsers: []string{target.ID}, BlockingWhileGranted: true}))
+	wantStatus(t, do(t, ts, "PATCH", scimUsers+"/"+target.ID, token, deactivate), 409)
+	var grants []string
+	for _, g := range target.Grants {
+		grants = append(grants, fmt.Sprintf(`{"roleId":%q,"divisionId":%q}`, g.RoleID, g.DivisionID))
+	}
+	wantStatus(t, do(t, ts, "POST", "/api/v2/authorization/subjects/"+target.ID+"/bulkremove", token, `{"grants":[`+strings.Join(grants, ",")+`]}`), 204)
+	wantStatus(t, do(t, ts, "PATCH", scimUsers+"/"+target.ID, token, deactivate), 200)
+	if got, _ := ts.User(target.ID); got.Active {
+		t.Error("the user is still active once the grants are gone")
 	}
 }
 

@@ -54,7 +54,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 		return
 	}
 	if u.Active && !next.Active {
-		if s.faults.blocking(u.ID) {
+		if s.faults.blocking(u.ID, len(u.Grants)) {
 			c.fault = FaultBlocking
 			writeSCIMError(w, http.StatusConflict, "", blockingDetail)
 			return

@@ -1,0 +1,113 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Jobs for one user run one at a time and in publish order:
+//   - order: a job is published on <prefix>.jobs.<lane>.<user token>; before
+//     it starts, the worker asks the jobs stream for the first message on
+//     <prefix>.jobs.*.<token>. A work queue keeps only unfinished jobs, so an
+//     earlier sequence there is an earlier job for the same user that has not
+//     ended: this one goes back to the queue (no attempt) until it has.
+//   - one at a time: once the user is resolved, the job takes a lease on the
+//     Genesys user id in the locks bucket (which also covers jobs that name
+//     the user differently). The lease holds an expiry, renewed while the job
+//     works; a crashed worker's lease is taken over when it expires.
+
+// errUserBusy: another job for the same user is queued before this one or
+// holds the user's lease.
+var errUserBusy = errors.New("jobs: another job for the same user comes first")
+
+// earlierJobQueued reports whether a job for the same user that was
+// published before this one is still in the jobs stream.
+func (w *Worker) earlierJobQueued(ctx context.Context, job Job, seq uint64) (bool, error) {
+	if seq <= 1 {
+		return false, nil
+	}
+	m, err := w.jobs.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(w.cfg.Names.userJobs(UserToken(job.User))))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%w: look for earlier jobs of the user: %w", errStore, err)
+	}
+	return m.Sequence < seq, nil
+}
+
+type leaseValue struct {
+	JobID   string    `json:"job_id"`
+	Worker  string    `json:"worker"`
+	Expires time.Time `json:"expires"`
+}
+
+// userLease is a held lease on one user. Safe for concurrent use.
+type userLease struct {
+	w   *Worker
+	key string
+	job string
+
+	mu  sync.Mutex
+	rev uint64
+}
+
+func (w *Worker) leaseTTL() time.Duration { return 2 * w.cfg.AckWait }
+
+func (w *Worker) leaseValue(jobID string) []byte {
+	data, _ := json.Marshal(leaseValue{JobID: jobID, Worker: w.cfg.ID, Expires: w.now().Add(w.leaseTTL()).UTC()})
+	return data
+}
+
+// acquireLease takes the user's lease for the job, or returns errUserBusy.
+// A lease that expired, or that this job held on an earlier delivery, is
+// taken over.
+func (w *Worker) acquireLease(ctx context.Context, userID, jobID string) (*userLease, error) {
+	key := "user." + userID
+	rev, err := w.locks.Create(ctx, key, w.leaseValue(jobID))
+	if err == nil {
+		return &userLease{w: w, key: key, job: jobID, rev: rev}, nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return nil, fmt.Errorf("%w: take the user's lease: %w", errStore, err)
+	}
+	e, err := w.locks.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, errUserBusy // released meanwhile: try again on the next delivery
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: read the user's lease: %w", errStore, err)
+	}
+	var held leaseValue
+	_ = json.Unmarshal(e.Value(), &held)
+	if held.JobID != jobID && w.now().Before(held.Expires) {
+		return nil, errUserBusy
+	}
+	rev, err = w.locks.Update(ctx, key, w.leaseValue(jobID), e.Revision())
+	if err != nil {
+		return nil, errUserBusy // somebody else took it first
+	}
+	return &userLease{w: w, key: key, job: jobID, rev: rev}, nil
+}
+
+// refresh moves the lease's expiry forward.
+func (l *userLease) refresh(ctx context.Context) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if rev, err := l.w.locks.Update(ctx, l.key, l.w.leaseValue(l.job), l.rev); err == nil {
+		l.rev = rev
+	}
+}
+
+// release gives the lease up, unless somebody took it over meanwhile.
+func (l *userLease) release(ctx context.Context) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.w.locks.Delete(ctx, l.key, jetstream.LastRevision(l.rev))
+}
