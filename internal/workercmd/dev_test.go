@@ -67,4 +67,11 @@ func TestDevModeWithExamples(t *testing.T) {
 	if !strings.Contains(stderr, "line 14") {
 		t.Errorf("the malformed row's line is not reported:\n%s", stderr)
 	}
+	// The relay posted every terminal event, signed, to the dev sink, which verified and printed it.
+	waitFor(t, 20*time.Second, "the sink to print the events", func() bool {
+		return strings.Count(out.String(), "deactivated") >= 7 && strings.Contains(out.String(), "protected")
+	})
+	if strings.Contains(out.String(), "REFUSED") {
+		t.Errorf("the sink refused a delivery:\n%s", out.String())
+	}
 }

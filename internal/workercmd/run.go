@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/relaycmd"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
@@ -114,6 +115,16 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		return err
 	}
 	m.reg.MustRegister(newConsumerCollector(js, names))
+	sinkURL := ""
+	if cfg.Dev {
+		// The relay delivers every audit event, signed, to a sink that verifies and prints it.
+		relay, err := relaycmd.StartDev(ctx, relaycmd.DevConfig{JetStream: js, Prefix: cfg.Prefix, Out: stdout, Logger: log.Named("relay")})
+		if err != nil {
+			return fmt.Errorf("dev relay: %w", err)
+		}
+		defer relay.Stop()
+		sinkURL = relay.URL
+	}
 
 	client, err := newGenesysClient(cfg, m, log)
 	if err != nil {
@@ -139,7 +150,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	log.Info("worker started", zap.String("nats", nc.ConnectedUrlRedacted()), zap.String("genesys", client.BaseURL()),
 		zap.Int("concurrency", cfg.Concurrency), zap.String("prefix", names.Prefix))
 	if cfg.Dev {
-		startedDev(stdout, cfg)
+		startedDev(stdout, cfg, sinkURL)
 	}
 	err = w.Run(ctx)
 	log.Info("worker stopped taking jobs; jobs in flight are finished or handed back")

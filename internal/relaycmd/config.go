@@ -1,0 +1,161 @@
+package relaycmd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+)
+
+// File is the relay's endpoint file (--config), JSON. Secrets are never inline: each comes from
+// a file (a Docker or Kubernetes secret) or an environment variable, so that the file can be
+// kept in version control. Unknown fields are errors, so that a misspelt "allow_private" cannot
+// silently loosen or tighten anything.
+//
+//	{
+//	  "endpoints": [
+//	    {"name": "siem", "url": "https://siem.example.com/hooks/genesys",
+//	     "secret_files": ["/run/secrets/siem-whsec"]},
+//	    {"name": "splunk", "url": "https://splunk.example.com:8088/services/collector/event",
+//	     "mode": "splunk-hec", "hec_token_file": "/run/secrets/hec-token", "hec_index": "security"},
+//	    {"name": "elastic", "url": "https://agent.example.com:8443/genesys", "mode": "hmac-header",
+//	     "hmac_secret_env": "ELASTIC_HMAC_KEY", "subjects": ["genesys.audit.user.>"]}
+//	  ]
+//	}
+type File struct {
+	Endpoints []EndpointFile `json:"endpoints"`
+}
+
+// EndpointFile is one endpoint in the file; audit.Endpoint documents each setting and default.
+type EndpointFile struct {
+	Name           string     `json:"name"`
+	URL            string     `json:"url"`
+	Mode           string     `json:"mode,omitempty"`             // standard (default), splunk-hec, hmac-header
+	SecretFiles    []string   `json:"secret_files,omitempty"`     // files of whsec_ secrets, one or more per file (whitespace separated)
+	SecretsEnv     string     `json:"secrets_env,omitempty"`      // an environment variable holding whsec_ secrets, whitespace separated
+	HECTokenFile   string     `json:"hec_token_file,omitempty"`   // file holding the Splunk HEC token
+	HECTokenEnv    string     `json:"hec_token_env,omitempty"`    // or the environment variable holding it
+	HECIndex       string     `json:"hec_index,omitempty"`        // Splunk index; default: the token's
+	HECSource      string     `json:"hec_source,omitempty"`       // Splunk source; default: the CloudEvents source
+	HECSourcetype  string     `json:"hec_sourcetype,omitempty"`   // Splunk sourcetype; default _json
+	HMACSecretFile string     `json:"hmac_secret_file,omitempty"` // file holding the hmac-header key
+	HMACSecretEnv  string     `json:"hmac_secret_env,omitempty"`  // or the environment variable holding it
+	HMACHeader     string     `json:"hmac_header,omitempty"`      // default X-Hub-Signature-256
+	HMACPrefix     string     `json:"hmac_prefix,omitempty"`      // default "sha256="
+	Subjects       []string   `json:"subjects,omitempty"`         // default: <prefix>.audit.>
+	Concurrency    int        `json:"concurrency,omitempty"`      // default 1: in order
+	Timeout        Duration   `json:"timeout,omitempty"`          // default 15s
+	Schedule       []Duration `json:"schedule,omitempty"`         // default 5s doubling to 1h, ≥ 24 h in all
+	RetryAfterCap  Duration   `json:"retry_after_cap,omitempty"`  // default 1h
+	AllowPrivate   bool       `json:"allow_private,omitempty"`    // deliver to private/loopback/link-local addresses
+	AllowHTTP      bool       `json:"allow_http,omitempty"`       // plain http to a non-loopback host
+	StartAt        string     `json:"start_at,omitempty"`         // new (default), all, or an RFC 3339 time
+}
+
+// Duration is a time.Duration written as a Go duration string ("15s", "1h30m").
+type Duration time.Duration
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New(`want a duration string such as "15s"`)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// loadFile reads and decodes the endpoint file and resolves every secret. Errors name files,
+// variables and endpoints, never a secret.
+func loadFile(path string, getenv func(string) string) ([]audit.Endpoint, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--config: cannot read %s", path)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var f File
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("--config %s: %v", path, err)
+	}
+	if len(f.Endpoints) == 0 {
+		return nil, fmt.Errorf("--config %s: no endpoints", path)
+	}
+	var eps []audit.Endpoint
+	var errs []error
+	for _, ef := range f.Endpoints {
+		ep, err := ef.endpoint(getenv)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("endpoint %s: %w", ef.Name, err))
+		}
+		eps = append(eps, ep)
+	}
+	return eps, errors.Join(errs...)
+}
+
+// endpoint turns the file's entry into an audit.Endpoint, reading its secrets.
+func (ef EndpointFile) endpoint(getenv func(string) string) (audit.Endpoint, error) {
+	ep := audit.Endpoint{
+		Name: ef.Name, URL: ef.URL, Mode: audit.Mode(ef.Mode), HECIndex: ef.HECIndex, HECSource: ef.HECSource,
+		HECSourcetype: ef.HECSourcetype, HMACHeader: ef.HMACHeader, HMACPrefix: ef.HMACPrefix, Subjects: ef.Subjects,
+		Concurrency: ef.Concurrency, Timeout: time.Duration(ef.Timeout), RetryAfterCap: time.Duration(ef.RetryAfterCap),
+		AllowPrivate: ef.AllowPrivate, AllowHTTP: ef.AllowHTTP, StartAt: ef.StartAt,
+	}
+	for _, d := range ef.Schedule {
+		ep.Schedule = append(ep.Schedule, time.Duration(d))
+	}
+	var errs []error
+	for _, path := range ef.SecretFiles {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("secret_files: cannot read %s", path))
+			continue
+		}
+		ep.Secrets = append(ep.Secrets, strings.Fields(string(data))...)
+	}
+	if ef.SecretsEnv != "" {
+		v := strings.Fields(getenv(ef.SecretsEnv))
+		if len(v) == 0 {
+			errs = append(errs, fmt.Errorf("secrets_env: $%s is empty", ef.SecretsEnv))
+		}
+		ep.Secrets = append(ep.Secrets, v...)
+	}
+	var err error
+	if ep.HECToken, err = oneSecret("hec_token", ef.HECTokenFile, ef.HECTokenEnv, getenv); err != nil {
+		errs = append(errs, err)
+	}
+	if ep.HMACSecret, err = oneSecret("hmac_secret", ef.HMACSecretFile, ef.HMACSecretEnv, getenv); err != nil {
+		errs = append(errs, err)
+	}
+	return ep, errors.Join(errs...)
+}
+
+// oneSecret reads a secret from a file or an environment variable, at most one of them.
+func oneSecret(what, file, env string, getenv func(string) string) (string, error) {
+	switch {
+	case file != "" && env != "":
+		return "", fmt.Errorf("set %s_file or %s_env, not both", what, what)
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s_file: cannot read %s", what, file)
+		}
+		return strings.TrimSpace(string(data)), nil
+	case env != "":
+		v := strings.TrimSpace(getenv(env))
+		if v == "" {
+			return "", fmt.Errorf("%s_env: $%s is empty", what, env)
+		}
+		return v, nil
+	}
+	return "", nil
+}

@@ -1,0 +1,105 @@
+package relaycmd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+)
+
+const (
+	secretA = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	secretB = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+)
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "siem-whsec", secretA+"\n"+secretB+"\n")
+	writeFile(t, dir, "hec", " 11111111-2222-3333-4444-555555555555\n")
+	path := writeFile(t, dir, "relay.json", `{"endpoints": [
+	  {"name": "siem", "url": "https://siem.example.com/hooks", "secret_files": ["`+dir+`/siem-whsec"],
+	   "timeout": "10s", "schedule": ["1s", "1m"], "concurrency": 2, "subjects": ["genesys.audit.user.>"]},
+	  {"name": "splunk", "url": "https://splunk.example.com:8088/services/collector/event", "mode": "splunk-hec",
+	   "hec_token_file": "`+dir+`/hec", "hec_index": "security", "secrets_env": "SPLUNK_WHSEC"},
+	  {"name": "elastic", "url": "https://10.1.2.3:8443/genesys", "mode": "hmac-header", "hmac_secret_env": "ES_KEY",
+	   "allow_private": true, "start_at": "all"}
+	]}`)
+	env := map[string]string{"SPLUNK_WHSEC": secretB, "ES_KEY": "es-key"}
+	eps, err := loadFile(path, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []audit.Endpoint{
+		{Name: "siem", URL: "https://siem.example.com/hooks", Secrets: []string{secretA, secretB}, Timeout: 10 * time.Second,
+			Schedule: []time.Duration{time.Second, time.Minute}, Concurrency: 2, Subjects: []string{"genesys.audit.user.>"}},
+		{Name: "splunk", URL: "https://splunk.example.com:8088/services/collector/event", Mode: audit.ModeSplunkHEC,
+			HECToken: "11111111-2222-3333-4444-555555555555", HECIndex: "security", Secrets: []string{secretB}},
+		{Name: "elastic", URL: "https://10.1.2.3:8443/genesys", Mode: audit.ModeHMACHeader, HMACSecret: "es-key",
+			AllowPrivate: true, StartAt: "all"},
+	}
+	if diff := cmp.Diff(want, eps); diff != "" {
+		t.Errorf("endpoints (-want +got):\n%s", diff)
+	}
+	if err := audit.CheckEndpoints("genesys", eps); err != nil {
+		t.Errorf("CheckEndpoints: %v", err)
+	}
+}
+
+func TestLoadFileErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct{ name, content, want string }{
+		{"unknown field", `{"endpoints":[{"name":"a","url":"https://x","allow_privat":true}]}`, `unknown field "allow_privat"`},
+		{"inline secret", `{"endpoints":[{"name":"a","url":"https://x","secrets":["` + secretA + `"]}]}`, `unknown field "secrets"`},
+		{"no endpoints", `{"endpoints":[]}`, "no endpoints"},
+		{"bad duration", `{"endpoints":[{"name":"a","url":"https://x","timeout":"soon"}]}`, `duration "soon"`},
+		{"missing secret file", `{"endpoints":[{"name":"a","url":"https://x","secret_files":["/nope/whsec"]}]}`, "cannot read /nope/whsec"},
+		{"empty env", `{"endpoints":[{"name":"a","url":"https://x","secrets_env":"UNSET_VAR"}]}`, "$UNSET_VAR is empty"},
+		{"both token sources", `{"endpoints":[{"name":"a","url":"https://x","hec_token_file":"f","hec_token_env":"E"}]}`, "not both"},
+	}
+	for _, tt := range tests {
+		path := writeFile(t, dir, strings.ReplaceAll(tt.name, " ", "-")+".json", tt.content)
+		_, err := loadFile(path, func(string) string { return "" })
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "MfKQ9r8G") {
+			t.Errorf("%s: error carries a secret", tt.name)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"2026-11-27T09:00:00Z": time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC),
+		"6h":                   now.Add(-6 * time.Hour),
+		"":                     {},
+	} {
+		got, err := parseTime("--since", in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"yesterday", "-2h", "2026-11-27"} {
+		if _, err := parseTime("--since", bad, now); err == nil {
+			t.Errorf("parseTime(%q) succeeded", bad)
+		}
+	}
+}

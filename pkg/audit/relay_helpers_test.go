@@ -1,0 +1,284 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
+)
+
+// relayEnv is a NATS server with the audit and dead-letter streams of DESIGN.md.
+type relayEnv struct {
+	js    jetstream.JetStream
+	audit jetstream.Stream
+	dead  jetstream.Stream
+	pub   *Publisher
+}
+
+func newRelayEnv(t testing.TB, auditMaxAge time.Duration) *relayEnv {
+	t.Helper()
+	_, nc := natstest.Start(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	audit, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "GENESYS_AUDIT", Subjects: []string{"genesys.audit.>"}, Retention: jetstream.LimitsPolicy,
+		Discard: jetstream.DiscardNew, MaxAge: auditMaxAge, Duplicates: time.Minute, DenyDelete: true, DenyPurge: true,
+	})
+	if err != nil {
+		t.Fatalf("audit stream: %v", err)
+	}
+	dead, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "GENESYS_DEAD", Subjects: []string{"genesys.dead.>"}, Retention: jetstream.LimitsPolicy, Duplicates: time.Minute,
+	})
+	if err != nil {
+		t.Fatalf("dead stream: %v", err)
+	}
+	pub, err := NewPublisher(js, PublisherConfig{Stream: "GENESYS_AUDIT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &relayEnv{js: js, audit: audit, dead: dead, pub: pub}
+}
+
+// publish stores n deactivation events with job ids <tag>-<i> and returns their sequences.
+func (e *relayEnv) publish(t testing.TB, n int, tag string) []uint64 {
+	t.Helper()
+	var seqs []uint64
+	for i := range n {
+		ev, err := Origin{}.UserEvent(Record{JobID: fmt.Sprintf("%s-%d", tag, i), Outcome: OutcomeDeactivated,
+			Time: time.Now(), User: Target{ID: "0b5c3d2e-1a2b-4c3d-9e8f-0a1b2c3d4e5f"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack, err := e.pub.Publish(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, ack.Sequence)
+	}
+	return seqs
+}
+
+// stored returns the stored message of seq.
+func (e *relayEnv) stored(t testing.TB, seq uint64) *jetstream.RawStreamMsg {
+	t.Helper()
+	m, err := e.audit.GetMsg(context.Background(), seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// run starts a relay with cfg on the environment; the returned function stops it and waits.
+func (e *relayEnv) run(t testing.TB, cfg RelayConfig) (*Relay, func()) {
+	t.Helper()
+	cfg.JetStream = e.js
+	if cfg.Logger == nil {
+		cfg.Logger = zaptest.NewLogger(t)
+	}
+	r, err := NewRelay(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("NewRelay: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("relay did not stop within 30s")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return r, stop
+}
+
+// testEndpoint is an endpoint for a loopback test server, reading the stream from its start.
+func testEndpoint(name, url string) Endpoint {
+	return Endpoint{
+		Name: name, URL: url, Secrets: []string{vectorSecret}, AllowPrivate: true, StartAt: "all",
+		Subjects: []string{"genesys.audit.user.>"}, Timeout: 5 * time.Second, Schedule: tinySchedule(30),
+	}
+}
+
+func tinySchedule(n int) []time.Duration {
+	s := make([]time.Duration, n)
+	for i := range s {
+		s[i] = 20 * time.Millisecond
+	}
+	return s
+}
+
+// hit is one request a receiver saw and what it answered.
+type hit struct {
+	at     time.Time
+	header http.Header
+	body   []byte
+	status int
+}
+
+func (h hit) seq() uint64 {
+	n, _ := strconv.ParseUint(h.header.Get(HeaderWebhookSequence), 10, 64)
+	return n
+}
+
+// receiver is a webhook endpoint that records every request; respond decides the answer to the
+// n-th request (1-based).
+type receiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	hits    []hit
+	respond func(n int, r *http.Request, body []byte, w http.ResponseWriter) int
+}
+
+func newReceiver(t testing.TB, respond func(n int, r *http.Request, body []byte, w http.ResponseWriter) int) *receiver {
+	rc := &receiver{respond: respond}
+	rc.Server = httptest.NewServer(rc)
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	n := len(rc.hits) + 1
+	rc.hits = append(rc.hits, hit{at: time.Now(), header: r.Header.Clone(), body: body})
+	rc.mu.Unlock()
+	rec := httptest.NewRecorder() // respond may set headers and write a body before its status
+	status := rc.respond(n, r, body, rec)
+	rc.mu.Lock()
+	rc.hits[n-1].status = status
+	rc.mu.Unlock()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+func (rc *receiver) all() []hit {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]hit(nil), rc.hits...)
+}
+
+// accepted returns the sequences of the requests answered 2xx, in arrival order.
+func (rc *receiver) accepted() []uint64 {
+	var out []uint64
+	for _, h := range rc.all() {
+		if h.status >= 200 && h.status < 300 {
+			out = append(out, h.seq())
+		}
+	}
+	return out
+}
+
+func always(status int) func(int, *http.Request, []byte, http.ResponseWriter) int {
+	return func(int, *http.Request, []byte, http.ResponseWriter) int { return status }
+}
+
+// waitFor polls cond every 10 ms for up to d.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// deadLetter waits for the relay dead letter of endpoint and decodes it.
+func (e *relayEnv) deadLetter(t testing.TB, endpoint string) DeadLetter {
+	t.Helper()
+	var m *jetstream.RawStreamMsg
+	waitFor(t, 15*time.Second, "dead letter of "+endpoint, func() bool {
+		var err error
+		m, err = e.dead.GetLastMsgForSubject(context.Background(), "genesys.dead.relay."+endpoint)
+		return err == nil
+	})
+	var dl DeadLetter
+	if err := json.Unmarshal(m.Data, &dl); err != nil {
+		t.Fatal(err)
+	}
+	return dl
+}
+
+// opsEvent waits for the last ops event of kind and returns its data.
+func (e *relayEnv) opsEvent(t testing.TB, kind string) OpsData {
+	t.Helper()
+	var m *jetstream.RawStreamMsg
+	waitFor(t, 15*time.Second, "ops event "+kind, func() bool {
+		var err error
+		m, err = e.audit.GetLastMsgForSubject(context.Background(), "genesys.audit.ops."+kind)
+		return err == nil
+	})
+	var ev struct{ Data OpsData }
+	if err := json.Unmarshal(m.Data, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev.Data
+}
+
+// recordingObserver counts what the relay reports.
+type recordingObserver struct {
+	mu       sync.Mutex
+	statuses map[string]int // endpoint/status → attempts
+	retries  map[string]int
+	dead     map[string]int
+	backlog  map[string]uint64
+	enabled  map[string]bool
+}
+
+func newRecordingObserver() *recordingObserver {
+	return &recordingObserver{statuses: map[string]int{}, retries: map[string]int{}, dead: map[string]int{},
+		backlog: map[string]uint64{}, enabled: map[string]bool{}}
+}
+
+func (o *recordingObserver) Attempted(ep, status string, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.statuses[ep+"/"+status]++
+}
+func (o *recordingObserver) Delivered(string, time.Duration) {}
+func (o *recordingObserver) Retried(ep string)               { o.mu.Lock(); o.retries[ep]++; o.mu.Unlock() }
+func (o *recordingObserver) DeadLettered(ep string)          { o.mu.Lock(); o.dead[ep]++; o.mu.Unlock() }
+func (o *recordingObserver) Backlog(ep string, n uint64, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.backlog[ep] = n
+}
+func (o *recordingObserver) EndpointEnabled(ep string, on bool) {
+	o.mu.Lock()
+	o.enabled[ep] = on
+	o.mu.Unlock()
+}
+
+func (o *recordingObserver) count(m map[string]int, key string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return m[key]
+}

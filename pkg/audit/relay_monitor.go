@@ -1,0 +1,105 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// monitor measures every endpoint's backlog each MonitorInterval, reports it to the observer and
+// warns before an undelivered event ages out of the audit stream. Once an hour it also drops the
+// markers that cleared attempts leave in the state bucket.
+func (r *Relay) monitor(ctx context.Context) {
+	t := time.NewTicker(r.cfg.MonitorInterval)
+	defer t.Stop()
+	lastPurge := time.Now()
+	for {
+		r.checkBacklogs(ctx)
+		if time.Since(lastPurge) > time.Hour {
+			lastPurge = time.Now()
+			if err := r.admin.kv.PurgeDeletes(ctx, jetstream.DeleteMarkersOlderThan(time.Hour)); err != nil && ctx.Err() == nil {
+				r.log.Warn("purge old attempt markers", zap.Error(err))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// checkBacklogs measures each endpoint once.
+func (r *Relay) checkBacklogs(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	stream, err := r.cfg.JetStream.Stream(cctx, r.cfg.AuditStream)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("backlog check: audit stream", zap.Error(err))
+		}
+		return
+	}
+	maxAge := stream.CachedInfo().Config.MaxAge
+	for _, er := range r.runners {
+		cons, err := stream.Consumer(cctx, ConsumerName(er.ep.Name))
+		if err != nil {
+			continue // created by the runner shortly
+		}
+		info, err := cons.Info(cctx)
+		if err != nil {
+			continue
+		}
+		events := info.NumPending + uint64(info.NumAckPending)
+		var oldest time.Duration
+		var oldestSeq uint64
+		if events > 0 {
+			oldestSeq, oldest = r.oldestUndelivered(cctx, stream, info, er.ep.Subjects)
+		}
+		r.cfg.Observer.Backlog(er.ep.Name, events, oldest)
+		if maxAge > 0 && oldest >= time.Duration(r.cfg.BacklogWarnRatio*float64(maxAge)) {
+			r.warnBacklog(ctx, er.ep.Name, events, oldestSeq, oldest, maxAge)
+		}
+	}
+}
+
+// oldestUndelivered finds the first event after the consumer's ack floor that the endpoint
+// takes, and its age.
+func (r *Relay) oldestUndelivered(ctx context.Context, s jetstream.Stream, info *jetstream.ConsumerInfo, subjects []string) (uint64, time.Duration) {
+	filter := ">"
+	if len(subjects) == 1 {
+		filter = subjects[0]
+	}
+	m, err := s.GetMsg(ctx, info.AckFloor.Stream+1, jetstream.WithGetMsgSubject(filter))
+	if err != nil {
+		return 0, 0
+	}
+	return m.Sequence, max(r.now().Sub(m.Time), 0)
+}
+
+// warnBacklog logs and stores a relay_backlog_at_risk ops event, at most one per endpoint and
+// day (the event id depends on both, and the audit stream drops duplicates).
+func (r *Relay) warnBacklog(ctx context.Context, endpoint string, events, seq uint64, oldest, maxAge time.Duration) {
+	now := r.now().UTC()
+	msg := fmt.Sprintf("webhook endpoint %s has %d undelivered events; the oldest (sequence %d) is %s old and leaves the audit stream at %s",
+		endpoint, events, seq, oldest.Round(time.Second), maxAge)
+	r.log.Warn("endpoint backlog nears the audit stream's retention", zap.String("endpoint", endpoint),
+		zap.Uint64("events", events), zap.Duration("oldest", oldest), zap.Duration("max_age", maxAge))
+	ev, err := r.cfg.Origin.OpsEvent(Ops{
+		Kind: "relay_backlog_at_risk", Message: msg, Time: now, Key: endpoint + "\x00" + now.Format(time.DateOnly),
+		Fields: map[string]string{
+			"endpoint": endpoint, "events": fmt.Sprint(events), "oldest_seq": fmt.Sprint(seq),
+			"oldest_age_s": fmt.Sprint(int64(oldest.Seconds())), "max_age_s": fmt.Sprint(int64(maxAge.Seconds())),
+		},
+	})
+	if err != nil {
+		r.log.Error("build backlog ops event", zap.Error(err))
+		return
+	}
+	if _, err := r.admin.pub.Publish(ctx, ev); err != nil && ctx.Err() == nil {
+		r.log.Error("store backlog ops event", zap.Error(err))
+	}
+}

@@ -1,0 +1,112 @@
+package audit
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a bytes.Buffer safe for a handler and the test to share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+func TestSinkVerifiesAndReportsGaps(t *testing.T) {
+	t.Parallel()
+	var out lockedBuffer
+	sink, err := NewSink([]string{vectorSecret}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sink)
+	t.Cleanup(srv.Close)
+	signer, _ := NewSigner(vectorSecret)
+	post := func(seq uint64, sig string) int {
+		d, err := prepareDelivery([]byte(`{"id":"e-`+strconv.FormatUint(seq, 10)+`","source":"urn:test","type":"com.offboard-dev.genesys.user.deactivated","subject":"u-1","data":{"message":"done","unmapped":{"outcome":"deactivated"}}}`), seq, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if sig == "" {
+			sig = signer.Sign(d.id, now, d.body)
+		}
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(d.body))
+		req.Header.Set(HeaderWebhookID, d.id)
+		req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set(HeaderWebhookSignature, sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tt := range []struct {
+		seq    uint64
+		sig    string
+		status int
+	}{{1, "", 204}, {2, "", 204}, {5, "", 204}, {3, "", 204}, {6, "v1,AAAA", 401}} {
+		if got := post(tt.seq, tt.sig); got != tt.status {
+			t.Errorf("seq %d: status %d, want %d", tt.seq, got, tt.status)
+		}
+	}
+	want := []string{
+		`seq=1 id=e-1 type=com.offboard-dev.genesys.user.deactivated subject=u-1 outcome=deactivated message="done"`,
+		`seq=2 id=e-2 `,
+		`seq=5 id=e-5 `,
+		`GAP source=urn:test missing sequences 3-4`,
+		`REPEAT seq=3 id=e-3 `,
+		`REFUSED webhook e-6: audit: no matching webhook signature`,
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d = %q, want prefix %q", i, lines[i], w)
+		}
+	}
+	if sink.Received() != 4 {
+		t.Errorf("Received = %d", sink.Received())
+	}
+	resp, _ := http.Get(srv.URL)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d", resp.StatusCode)
+	}
+}
+
+// The relay delivers into the sink end to end: what `worker --dev` does.
+func TestRelayIntoSink(t *testing.T) {
+	t.Parallel()
+	env := newRelayEnv(t, 0)
+	var out lockedBuffer
+	sink, err := NewSink([]string{vectorSecret}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sink)
+	t.Cleanup(srv.Close)
+	ep := testEndpoint("dev-sink", srv.URL)
+	ep.Subjects = nil // everything, ops events too: no gaps
+	env.publish(t, 3, "sink")
+	env.run(t, RelayConfig{Endpoints: []Endpoint{ep}})
+	waitFor(t, 15*time.Second, "3 events printed", func() bool { return sink.Received() == 3 })
+	if s := out.String(); strings.Contains(s, "GAP") || strings.Contains(s, "REFUSED") || !strings.Contains(s, "seq=3 ") {
+		t.Errorf("sink output:\n%s", s)
+	}
+}
