@@ -1,0 +1,124 @@
+// Package ctl is the genesysctl command: the operator's view of a genesys-deactivator
+// deployment on NATS. cmd/genesysctl only calls [Main].
+//
+//	genesysctl status JOB_ID...                      job status records
+//	genesysctl jobs --outcome O [--since D|T]        recent jobs by outcome (audit stream)
+//	genesysctl dead list [--outcome O] [--since D|T] dead letters
+//	genesysctl dead show JOB_ID                      a dead letter and its job's status
+//	genesysctl dead replay JOB_ID... | --all         publish each again as a new job (replay_of)
+//	genesysctl dead purge JOB_ID... | --all --yes    delete dead letters
+//
+// Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
+// purged, or NATS failed; 2 bad arguments, in which case nothing was read or changed.
+// Commands that change something (replay, purge) need --operator and publish an ops event per
+// job to the audit stream naming the operator and the NATS user.
+package ctl
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Exit statuses of Main.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// command is one leaf subcommand, such as "dead replay".
+type command struct {
+	name    string // "status", "dead list", …
+	args    string // positional arguments, for usage
+	summary string
+	changes bool                                                              // needs --operator; publishes ops events
+	flags   func(fs *flag.FlagSet, o *opts)                                   // the command's own flags
+	check   func(o *opts, args []string) error                                // argument checks beyond the flags
+	run     func(ctx context.Context, s *session, o *opts, args []string) int // runs after a successful connect
+}
+
+// commands lists every subcommand in usage order.
+func commands() []*command {
+	return []*command{statusCommand(), jobsCommand(), deadListCommand(), deadShowCommand(), deadReplayCommand(), deadPurgeCommand()}
+}
+
+var errTopHelp = errors.New("help")
+
+// lookup finds the command args start with and returns it with the remaining arguments.
+func lookup(args []string) (*command, []string, error) {
+	if len(args) == 0 {
+		return nil, nil, errors.New("no command given")
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		return nil, nil, errTopHelp
+	}
+	name, rest := args[0], args[1:]
+	if name == "dead" {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			return nil, nil, errors.New("dead: want a subcommand: list, show, replay or purge")
+		}
+		name, rest = "dead "+rest[0], rest[1:]
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c, rest, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("unknown command %q", name)
+}
+
+// Main runs the command with args (without the program name) and returns its exit status.
+// Results go to stdout, messages to stderr; stdin is not read. ctx ends the run early.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd, rest, err := lookup(args)
+	if errors.Is(err, errTopHelp) {
+		printTopUsage(stdout)
+		return ExitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "genesysctl: %v (run genesysctl --help for usage)\n", err)
+		return ExitUsage
+	}
+	o := &opts{}
+	fs := newFlagSet(cmd, o, stderr)
+	pos, err := parseInterspersed(fs, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stdout, cmd, fs)
+		return ExitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "genesysctl %s: run genesysctl %s --help for usage\n", cmd.name, cmd.name) // flag printed the error
+		return ExitUsage
+	}
+	if err := o.validate(cmd, pos); err != nil {
+		fmt.Fprintf(stderr, "genesysctl %s: %v\n", cmd.name, err)
+		return ExitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	s, err := connect(o, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "genesysctl %s: %v\n", cmd.name, err) // natsconn keeps secrets out of its errors
+		return ExitFailure
+	}
+	defer s.close()
+	return cmd.run(ctx, s, o, pos)
+}
+
+// printTopUsage lists the commands.
+func printTopUsage(w io.Writer) {
+	fmt.Fprint(w, "Usage: genesysctl COMMAND [flags] [args]\n\n"+
+		"Operator commands for a genesys-deactivator deployment on NATS.\n\nCommands:\n")
+	for _, c := range commands() {
+		first, _, _ := strings.Cut(c.summary, "\n")
+		fmt.Fprintf(w, "  %s\n      %s\n", strings.TrimSpace(c.name+" "+c.args), first)
+	}
+	fmt.Fprint(w, "\nRun genesysctl COMMAND --help for a command's flags.\n\n"+
+		"Exit status: 0 success; 1 not found, not replayable, or NATS failed;\n"+
+		"2 bad arguments (nothing was read or changed).\n")
+}
