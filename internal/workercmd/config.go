@@ -36,6 +36,7 @@ type Config struct {
 	ClientSecret     string
 	ClientSecretFile string
 	RatePerMinute    int
+	MaxFleet         int
 
 	WorkerID        string
 	Concurrency     int
@@ -108,7 +109,8 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.ClientSecret, "client-secret", "", "OAuth client secret; prefer --client-secret-file (env GENESYS_CLIENT_SECRET)")
 	c.ClientSecret = os.Getenv("GENESYS_CLIENT_SECRET")
 	fs.StringVar(&c.ClientSecretFile, "client-secret-file", envOr("GENESYS_CLIENT_SECRET_FILE", ""), "file holding the OAuth client secret (env GENESYS_CLIENT_SECRET_FILE)")
-	fs.IntVar(&c.RatePerMinute, "rate-per-minute", envInt("GENESYS_RATE_PER_MINUTE", 300), "Genesys API requests per minute this worker may send (env GENESYS_RATE_PER_MINUTE)")
+	fs.IntVar(&c.RatePerMinute, "rate-per-minute", envInt("GENESYS_RATE_PER_MINUTE", 300), "Genesys API requests per minute the whole fleet may send with this OAuth client: one budget shared through NATS KV; every worker must set the same value (env GENESYS_RATE_PER_MINUTE)")
+	fs.IntVar(&c.MaxFleet, "max-fleet", envInt("GENESYS_MAX_FLEET", 8), "most workers that ever share the budget: while NATS KV is unreachable each worker sends at most rate-per-minute / max-fleet (env GENESYS_MAX_FLEET)")
 
 	fs.StringVar(&c.WorkerID, "worker-id", envOr("GENESYS_WORKER_ID", ""), "name of this worker in job status records; defaults to host name and pid (env GENESYS_WORKER_ID)")
 	fs.IntVar(&c.Concurrency, "concurrency", envInt("GENESYS_CONCURRENCY", 4), "jobs this worker holds and works on at once (env GENESYS_CONCURRENCY)")
@@ -182,8 +184,8 @@ func (c *Config) validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if c.Concurrency < 1 || c.MaxAttempts < 1 || c.RatePerMinute < 2 || c.Replicas < 1 {
-		errs = append(errs, errors.New("--concurrency, --max-attempts and --replicas must be at least 1, --rate-per-minute at least 2"))
+	if c.Concurrency < 1 || c.MaxAttempts < 1 || c.RatePerMinute < 4 || c.Replicas < 1 || c.MaxFleet < 1 {
+		errs = append(errs, errors.New("--concurrency, --max-attempts, --max-fleet and --replicas must be at least 1, --rate-per-minute at least 4"))
 	}
 	if c.GuardLimit < 0 || c.GuardUrgent < 0 || c.GuardWindow <= 0 {
 		errs = append(errs, errors.New("--guard-limit and --guard-urgent-limit must not be negative, --guard-window positive"))

@@ -19,6 +19,8 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/relaycmd"
+	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
+	"github.com/offboard-dev/genesys-deactivator/pkg/budget/genesysbudget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
@@ -126,7 +128,22 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		sinkURL = relay.URL
 	}
 
-	client, err := newGenesysClient(cfg, m, log)
+	// One rate budget per OAuth client, shared by the whole fleet through NATS KV.
+	kv, err := js.KeyValue(ctx, names.BudgetBucket())
+	if err != nil {
+		return fmt.Errorf("open bucket %s: %w", names.BudgetBucket(), err)
+	}
+	budgetMetrics, err := budget.NewMetrics(m.reg)
+	if err != nil {
+		return err
+	}
+	fleet, err := budget.New(budget.Config{KV: kv, Key: cfg.ClientID, WorkerID: cfg.WorkerID, Limit: cfg.RatePerMinute,
+		Window: time.Minute, MaxFleet: cfg.MaxFleet, Logger: log.Named("budget"), Metrics: budgetMetrics})
+	if err != nil {
+		return err
+	}
+	defer fleet.Close()
+	client, err := newGenesysClient(cfg, m, log, genesysbudget.New(fleet))
 	if err != nil {
 		return err
 	}
@@ -172,14 +189,14 @@ func ready(ctx context.Context, w *atomic.Pointer[jobs.Worker], c *atomic.Pointe
 	return nil
 }
 
-func newGenesysClient(cfg Config, m *metrics, log *zap.Logger) (*genesys.Client, error) {
+func newGenesysClient(cfg Config, m *metrics, log *zap.Logger, limiter genesys.Limiter) (*genesys.Client, error) {
 	target := cfg.BaseURL
 	if target == "" {
 		target = cfg.Region
 	}
 	opts := []genesys.Option{
 		genesys.WithCredentials(cfg.ClientID, cfg.ClientSecret),
-		genesys.WithLimiter(genesys.NewRateLimiter(cfg.RatePerMinute, time.Minute)),
+		genesys.WithLimiter(limiter),
 		genesys.WithHTTPClient(&http.Client{Transport: countingTransport{next: http.DefaultTransport.(*http.Transport).Clone(), m: m}}),
 	}
 	if cfg.TokenURL != "" {

@@ -1,0 +1,78 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Run runs the benchmark named by args[0] (fleet, overhead, latency,
+// baseline) with the flags that follow, and prints its result as one line
+// of JSON on stdout.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: bench fleet|overhead|latency|baseline [flags]")
+	}
+	if args[0] == "worker-child" {
+		return WorkerChild(ctx)
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	limit := fs.Int("limit", 100, "budget and simulator limit per window")
+	window := fs.Duration("window", time.Second, "budget and simulator window")
+	sizes := fs.String("sizes", "1,2,4,8", "fleet: fleet sizes")
+	windows := fs.Int("windows", 4, "fleet: full windows measured after the first")
+	n := fs.Int("jobs", 20000, "overhead: jobs")
+	conc := fs.Int("concurrency", 4, "jobs per worker")
+	users := fs.Int("users", 1000, "baseline: users")
+	idle := fs.Int("idle", 30, "latency: idle samples")
+	backlog := fs.Int("backlog", 10000, "latency: normal jobs queued behind which urgent ones are timed (0: skip)")
+	urgent := fs.Int("urgent", 100, "latency: urgent samples")
+	every := fs.Duration("urgent-every", 3*time.Second, "latency: spacing of urgent jobs")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	log := zap.NewNop()
+	var out any
+	var err error
+	switch args[0] {
+	case "fleet":
+		var ns []int
+		for _, s := range strings.Split(*sizes, ",") {
+			v, perr := strconv.Atoi(strings.TrimSpace(s))
+			if perr != nil {
+				return perr
+			}
+			ns = append(ns, v)
+		}
+		// Skew and jitter allowances scaled like the window (1 s and 50 ms at 60 s), at least 1 ms.
+		scale := func(d time.Duration) time.Duration { return max(time.Millisecond, d*(*window)/time.Minute) }
+		out, err = Fleet(ctx, FleetConfig{Sizes: ns, Limit: *limit, Window: *window, Windows: *windows,
+			MaxClockSkew: scale(time.Second), Jitter: max(10*time.Millisecond, scale(50*time.Millisecond)), Concurrency: *conc}, log)
+	case "overhead":
+		out, err = Overhead(ctx, OverheadConfig{Jobs: *n, Concurrency: *conc, Limit: *limit})
+	case "latency":
+		out, err = Latency(ctx, LatencyConfig{Limit: *limit, Window: *window, IdleSamples: *idle, Backlog: *backlog,
+			UrgentSamples: *urgent, UrgentEvery: *every}, log)
+	case "baseline":
+		out, err = Baseline(ctx, BaselineConfig{Users: *users, Limit: *limit, Window: *window, Threads: 3}, log)
+	default:
+		return fmt.Errorf("unknown benchmark %q", args[0])
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	line, _ := json.Marshal(map[string]any{"bench": args[0], "args": args[1:], "result": out,
+		"machine": fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
+		"at":      time.Now().UTC().Format(time.RFC3339)})
+	_, err = fmt.Fprintln(stdout, string(line))
+	return err
+}
