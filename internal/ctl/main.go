@@ -7,6 +7,10 @@
 //	genesysctl dead show JOB_ID                      a dead letter and its job's status
 //	genesysctl dead replay JOB_ID... | --all         publish each again as a new job (replay_of)
 //	genesysctl dead purge JOB_ID... | --all --yes    delete dead letters
+//	genesysctl guard status                          the mass-deactivation guard
+//	genesysctl guard resume                          let held jobs through
+//	genesysctl guard set-limit --limit N             change the limits
+//	genesysctl guard drop-held --yes                 end the held jobs "dropped"
 //
 // Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
 // purged, or NATS failed; 2 bad arguments, in which case nothing was read or changed.
@@ -43,7 +47,8 @@ type command struct {
 
 // commands lists every subcommand in usage order.
 func commands() []*command {
-	return []*command{statusCommand(), jobsCommand(), deadListCommand(), deadShowCommand(), deadReplayCommand(), deadPurgeCommand()}
+	return []*command{statusCommand(), jobsCommand(), deadListCommand(), deadShowCommand(), deadReplayCommand(), deadPurgeCommand(),
+		guardStatusCommand(), guardResumeCommand(), guardSetLimitCommand(), guardDropCommand()}
 }
 
 var errTopHelp = errors.New("help")
@@ -58,11 +63,12 @@ func lookup(args []string) (*command, []string, error) {
 		return nil, nil, errTopHelp
 	}
 	name, rest := args[0], args[1:]
-	if name == "dead" {
+	if name == "dead" || name == "guard" {
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			return nil, nil, errors.New("dead: want a subcommand: list, show, replay or purge")
+			return nil, nil, fmt.Errorf("%s: want a subcommand: %s", name, map[string]string{
+				"dead": "list, show, replay or purge", "guard": "status, resume, set-limit or drop-held"}[name])
 		}
-		name, rest = "dead "+rest[0], rest[1:]
+		name, rest = name+" "+rest[0], rest[1:]
 	}
 	for _, c := range commands() {
 		if c.name == name {
