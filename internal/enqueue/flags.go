@@ -48,7 +48,8 @@ type Config struct {
 	Urgent bool
 	// DryRun asks the worker to check and report only, unless a row says otherwise. Defaults to false.
 	DryRun bool
-	// Action is what the jobs ask for; only "deactivate" is accepted. Defaults to "deactivate".
+	// Action is what the jobs ask for: "deactivate", or "reactivate" to undo a deactivation
+	// (restoring the access it recorded). Defaults to "deactivate".
 	Action string
 	// File is a CSV or JSON-lines batch, "-" for stdin. Defaults to none (single-user mode).
 	File string
@@ -85,7 +86,7 @@ func NewFlagSet(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.RequestedBy, "requested-by", defaultRequestedBy(), "who asks; with --file, for rows that leave it empty")
 	fs.BoolVar(&cfg.Urgent, "urgent", false, "use the urgent lane; with --file, for rows without a priority")
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "check and report only, change nothing; with --file, for rows without dry_run")
-	fs.StringVar(&cfg.Action, "action", string(jobs.ActionDeactivate), `what the jobs ask for; only "deactivate" is supported`)
+	fs.StringVar(&cfg.Action, "action", string(jobs.ActionDeactivate), `what the jobs ask for: "deactivate", or "reactivate" to undo a deactivation and restore the access it recorded`)
 	fs.StringVar(&cfg.File, "file", "", "CSV or JSON-lines batch of users; - reads stdin")
 	fs.StringVar(&cfg.Format, "format", FormatAuto, "format of --file: auto (by extension .csv/.jsonl/.ndjson/.json, else by content), csv or jsonl")
 	fs.BoolVar(&cfg.SkipInvalid, "skip-invalid", false, "publish the valid rows even if some are invalid (they are reported and skipped; exit status 1)")
@@ -134,8 +135,8 @@ func (c *Config) validate(set map[string]bool, args []string) error {
 	case !single && c.File == "":
 		errs = append(errs, errors.New("nothing to enqueue: give --user-id, --external-id or --user-name, or --file"))
 	}
-	if c.Action != string(jobs.ActionDeactivate) {
-		errs = append(errs, fmt.Errorf("--action %q: only %q is supported", c.Action, jobs.ActionDeactivate))
+	if c.Action != string(jobs.ActionDeactivate) && c.Action != string(jobs.ActionReactivate) {
+		errs = append(errs, fmt.Errorf("--action %q: want %q or %q", c.Action, jobs.ActionDeactivate, jobs.ActionReactivate))
 	}
 	if !oneOf(c.Format, FormatAuto, FormatCSV, FormatJSONL) {
 		errs = append(errs, fmt.Errorf("--format %q: want auto, csv or jsonl", c.Format))

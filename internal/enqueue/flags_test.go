@@ -65,7 +65,7 @@ func TestUsageErrorsExitTwoAndPublishNothing(t *testing.T) {
 		{"missing file", []string{"--file", filepath.Join(dir, "nope.csv")}, "nope.csv: no such file or directory"},
 		{"bad format", []string{"--file", good, "--format", "xml"}, `--format "xml": want auto, csv or jsonl`},
 		{"bad output", []string{"--file", good, "--output", "yaml"}, `--output "yaml"`},
-		{"bad action", []string{"--file", good, "--action", "reactivate"}, `only "deactivate" is supported`},
+		{"bad action", []string{"--file", good, "--action", "delete"}, `want "deactivate" or "reactivate"`},
 		{"bad timeout", []string{"--file", good, "--timeout", "0s"}, "--timeout 0s: must be positive"},
 		{"bad prefix", []string{"--file", good, "--prefix", "a b"}, "--prefix"},
 		{"two NATS auth methods", []string{"--file", good, "--nats-user", "u", "--nats-token", "t"}, "choose one NATS authentication method"},

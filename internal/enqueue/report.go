@@ -38,7 +38,7 @@ type Result struct {
 // succeeded reports whether an outcome counts as success for the exit status.
 func succeeded(o audit.Outcome) bool {
 	switch o {
-	case audit.OutcomeDeactivated, audit.OutcomeAlreadyInactive, audit.OutcomeDryRun:
+	case audit.OutcomeDeactivated, audit.OutcomeAlreadyInactive, audit.OutcomeDryRun, audit.OutcomeReactivated:
 		return true
 	}
 	return false

@@ -183,6 +183,20 @@ func TestSingleUser(t *testing.T) {
 	}
 }
 
+// Reactivating a file of users undoes their deactivation: the same rows with
+// --action reactivate end "reactivated" and exit 0.
+func TestReactivateFile(t *testing.T) {
+	t.Parallel()
+	b := newWorkerBed(t)
+	if r := b.run(t, "", "--file", example("offboarding.csv"), "--wait", timeout); r.code != 0 {
+		t.Fatalf("deactivate: exit %d\n%s", r.code, r.stderr)
+	}
+	r := b.run(t, "", "--file", example("offboarding.csv"), "--action", "reactivate", "--wait", timeout)
+	if r.code != 0 || strings.Count(r.stdout, ": reactivated\n") != 6 {
+		t.Errorf("reactivate: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 func TestStdin(t *testing.T) {
 	t.Parallel()
 	b := newWorkerBed(t)

@@ -51,6 +51,7 @@ type Config struct {
 	GuardUrgent     int
 	GuardWindow     time.Duration
 	RemoveGrants    bool
+	SnapshotGrants  bool
 
 	HTTPListen string
 	LogFormat  string
@@ -124,6 +125,7 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.GuardUrgent, "guard-urgent-limit", envInt("GENESYS_GUARD_URGENT_LIMIT", 10), "mass-deactivation guard: urgent deactivations per --guard-window before urgent jobs are held too (env GENESYS_GUARD_URGENT_LIMIT)")
 	fs.DurationVar(&c.GuardWindow, "guard-window", envDuration("GENESYS_GUARD_WINDOW", time.Hour), "mass-deactivation guard: the rolling window (env GENESYS_GUARD_WINDOW)")
 	fs.BoolVar(&c.RemoveGrants, "remove-grants-on-conflict", envBool("GENESYS_REMOVE_GRANTS_ON_CONFLICT"), "when Genesys refuses a deactivation with a conflict that is not about the version, remove the user's grants (recorded in the audit event) and try once more; needs authorization:grant:view and authorization:grant:delete (env GENESYS_REMOVE_GRANTS_ON_CONFLICT)")
+	fs.BoolVar(&c.SnapshotGrants, "snapshot-grants", envBool("GENESYS_SNAPSHOT_GRANTS"), "before each deactivation, read the user's grants with their divisions (one more call) and record them in the audit event, so that a reactivation restores them where they were; needs authorization:grant:view (env GENESYS_SNAPSHOT_GRANTS)")
 	fs.BoolVar(&c.SkipSelfCheck, "skip-self-check", envBool("GENESYS_SKIP_SELF_CHECK"), "do not check the Genesys credentials and permissions at start (env GENESYS_SKIP_SELF_CHECK)")
 
 	fs.StringVar(&c.HTTPListen, "http", envOr("GENESYS_HTTP", "127.0.0.1:8080"), "address of /healthz, /readyz and /metrics; empty to disable (env GENESYS_HTTP)")

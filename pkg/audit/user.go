@@ -47,6 +47,8 @@ type Record struct {
 	Latency        time.Duration // from the job's publication to its outcome
 	CorrelationIDs []string      // ININ-Correlation-Id of each Genesys response
 	GrantsRemoved  []string      // grants removed to unblock the change, "role@division"
+	GrantsBefore   []Grant       // the full grants held before the change, when the worker read them
+	GrantsRestored []string      // grants or roles restored by a reactivation, "role@division" or "role"
 	Error          string        // the final error, or every attempt's for exhausted
 	Message        string        // Defaults to a sentence for the outcome.
 }
@@ -134,6 +136,8 @@ type Unmapped struct {
 	LatencyMS      int64    `json:"latency_ms"`
 	CorrelationIDs []string `json:"correlation_ids,omitzero"`
 	GrantsRemoved  []string `json:"grants_removed,omitzero"`
+	GrantsBefore   []Grant  `json:"grants_before,omitzero"`
+	GrantsRestored []string `json:"grants_restored,omitzero"`
 	Error          string   `json:"error,omitempty"`
 	Truncated      bool     `json:"truncated,omitempty"` // some field was clipped to fit the size limit
 }
@@ -191,7 +195,8 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 			Ticket: clip(r.Ticket, maxText), Reason: clip(r.Reason, maxText), Priority: clip(r.Priority, 32),
 			DryRun: r.DryRun, ReplayOf: clip(r.ReplayOf, maxText), RolesBefore: clipList(r.RolesBefore),
 			TokensRevoked: r.TokensRevoked, Attempts: max(r.Attempts, 0), LatencyMS: max(r.Latency.Milliseconds(), 0),
-			CorrelationIDs: clipList(r.CorrelationIDs), GrantsRemoved: clipList(r.GrantsRemoved), Error: clip(r.Error, maxError),
+			CorrelationIDs: clipList(r.CorrelationIDs), GrantsRemoved: clipList(r.GrantsRemoved),
+			GrantsBefore: clipGrants(r.GrantsBefore), GrantsRestored: clipList(r.GrantsRestored), Error: clip(r.Error, maxError),
 		},
 	}
 	if r.RequestedBy != "" {
@@ -236,6 +241,8 @@ func fitSize(ev *Event, data *AccountChange) error {
 	u.RolesBefore = clipList(u.RolesBefore)[:min(len(u.RolesBefore), 10)]
 	u.CorrelationIDs = clipList(u.CorrelationIDs)[:min(len(u.CorrelationIDs), 10)]
 	u.GrantsRemoved = clipList(u.GrantsRemoved)[:min(len(u.GrantsRemoved), 10)]
+	u.GrantsRestored = clipList(u.GrantsRestored)[:min(len(u.GrantsRestored), 10)]
+	u.GrantsBefore = u.GrantsBefore[:min(len(u.GrantsBefore), 10)]
 	_, err := ev.Encode()
 	return err
 }
@@ -261,4 +268,25 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// Grant is one role held in one division, as the audit event records it so
+// that a reactivation can restore it.
+type Grant struct {
+	RoleID       string `json:"role_id"`
+	RoleName     string `json:"role_name,omitempty"`
+	DivisionID   string `json:"division_id"`
+	DivisionName string `json:"division_name,omitempty"`
+}
+
+// clipGrants bounds the recorded grants (a user holds a few dozen at most).
+func clipGrants(in []Grant) []Grant {
+	if in == nil {
+		return nil
+	}
+	out := make([]Grant, 0, min(len(in), 200))
+	for _, g := range in[:min(len(in), 200)] {
+		out = append(out, Grant{RoleID: clip(g.RoleID, 64), RoleName: clip(g.RoleName, 128), DivisionID: clip(g.DivisionID, 64), DivisionName: clip(g.DivisionName, 128)})
+	}
+	return out
 }

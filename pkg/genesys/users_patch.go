@@ -111,3 +111,30 @@ func appendResp(list []*Response, r *Response) []*Response {
 	}
 	return append(list, r)
 }
+
+// AddRoles grants roles by name through SCIM (PATCH op add on "roles";
+// permission directory:user:edit or authorization:grant:add). SCIM roles
+// have no division: Genesys grants them in the home division. Use
+// Authorization.AddGrants to restore grants in their divisions.
+func (s *UsersService) AddRoles(ctx context.Context, id string, roles []string) (*User, *Response, error) {
+	if err := checkID(id); err != nil {
+		return nil, nil, err
+	}
+	values := make([]MultiValue, 0, len(roles))
+	for _, r := range roles {
+		values = append(values, MultiValue{Value: r})
+	}
+	body := patchRequest{Schemas: []string{SchemaPatchOp}, Operations: []patchOp{{Op: "add", Path: "roles", Value: values}}}
+	req, err := s.client.newRequest(ctx, http.MethodPatch, "api/v2/scim/v2/users/"+id, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/scim+json")
+	var w scimUser
+	resp, err := s.client.do(req, &w)
+	if err != nil {
+		return nil, resp, err
+	}
+	u, err := w.user(resp, req.Method, req.URL.Path)
+	return u, resp, err
+}

@@ -352,6 +352,28 @@ func TestRolesAndSubject(t *testing.T) {
 	if json.Unmarshal(removed, &got) != nil || got["grants"][0] != (GrantRef{"r1", "d2"}) {
 		t.Errorf("bulkremove body = %s", removed)
 	}
+	var added []byte
+	b.mux.HandleFunc("POST /api/v2/authorization/subjects/{id}/bulkadd", func(w http.ResponseWriter, r *http.Request) {
+		added, _ = io.ReadAll(r.Body)
+		w.WriteHeader(204)
+	})
+	if _, err := c.Authorization.AddGrants(t.Context(), testUserID, []GrantRef{{RoleID: "r1", DivisionID: "d2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if string(added) != `{"grants":[{"roleId":"r1","divisionId":"d2"}]}` {
+		t.Errorf("bulkadd body = %s", added)
+	}
+	var patched []byte
+	b.mux.HandleFunc("PATCH /api/v2/scim/v2/users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		patched, _ = io.ReadAll(r.Body)
+		fmt.Fprint(w, userJSON(true, "4"))
+	})
+	if _, _, err := c.Users.AddRoles(t.Context(), testUserID, []string{"Agent"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"roles","value":[{"value":"Agent"}]}]}`; string(patched) != want {
+		t.Errorf("AddRoles body = %s", patched)
+	}
 }
 
 func TestUserIDsAreChecked(t *testing.T) {

@@ -48,12 +48,16 @@ func (p Protection) check(u *genesys.User) string {
 // revoke. It records each step in r.st and returns a terminal outcome or a
 // failure; storing and acking are conclude's.
 func (r *jobRun) plan(ctx context.Context) verdict {
-	if r.job.Action != ActionDeactivate {
-		return verdict{outcome: audit.OutcomeRejected, err: fmt.Errorf("jobs: action %q is not supported by this worker", r.job.Action)}
-	}
 	c := r.w.cfg.Genesys
 	if r.job.Priority == PriorityUrgent {
 		c = c.WithPriority(genesys.PriorityUrgent)
+	}
+	switch r.job.Action {
+	case ActionDeactivate:
+	case ActionReactivate:
+		return r.planReactivate(ctx, c)
+	default:
+		return verdict{outcome: audit.OutcomeRejected, err: fmt.Errorf("jobs: action %q is not supported by this worker", r.job.Action)}
 	}
 	// A PATCH sent by an earlier delivery may have applied even if nobody
 	// heard the answer: then the user's deactivation is this job's doing.
@@ -70,6 +74,9 @@ func (r *jobRun) plan(ctx context.Context) verdict {
 	r.leaseMu.Lock()
 	r.lease = l
 	r.leaseMu.Unlock()
+	if v, ok := r.snapshotGrants(ctx, c, u.ID); !ok {
+		return v
+	}
 	if why := r.w.cfg.Protect.check(u); why != "" {
 		return verdict{outcome: audit.OutcomeProtected, err: errors.New("jobs: " + why)}
 	}

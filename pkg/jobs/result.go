@@ -32,6 +32,8 @@ func (r *jobRun) record(outcome audit.Outcome, errText string, now time.Time) au
 		Attempts:       attemptsMade(outcome, r.st.Attempts),
 		CorrelationIDs: s.CorrelationIDs,
 		GrantsRemoved:  s.GrantsRemoved,
+		GrantsBefore:   s.GrantsBefore,
+		GrantsRestored: s.GrantsRestored,
 		Error:          errText,
 		Message:        r.message,
 	}

@@ -61,6 +61,12 @@ type Steps struct {
 	// GrantsRemoved lists the grants ("role@division") removed to unblock a
 	// deactivation that Genesys refused with a blocking conflict.
 	GrantsRemoved []string `json:"grants_removed,omitempty"`
+	// GrantsBefore is the access snapshot (WorkerConfig.SnapshotGrants): every grant
+	// with its division when the user was first resolved.
+	GrantsBefore []audit.Grant `json:"grants_before,omitempty"`
+	// Reactivated: Genesys answered active:true to a reactivation's PATCH.
+	Reactivated    bool     `json:"reactivated,omitempty"`
+	GrantsRestored []string `json:"grants_restored,omitempty"`
 }
 
 // ErrNoStatus: the status bucket has no record of the job.

@@ -64,6 +64,10 @@ type WorkerConfig struct {
 	// tries the deactivation once more. Needs authorization:grant:view and
 	// authorization:grant:delete. Defaults to false: such a job ends "conflict".
 	RemoveGrantsOnConflict bool
+	// SnapshotGrants reads the user's full grants, with their divisions, before a deactivation
+	// (one more call per job) and records them in the audit event, so that a reactivation can
+	// restore them where they were. Defaults to false: the event records the SCIM role names.
+	SnapshotGrants bool
 }
 
 func (c *WorkerConfig) setDefaults() {
@@ -117,6 +121,7 @@ type Worker struct {
 	pause  *fleetPause
 	guard  *Guard // nil when the guard is off
 	jobs   jetstream.Stream
+	audits jetstream.Stream
 	locks  jetstream.KeyValue
 	now    func() time.Time
 
@@ -152,13 +157,17 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: open stream %s: %w", n.JobsStream(), err)
 	}
+	audits, err := js.Stream(ctx, n.AuditStream())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: open stream %s: %w", n.AuditStream(), err)
+	}
 	locks, err := js.KeyValue(ctx, n.LocksBucket())
 	if err != nil {
 		return nil, fmt.Errorf("jobs: open bucket %s: %w", n.LocksBucket(), err)
 	}
 	w := &Worker{
 		cfg: cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal,
-		status: status, dead: NewDeadLetters(js, n), events: events, jobs: jobsStream, locks: locks, now: time.Now,
+		status: status, dead: NewDeadLetters(js, n), events: events, jobs: jobsStream, audits: audits, locks: locks, now: time.Now,
 	}
 	w.pause = newFleetPause(w)
 	if cfg.Guard.Limit > 0 {

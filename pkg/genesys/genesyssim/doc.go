@@ -28,6 +28,7 @@
 //	GET    /api/v2/users/{id}/roles                       UserAuthorization
 //	GET    /api/v2/authorization/subjects/{id}            AuthzSubject, one grant per role and division
 //	POST   /api/v2/authorization/subjects/{id}/bulkremove 204
+//	POST   /api/v2/authorization/subjects/{id}/bulkadd    204 (official SDKs; not in the fact sheet)
 //
 // Paths are lower-case only, as documented (case-insensitivity is unconfirmed). An unknown
 // /api path answers 404 and a known path with another method 405, both as platform ErrorBody.
@@ -50,7 +51,7 @@
 // credentials.expired. Each route requires any of its permissions (Client.Permissions, nil for
 // all), else 403 missing.any.permissions listing them: SCIM PATCH any of the fact sheet's list
 // (3.5), SCIM DELETE directory:user:delete, DELETE /tokens/{userId} oauth:token:delete,
-// roles and subjects reads authorization:grant:view, bulkremove authorization:grant:delete.
+// roles and subjects reads authorization:grant:view, bulkremove authorization:grant:delete, bulkadd authorization:grant:add.
 // SCIM GETs need no permission.
 //
 // # Rate limits

@@ -132,3 +132,50 @@ func (s *Server) handleBulkRemove(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// handleBulkAdd is POST /api/v2/authorization/subjects/{id}/bulkadd with
+// {"grants":[{"roleId","divisionId"}]}: 204, permission authorization:grant:add.
+// Not in the fact sheet; the official SDKs list it (GoSDK authorizationapi.go
+// PostAuthorizationSubjectBulkadd, "Bulk-grant roles and divisions to a
+// subject", body Roledivisiongrants, no response body). An unknown role or
+// division is a 400; grants the user already holds are kept once.
+func (s *Server) handleBulkAdd(w http.ResponseWriter, r *http.Request, c *call) {
+	body, ok := readBody(w, r, c)
+	if !ok {
+		return
+	}
+	var req struct {
+		Grants []grantRef `json:"grants"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Grants == nil {
+		c.platformError(w, http.StatusBadRequest, "bad.request", `The body must be {"grants":[{"roleId","divisionId"}]}.`)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.org.live(c.userID)
+	if !ok {
+		s.notFound(w, c, false)
+		return
+	}
+	add := make([]Grant, 0, len(req.Grants))
+	for _, ref := range req.Grants {
+		ri := slices.IndexFunc(s.org.roles, func(x Role) bool { return x.ID == ref.RoleID })
+		di := slices.IndexFunc(s.org.divisions, func(x Division) bool { return x.ID == ref.DivisionID })
+		if ri < 0 || di < 0 {
+			c.platformError(w, http.StatusBadRequest, "bad.request", "Unknown role or division: "+ref.RoleID+" / "+ref.DivisionID)
+			return
+		}
+		add = append(add, Grant{RoleID: ref.RoleID, RoleName: s.org.roles[ri].Name, DivisionID: ref.DivisionID, DivisionName: s.org.divisions[di].Name})
+	}
+	changed := false
+	for _, g := range add {
+		if !slices.Contains(u.Grants, g) {
+			u.Grants, changed = append(u.Grants, g), true
+		}
+	}
+	if changed {
+		s.touch(u)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,6 +1,7 @@
 package genesyssim
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -125,4 +126,36 @@ func TestPlatformUser(t *testing.T) {
 		}
 	}
 	wantStatus(t, do(t, ts, "GET", "/api/v2/users/"+users[0].ID+"?state=deleted", token, ""), http.StatusNotFound)
+}
+
+func TestBulkAdd(t *testing.T) {
+	t.Parallel()
+	ts, token := setup(t, Config{Users: 20})
+	var u User
+	for _, x := range seeded(t, ts) {
+		if x.Active && !x.Deleted && len(x.Grants) > 0 {
+			u = x
+			break
+		}
+	}
+	g := u.Grants[0]
+	ref := fmt.Sprintf(`{"grants":[{"roleId":%q,"divisionId":%q}]}`, g.RoleID, g.DivisionID)
+	wantStatus(t, do(t, ts, "POST", "/api/v2/authorization/subjects/"+u.ID+"/bulkremove", token, ref), 204)
+	if got, _ := ts.User(u.ID); slices.Contains(got.Grants, g) {
+		t.Fatal("grant not removed")
+	}
+	wantStatus(t, do(t, ts, "POST", "/api/v2/authorization/subjects/"+u.ID+"/bulkadd", token, ref), 204)
+	wantStatus(t, do(t, ts, "POST", "/api/v2/authorization/subjects/"+u.ID+"/bulkadd", token, ref), 204) // held already: kept once
+	got, _ := ts.User(u.ID)
+	if n := len(slices.DeleteFunc(slices.Clone(got.Grants), func(x Grant) bool { return x != g })); n != 1 {
+		t.Errorf("grant held %d times after bulkadd, want 1", n)
+	}
+	wantErrorBody(t, do(t, ts, "POST", "/api/v2/authorization/subjects/"+u.ID+"/bulkadd", token, `{"grants":[{"roleId":"nope","divisionId":"nope"}]}`), 400, "bad.request")
+	wantErrorBody(t, do(t, ts, "POST", "/api/v2/authorization/subjects/"+u.ID+"/bulkadd", token, `{}`), 400, "bad.request")
+	limited, _ := setup(t, Config{Users: 5, Clients: []Client{{ID: "sim-client", Secret: "s", Permissions: []string{"authorization:grant:delete"}}}})
+	tok, err := limited.Token("sim-client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, do(t, limited, "POST", "/api/v2/authorization/subjects/"+seeded(t, limited)[0].ID+"/bulkadd", tok, ref), 403)
 }

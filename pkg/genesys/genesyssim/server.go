@@ -109,6 +109,7 @@ func (s *Server) routes() {
 		{"GET /api/v2/users/{id}/roles", []string{"authorization:grant:view"}, s.handleUserRoles},
 		{"GET /api/v2/authorization/subjects/{id}", []string{"authorization:grant:view"}, s.handleSubject},
 		{"POST /api/v2/authorization/subjects/{id}/bulkremove", []string{"authorization:grant:delete"}, s.handleBulkRemove},
+		{"POST /api/v2/authorization/subjects/{id}/bulkadd", []string{"authorization:grant:add"}, s.handleBulkAdd},
 		{"/api/", nil, s.handleUnknown},
 	}
 	for _, base := range []string{"/api/v2/scim/v2", "/api/v2/scim"} {

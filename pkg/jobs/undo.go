@@ -1,0 +1,175 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+)
+
+// snapshotGrants records the user's full grants before a deactivation, when
+// the worker is configured to (one more call).
+func (r *jobRun) snapshotGrants(ctx context.Context, c *genesys.Client, userID string) (verdict, bool) {
+	if !r.w.cfg.SnapshotGrants || r.job.Action != ActionDeactivate || r.st.Steps.GrantsBefore != nil || r.st.Steps.PatchSent {
+		return verdict{}, true
+	}
+	var sub *genesys.Subject
+	var resp *genesys.Response
+	if err := retry429(ctx, func() (err error) { sub, resp, err = c.Authorization.Subject(ctx, userID); return err }); err != nil {
+		return r.genesysFailure(ctx, err), false
+	}
+	r.addCorrelation(resp)
+	grants := make([]audit.Grant, 0, len(sub.Grants))
+	for _, g := range sub.Grants {
+		grants = append(grants, audit.Grant{RoleID: g.Role.ID, RoleName: g.Role.Name, DivisionID: g.Division.ID, DivisionName: g.Division.Name})
+	}
+	r.st.Steps.GrantsBefore = grants
+	return verdict{}, true
+}
+
+// planReactivate undoes a deactivation: SCIM active=true, then the access
+// the user's last deactivation event recorded — the full grants in their
+// divisions where the snapshot was taken, else the SCIM role names (which
+// Genesys grants in the home division), saying which.
+func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict {
+	patchedBefore := r.st.Steps.PatchSent || r.st.Steps.Reactivated
+	u, v, ok := r.resolve(ctx, c)
+	if !ok {
+		return v
+	}
+	l, err := r.w.acquireLease(ctx, u.ID, r.job.ID)
+	if err != nil {
+		return verdict{fail: failWait, err: err}
+	}
+	r.leaseMu.Lock()
+	r.lease = l
+	r.leaseMu.Unlock()
+	last, err := r.w.lastDeactivation(ctx, u.ID)
+	if err != nil {
+		return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}
+	}
+	if r.job.DryRun {
+		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would reactivate it and restore %s.", u.UserName, activeWord(u.Active), describeRecorded(last))
+		return verdict{outcome: audit.OutcomeDryRun}
+	}
+	wasActive := u.Active
+	if !u.Active {
+		r.st.Steps.PatchSent = true
+		if err := r.w.status.Put(ctx, r.st); err != nil {
+			return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}
+		}
+		res, err := retryEnsure(ctx, c, u, true, r.w.cfg.MaxConflicts, r)
+		if err != nil {
+			return r.genesysFailure(ctx, err)
+		}
+		r.st.Steps.Reactivated = res.Changed || patchedBefore
+		u = res.User
+	}
+	if v, ok := r.restoreAccess(ctx, c, u, last); !ok {
+		return v
+	}
+	if wasActive && !r.st.Steps.Reactivated {
+		r.message = strings.Replace(r.message, "Genesys Cloud user reactivated", "Genesys Cloud user was already active", 1)
+	}
+	return verdict{outcome: audit.OutcomeReactivated}
+}
+
+func retryEnsure(ctx context.Context, c *genesys.Client, u *genesys.User, active bool, maxConflicts int, r *jobRun) (*genesys.EnsureResult, error) {
+	var res *genesys.EnsureResult
+	err := retry429(ctx, func() (err error) { res, err = c.Users.EnsureActive(ctx, u, active, maxConflicts); return err })
+	if res != nil {
+		for _, resp := range res.Responses {
+			r.addCorrelation(resp)
+		}
+	}
+	return res, err
+}
+
+// lastDeactivation returns the unmapped fields of the user's last
+// "deactivated" audit event, or nil when there is none.
+func (w *Worker) lastDeactivation(ctx context.Context, userID string) (*audit.Unmapped, error) {
+	subject := w.cfg.Names.prefix() + ".audit.user." + string(audit.OutcomeDeactivated) + "." + audit.SubjectToken(userID)
+	m, err := w.audits.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the user's last deactivation event: %w", err)
+	}
+	var ev struct {
+		Data audit.AccountChange `json:"data"`
+	}
+	if err := json.Unmarshal(m.Data, &ev); err != nil {
+		return nil, fmt.Errorf("decode the user's last deactivation event: %w", err)
+	}
+	return &ev.Data.Unmapped, nil
+}
+
+func describeRecorded(last *audit.Unmapped) string {
+	switch {
+	case last == nil:
+		return "nothing (no deactivation of this user is recorded)"
+	case len(last.GrantsBefore) > 0:
+		return fmt.Sprintf("the %d grants its last deactivation recorded, in their divisions", len(last.GrantsBefore))
+	default:
+		return fmt.Sprintf("the %d roles its last deactivation recorded, by name", len(last.RolesBefore))
+	}
+}
+
+// restoreAccess gives back what the last deactivation recorded and the user
+// no longer holds.
+func (r *jobRun) restoreAccess(ctx context.Context, c *genesys.Client, u *genesys.User, last *audit.Unmapped) (verdict, bool) {
+	var resp *genesys.Response
+	var restored []string
+	switch {
+	case last == nil:
+		r.message = "Genesys Cloud user reactivated; no deactivation of this user is recorded, so no access was restored."
+		return verdict{}, true
+	case len(last.GrantsBefore) > 0:
+		var sub *genesys.Subject
+		if err := retry429(ctx, func() (err error) { sub, resp, err = c.Authorization.Subject(ctx, u.ID); return err }); err != nil {
+			return r.genesysFailure(ctx, err), false
+		}
+		r.addCorrelation(resp)
+		var missing []genesys.GrantRef
+		for _, g := range last.GrantsBefore {
+			held := slices.ContainsFunc(sub.Grants, func(h genesys.Grant) bool { return h.Role.ID == g.RoleID && h.Division.ID == g.DivisionID })
+			if !held {
+				missing = append(missing, genesys.GrantRef{RoleID: g.RoleID, DivisionID: g.DivisionID})
+				restored = append(restored, cmpName(g.RoleName, g.RoleID)+"@"+cmpName(g.DivisionName, g.DivisionID))
+			}
+		}
+		if len(missing) > 0 {
+			if err := retry429(ctx, func() (err error) { resp, err = c.Authorization.AddGrants(ctx, u.ID, missing); return err }); err != nil {
+				return r.genesysFailure(ctx, err), false
+			}
+			r.addCorrelation(resp)
+		}
+		r.message = fmt.Sprintf("Genesys Cloud user reactivated; %d of the %d recorded grants restored in their divisions (the others were still held).", len(missing), len(last.GrantsBefore))
+	default:
+		held := u.RoleNames()
+		for _, name := range last.RolesBefore {
+			if !slices.Contains(held, name) {
+				restored = append(restored, name)
+			}
+		}
+		if len(restored) > 0 {
+			var nu *genesys.User
+			if err := retry429(ctx, func() (err error) { nu, resp, err = c.Users.AddRoles(ctx, u.ID, restored); return err }); err != nil {
+				return r.genesysFailure(ctx, err), false
+			}
+			r.addCorrelation(resp)
+			_ = nu
+		}
+		r.message = fmt.Sprintf("Genesys Cloud user reactivated; %d of the %d recorded roles restored by name (the deactivation recorded no grants with divisions, so Genesys grants them in the home division).", len(restored), len(last.RolesBefore))
+	}
+	r.st.Steps.GrantsRestored = restored
+	return verdict{}, true
+}

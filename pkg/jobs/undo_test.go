@@ -1,0 +1,109 @@
+package jobs_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+)
+
+func grantSet(gs []genesyssim.Grant) []string {
+	out := make([]string, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, g.RoleID+"@"+g.DivisionID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestReactivationRestoresRecordedAccess(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name          string
+		removeRoles   bool
+		snapshot      bool
+		wantRestored  bool // something had to be restored
+		wantDivisions bool // restored in the original divisions
+	}{
+		{"roles kept, snapshot", false, true, false, true},
+		{"roles removed, snapshot", true, true, true, true},
+		{"roles removed, role names only", true, false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBed(t, genesyssim.Config{Users: 40, RateLimit: 1_000_000, RemoveRolesOnDeactivate: tc.removeRoles})
+			b.worker(jobs.WorkerConfig{SnapshotGrants: tc.snapshot})
+			user := grantedUser(t, b.sim)
+			off := b.enqueue([]jobs.UserRef{{ID: user.ID}}, func(j *jobs.Job) { j.ID = "undo-off" })
+			if st := b.waitDone(off, 20*time.Second)[off[0]]; st.Outcome != audit.OutcomeDeactivated {
+				t.Fatalf("deactivation: %s", st.Outcome)
+			}
+			if after, _ := b.sim.User(user.ID); (len(after.Grants) == 0) != tc.removeRoles {
+				t.Fatalf("after deactivation the user holds %d grants; the simulator's role mode is %t", len(after.Grants), tc.removeRoles)
+			}
+			on := b.enqueue([]jobs.UserRef{{ID: user.ID}}, func(j *jobs.Job) { j.ID = "undo-on"; j.Action = jobs.ActionReactivate })
+			st := b.waitDone(on, 20*time.Second)[on[0]]
+			if st.Outcome != audit.OutcomeReactivated {
+				t.Fatalf("reactivation: %s %q", st.Outcome, st.Error)
+			}
+			now, _ := b.sim.User(user.ID)
+			if !now.Active {
+				t.Fatal("the user is not active again")
+			}
+			if tc.wantDivisions {
+				if got, want := grantSet(now.Grants), grantSet(user.Grants); !slices.Equal(got, want) {
+					t.Errorf("grants after reactivation %v, want the recorded %v", got, want)
+				}
+			} else {
+				got, want := slices.Sorted(slices.Values(now.Roles())), slices.Sorted(slices.Values(user.Roles()))
+				if !slices.Equal(slices.Compact(got), slices.Compact(want)) {
+					t.Errorf("roles after reactivation %v, want %v", got, want)
+				}
+			}
+			if (len(st.Steps.GrantsRestored) > 0) != tc.wantRestored {
+				t.Errorf("restored %v; want something restored: %t", st.Steps.GrantsRestored, tc.wantRestored)
+			}
+			msg := b.eventMessage(on[0])
+			if !tc.wantDivisions && !strings.Contains(msg, "by name") || tc.wantDivisions && !strings.Contains(msg, "in their divisions") {
+				t.Errorf("the event does not say how access was restored: %q", msg)
+			}
+			ev := b.auditEvents()[on[0]]
+			if ev.Outcome != audit.OutcomeReactivated {
+				t.Errorf("event outcome %s", ev.Outcome)
+			}
+		})
+	}
+}
+
+// A deactivation and a reactivation for one user published together run one
+// after the other, in publish order: the user ends active.
+func TestDeactivateThenReactivateRunInOrder(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 40, RateLimit: 1_000_000, RemoveRolesOnDeactivate: true, Faults: genesyssim.Faults{
+		LatencyMin: 50 * time.Millisecond, LatencyMax: 50 * time.Millisecond,
+	}})
+	for range 3 {
+		b.worker(jobs.WorkerConfig{Concurrency: 4, SnapshotGrants: true})
+	}
+	user := grantedUser(t, b.sim)
+	var ids []string
+	for i, action := range []jobs.Action{jobs.ActionDeactivate, jobs.ActionReactivate} {
+		ids = append(ids, b.enqueue([]jobs.UserRef{{ID: user.ID}}, func(j *jobs.Job) { j.ID, j.Action = fmt.Sprintf("pair-%d", i), action })...)
+	}
+	st := b.waitDone(ids, 30*time.Second)
+	off, on := st[ids[0]], st[ids[1]]
+	if off.Outcome != audit.OutcomeDeactivated || on.Outcome != audit.OutcomeReactivated {
+		t.Fatalf("outcomes %s, %s", off.Outcome, on.Outcome)
+	}
+	if !on.FinishedAt.After(off.FinishedAt) {
+		t.Errorf("the reactivation finished before the deactivation")
+	}
+	if now, _ := b.sim.User(user.ID); !now.Active || !slices.Equal(grantSet(now.Grants), grantSet(user.Grants)) {
+		t.Errorf("user after both: active %t grants %v, want active with %v", now.Active, grantSet(now.Grants), grantSet(user.Grants))
+	}
+}
