@@ -220,3 +220,14 @@ func (c *Config) protection() jobs.Protection {
 	users := split(c.ProtectUsers)
 	return jobs.Protection{Roles: split(c.ProtectRoles), UserIDs: users, UserNames: users, ExternalIDs: users}
 }
+
+// workerConfig is the part of the worker's configuration the flags decide.
+func (c *Config) workerConfig() jobs.WorkerConfig {
+	return jobs.WorkerConfig{
+		ID: c.WorkerID, Concurrency: c.Concurrency, MaxAttempts: c.MaxAttempts, AckWait: c.AckWait,
+		ShutdownTimeout: c.ShutdownTimeout, ProbeInterval: c.ProbeInterval, Protect: c.protection(),
+		Guard:                  jobs.GuardConfig{Limit: c.GuardLimit, UrgentLimit: c.GuardUrgent, Window: c.GuardWindow},
+		RemoveGrantsOnConflict: c.RemoveGrants,
+		SnapshotGrants:         c.SnapshotGrants,
+	}
+}

@@ -152,13 +152,9 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 			return err
 		}
 	}
-	w, err := jobs.NewWorker(ctx, jobs.WorkerConfig{
-		Names: names, JetStream: js, Genesys: client, Logger: log, ID: cfg.WorkerID,
-		Concurrency: cfg.Concurrency, MaxAttempts: cfg.MaxAttempts, AckWait: cfg.AckWait,
-		ShutdownTimeout: cfg.ShutdownTimeout, ProbeInterval: cfg.ProbeInterval,
-		Protect: cfg.protection(), Observer: observer{m},
-		Guard: jobs.GuardConfig{Limit: cfg.GuardLimit, UrgentLimit: cfg.GuardUrgent, Window: cfg.GuardWindow},
-	})
+	wc := cfg.workerConfig()
+	wc.Names, wc.JetStream, wc.Genesys, wc.Logger, wc.Observer = names, js, client, log, observer{m}
+	w, err := jobs.NewWorker(ctx, wc)
 	if err != nil {
 		return err
 	}

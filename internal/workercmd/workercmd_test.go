@@ -92,6 +92,27 @@ func TestUsageNeverShowsSecretsFromTheEnvironment(t *testing.T) {
 	}
 }
 
+// Every flag that shapes the worker reaches its configuration.
+func TestFlagsReachTheWorker(t *testing.T) {
+	t.Parallel()
+	var cfg Config
+	fs := newFlagSet(&cfg, io.Discard)
+	err := fs.Parse([]string{"--worker-id", "w7", "--concurrency", "9", "--max-attempts", "6", "--ack-wait", "45s",
+		"--shutdown-timeout", "7s", "--probe-interval", "3s", "--protect-roles", "Admin, Master Admin", "--protect-users", "a@b.c",
+		"--guard-limit", "11", "--guard-urgent-limit", "2", "--guard-window", "30m", "--remove-grants-on-conflict", "--snapshot-grants"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.workerConfig()
+	want := jobs.WorkerConfig{ID: "w7", Concurrency: 9, MaxAttempts: 6, AckWait: 45 * time.Second, ShutdownTimeout: 7 * time.Second,
+		ProbeInterval: 3 * time.Second,
+		Protect:       jobs.Protection{Roles: []string{"Admin", "Master Admin"}, UserIDs: []string{"a@b.c"}, UserNames: []string{"a@b.c"}, ExternalIDs: []string{"a@b.c"}},
+		Guard:         jobs.GuardConfig{Limit: 11, UrgentLimit: 2, Window: 30 * time.Minute}, RemoveGrantsOnConflict: true, SnapshotGrants: true}
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+		t.Errorf("worker config\n got %+v\nwant %+v", got, want)
+	}
+}
+
 func TestBadConfigurationExits2(t *testing.T) {
 	t.Parallel()
 	secretFile := filepath.Join(t.TempDir(), "secret")
