@@ -52,6 +52,7 @@ type Config struct {
 	GuardWindow     time.Duration
 	RemoveGrants    bool
 	SnapshotGrants  bool
+	SnapshotQueues  bool
 
 	HTTPListen string
 	LogFormat  string
@@ -126,6 +127,7 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.GuardWindow, "guard-window", envDuration("GENESYS_GUARD_WINDOW", time.Hour), "mass-deactivation guard: the rolling window (env GENESYS_GUARD_WINDOW)")
 	fs.BoolVar(&c.RemoveGrants, "remove-grants-on-conflict", envBool("GENESYS_REMOVE_GRANTS_ON_CONFLICT"), "when Genesys refuses a deactivation with a conflict that is not about the version, remove the user's grants (recorded in the audit event) and try once more; needs authorization:grant:view and authorization:grant:delete (env GENESYS_REMOVE_GRANTS_ON_CONFLICT)")
 	fs.BoolVar(&c.SnapshotGrants, "snapshot-grants", envBool("GENESYS_SNAPSHOT_GRANTS"), "before each deactivation, read the user's grants with their divisions (one more call) and record them in the audit event, so that a reactivation restores them where they were; needs authorization:grant:view (env GENESYS_SNAPSHOT_GRANTS)")
+	fs.BoolVar(&c.SnapshotQueues, "snapshot-queues", envBool("GENESYS_SNAPSHOT_QUEUES"), "before each deactivation, read the queues the user has joined (one more call) and record them in the audit event; needs routing:queue:view (env GENESYS_SNAPSHOT_QUEUES)")
 	fs.BoolVar(&c.SkipSelfCheck, "skip-self-check", envBool("GENESYS_SKIP_SELF_CHECK"), "do not check the Genesys credentials and permissions at start (env GENESYS_SKIP_SELF_CHECK)")
 
 	fs.StringVar(&c.HTTPListen, "http", envOr("GENESYS_HTTP", "127.0.0.1:8080"), "address of /healthz, /readyz and /metrics; empty to disable (env GENESYS_HTTP)")
@@ -229,5 +231,6 @@ func (c *Config) workerConfig() jobs.WorkerConfig {
 		Guard:                  jobs.GuardConfig{Limit: c.GuardLimit, UrgentLimit: c.GuardUrgent, Window: c.GuardWindow},
 		RemoveGrantsOnConflict: c.RemoveGrants,
 		SnapshotGrants:         c.SnapshotGrants,
+		SnapshotQueues:         c.SnapshotQueues,
 	}
 }

@@ -49,6 +49,7 @@ type Record struct {
 	GrantsRemoved  []string      // grants removed to unblock the change, "role@division"
 	GrantsBefore   []Grant       // the full grants held before the change, when the worker read them
 	GrantsRestored []string      // grants or roles restored by a reactivation, "role@division" or "role"
+	QueuesBefore   []Queue       // the queues the user had joined, when the worker read them
 	Error          string        // the final error, or every attempt's for exhausted
 	Message        string        // Defaults to a sentence for the outcome.
 }
@@ -138,6 +139,7 @@ type Unmapped struct {
 	GrantsRemoved  []string `json:"grants_removed,omitzero"`
 	GrantsBefore   []Grant  `json:"grants_before,omitzero"`
 	GrantsRestored []string `json:"grants_restored,omitzero"`
+	QueuesBefore   []Queue  `json:"queues_before,omitzero"`
 	Error          string   `json:"error,omitempty"`
 	Truncated      bool     `json:"truncated,omitempty"` // some field was clipped to fit the size limit
 }
@@ -196,7 +198,8 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 			DryRun: r.DryRun, ReplayOf: clip(r.ReplayOf, maxText), RolesBefore: clipList(r.RolesBefore),
 			TokensRevoked: r.TokensRevoked, Attempts: max(r.Attempts, 0), LatencyMS: max(r.Latency.Milliseconds(), 0),
 			CorrelationIDs: clipList(r.CorrelationIDs), GrantsRemoved: clipList(r.GrantsRemoved),
-			GrantsBefore: clipGrants(r.GrantsBefore), GrantsRestored: clipList(r.GrantsRestored), Error: clip(r.Error, maxError),
+			GrantsBefore: clipGrants(r.GrantsBefore), GrantsRestored: clipList(r.GrantsRestored), QueuesBefore: clipQueues(r.QueuesBefore),
+			Error: clip(r.Error, maxError),
 		},
 	}
 	if r.RequestedBy != "" {
@@ -243,6 +246,7 @@ func fitSize(ev *Event, data *AccountChange) error {
 	u.GrantsRemoved = clipList(u.GrantsRemoved)[:min(len(u.GrantsRemoved), 10)]
 	u.GrantsRestored = clipList(u.GrantsRestored)[:min(len(u.GrantsRestored), 10)]
 	u.GrantsBefore = u.GrantsBefore[:min(len(u.GrantsBefore), 10)]
+	u.QueuesBefore = u.QueuesBefore[:min(len(u.QueuesBefore), 10)]
 	_, err := ev.Encode()
 	return err
 }
@@ -287,6 +291,23 @@ func clipGrants(in []Grant) []Grant {
 	out := make([]Grant, 0, min(len(in), 200))
 	for _, g := range in[:min(len(in), 200)] {
 		out = append(out, Grant{RoleID: clip(g.RoleID, 64), RoleName: clip(g.RoleName, 128), DivisionID: clip(g.DivisionID, 64), DivisionName: clip(g.DivisionName, 128)})
+	}
+	return out
+}
+
+// Queue is a routing queue the user had joined.
+type Queue struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+func clipQueues(in []Queue) []Queue {
+	if in == nil {
+		return nil
+	}
+	out := make([]Queue, 0, min(len(in), 200))
+	for _, q := range in[:min(len(in), 200)] {
+		out = append(out, Queue{ID: clip(q.ID, 64), Name: clip(q.Name, 128)})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package genesys
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 )
 
@@ -127,4 +128,42 @@ func (s *AuthorizationService) AddGrants(ctx context.Context, id string, grants 
 		return nil, err
 	}
 	return s.client.do(req, nil)
+}
+
+// Queue is a routing queue a user has joined.
+type Queue struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name,omitempty"`
+	Division Division `json:"division"`
+	Joined   bool     `json:"joined"`
+}
+
+// Queues lists the queues the user has joined (GET /api/v2/users/{id}/queues,
+// permission routing:queue:view), reading every page of 100.
+func (s *UsersService) Queues(ctx context.Context, id string) ([]Queue, []*Response, error) {
+	if err := checkID(id); err != nil {
+		return nil, nil, err
+	}
+	var out []Queue
+	var resps []*Response
+	for page := 1; page <= 100; page++ {
+		req, err := s.client.newRequest(ctx, http.MethodGet, fmt.Sprintf("api/v2/users/%s/queues?pageSize=100&pageNumber=%d", id, page), nil)
+		if err != nil {
+			return nil, resps, err
+		}
+		var list struct {
+			Entities  []Queue `json:"entities"`
+			PageCount int     `json:"pageCount"`
+		}
+		resp, err := s.client.do(req, &list)
+		resps = appendResp(resps, resp)
+		if err != nil {
+			return nil, resps, err
+		}
+		out = append(out, list.Entities...)
+		if page >= list.PageCount || len(list.Entities) == 0 {
+			break
+		}
+	}
+	return out, resps, nil
 }

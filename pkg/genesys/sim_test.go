@@ -368,3 +368,27 @@ func TestSimRolesAndGrants(t *testing.T) {
 		t.Errorf("SCIM roles = %v, want %v", u.RoleNames(), target.Roles())
 	}
 }
+
+func TestSimQueues(t *testing.T) {
+	t.Parallel()
+	c, sim := newSim(t, genesyssim.Config{Users: 30})
+	for _, u := range sim.Users()[:10] {
+		if u.Deleted {
+			continue
+		}
+		qs, _, err := c.Users.Queues(t.Context(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, q := range qs {
+			names = append(names, q.Name)
+			if !q.Joined || q.Division.ID == "" {
+				t.Errorf("queue %+v", q)
+			}
+		}
+		if fmt.Sprint(names) != fmt.Sprint(sim.QueueNames(u.ID)) {
+			t.Errorf("user %s queues %v, want %v", u.ID, names, sim.QueueNames(u.ID))
+		}
+	}
+}

@@ -34,6 +34,7 @@ func (r *jobRun) record(outcome audit.Outcome, errText string, now time.Time) au
 		GrantsRemoved:  s.GrantsRemoved,
 		GrantsBefore:   s.GrantsBefore,
 		GrantsRestored: s.GrantsRestored,
+		QueuesBefore:   s.QueuesBefore,
 		Error:          errText,
 		Message:        r.message,
 	}

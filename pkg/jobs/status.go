@@ -64,6 +64,8 @@ type Steps struct {
 	// GrantsBefore is the access snapshot (WorkerConfig.SnapshotGrants): every grant
 	// with its division when the user was first resolved.
 	GrantsBefore []audit.Grant `json:"grants_before,omitempty"`
+	// QueuesBefore is the queue snapshot (WorkerConfig.SnapshotQueues).
+	QueuesBefore []audit.Queue `json:"queues_before,omitempty"`
 	// Reactivated: Genesys answered active:true to a reactivation's PATCH.
 	Reactivated    bool     `json:"reactivated,omitempty"`
 	GrantsRestored []string `json:"grants_restored,omitempty"`

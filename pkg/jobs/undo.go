@@ -14,10 +14,27 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 )
 
-// snapshotGrants records the user's full grants before a deactivation, when
-// the worker is configured to (one more call).
+// snapshotGrants records the user's full grants and joined queues before a
+// deactivation, when the worker is configured to (one more call each).
 func (r *jobRun) snapshotGrants(ctx context.Context, c *genesys.Client, userID string) (verdict, bool) {
-	if !r.w.cfg.SnapshotGrants || r.job.Action != ActionDeactivate || r.st.Steps.GrantsBefore != nil || r.st.Steps.PatchSent {
+	if r.job.Action != ActionDeactivate || r.st.Steps.PatchSent {
+		return verdict{}, true
+	}
+	if r.w.cfg.SnapshotQueues && r.st.Steps.QueuesBefore == nil {
+		var qs []genesys.Queue
+		var resps []*genesys.Response
+		if err := retry429(ctx, func() (err error) { qs, resps, err = c.Users.Queues(ctx, userID); return err }); err != nil {
+			return r.genesysFailure(ctx, err), false
+		}
+		for _, resp := range resps {
+			r.addCorrelation(resp)
+		}
+		r.st.Steps.QueuesBefore = make([]audit.Queue, 0, len(qs))
+		for _, q := range qs {
+			r.st.Steps.QueuesBefore = append(r.st.Steps.QueuesBefore, audit.Queue{ID: q.ID, Name: q.Name})
+		}
+	}
+	if !r.w.cfg.SnapshotGrants || r.st.Steps.GrantsBefore != nil {
 		return verdict{}, true
 	}
 	var sub *genesys.Subject

@@ -107,3 +107,36 @@ func TestDeactivateThenReactivateRunInOrder(t *testing.T) {
 		t.Errorf("user after both: active %t grants %v, want active with %v", now.Active, grantSet(now.Grants), grantSet(user.Grants))
 	}
 }
+
+// The access snapshot: with both options the deactivation's audit event
+// records the user's grants with their divisions and the queues they had
+// joined, at one more call each.
+func TestAccessSnapshot(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 40, RateLimit: 1_000_000})
+	b.worker(jobs.WorkerConfig{SnapshotGrants: true, SnapshotQueues: true})
+	var user genesyssim.User
+	for _, u := range plainActive(b.sim) {
+		if len(u.Grants) > 1 && len(b.sim.QueueNames(u.ID)) > 0 {
+			user = u
+			break
+		}
+	}
+	ids := b.enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
+	b.waitDone(ids, 20*time.Second)
+	ev := b.auditEvents()[ids[0]]
+	var grants, queues []string
+	for _, g := range ev.GrantsBefore {
+		grants = append(grants, g.RoleID+"@"+g.DivisionID)
+	}
+	slices.Sort(grants)
+	for _, q := range ev.QueuesBefore {
+		queues = append(queues, q.Name)
+	}
+	if !slices.Equal(grants, grantSet(user.Grants)) || !slices.Equal(queues, b.sim.QueueNames(user.ID)) {
+		t.Errorf("snapshot grants %v queues %v, want %v and %v", grants, queues, grantSet(user.Grants), b.sim.QueueNames(user.ID))
+	}
+	if n := len(b.callsByUser()[user.ID]); n != 5 {
+		t.Errorf("%d calls, want 5 (3 + one for the grants + one for the queues)", n)
+	}
+}

@@ -68,6 +68,9 @@ type WorkerConfig struct {
 	// (one more call per job) and records them in the audit event, so that a reactivation can
 	// restore them where they were. Defaults to false: the event records the SCIM role names.
 	SnapshotGrants bool
+	// SnapshotQueues reads the queues the user has joined before a deactivation (one more call
+	// per page of 100) and records them in the audit event. Defaults to false.
+	SnapshotQueues bool
 }
 
 func (c *WorkerConfig) setDefaults() {

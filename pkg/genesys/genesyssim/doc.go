@@ -29,10 +29,11 @@
 //	GET    /api/v2/authorization/subjects/{id}            AuthzSubject, one grant per role and division
 //	POST   /api/v2/authorization/subjects/{id}/bulkremove 204
 //	POST   /api/v2/authorization/subjects/{id}/bulkadd    204 (official SDKs; not in the fact sheet)
+//	GET    /api/v2/users/{id}/queues                      UserQueueEntityListing (joined defaults to true)
 //
 // Paths are lower-case only, as documented (case-insensitivity is unconfirmed). An unknown
 // /api path answers 404 and a known path with another method 405, both as platform ErrorBody.
-// Not simulated: SCIM PUT and groups, PATCH and DELETE /api/v2/users/{id}, user listings, queues,
+// Not simulated: SCIM PUT and groups, PATCH and DELETE /api/v2/users/{id}, user listings, joining and leaving queues,
 // PUT /api/v2/authorization/roles/{roleId}/users/remove.
 //
 // # Authentication and permissions

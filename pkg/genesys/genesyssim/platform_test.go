@@ -1,6 +1,7 @@
 package genesyssim
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -158,4 +159,53 @@ func TestBulkAdd(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantStatus(t, do(t, limited, "POST", "/api/v2/authorization/subjects/"+seeded(t, limited)[0].ID+"/bulkadd", tok, ref), 403)
+}
+
+func TestUserQueues(t *testing.T) {
+	t.Parallel()
+	ts, token := setup(t, Config{Users: 30})
+	var u User
+	for _, x := range seeded(t, ts) {
+		if !x.Deleted && len(ts.QueueNames(x.ID)) >= 2 {
+			u = x
+			break
+		}
+	}
+	r := do(t, ts, "GET", "/api/v2/users/"+u.ID+"/queues", token, "")
+	wantStatus(t, r, 200)
+	var page struct {
+		Entities []struct {
+			ID, Name string
+			Joined   bool
+			Division struct{ ID, Name string }
+		}
+		PageSize, PageNumber, Total, PageCount int
+	}
+	if err := json.Unmarshal([]byte(r.body), &page); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range page.Entities {
+		names = append(names, e.Name)
+		if !e.Joined || e.Division.Name != "Home" || e.ID == "" {
+			t.Errorf("entity %+v", e)
+		}
+	}
+	if !slices.Equal(names, ts.QueueNames(u.ID)) || page.Total != len(names) || page.PageSize != 25 || page.PageNumber != 1 || page.PageCount != 1 {
+		t.Errorf("page %+v, want the queues %v", page, ts.QueueNames(u.ID))
+	}
+	// Paging, joined=false, errors, permission.
+	r = do(t, ts, "GET", "/api/v2/users/"+u.ID+"/queues?pageSize=1&pageNumber=2", token, "")
+	if json.Unmarshal([]byte(r.body), &page); len(page.Entities) != 1 || page.Entities[0].Name != ts.QueueNames(u.ID)[1] || page.PageCount != len(names) {
+		t.Errorf("page 2 of size 1: %+v", page)
+	}
+	r = do(t, ts, "GET", "/api/v2/users/"+u.ID+"/queues?joined=false", token, "")
+	if json.Unmarshal([]byte(r.body), &page); page.Total != 4 {
+		t.Errorf("joined=false lists %d queues, want the org's 4", page.Total)
+	}
+	wantErrorBody(t, do(t, ts, "GET", "/api/v2/users/"+u.ID+"/queues?pageSize=0", token, ""), 400, "bad.request")
+	wantErrorBody(t, do(t, ts, "GET", "/api/v2/users/00000000-0000-4000-8000-000000000000/queues", token, ""), 404, "not.found")
+	limited, _ := setup(t, Config{Users: 5, Clients: []Client{{ID: "sim-client", Secret: "s", Permissions: []string{"directory:user:edit"}}}})
+	tok, _ := limited.Token("sim-client")
+	wantStatus(t, do(t, limited, "GET", "/api/v2/users/"+seeded(t, limited)[0].ID+"/queues", tok, ""), 403)
 }

@@ -107,6 +107,7 @@ func (s *Server) routes() {
 		{"DELETE /api/v2/tokens/{userId}", []string{"oauth:token:delete"}, s.handleDeleteTokens},
 		{"GET /api/v2/users/{id}", nil, s.handleGetPlatformUser},
 		{"GET /api/v2/users/{id}/roles", []string{"authorization:grant:view"}, s.handleUserRoles},
+		{"GET /api/v2/users/{id}/queues", []string{"routing:queue:view"}, s.handleUserQueues},
 		{"GET /api/v2/authorization/subjects/{id}", []string{"authorization:grant:view"}, s.handleSubject},
 		{"POST /api/v2/authorization/subjects/{id}/bulkremove", []string{"authorization:grant:delete"}, s.handleBulkRemove},
 		{"POST /api/v2/authorization/subjects/{id}/bulkadd", []string{"authorization:grant:add"}, s.handleBulkAdd},
