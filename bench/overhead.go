@@ -1,11 +1,14 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,6 +33,12 @@ type OverheadRun struct {
 	Calls      int     `json:"api_calls"`
 	TooMany    int     `json:"status_429"`
 	Ratio      float64 `json:"ratio_to_bare_jetstream"`
+	// WorkerCPUPerJob is the worker's CPU time (user and system) per job, in
+	// milliseconds: less sensitive to a busy machine than the rate.
+	WorkerCPUPerJob float64 `json:"worker_cpu_ms_per_job"`
+	// ServerCPUPerJob is the CPU time per job of this process (NATS server
+	// and simulator) while the worker ran.
+	ServerCPUPerJob float64 `json:"nats_and_sim_cpu_ms_per_job"`
 }
 
 // OverheadResult is the whole benchmark.
@@ -40,8 +49,23 @@ type OverheadResult struct {
 
 // Overhead runs the full path twice in a worker child process (budget on
 // KV, budget in memory) and a bare JetStream loop on the same server.
+// BENCH_CPUPROFILE and BENCH_MEMPROFILE name files for profiles: the
+// parent's CPU profile goes to <BENCH_CPUPROFILE>.parent, the worker
+// child's to .kv and .mem.
 func Overhead(ctx context.Context, cfg OverheadConfig) (OverheadResult, error) {
 	var res OverheadResult
+	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
+		// The parent's share: NATS server, simulator, bare loop.
+		f, err := os.Create(path + ".parent")
+		if err != nil {
+			return res, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return res, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, store := range []string{"kv", "mem"} {
 		r, err := overheadRun(ctx, cfg, store, &res.BareJobsPerSec)
 		if err != nil {
@@ -72,12 +96,14 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 	cmd.Env = append(os.Environ(), "BENCH_NATS_URL="+b.srv.ClientURL(), "BENCH_SIM_URL="+b.http.URL,
 		"BENCH_STORE="+store, "BENCH_LIMIT="+strconv.Itoa(cfg.Limit), "BENCH_CONCURRENCY="+strconv.Itoa(cfg.Concurrency))
 	cmd.Stderr = os.Stderr
-	start := time.Now()
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	start, startCPU := time.Now(), selfCPU()
 	if err := cmd.Start(); err != nil {
 		return OverheadRun{}, err
 	}
 	err = b.waitDrained(ctx, len(targets), 10*time.Minute)
-	took := time.Since(start)
+	took, serverCPU := time.Since(start), selfCPU()-startCPU
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	if werr := cmd.Wait(); err == nil && werr != nil {
 		err = fmt.Errorf("worker child: %w", werr)
@@ -86,8 +112,20 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 		return OverheadRun{}, err
 	}
 	r := OverheadRun{Store: store, JobsPerSec: float64(len(targets)) / took.Seconds()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.PeakRSSMiB = float64(ru.Maxrss) / 1024 // KiB on Linux
+	// The child reports its own peak RSS (see peakRSSKiB): the rusage of a
+	// waited child would count the parent's RSS at the fork.
+	for line := range strings.Lines(out.String()) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), peakRSSLine+" "); ok {
+			if kib, err := strconv.ParseFloat(v, 64); err == nil {
+				r.PeakRSSMiB = kib / 1024
+			}
+		}
+	}
+	perJob := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(len(targets)) }
+	r.WorkerCPUPerJob = perJob(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime())
+	r.ServerCPUPerJob = perJob(serverCPU)
+	if r.PeakRSSMiB == 0 {
+		return r, fmt.Errorf("the worker child did not report its peak RSS")
 	}
 	c := b.sim.Counters()
 	r.Calls, r.TooMany = c.Total, c.ByStatus[429]
@@ -95,6 +133,15 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 		*bare, err = bareLoop(ctx, b, cfg.Jobs)
 	}
 	return r, err
+}
+
+// selfCPU is the CPU time (user and system) this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // bareLoop publishes, fetches and double-acks n messages one at a time on a

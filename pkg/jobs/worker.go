@@ -201,9 +201,23 @@ func (w *Worker) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		msg, urgent, err := w.next(ctx)
-		if err != nil {
+		// Every slot that is free now: one pull request serves them all,
+		// and never asks for more jobs than there are free slots.
+		free := 1
+	more:
+		for free < cap(sem) {
+			select {
+			case sem <- struct{}{}:
+				free++
+			default:
+				break more
+			}
+		}
+		msgs, urgent, err := w.next(ctx, free)
+		for range free - len(msgs) {
 			<-sem
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				w.logFetchError(err)
 				sleepCtx(ctx, w.cfg.PollWait)
@@ -211,17 +225,19 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		}
 		if urgent {
-			w.urgentRunning.Add(1)
+			w.urgentRunning.Add(int32(len(msgs)))
 		}
-		wg.Go(func() {
-			defer func() {
-				if urgent {
-					w.urgentRunning.Add(-1)
-				}
-				<-sem
-			}()
-			w.handle(workCtx, msg)
-		})
+		for _, msg := range msgs {
+			wg.Go(func() {
+				defer func() {
+					if urgent {
+						w.urgentRunning.Add(-1)
+					}
+					<-sem
+				}()
+				w.handle(workCtx, msg)
+			})
+		}
 	}
 	t := time.AfterFunc(w.cfg.ShutdownTimeout, func() { cancelWork(errShutdown) })
 	defer t.Stop()
@@ -229,25 +245,35 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// next returns one job and whether it is urgent. The urgent lane is asked
-// first, without waiting, before every fetch from the normal lane; and while
-// an urgent job is in flight the worker takes no new normal job, so that
-// normal jobs started after an urgent one cannot finish before it.
-func (w *Worker) next(ctx context.Context) (jetstream.Msg, bool, error) {
+// next returns up to n jobs, at least one unless it fails, and whether they
+// are urgent (a batch comes from one lane). The urgent lane is asked first,
+// without waiting, before every fetch from the normal lane; and while an
+// urgent job is in flight the worker takes no new normal job, so that
+// normal jobs started after an urgent one cannot finish before it. The
+// normal lane is asked without waiting for what it holds, and only when it
+// holds nothing with a wait of PollWait for one job: a backlog costs two
+// pull requests per batch, not per job, and a job held here never waits
+// for a batch to fill.
+func (w *Worker) next(ctx context.Context, n int) ([]jetstream.Msg, bool, error) {
 	for ctx.Err() == nil {
-		msg, err := fetchOne(func() (jetstream.MessageBatch, error) { return w.urgent.FetchNoWait(1) })
-		if msg != nil || err != nil {
-			return msg, true, err
+		msgs, err := fetch(func() (jetstream.MessageBatch, error) { return w.urgent.FetchNoWait(n) })
+		if len(msgs) > 0 || err != nil {
+			return msgs, true, err
 		}
 		if w.urgentRunning.Load() > 0 {
 			sleepCtx(ctx, 10*time.Millisecond)
 			continue
 		}
-		msg, err = fetchOne(func() (jetstream.MessageBatch, error) {
+		msgs, err = fetch(func() (jetstream.MessageBatch, error) { return w.normal.FetchNoWait(n) })
+		if len(msgs) > 0 || err != nil {
+			return msgs, false, err
+		}
+		// Nothing queued: wait a little for the next normal job, then look at the urgent lane again.
+		msgs, err = fetch(func() (jetstream.MessageBatch, error) {
 			return w.normal.Fetch(1, jetstream.FetchMaxWait(w.cfg.PollWait))
 		})
-		if msg != nil || err != nil {
-			return msg, false, err
+		if len(msgs) > 0 || err != nil {
+			return msgs, false, err
 		}
 	}
 	return nil, false, ctx.Err()
@@ -264,20 +290,22 @@ func (w *Worker) logFetchError(err error) {
 	w.log.Warn("fetching jobs failed; retrying", zap.Error(err))
 }
 
-// fetchOne runs one pull request for one message.
-func fetchOne(fetch func() (jetstream.MessageBatch, error)) (jetstream.Msg, error) {
-	batch, err := fetch()
+// fetch runs one pull request and returns the messages it brought. A
+// failure after some messages arrived is not reported: they are answered
+// as usual, and the next pull request meets the failure again.
+func fetch(pull func() (jetstream.MessageBatch, error)) ([]jetstream.Msg, error) {
+	batch, err := pull()
 	if err != nil {
 		return nil, err
 	}
-	var msg jetstream.Msg
+	var msgs []jetstream.Msg
 	for m := range batch.Messages() {
-		msg = m
+		msgs = append(msgs, m)
 	}
-	if err := batch.Error(); err != nil && msg == nil && !errors.Is(err, jetstream.ErrNoMessages) {
+	if err := batch.Error(); err != nil && len(msgs) == 0 && !errors.Is(err, jetstream.ErrNoMessages) {
 		return nil, err
 	}
-	return msg, nil
+	return msgs, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {
