@@ -101,6 +101,9 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	defer stopHTTP()
 
 	nc, err := cfg.NATS.Connect(
+		// While disconnected, a publish fails at once instead of waiting in a buffer to be sent,
+		// late, on reconnect, after another worker may have taken the job over.
+		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", zap.Error(err)) }),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", zap.String("url", nc.ConnectedUrlRedacted())) }),
 	)
@@ -193,7 +196,7 @@ func newGenesysClient(cfg Config, m *metrics, log *zap.Logger, limiter genesys.L
 	opts := []genesys.Option{
 		genesys.WithCredentials(cfg.ClientID, cfg.ClientSecret),
 		genesys.WithLimiter(limiter),
-		genesys.WithHTTPClient(&http.Client{Transport: countingTransport{next: http.DefaultTransport.(*http.Transport).Clone(), m: m}}),
+		genesys.WithHTTPClient(&http.Client{Transport: countingTransport{next: genesys.NewTransport(), m: m}}),
 	}
 	if cfg.TokenURL != "" {
 		opts = append(opts, genesys.WithTokenURL(cfg.TokenURL))

@@ -69,7 +69,19 @@ func (r *jobRun) run(ctx context.Context) {
 	}
 	r.job = job
 	r.log = r.log.With(zap.String("job_id", job.ID), zap.String("user", job.User.Key()))
+	// The two reads that decide whether the job may start go out together:
+	// neither depends on the other, and nothing is written before both are in.
+	type earlierResult struct {
+		earlier bool
+		err     error
+	}
+	earlierCh := make(chan earlierResult, 1)
+	go func() {
+		earlier, err := r.w.earlierJobQueued(ctx, job, r.seq)
+		earlierCh <- earlierResult{earlier, err}
+	}()
 	st, err := r.w.status.Get(ctx, job.ID)
+	e := <-earlierCh
 	switch {
 	case err == nil && st.State == StateDone:
 		// Finished before and only the ack was lost: the audit event (and
@@ -86,8 +98,8 @@ func (r *jobRun) run(ctx context.Context) {
 		return
 	}
 	defer r.releaseLease(ctx)
-	if earlier, err := r.w.earlierJobQueued(ctx, job, r.seq); err != nil || earlier {
-		r.conclude(ctx, verdict{fail: failWait, err: cmpErr(err, errUserBusy)})
+	if e.err != nil || e.earlier {
+		r.conclude(ctx, verdict{fail: failWait, err: cmpErr(e.err, errUserBusy)})
 		return
 	}
 	r.conclude(ctx, r.plan(ctx))
@@ -160,7 +172,7 @@ func (r *jobRun) handBack(ctx context.Context, d decision, v verdict) {
 		r.w.cfg.Observer.AttemptFailed()
 		r.st.UpdatedAt, r.st.Worker = r.w.now().UTC(), r.w.cfg.ID
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-		if err := r.w.status.Put(sctx, r.st); err != nil {
+		if err := r.w.status.Save(sctx, &r.st); err != nil {
 			r.log.Warn("recording the attempt failed", zap.Error(err))
 		}
 		cancel()
@@ -194,7 +206,7 @@ func (r *jobRun) store(ctx context.Context, d decision, v verdict) error {
 	}
 	r.st.State, r.st.Outcome, r.st.Error = StateDone, d.outcome, errText
 	r.st.UpdatedAt, r.st.FinishedAt, r.st.Worker = now, now, r.w.cfg.ID
-	return r.w.status.Put(ctx, r.st)
+	return r.w.status.Save(ctx, &r.st)
 }
 
 // ack answers a finished job's message: DoubleAck, or TermWithReason when an

@@ -151,7 +151,7 @@ func (r *jobRun) deactivate(ctx context.Context, c *genesys.Client, u *genesys.U
 	}
 	r.st.Steps.PatchSent = true
 	r.st.UpdatedAt, r.st.Worker = r.w.now().UTC(), r.w.cfg.ID
-	if err := r.w.status.Put(ctx, r.st); err != nil {
+	if err := r.w.status.Save(ctx, &r.st); err != nil {
 		return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}, false
 	}
 	res, err := r.ensureInactive(ctx, c, u)
@@ -217,7 +217,7 @@ func (r *jobRun) removeGrants(ctx context.Context, c *genesys.Client, userID str
 	r.addCorrelation(resp)
 	r.st.Steps.GrantsRemoved = names
 	r.log.Warn("removed the user's grants to unblock the deactivation", zap.Strings("grants", names))
-	if err := r.w.status.Put(ctx, r.st); err != nil {
+	if err := r.w.status.Save(ctx, &r.st); err != nil {
 		r.log.Warn("recording the removed grants failed", zap.Error(err))
 	}
 	return verdict{}, true

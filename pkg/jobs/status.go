@@ -40,6 +40,10 @@ type Status struct {
 	CreatedAt  time.Time     `json:"created_at"`
 	UpdatedAt  time.Time     `json:"updated_at"`
 	FinishedAt time.Time     `json:"finished_at,omitzero"`
+
+	// rev is the bucket revision this record was read at (0: not stored yet);
+	// Save writes only over that revision.
+	rev uint64
 }
 
 // Steps records what the plan has done, so that a job received again
@@ -74,6 +78,10 @@ type Steps struct {
 // ErrNoStatus: the status bucket has no record of the job.
 var ErrNoStatus = errors.New("jobs: no status for job")
 
+// ErrStatusChanged: the job's record changed since it was read: another
+// worker took the job over (after this one lost NATS or ran past AckWait).
+var ErrStatusChanged = errors.New("jobs: the job's status changed meanwhile (another worker has it)")
+
 // StatusStore reads and writes job status records in the status bucket. It is
 // safe for concurrent use.
 type StatusStore struct {
@@ -102,10 +110,39 @@ func (s *StatusStore) Get(ctx context.Context, jobID string) (Status, error) {
 	if err := json.Unmarshal(e.Value(), &st); err != nil {
 		return Status{}, fmt.Errorf("jobs: decode status of %s: %w", jobID, err)
 	}
+	st.rev = e.Revision()
 	return st, nil
 }
 
-// Put writes a job's status.
+// Save writes a job's status by compare-and-set: only if the record is still
+// the one st was read from (or, for a new record, if there is none yet), so
+// that a worker that lost NATS for a while can never overwrite what another
+// worker wrote since — a write the client buffered while disconnected and
+// sent on reconnect included. ErrStatusChanged otherwise. st's revision
+// moves on with each write.
+func (s *StatusStore) Save(ctx context.Context, st *Status) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("jobs: encode status of %s: %w", st.JobID, err)
+	}
+	var rev uint64
+	if st.rev == 0 {
+		rev, err = s.kv.Create(ctx, st.JobID, data)
+	} else {
+		rev, err = s.kv.Update(ctx, st.JobID, data, st.rev)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || isWrongSequence(err) {
+		return fmt.Errorf("%w: %s", ErrStatusChanged, st.JobID)
+	}
+	if err != nil {
+		return fmt.Errorf("jobs: write status of %s: %w", st.JobID, err)
+	}
+	st.rev = rev
+	return nil
+}
+
+// Put writes a job's status unconditionally, over whatever is stored. Workers
+// use Save.
 func (s *StatusStore) Put(ctx context.Context, st Status) error {
 	data, err := json.Marshal(st)
 	if err != nil {

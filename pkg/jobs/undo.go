@@ -79,7 +79,7 @@ func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict 
 	wasActive := u.Active
 	if !u.Active {
 		r.st.Steps.PatchSent = true
-		if err := r.w.status.Put(ctx, r.st); err != nil {
+		if err := r.w.status.Save(ctx, &r.st); err != nil {
 			return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}
 		}
 		res, err := retryEnsure(ctx, c, u, true, r.w.cfg.MaxConflicts, r)
