@@ -1,0 +1,135 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// composeProject runs docker-compose (the standalone v1 binary, or whatever COMPOSE names, e.g.
+// "docker compose") on the repository's docker-compose.yml under its own project name.
+type composeProject struct {
+	t    *testing.T
+	root string
+	name string
+	env  []string
+}
+
+func (p *composeProject) run(ctx context.Context, args ...string) (string, error) {
+	bin := strings.Fields(os.Getenv("COMPOSE"))
+	if len(bin) == 0 {
+		bin = []string{"docker-compose"}
+	}
+	full := append(bin[1:], append([]string{"-p", p.name, "-f", filepath.Join(p.root, "docker-compose.yml")}, args...)...)
+	cmd := exec.CommandContext(ctx, bin[0], full...)
+	cmd.Dir, cmd.Env = p.root, append(os.Environ(), p.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %w\n%s", bin[0], strings.Join(full, " "), err, out)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// TestComposeSmoke brings docker-compose.yml up with the images built here, waits for both
+// workers to report healthy (their image's HEALTHCHECK runs `worker healthcheck`), enqueues the
+// example batch with the enqueue image, and checks that every job got its audit event.
+// The relay and the sink join this test when they join the compose file.
+func TestComposeSmoke(t *testing.T) {
+	ctx := scenarioContext(t, 5*time.Minute)
+	buildImages(t)
+	docker := requireDocker(t)
+	root, err := moduleRoot()
+	must(t, "module root", err)
+	p := &composeProject{t: t, root: root, name: fmt.Sprintf("genesys-smoke-%d", os.Getpid()), env: []string{
+		"GENESYS_IMAGE_TAG=" + imageTag, "NATS_IMAGE=" + natsImage(), "NATS_PORT=0", "NATS_MONITOR_PORT=0", "SIM_PORT=0",
+	}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs, _ := p.run(context.Background(), "logs", "--no-color", "--tail", "20")
+			t.Logf("compose logs:\n%s", logs)
+		}
+		if out, err := p.run(context.Background(), "down", "-v", "--remove-orphans", "-t", "5"); err != nil {
+			t.Errorf("compose down: %v\n%s", err, out)
+		}
+	})
+	_, err = p.run(ctx, "up", "-d")
+	must(t, "compose up", err)
+	for _, svc := range []string{"worker-1", "worker-2"} {
+		waitHealthy(ctx, t, docker.Client, p, svc)
+	}
+
+	out, err := p.run(ctx, "run", "--rm", "-T", "enqueue", "--file", "/examples/offboarding.csv", "--wait", "--timeout", "2m")
+	must(t, "enqueue the example batch", err)
+	t.Logf("enqueue:\n%s", out)
+
+	addr, err := p.run(ctx, "port", "nats-1", "4222")
+	must(t, "NATS port", err)
+	nc, err := nats.Connect("nats://"+addr, nats.IgnoreDiscoveredServers())
+	must(t, "connect to NATS", err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	must(t, "jetstream", err)
+	s := &stack{t: t, js: js}
+	counts, outcomes, err := s.auditEvents(ctx)
+	must(t, "read the audit stream", err)
+	if want := exampleRows(t, filepath.Join(root, "examples", "offboarding.csv")); len(counts) != want {
+		t.Errorf("%d jobs have audit events, want one for each of the %d example rows", len(counts), want)
+	}
+	for id, n := range counts {
+		if n != 1 {
+			t.Errorf("job %s has %d terminal audit events (outcome %s)", id, n, outcomes[id])
+		}
+	}
+	if left, err := s.remaining(ctx); err != nil || left != 0 {
+		t.Errorf("jobs stream: %d jobs left (%v), want 0", left, err)
+	}
+}
+
+// waitHealthy polls the service's container until Docker reports it healthy.
+func waitHealthy(ctx context.Context, t *testing.T, docker *client.Client, p *composeProject, svc string) {
+	t.Helper()
+	for {
+		id, err := p.run(ctx, "ps", "-q", svc)
+		if err == nil && id != "" {
+			res, err := docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+			if err == nil && res.Container.State != nil && res.Container.State.Health != nil &&
+				res.Container.State.Health.Status == "healthy" {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s not healthy before the time limit", svc)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// exampleRows counts the data rows of an example CSV: lines that are neither comments nor the
+// header.
+func exampleRows(t *testing.T, path string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	must(t, "example batch", err)
+	defer f.Close()
+	n := -1 // the header
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
+			n++
+		}
+	}
+	return n
+}
