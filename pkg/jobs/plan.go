@@ -63,17 +63,10 @@ func (r *jobRun) plan(ctx context.Context) verdict {
 	// heard the answer: then the user's deactivation is this job's doing.
 	patchedBefore := r.st.Steps.PatchSent || r.st.Steps.Deactivated
 
-	u, v, ok := r.resolve(ctx, c)
+	u, v, ok := r.resolveAndLease(ctx, c)
 	if !ok {
 		return v
 	}
-	l, err := r.w.acquireLease(ctx, u.ID, r.job.ID)
-	if err != nil {
-		return verdict{fail: failWait, err: err}
-	}
-	r.leaseMu.Lock()
-	r.lease = l
-	r.leaseMu.Unlock()
 	if v, ok := r.snapshotGrants(ctx, c, u.ID); !ok {
 		return v
 	}
@@ -112,6 +105,23 @@ func activeWord(active bool) string {
 		return "active"
 	}
 	return "inactive"
+}
+
+// resolveAndLease resolves the user and takes the user's lease, so that no
+// other job for the same Genesys user runs until this delivery ends.
+func (r *jobRun) resolveAndLease(ctx context.Context, c *genesys.Client) (*genesys.User, verdict, bool) {
+	u, v, ok := r.resolve(ctx, c)
+	if !ok {
+		return nil, v, false
+	}
+	l, err := r.w.acquireLease(ctx, u.ID, r.job.ID)
+	if err != nil {
+		return nil, verdict{fail: failWait, err: err}, false
+	}
+	r.leaseMu.Lock()
+	r.lease = l
+	r.leaseMu.Unlock()
+	return u, verdict{}, true
 }
 
 // resolve finds the user by the job's identifier: one call for an id, one
@@ -154,7 +164,7 @@ func (r *jobRun) deactivate(ctx context.Context, c *genesys.Client, u *genesys.U
 	if err := r.w.status.Save(ctx, &r.st); err != nil {
 		return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}, false
 	}
-	res, err := r.ensureInactive(ctx, c, u)
+	res, err := r.ensureActive(ctx, c, u, false)
 	if errors.Is(err, genesys.ErrConflict) && r.w.cfg.RemoveGrantsOnConflict && len(r.st.Steps.GrantsRemoved) == 0 {
 		// The opt-in policy: remove what may block the change, then try once more.
 		if v, ok := r.removeGrants(ctx, c, u.ID); !ok {
@@ -164,7 +174,7 @@ func (r *jobRun) deactivate(ctx context.Context, c *genesys.Client, u *genesys.U
 		var resp *genesys.Response
 		if err = retry429(ctx, func() (err error) { fresh, resp, err = c.Users.Get(ctx, u.ID); return err }); err == nil {
 			r.addCorrelation(resp)
-			res, err = r.ensureInactive(ctx, c, fresh)
+			res, err = r.ensureActive(ctx, c, fresh, false)
 		}
 	}
 	if err != nil {
@@ -179,10 +189,12 @@ func (r *jobRun) deactivate(ctx context.Context, c *genesys.Client, u *genesys.U
 	return verdict{}, true
 }
 
-func (r *jobRun) ensureInactive(ctx context.Context, c *genesys.Client, u *genesys.User) (*genesys.EnsureResult, error) {
+// ensureActive brings the user's active flag to active, re-reading on
+// version conflicts, waiting out 429s, and keeping every correlation id.
+func (r *jobRun) ensureActive(ctx context.Context, c *genesys.Client, u *genesys.User, active bool) (*genesys.EnsureResult, error) {
 	var res *genesys.EnsureResult
 	err := retry429(ctx, func() (err error) {
-		res, err = c.Users.EnsureActive(ctx, u, false, r.w.cfg.MaxConflicts)
+		res, err = c.Users.EnsureActive(ctx, u, active, r.w.cfg.MaxConflicts)
 		return err
 	})
 	if res != nil {

@@ -57,17 +57,10 @@ func (r *jobRun) snapshotGrants(ctx context.Context, c *genesys.Client, userID s
 // Genesys grants in the home division), saying which.
 func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict {
 	patchedBefore := r.st.Steps.PatchSent || r.st.Steps.Reactivated
-	u, v, ok := r.resolve(ctx, c)
+	u, v, ok := r.resolveAndLease(ctx, c)
 	if !ok {
 		return v
 	}
-	l, err := r.w.acquireLease(ctx, u.ID, r.job.ID)
-	if err != nil {
-		return verdict{fail: failWait, err: err}
-	}
-	r.leaseMu.Lock()
-	r.lease = l
-	r.leaseMu.Unlock()
 	last, err := r.w.lastDeactivation(ctx, u.ID)
 	if err != nil {
 		return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}
@@ -82,7 +75,7 @@ func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict 
 		if err := r.w.status.Save(ctx, &r.st); err != nil {
 			return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}
 		}
-		res, err := retryEnsure(ctx, c, u, true, r.w.cfg.MaxConflicts, r)
+		res, err := r.ensureActive(ctx, c, u, true)
 		if err != nil {
 			return r.genesysFailure(ctx, err)
 		}
@@ -96,17 +89,6 @@ func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict 
 		r.message = strings.Replace(r.message, "Genesys Cloud user reactivated", "Genesys Cloud user was already active", 1)
 	}
 	return verdict{outcome: audit.OutcomeReactivated}
-}
-
-func retryEnsure(ctx context.Context, c *genesys.Client, u *genesys.User, active bool, maxConflicts int, r *jobRun) (*genesys.EnsureResult, error) {
-	var res *genesys.EnsureResult
-	err := retry429(ctx, func() (err error) { res, err = c.Users.EnsureActive(ctx, u, active, maxConflicts); return err })
-	if res != nil {
-		for _, resp := range res.Responses {
-			r.addCorrelation(resp)
-		}
-	}
-	return res, err
 }
 
 // lastDeactivation returns the unmapped fields of the user's last

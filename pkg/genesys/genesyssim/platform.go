@@ -102,18 +102,28 @@ type grantRef struct {
 	DivisionID string `json:"divisionId"`
 }
 
-// handleBulkRemove is POST /api/v2/authorization/subjects/{id}/bulkremove with
-// {"grants":[{"roleId","divisionId"}]}: 204. Grants the user does not hold are ignored.
-func (s *Server) handleBulkRemove(w http.ResponseWriter, r *http.Request, c *call) {
+// readGrantRefs reads a {"grants":[{"roleId","divisionId"}]} body, the
+// body of bulkremove and bulkadd; a 400 answers anything else.
+func readGrantRefs(w http.ResponseWriter, r *http.Request, c *call) ([]grantRef, bool) {
 	body, ok := readBody(w, r, c)
 	if !ok {
-		return
+		return nil, false
 	}
 	var req struct {
 		Grants []grantRef `json:"grants"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil || req.Grants == nil {
 		c.platformError(w, http.StatusBadRequest, "bad.request", `The body must be {"grants":[{"roleId","divisionId"}]}.`)
+		return nil, false
+	}
+	return req.Grants, true
+}
+
+// handleBulkRemove is POST /api/v2/authorization/subjects/{id}/bulkremove with
+// {"grants":[{"roleId","divisionId"}]}: 204. Grants the user does not hold are ignored.
+func (s *Server) handleBulkRemove(w http.ResponseWriter, r *http.Request, c *call) {
+	refs, ok := readGrantRefs(w, r, c)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -125,7 +135,7 @@ func (s *Server) handleBulkRemove(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	before := len(u.Grants)
 	u.Grants = slices.DeleteFunc(u.Grants, func(g Grant) bool {
-		return slices.Contains(req.Grants, grantRef{g.RoleID, g.DivisionID})
+		return slices.Contains(refs, grantRef{g.RoleID, g.DivisionID})
 	})
 	if len(u.Grants) != before {
 		s.touch(u)
@@ -140,15 +150,8 @@ func (s *Server) handleBulkRemove(w http.ResponseWriter, r *http.Request, c *cal
 // subject", body Roledivisiongrants, no response body). An unknown role or
 // division is a 400; grants the user already holds are kept once.
 func (s *Server) handleBulkAdd(w http.ResponseWriter, r *http.Request, c *call) {
-	body, ok := readBody(w, r, c)
+	refs, ok := readGrantRefs(w, r, c)
 	if !ok {
-		return
-	}
-	var req struct {
-		Grants []grantRef `json:"grants"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil || req.Grants == nil {
-		c.platformError(w, http.StatusBadRequest, "bad.request", `The body must be {"grants":[{"roleId","divisionId"}]}.`)
 		return
 	}
 	s.mu.Lock()
@@ -158,8 +161,8 @@ func (s *Server) handleBulkAdd(w http.ResponseWriter, r *http.Request, c *call) 
 		s.notFound(w, c, false)
 		return
 	}
-	add := make([]Grant, 0, len(req.Grants))
-	for _, ref := range req.Grants {
+	add := make([]Grant, 0, len(refs))
+	for _, ref := range refs {
 		ri := slices.IndexFunc(s.org.roles, func(x Role) bool { return x.ID == ref.RoleID })
 		di := slices.IndexFunc(s.org.divisions, func(x Division) bool { return x.ID == ref.DivisionID })
 		if ri < 0 || di < 0 {
