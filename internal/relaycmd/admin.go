@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
@@ -34,7 +35,7 @@ relay replica; its events wait in the audit stream. enable resumes from where it
 first. Both store an ops event (relay_endpoint_disabled, relay_endpoint_enabled).
 `, stderr)
 	c.common.register(fs)
-	fs.StringVar(&c.Reason, "reason", envOr("GENESYS_RELAY_REASON", "disabled by operator"), "disable: why, for the state and the ops event (env GENESYS_RELAY_REASON)")
+	fs.StringVar(&c.Reason, "reason", envdefault.String("GENESYS_RELAY_REASON", "disabled by operator"), "disable: why, for the state and the ops event (env GENESYS_RELAY_REASON)")
 	return fs
 }
 
@@ -169,11 +170,11 @@ signed as usual and with their original webhook-id (receivers that keep ids drop
 It reads the stream directly; the endpoint's own queue and position are not touched.
 `, stderr)
 	c.common.register(fs)
-	fs.StringVar(&c.Config, "config", envOr("GENESYS_RELAY_CONFIG", ""), "JSON file of endpoints, as for relay run (env GENESYS_RELAY_CONFIG)")
-	fs.StringVar(&c.Endpoint, "endpoint", envOr("GENESYS_RELAY_ENDPOINT", ""), "name of the endpoint to replay to (env GENESYS_RELAY_ENDPOINT)")
-	fs.StringVar(&c.Since, "since", envOr("GENESYS_RELAY_SINCE", ""), "first store time to replay, inclusive: RFC 3339 or a duration ago such as 6h (env GENESYS_RELAY_SINCE)")
-	fs.StringVar(&c.Until, "until", envOr("GENESYS_RELAY_UNTIL", ""), "store time to stop before, RFC 3339 or a duration ago; defaults to now (env GENESYS_RELAY_UNTIL)")
-	fs.IntVar(&c.Attempts, "attempts", envInt("GENESYS_RELAY_ATTEMPTS", 5), "tries per event before the replay stops (env GENESYS_RELAY_ATTEMPTS)")
+	fs.StringVar(&c.Config, "config", envdefault.String("GENESYS_RELAY_CONFIG", ""), "JSON file of endpoints, as for relay run (env GENESYS_RELAY_CONFIG)")
+	fs.StringVar(&c.Endpoint, "endpoint", envdefault.String("GENESYS_RELAY_ENDPOINT", ""), "name of the endpoint to replay to (env GENESYS_RELAY_ENDPOINT)")
+	fs.StringVar(&c.Since, "since", envdefault.String("GENESYS_RELAY_SINCE", ""), "first store time to replay, inclusive: RFC 3339 or a duration ago such as 6h (env GENESYS_RELAY_SINCE)")
+	fs.StringVar(&c.Until, "until", envdefault.String("GENESYS_RELAY_UNTIL", ""), "store time to stop before, RFC 3339 or a duration ago; defaults to now (env GENESYS_RELAY_UNTIL)")
+	fs.IntVar(&c.Attempts, "attempts", envdefault.Int("GENESYS_RELAY_ATTEMPTS", 5), "tries per event before the replay stops (env GENESYS_RELAY_ATTEMPTS)")
 	fs.BoolVar(&c.Force, "force", false, "replay to a disabled endpoint (env none: a deliberate act)")
 	return fs
 }

@@ -5,14 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
@@ -30,35 +29,14 @@ type common struct {
 	LogLevel    string
 }
 
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
-	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return n
-	}
-	return def
-}
-
 func (c *common) register(fs *flag.FlagSet) {
 	c.NATS.RegisterFlags(fs)
-	fs.StringVar(&c.Prefix, "prefix", envOr("GENESYS_PREFIX", jobs.DefaultPrefix), "subject prefix of the deployment: ops events on <prefix>.audit.ops.*, dead letters on <prefix>.dead.relay.<endpoint> (env GENESYS_PREFIX)")
-	fs.StringVar(&c.AuditStream, "audit-stream", envOr("GENESYS_RELAY_AUDIT_STREAM", ""), "audit stream to read; defaults to the prefix's, GENESYS_AUDIT (env GENESYS_RELAY_AUDIT_STREAM)")
-	fs.StringVar(&c.StateBucket, "state-bucket", envOr("GENESYS_RELAY_STATE_BUCKET", ""), "KV bucket of endpoint states; defaults to <prefix>-relay, created when missing (env GENESYS_RELAY_STATE_BUCKET)")
-	fs.StringVar(&c.Source, "source", envOr("GENESYS_SOURCE", audit.DefaultSource), "CloudEvents source of the relay's ops events; use the workers' (env GENESYS_SOURCE)")
-	fs.StringVar(&c.LogFormat, "log-format", envOr("GENESYS_LOG_FORMAT", "json"), "json or console (env GENESYS_LOG_FORMAT)")
-	fs.StringVar(&c.LogLevel, "log-level", envOr("GENESYS_LOG_LEVEL", "info"), "debug, info, warn or error (env GENESYS_LOG_LEVEL)")
+	fs.StringVar(&c.Prefix, "prefix", envdefault.String("GENESYS_PREFIX", jobs.DefaultPrefix), "subject prefix of the deployment: ops events on <prefix>.audit.ops.*, dead letters on <prefix>.dead.relay.<endpoint> (env GENESYS_PREFIX)")
+	fs.StringVar(&c.AuditStream, "audit-stream", envdefault.String("GENESYS_RELAY_AUDIT_STREAM", ""), "audit stream to read; defaults to the prefix's, GENESYS_AUDIT (env GENESYS_RELAY_AUDIT_STREAM)")
+	fs.StringVar(&c.StateBucket, "state-bucket", envdefault.String("GENESYS_RELAY_STATE_BUCKET", ""), "KV bucket of endpoint states; defaults to <prefix>-relay, created when missing (env GENESYS_RELAY_STATE_BUCKET)")
+	fs.StringVar(&c.Source, "source", envdefault.String("GENESYS_SOURCE", audit.DefaultSource), "CloudEvents source of the relay's ops events; use the workers' (env GENESYS_SOURCE)")
+	fs.StringVar(&c.LogFormat, "log-format", envdefault.String("GENESYS_LOG_FORMAT", "json"), "json or console (env GENESYS_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", envdefault.String("GENESYS_LOG_LEVEL", "info"), "debug, info, warn or error (env GENESYS_LOG_LEVEL)")
 }
 
 // validate checks the shared settings without connecting; errors never carry a secret.

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"time"
 
@@ -18,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
+	"github.com/offboard-dev/genesys-deactivator/internal/httpserve"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
@@ -36,12 +37,12 @@ type runConfig struct {
 func newRunFlags(c *runConfig, stderr io.Writer) *flag.FlagSet {
 	fs := newFlagSet("relay run", "Usage: relay run --config relay.json [flags]\n\nDelivers audit events to the endpoints of the config file until SIGINT or SIGTERM.\n", stderr)
 	c.common.register(fs)
-	fs.StringVar(&c.Config, "config", envOr("GENESYS_RELAY_CONFIG", ""), "JSON file of endpoints; secrets come from the files or variables it names (env GENESYS_RELAY_CONFIG)")
-	fs.StringVar(&c.HTTPListen, "http", envOr("GENESYS_RELAY_HTTP", "127.0.0.1:8081"), "address of /healthz and /metrics; empty to disable (env GENESYS_RELAY_HTTP)")
-	fs.StringVar(&c.DeadStream, "dead-stream", envOr("GENESYS_RELAY_DEAD_STREAM", ""), "stream relay dead letters must land in; defaults to the prefix's, GENESYS_DEAD (env GENESYS_RELAY_DEAD_STREAM)")
-	fs.IntVar(&c.Replicas, "replicas", envInt("GENESYS_REPLICAS", 1), "replicas of the state bucket when the relay creates it (env GENESYS_REPLICAS)")
-	fs.DurationVar(&c.MonitorInterval, "monitor-interval", envDuration("GENESYS_RELAY_MONITOR_INTERVAL", 30*time.Second), "how often to measure each endpoint's backlog (env GENESYS_RELAY_MONITOR_INTERVAL)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("GENESYS_RELAY_SHUTDOWN_TIMEOUT", 20*time.Second), "on SIGTERM, how long deliveries in flight may finish (env GENESYS_RELAY_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.Config, "config", envdefault.String("GENESYS_RELAY_CONFIG", ""), "JSON file of endpoints; secrets come from the files or variables it names (env GENESYS_RELAY_CONFIG)")
+	fs.StringVar(&c.HTTPListen, "http", envdefault.String("GENESYS_RELAY_HTTP", "127.0.0.1:8081"), "address of /healthz and /metrics; empty to disable (env GENESYS_RELAY_HTTP)")
+	fs.StringVar(&c.DeadStream, "dead-stream", envdefault.String("GENESYS_RELAY_DEAD_STREAM", ""), "stream relay dead letters must land in; defaults to the prefix's, GENESYS_DEAD (env GENESYS_RELAY_DEAD_STREAM)")
+	fs.IntVar(&c.Replicas, "replicas", envdefault.Int("GENESYS_REPLICAS", 1), "replicas of the state bucket when the relay creates it (env GENESYS_REPLICAS)")
+	fs.DurationVar(&c.MonitorInterval, "monitor-interval", envdefault.Duration("GENESYS_RELAY_MONITOR_INTERVAL", 30*time.Second), "how often to measure each endpoint's backlog (env GENESYS_RELAY_MONITOR_INTERVAL)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envdefault.Duration("GENESYS_RELAY_SHUTDOWN_TIMEOUT", 20*time.Second), "on SIGTERM, how long deliveries in flight may finish (env GENESYS_RELAY_SHUTDOWN_TIMEOUT)")
 	return fs
 }
 
@@ -123,29 +124,8 @@ func run(ctx context.Context, c runConfig, eps []audit.Endpoint, log *zap.Logger
 // serveHTTP serves /healthz and /metrics on addr; "" serves nothing. The returned function stops
 // the server.
 func serveHTTP(addr string, reg *prometheus.Registry, log *zap.Logger) (func(), error) {
-	if addr == "" {
-		return func() {}, nil
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--http %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server", zap.Error(err))
-		}
-	}()
-	log.Info("serving /healthz and /metrics", zap.String("addr", ln.Addr().String()))
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	}, nil
+	return httpserve.Start(addr, mux, "/healthz and /metrics", log)
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
@@ -59,80 +59,53 @@ type Config struct {
 	LogLevel   string
 }
 
-// envOr returns the environment variable's value, or def.
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return n
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
-	}
-	return def
-}
-
-func envBool(name string) bool {
-	b, _ := strconv.ParseBool(os.Getenv(name))
-	return b
-}
-
 // newFlagSet declares every flag, with its environment variable and default.
 func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { usage(fs, stderr) }
 
-	fs.BoolVar(&c.Dev, "dev", envBool("GENESYS_DEV"), "run everything on this machine: an embedded NATS server, the Genesys simulator with a seeded org, and the worker (env GENESYS_DEV)")
-	fs.StringVar(&c.DevNATSListen, "dev-nats-listen", envOr("GENESYS_DEV_NATS_LISTEN", "127.0.0.1:4222"), "--dev: address of the embedded NATS server; port 0 picks a free one (env GENESYS_DEV_NATS_LISTEN)")
-	fs.StringVar(&c.DevSimListen, "dev-sim-listen", envOr("GENESYS_DEV_SIM_LISTEN", "127.0.0.1:8089"), "--dev: address of the Genesys simulator; port 0 picks a free one (env GENESYS_DEV_SIM_LISTEN)")
-	fs.StringVar(&c.DevDataDir, "dev-data-dir", envOr("GENESYS_DEV_DATA_DIR", ".dev"), "--dev: folder for the embedded NATS server's JetStream data (env GENESYS_DEV_DATA_DIR)")
+	fs.BoolVar(&c.Dev, "dev", envdefault.Bool("GENESYS_DEV"), "run everything on this machine: an embedded NATS server, the Genesys simulator with a seeded org, and the worker (env GENESYS_DEV)")
+	fs.StringVar(&c.DevNATSListen, "dev-nats-listen", envdefault.String("GENESYS_DEV_NATS_LISTEN", "127.0.0.1:4222"), "--dev: address of the embedded NATS server; port 0 picks a free one (env GENESYS_DEV_NATS_LISTEN)")
+	fs.StringVar(&c.DevSimListen, "dev-sim-listen", envdefault.String("GENESYS_DEV_SIM_LISTEN", "127.0.0.1:8089"), "--dev: address of the Genesys simulator; port 0 picks a free one (env GENESYS_DEV_SIM_LISTEN)")
+	fs.StringVar(&c.DevDataDir, "dev-data-dir", envdefault.String("GENESYS_DEV_DATA_DIR", ".dev"), "--dev: folder for the embedded NATS server's JetStream data (env GENESYS_DEV_DATA_DIR)")
 
 	c.NATS.RegisterFlags(fs)
-	fs.StringVar(&c.Prefix, "prefix", envOr("GENESYS_PREFIX", jobs.DefaultPrefix), "subject prefix of every stream, subject and bucket (env GENESYS_PREFIX)")
-	fs.IntVar(&c.Replicas, "replicas", envInt("GENESYS_REPLICAS", 1), "replicas of the streams and buckets: 1 for one NATS server, 3 for a cluster (env GENESYS_REPLICAS)")
+	fs.StringVar(&c.Prefix, "prefix", envdefault.String("GENESYS_PREFIX", jobs.DefaultPrefix), "subject prefix of every stream, subject and bucket (env GENESYS_PREFIX)")
+	fs.IntVar(&c.Replicas, "replicas", envdefault.Int("GENESYS_REPLICAS", 1), "replicas of the streams and buckets: 1 for one NATS server, 3 for a cluster (env GENESYS_REPLICAS)")
 
-	fs.StringVar(&c.Region, "region", envOr("GENESYS_REGION", ""), "Genesys Cloud region, by AWS name (us-east-1) or host (mypurecloud.com) (env GENESYS_REGION)")
-	fs.StringVar(&c.BaseURL, "base-url", envOr("GENESYS_BASE_URL", ""), "explicit Genesys API base URL instead of a region, e.g. a proxy or the simulator (env GENESYS_BASE_URL)")
-	fs.StringVar(&c.TokenURL, "token-url", envOr("GENESYS_TOKEN_URL", ""), "explicit OAuth token URL; defaults to the region's or base URL's login host (env GENESYS_TOKEN_URL)")
-	fs.BoolVar(&c.InsecureHTTP, "insecure-http", envBool("GENESYS_INSECURE_HTTP"), "allow plain http to a non-loopback Genesys base URL (a simulator in a container network); logs a warning (env GENESYS_INSECURE_HTTP)")
-	fs.StringVar(&c.ClientID, "client-id", envOr("GENESYS_CLIENT_ID", ""), "OAuth client id of the Genesys client-credentials client (env GENESYS_CLIENT_ID)")
+	fs.StringVar(&c.Region, "region", envdefault.String("GENESYS_REGION", ""), "Genesys Cloud region, by AWS name (us-east-1) or host (mypurecloud.com) (env GENESYS_REGION)")
+	fs.StringVar(&c.BaseURL, "base-url", envdefault.String("GENESYS_BASE_URL", ""), "explicit Genesys API base URL instead of a region, e.g. a proxy or the simulator (env GENESYS_BASE_URL)")
+	fs.StringVar(&c.TokenURL, "token-url", envdefault.String("GENESYS_TOKEN_URL", ""), "explicit OAuth token URL; defaults to the region's or base URL's login host (env GENESYS_TOKEN_URL)")
+	fs.BoolVar(&c.InsecureHTTP, "insecure-http", envdefault.Bool("GENESYS_INSECURE_HTTP"), "allow plain http to a non-loopback Genesys base URL (a simulator in a container network); logs a warning (env GENESYS_INSECURE_HTTP)")
+	fs.StringVar(&c.ClientID, "client-id", envdefault.String("GENESYS_CLIENT_ID", ""), "OAuth client id of the Genesys client-credentials client (env GENESYS_CLIENT_ID)")
 	// The secret's environment value is set after registration, so that it is
 	// never shown as a default in the usage text.
 	fs.StringVar(&c.ClientSecret, "client-secret", "", "OAuth client secret; prefer --client-secret-file (env GENESYS_CLIENT_SECRET)")
 	c.ClientSecret = os.Getenv("GENESYS_CLIENT_SECRET")
-	fs.StringVar(&c.ClientSecretFile, "client-secret-file", envOr("GENESYS_CLIENT_SECRET_FILE", ""), "file holding the OAuth client secret (env GENESYS_CLIENT_SECRET_FILE)")
-	fs.IntVar(&c.RatePerMinute, "rate-per-minute", envInt("GENESYS_RATE_PER_MINUTE", 300), "Genesys API requests per minute the whole fleet may send with this OAuth client: one budget shared through NATS KV; every worker must set the same value (env GENESYS_RATE_PER_MINUTE)")
-	fs.IntVar(&c.MaxFleet, "max-fleet", envInt("GENESYS_MAX_FLEET", 8), "most workers that ever share the budget: while NATS KV is unreachable each worker sends at most rate-per-minute / max-fleet (env GENESYS_MAX_FLEET)")
+	fs.StringVar(&c.ClientSecretFile, "client-secret-file", envdefault.String("GENESYS_CLIENT_SECRET_FILE", ""), "file holding the OAuth client secret (env GENESYS_CLIENT_SECRET_FILE)")
+	fs.IntVar(&c.RatePerMinute, "rate-per-minute", envdefault.Int("GENESYS_RATE_PER_MINUTE", 300), "Genesys API requests per minute the whole fleet may send with this OAuth client: one budget shared through NATS KV; every worker must set the same value (env GENESYS_RATE_PER_MINUTE)")
+	fs.IntVar(&c.MaxFleet, "max-fleet", envdefault.Int("GENESYS_MAX_FLEET", 8), "most workers that ever share the budget: while NATS KV is unreachable each worker sends at most rate-per-minute / max-fleet (env GENESYS_MAX_FLEET)")
 
-	fs.StringVar(&c.WorkerID, "worker-id", envOr("GENESYS_WORKER_ID", ""), "name of this worker in job status records; defaults to host name and pid (env GENESYS_WORKER_ID)")
-	fs.IntVar(&c.Concurrency, "concurrency", envInt("GENESYS_CONCURRENCY", 4), "jobs this worker holds and works on at once (env GENESYS_CONCURRENCY)")
-	fs.IntVar(&c.MaxAttempts, "max-attempts", envInt("GENESYS_MAX_ATTEMPTS", 5), "transient failures a job may have before it ends exhausted (env GENESYS_MAX_ATTEMPTS)")
-	fs.DurationVar(&c.AckWait, "ack-wait", envDuration("GENESYS_ACK_WAIT", 30*time.Second), "JetStream AckWait of the job consumers (env GENESYS_ACK_WAIT)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("GENESYS_SHUTDOWN_TIMEOUT", 20*time.Second), "on SIGTERM, how long jobs in flight may finish before the rest are handed back (env GENESYS_SHUTDOWN_TIMEOUT)")
-	fs.DurationVar(&c.ProbeInterval, "probe-interval", envDuration("GENESYS_PROBE_INTERVAL", 15*time.Second), "while Genesys refuses our credentials, how often to check again (env GENESYS_PROBE_INTERVAL)")
-	fs.StringVar(&c.ProtectRoles, "protect-roles", envOr("GENESYS_PROTECT_ROLES", "Master Admin"), "comma-separated role names whose holders are never deactivated; empty for none (env GENESYS_PROTECT_ROLES)")
-	fs.StringVar(&c.ProtectUsers, "protect-users", envOr("GENESYS_PROTECT_USERS", ""), "comma-separated user ids, user names or external ids never deactivated (env GENESYS_PROTECT_USERS)")
-	fs.IntVar(&c.GuardLimit, "guard-limit", envInt("GENESYS_GUARD_LIMIT", 50), "mass-deactivation guard: deactivations the fleet may make per --guard-window before normal jobs are held for an operator; 0 disables (env GENESYS_GUARD_LIMIT)")
-	fs.IntVar(&c.GuardUrgent, "guard-urgent-limit", envInt("GENESYS_GUARD_URGENT_LIMIT", 10), "mass-deactivation guard: urgent deactivations per --guard-window before urgent jobs are held too (env GENESYS_GUARD_URGENT_LIMIT)")
-	fs.DurationVar(&c.GuardWindow, "guard-window", envDuration("GENESYS_GUARD_WINDOW", time.Hour), "mass-deactivation guard: the rolling window (env GENESYS_GUARD_WINDOW)")
-	fs.BoolVar(&c.RemoveGrants, "remove-grants-on-conflict", envBool("GENESYS_REMOVE_GRANTS_ON_CONFLICT"), "when Genesys refuses a deactivation with a conflict that is not about the version, remove the user's grants (recorded in the audit event) and try once more; needs authorization:grant:view and authorization:grant:delete (env GENESYS_REMOVE_GRANTS_ON_CONFLICT)")
-	fs.BoolVar(&c.SnapshotGrants, "snapshot-grants", envBool("GENESYS_SNAPSHOT_GRANTS"), "before each deactivation, read the user's grants with their divisions (one more call) and record them in the audit event, so that a reactivation restores them where they were; needs authorization:grant:view (env GENESYS_SNAPSHOT_GRANTS)")
-	fs.BoolVar(&c.SnapshotQueues, "snapshot-queues", envBool("GENESYS_SNAPSHOT_QUEUES"), "before each deactivation, read the queues the user has joined (one more call) and record them in the audit event; needs routing:queue:view (env GENESYS_SNAPSHOT_QUEUES)")
-	fs.BoolVar(&c.SkipSelfCheck, "skip-self-check", envBool("GENESYS_SKIP_SELF_CHECK"), "do not check the Genesys credentials and permissions at start (env GENESYS_SKIP_SELF_CHECK)")
+	fs.StringVar(&c.WorkerID, "worker-id", envdefault.String("GENESYS_WORKER_ID", ""), "name of this worker in job status records; defaults to host name and pid (env GENESYS_WORKER_ID)")
+	fs.IntVar(&c.Concurrency, "concurrency", envdefault.Int("GENESYS_CONCURRENCY", 4), "jobs this worker holds and works on at once (env GENESYS_CONCURRENCY)")
+	fs.IntVar(&c.MaxAttempts, "max-attempts", envdefault.Int("GENESYS_MAX_ATTEMPTS", 5), "transient failures a job may have before it ends exhausted (env GENESYS_MAX_ATTEMPTS)")
+	fs.DurationVar(&c.AckWait, "ack-wait", envdefault.Duration("GENESYS_ACK_WAIT", 30*time.Second), "JetStream AckWait of the job consumers (env GENESYS_ACK_WAIT)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envdefault.Duration("GENESYS_SHUTDOWN_TIMEOUT", 20*time.Second), "on SIGTERM, how long jobs in flight may finish before the rest are handed back (env GENESYS_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.ProbeInterval, "probe-interval", envdefault.Duration("GENESYS_PROBE_INTERVAL", 15*time.Second), "while Genesys refuses our credentials, how often to check again (env GENESYS_PROBE_INTERVAL)")
+	fs.StringVar(&c.ProtectRoles, "protect-roles", envdefault.String("GENESYS_PROTECT_ROLES", "Master Admin"), "comma-separated role names whose holders are never deactivated; empty for none (env GENESYS_PROTECT_ROLES)")
+	fs.StringVar(&c.ProtectUsers, "protect-users", envdefault.String("GENESYS_PROTECT_USERS", ""), "comma-separated user ids, user names or external ids never deactivated (env GENESYS_PROTECT_USERS)")
+	fs.IntVar(&c.GuardLimit, "guard-limit", envdefault.Int("GENESYS_GUARD_LIMIT", 50), "mass-deactivation guard: deactivations the fleet may make per --guard-window before normal jobs are held for an operator; 0 disables (env GENESYS_GUARD_LIMIT)")
+	fs.IntVar(&c.GuardUrgent, "guard-urgent-limit", envdefault.Int("GENESYS_GUARD_URGENT_LIMIT", 10), "mass-deactivation guard: urgent deactivations per --guard-window before urgent jobs are held too (env GENESYS_GUARD_URGENT_LIMIT)")
+	fs.DurationVar(&c.GuardWindow, "guard-window", envdefault.Duration("GENESYS_GUARD_WINDOW", time.Hour), "mass-deactivation guard: the rolling window (env GENESYS_GUARD_WINDOW)")
+	fs.BoolVar(&c.RemoveGrants, "remove-grants-on-conflict", envdefault.Bool("GENESYS_REMOVE_GRANTS_ON_CONFLICT"), "when Genesys refuses a deactivation with a conflict that is not about the version, remove the user's grants (recorded in the audit event) and try once more; needs authorization:grant:view and authorization:grant:delete (env GENESYS_REMOVE_GRANTS_ON_CONFLICT)")
+	fs.BoolVar(&c.SnapshotGrants, "snapshot-grants", envdefault.Bool("GENESYS_SNAPSHOT_GRANTS"), "before each deactivation, read the user's grants with their divisions (one more call) and record them in the audit event, so that a reactivation restores them where they were; needs authorization:grant:view (env GENESYS_SNAPSHOT_GRANTS)")
+	fs.BoolVar(&c.SnapshotQueues, "snapshot-queues", envdefault.Bool("GENESYS_SNAPSHOT_QUEUES"), "before each deactivation, read the queues the user has joined (one more call) and record them in the audit event; needs routing:queue:view (env GENESYS_SNAPSHOT_QUEUES)")
+	fs.BoolVar(&c.SkipSelfCheck, "skip-self-check", envdefault.Bool("GENESYS_SKIP_SELF_CHECK"), "do not check the Genesys credentials and permissions at start (env GENESYS_SKIP_SELF_CHECK)")
 
-	fs.StringVar(&c.HTTPListen, "http", envOr("GENESYS_HTTP", "127.0.0.1:8080"), "address of /healthz, /readyz and /metrics; empty to disable (env GENESYS_HTTP)")
-	fs.StringVar(&c.LogFormat, "log-format", envOr("GENESYS_LOG_FORMAT", ""), "json or console; defaults to json, console with --dev (env GENESYS_LOG_FORMAT)")
-	fs.StringVar(&c.LogLevel, "log-level", envOr("GENESYS_LOG_LEVEL", "info"), "debug, info, warn or error (env GENESYS_LOG_LEVEL)")
+	fs.StringVar(&c.HTTPListen, "http", envdefault.String("GENESYS_HTTP", "127.0.0.1:8080"), "address of /healthz, /readyz and /metrics; empty to disable (env GENESYS_HTTP)")
+	fs.StringVar(&c.LogFormat, "log-format", envdefault.String("GENESYS_LOG_FORMAT", ""), "json or console; defaults to json, console with --dev (env GENESYS_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", envdefault.String("GENESYS_LOG_LEVEL", "info"), "debug, info, warn or error (env GENESYS_LOG_LEVEL)")
 	return fs
 }
 

@@ -6,21 +6,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/internal/httpserve"
 )
 
 // startHTTP serves /healthz (the process is alive), /readyz (it should get
 // work: NATS connected, streams present, fleet not paused) and /metrics. An
 // empty address serves nothing. The returned function shuts the server down.
 func startHTTP(addr string, m *metrics, log *zap.Logger, ready func(context.Context) error) (func(), error) {
-	if addr == "" {
-		return func() {}, nil
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
@@ -33,25 +31,7 @@ func startHTTP(addr string, m *metrics, log *zap.Logger, ready func(context.Cont
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--http %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server", zap.Error(err))
-		}
-	}()
-	log.Info("serving /healthz, /readyz and /metrics", zap.String("addr", ln.Addr().String()))
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	}, nil
+	return httpserve.Start(addr, mux, "/healthz, /readyz and /metrics", log)
 }
 
 // healthcheck is `worker healthcheck`: for container health checks, which
