@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -310,4 +311,55 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// holdTransport holds every request that names one of its users until release is closed.
+type holdTransport struct {
+	users   []string
+	held    chan struct{} // gets a value when a request is first held
+	release chan struct{}
+}
+
+func (h *holdTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	for _, u := range h.users {
+		if strings.Contains(r.URL.String(), u) {
+			select {
+			case h.held <- struct{}{}:
+			default:
+			}
+			select {
+			case <-h.release:
+			case <-r.Context().Done():
+				return nil, r.Context().Err()
+			}
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Every slot of a worker busy with a normal job that does not finish: an urgent job still starts
+// and finishes, in the slot the worker keeps for urgent jobs alone.
+func TestPipelineUrgentJobDoesNotWaitForASlot(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 20, RateLimit: 1_000_000})
+	active := slices.DeleteFunc(b.sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })
+	hold := &holdTransport{users: []string{active[1].ID, active[2].ID}, held: make(chan struct{}, 1), release: make(chan struct{})}
+	released := sync.OnceFunc(func() { close(hold.release) })
+	t.Cleanup(released)
+	b.worker(jobs.WorkerConfig{Concurrency: 1, Genesys: b.client(genesys.WithHTTPClient(&http.Client{Transport: hold}))})
+	normal := b.enqueue(refsByID(active[1:3]), nil)
+	select {
+	case <-hold.held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the normal job never reached Genesys")
+	}
+	urgent := b.enqueue([]jobs.UserRef{{ID: active[0].ID}}, func(j *jobs.Job) { j.ID = "urgent-1"; j.Priority = jobs.PriorityUrgent })
+	b.waitDone(urgent, 10*time.Second)
+	for _, id := range normal {
+		if st, err := b.status.Get(t.Context(), id); err == nil && st.State == jobs.StateDone {
+			t.Errorf("normal job %s finished while its Genesys call was held", id)
+		}
+	}
+	released()
+	b.waitDone(normal, 10*time.Second)
 }

@@ -30,7 +30,9 @@ type WorkerConfig struct {
 	ID string
 	// Origin says who emits the audit events. Defaults to the zero Origin.
 	Origin audit.Origin
-	// Concurrency is how many jobs the worker holds and works on at once. Defaults to 4.
+	// Concurrency is how many jobs the worker holds and works on at once. Defaults to 4. One more
+	// slot is kept for urgent jobs alone, so that an urgent job never waits for a normal one to
+	// finish.
 	Concurrency int
 	// MaxAttempts is how many transient failures a job may have before it ends exhausted.
 	// Defaults to 5.
@@ -192,6 +194,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer cancelWork(nil)
 	var wg sync.WaitGroup
 	wg.Go(func() { w.pause.probeLoop(ctx) })
+	wg.Go(func() { w.urgentReserve(ctx, workCtx, &wg) })
 	sem := make(chan struct{}, w.cfg.Concurrency)
 	for {
 		select {
@@ -243,6 +246,42 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer t.Stop()
 	wg.Wait()
 	return nil
+}
+
+// urgentReserve keeps one slot beyond Concurrency for urgent jobs: a pull request on the urgent
+// lane is always waiting, so an urgent job published behind a backlog starts at once instead of
+// waiting for a normal job to finish and free a slot (with every slot busy at the fleet's budget,
+// that wait alone was seconds). Further urgent jobs take the ordinary slots first of all.
+func (w *Worker) urgentReserve(ctx, workCtx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{}, 1)
+	for ctx.Err() == nil {
+		msgs, err := fetch(func() (jetstream.MessageBatch, error) {
+			return w.urgent.Fetch(1, jetstream.FetchMaxWait(w.cfg.PollWait))
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				w.logFetchError(err)
+				sleepCtx(ctx, w.cfg.PollWait)
+			}
+			continue
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		w.urgentRunning.Add(1)
+		wg.Go(func() {
+			defer func() {
+				w.urgentRunning.Add(-1)
+				done <- struct{}{}
+			}()
+			w.handle(workCtx, msgs[0])
+		})
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // next returns up to n jobs, at least one unless it fails, and whether they
