@@ -72,6 +72,7 @@ func New(cfg Config) (*Budget, error) {
 	if b.store == nil {
 		b.store = NewKVStore(cfg.KV, cfg.Key)
 	}
+	b.store = &lastWrite{Store: b.store}
 	b.fb = newFallback(cfg)
 	b.m.setInForce(cfg.Limit)
 	b.wg.Go(b.acquireLoop)

@@ -164,7 +164,7 @@ func (b *Budget) storePending(p pending) error {
 			s = state{}
 		}
 		next := p.apply(s)
-		err = b.store.Update(ctx, next.encode(), rev)
+		_, err = b.store.Update(ctx, next.encode(), rev)
 		if errors.Is(err, ErrConflict) {
 			b.m.conflict()
 			continue

@@ -40,7 +40,7 @@ func (b *Budget) step(p Priority, n int) time.Duration {
 		d.next = &s
 	}
 	if d.next != nil {
-		err := b.store.Update(ctx, d.next.encode(), rev)
+		_, err := b.store.Update(ctx, d.next.encode(), rev)
 		if errors.Is(err, ErrConflict) {
 			// Another worker took the slot. Coming back a little later, at a
 			// random moment, keeps a large fleet from stampeding the key.
