@@ -16,6 +16,8 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // composeProject runs docker-compose (the standalone v1 binary, or whatever COMPOSE names, e.g.
@@ -43,9 +45,9 @@ func (p *composeProject) run(ctx context.Context, args ...string) (string, error
 }
 
 // TestComposeSmoke brings docker-compose.yml up with the images built here, waits for both
-// workers to report healthy (their image's HEALTHCHECK runs `worker healthcheck`), enqueues the
-// example batch with the enqueue image, and checks that every job got its audit event.
-// The relay and the sink join this test when they join the compose file.
+// workers, the relay and the sink to report healthy (their HEALTHCHECKs run the binaries' own
+// `healthcheck`), enqueues the example batch with the enqueue image, and checks that every job
+// got exactly one audit event and that the sink holds every one of them, verified.
 func TestComposeSmoke(t *testing.T) {
 	ctx := scenarioContext(t, 5*time.Minute)
 	buildImages(t)
@@ -53,7 +55,7 @@ func TestComposeSmoke(t *testing.T) {
 	root, err := moduleRoot()
 	must(t, "module root", err)
 	p := &composeProject{t: t, root: root, name: fmt.Sprintf("genesys-smoke-%d", os.Getpid()), env: []string{
-		"GENESYS_IMAGE_TAG=" + imageTag, "NATS_IMAGE=" + natsImage(), "NATS_PORT=0", "NATS_MONITOR_PORT=0", "SIM_PORT=0",
+		"GENESYS_IMAGE_TAG=" + imageTag, "NATS_IMAGE=" + natsImage(), "NATS_PORT=0", "NATS_MONITOR_PORT=0", "SIM_PORT=0", "SINK_PORT=0",
 	}}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -66,7 +68,7 @@ func TestComposeSmoke(t *testing.T) {
 	})
 	_, err = p.run(ctx, "up", "-d")
 	must(t, "compose up", err)
-	for _, svc := range []string{"worker-1", "worker-2"} {
+	for _, svc := range []string{"worker-1", "worker-2", "relay", "sink"} {
 		waitHealthy(ctx, t, docker.Client, p, svc)
 	}
 
@@ -94,6 +96,34 @@ func TestComposeSmoke(t *testing.T) {
 	}
 	if left, err := s.remaining(ctx); err != nil || left != 0 {
 		t.Errorf("jobs stream: %d jobs left (%v), want 0", left, err)
+	}
+
+	sinkAddr, err := p.run(ctx, "port", "sink", "8090")
+	must(t, "sink port", err)
+	for {
+		var got struct {
+			Events []audit.SinkEvent `json:"events"`
+		}
+		err := getJSON(ctx, "http://"+sinkAddr+"/events", &got)
+		have := map[string]bool{}
+		for _, ev := range got.Events {
+			have[ev.ID] = true
+		}
+		var missing []string
+		for id := range counts {
+			if !have[audit.EventID(id)] {
+				missing = append(missing, id)
+			}
+		}
+		if err == nil && len(missing) == 0 {
+			t.Logf("the sink holds all %d audit events of the batch (%d events in all)", len(counts), len(got.Events))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the sink lacks the audit events of %d jobs, e.g. %v (last error %v)", len(missing), missing[:min(5, len(missing))], err)
+		case <-time.After(time.Second):
+		}
 	}
 }
 

@@ -29,9 +29,10 @@ type image struct {
 	pkg    string // go build argument
 }
 
-// images are every image the tests run. cmd/relay and the webhook sink slot in here.
+// images are every image the tests run; the relay image also runs the webhook sink.
 var images = []image{
 	{"worker", "./cmd/worker"},
+	{"relay", "./cmd/relay"},
 	{"genesys-sim", "./cmd/genesys-sim"},
 	{"enqueue", "./cmd/enqueue"},
 	{"nats-server", "github.com/nats-io/nats-server/v2"}, // the `tool` in go.mod: the real server's main

@@ -17,9 +17,10 @@ import (
 //   - every job has exactly one terminal audit event, and a status record (state done) whose
 //     outcome is the event's;
 //   - the fleet never sent the simulator more API requests than the budget in any window, and so
-//     never met a 429 from the simulator's rate window.
+//     never met a 429 from the simulator's rate window;
+//   - the webhook sink holds every job's terminal event, delivered by the relay and verified.
 //
-// The sink's copy of every event joins here when the relay lands. It returns the status records.
+// It returns the status records.
 func (s *stack) checkInvariants(ctx context.Context, b batch) map[string]jobs.Status {
 	s.t.Helper()
 	s.waitFinished(ctx, b, len(b.ids), "batch")
@@ -67,6 +68,7 @@ func (s *stack) checkInvariants(ctx context.Context, b batch) map[string]jobs.St
 	if w.RateLimited > 0 {
 		s.t.Errorf("the simulator answered %d requests with 429: the fleet went past the budget", w.RateLimited)
 	}
+	s.checkSink(ctx, b)
 	return statuses
 }
 

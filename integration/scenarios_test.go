@@ -84,6 +84,40 @@ func TestWorkerCutOffFromNetwork(t *testing.T) {
 	}
 }
 
+// TestSinkDownAndBack: scenario 5. Mid-batch the webhook sink stops (the SIEM is down) for
+// longer than the relay's first retries; the relay keeps retrying its oldest undelivered event
+// (ordered delivery holds the rest back), nothing goes to the dead letters, and once the sink is
+// back every event reaches it. The workers never notice.
+func TestSinkDownAndBack(t *testing.T) {
+	ctx := scenarioContext(t, scenarioLimit)
+	s := newStack(ctx, t, scenarioWorkers)
+	b := s.enqueueBatch(ctx, "s5")
+	s.waitFinished(ctx, b, len(b.ids)/4, "before the sink stops")
+	stop := 10 * time.Second
+	must(t, "stop the sink", s.sink.Stop(ctx, &stop))
+	down := time.Now()
+	s.waitFinished(ctx, b, len(b.ids)/2, "with the sink down")
+	if d := time.Since(down); d < sinkOutage {
+		time.Sleep(sinkOutage - d)
+	}
+	retries, err := s.relayCounter(ctx, "audit_relay_retries_total")
+	must(t, "relay metrics", err)
+	if retries == 0 {
+		t.Errorf("the relay retried nothing while the sink was down for %s", time.Since(down).Round(time.Second))
+	}
+	must(t, "start the sink again", s.sink.Start(ctx))
+	t.Logf("sink down for %s; the relay retried %v times", time.Since(down).Round(time.Second), retries)
+	s.checkInvariants(ctx, b)
+	dead, err := s.relayCounter(ctx, "audit_relay_dead_letters_total")
+	if err != nil || dead != 0 {
+		t.Errorf("relay dead letters: %v (%v), want 0", dead, err)
+	}
+}
+
+// sinkOutage is the least time scenario 5's sink stays down: past the relay's first four retries
+// (1 s, 2 s, 4 s, 8 s) so that the outage is not over between two attempts.
+const sinkOutage = 30 * time.Second
+
 // TestRollingRestart: scenario 6. During a batch every worker in turn is stopped gracefully
 // (SIGTERM: it stops taking jobs, finishes or hands back those in flight) and started again;
 // the next one goes only when the previous one is ready.

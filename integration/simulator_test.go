@@ -4,9 +4,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,19 +65,7 @@ func startSimulator(ctx context.Context, t *testing.T, nw *testcontainers.Docker
 
 // get decodes the JSON answer of an admin path.
 func (s *simulator) get(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	return getJSON(ctx, s.url+path, v)
 }
 
 // users is the seeded org.

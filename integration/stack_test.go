@@ -24,7 +24,7 @@ import (
 )
 
 // stack is one deployment of the project for one scenario: its own network, NATS cluster,
-// simulator and workers, and a NATS connection of the test process through the mapped ports.
+// simulator, workers, webhook relay and sink, and a NATS connection of the test process through the mapped ports.
 // Everything is removed when the test ends.
 type stack struct {
 	t       *testing.T
@@ -33,6 +33,8 @@ type stack struct {
 	nats    *natsCluster
 	sim     *simulator
 	workers []*testcontainers.DockerContainer
+	relay   *testcontainers.DockerContainer // relay run, delivering every audit event to the sink
+	sink    *testcontainers.DockerContainer // relay sink
 	names   jobs.Names
 	nc      *nats.Conn
 	js      jetstream.JetStream
@@ -40,7 +42,8 @@ type stack struct {
 }
 
 // newStack starts a NATS cluster, the simulator and n workers, and waits until every worker is
-// ready (its /readyz answers 200: streams provisioned, NATS connected, the self-check passed).
+// ready (its /readyz answers 200: streams provisioned, NATS connected, the self-check passed);
+// then the sink and the relay.
 func newStack(ctx context.Context, t *testing.T, n int) *stack {
 	t.Helper()
 	buildImages(t)
@@ -72,6 +75,7 @@ func newStack(ctx context.Context, t *testing.T, n int) *stack {
 			t.Fatalf("start %s: %v", workerName(i), err)
 		}
 	}
+	s.startRelay(ctx)
 	s.connect(ctx)
 	return s
 }

@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/offboard-dev/genesys-deactivator/internal/httpserve"
 )
 
 const usageText = `Usage: relay run --config relay.json [flags]
@@ -14,11 +16,14 @@ const usageText = `Usage: relay run --config relay.json [flags]
        relay endpoints enable NAME [flags]
        relay endpoints disable NAME [--reason TEXT] [flags]
        relay replay --config relay.json --endpoint NAME --since TIME [--until TIME] [flags]
+       relay sink --secrets-env NAME | --secret-file FILE [--listen ADDR] [--journal FILE]
+       relay healthcheck [--url http://127.0.0.1:8081/healthz]
 
 Delivers every audit event to the webhook endpoints of relay.json: signed (Standard Webhooks),
 at least once, in order per endpoint, never dropped silently. Run as many replicas as you like.
 Every flag can also be set by the environment variable its text names; NATS flags are shared
-with the worker. 'relay COMMAND --help' lists a command's flags.
+with the worker. 'relay sink' is a verifying webhook receiver for development and tests;
+'relay healthcheck' is for container health checks. 'relay COMMAND --help' lists a command's flags.
 `
 
 // Main runs the relay command with args (without the program name) and returns its exit status:
@@ -35,6 +40,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return endpointsCommand(ctx, args[1:], stdout, stderr)
 	case "replay":
 		return replayCommand(ctx, args[1:], stdout, stderr)
+	case "sink":
+		return sinkCommand(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		return httpserve.Healthcheck(ctx, "relay healthcheck", "http://127.0.0.1:8081/healthz", args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usageText)
 		return 0

@@ -2,8 +2,6 @@ package workercmd
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,34 +35,5 @@ func startHTTP(addr string, m *metrics, log *zap.Logger, ready func(context.Cont
 // healthcheck is `worker healthcheck`: for container health checks, which
 // have no curl in a FROM scratch image. Exit 0 when the URL answers 200.
 func healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("worker healthcheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:8080/healthz", "URL to check; /readyz checks readiness instead of liveness")
-	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
-	if err != nil {
-		fmt.Fprintf(stderr, "healthcheck: %v\n", err)
-		return 2
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		fmt.Fprintf(stderr, "healthcheck: %v\n", err)
-		return 1
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "healthcheck: %s: %s", resp.Status, body)
-		return 1
-	}
-	fmt.Fprintf(stdout, "%s", body)
-	return 0
+	return httpserve.Healthcheck(ctx, "worker healthcheck", "http://127.0.0.1:8080/healthz", args, stdout, stderr)
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,20 @@ type Sink struct {
 	mu       sync.Mutex
 	last     map[string]uint64 // highest sequence seen, per source
 	received int
+	events   []SinkEvent
+	journal  io.Writer
+}
+
+// SinkEvent is what a Sink keeps of each verified delivery, in the order received.
+type SinkEvent struct {
+	ID       string    `json:"id"`
+	Source   string    `json:"source"`
+	Type     string    `json:"type"`
+	Subject  string    `json:"subject,omitempty"`
+	Sequence uint64    `json:"sequence,omitempty"` // 0 when the event had none
+	Outcome  string    `json:"outcome,omitempty"`
+	Repeat   bool      `json:"repeat,omitempty"` // a sequence at or below one already seen from the source
+	Received time.Time `json:"received"`
 }
 
 // NewSink returns a Sink that verifies with the given whsec_ secrets and prints to out.
@@ -43,6 +58,49 @@ func NewSink(secrets []string, out io.Writer) (*Sink, error) {
 		return nil, err
 	}
 	return &Sink{verifier: v, out: out, nowFunc: time.Now, last: map[string]uint64{}}, nil
+}
+
+// SetJournal makes the sink append every event it keeps to w as one JSON line (a SinkEvent), so
+// that [Sink.Restore] can reload them after a restart. Call it before the sink serves.
+func (s *Sink) SetJournal(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.journal = w
+}
+
+// Restore reloads the events of a journal written through [Sink.SetJournal], silently: it neither
+// prints them nor writes them to the journal again. A torn last line (the process died while
+// writing it) is skipped; any other line that does not decode is an error. Call it before the
+// sink serves.
+func (s *Sink) Restore(r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), maxSinkBody)
+	var bad error
+	line := 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sc.Scan() {
+		line++
+		if bad != nil {
+			return bad
+		}
+		var ev SinkEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.ID == "" {
+			bad = fmt.Errorf("audit sink journal line %d: not an event", line)
+			continue
+		}
+		s.keep(ev)
+	}
+	return sc.Err()
+}
+
+// keep counts ev and advances its source's sequence. The caller holds s.mu.
+func (s *Sink) keep(ev SinkEvent) {
+	s.received++
+	s.events = append(s.events, ev)
+	if ev.Sequence > s.last[ev.Source] {
+		s.last[ev.Source] = ev.Sequence
+	}
 }
 
 // sinkEvent is what the sink reads of a CloudEvent.
@@ -91,30 +149,38 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// record prints the event and checks its sequence against the source's last one.
+// record prints the event, checks its sequence against the source's last one and keeps it.
 func (s *Sink) record(ev sinkEvent, headerSeq string) {
 	seq, err := strconv.ParseUint(ev.Sequence, 10, 64) // leading zeros are fine
 	if ev.Sequence == "" {
 		seq, err = strconv.ParseUint(headerSeq, 10, 64)
 	}
+	if err != nil {
+		seq = 0
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.received++
+	kept := SinkEvent{ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject, Sequence: seq,
+		Outcome: ev.Data.Unmapped.Outcome, Received: s.nowFunc().UTC()}
 	line := fmt.Sprintf("seq=%d id=%s type=%s subject=%s outcome=%s message=%q", seq, ev.ID, ev.Type, ev.Subject, ev.Data.Unmapped.Outcome, ev.Data.Message)
 	last, seen := s.last[ev.Source]
 	switch {
 	case err != nil:
 		fmt.Fprintf(s.out, "%s (no sequence)\n", line)
-		return
 	case seen && seq <= last:
+		kept.Repeat = true
 		fmt.Fprintf(s.out, "REPEAT %s\n", line)
-		return
+	default:
+		fmt.Fprintln(s.out, line)
+		if seen && seq > last+1 {
+			fmt.Fprintf(s.out, "GAP source=%s missing sequences %d-%d\n", ev.Source, last+1, seq-1)
+		}
 	}
-	fmt.Fprintln(s.out, line)
-	if seen && seq > last+1 {
-		fmt.Fprintf(s.out, "GAP source=%s missing sequences %d-%d\n", ev.Source, last+1, seq-1)
+	s.keep(kept)
+	if s.journal != nil {
+		b, _ := json.Marshal(kept) // a SinkEvent always encodes
+		_, _ = s.journal.Write(append(b, '\n'))
 	}
-	s.last[ev.Source] = seq
 }
 
 func (s *Sink) printf(format string, args ...any) {
@@ -123,7 +189,14 @@ func (s *Sink) printf(format string, args ...any) {
 	fmt.Fprintf(s.out, format, args...)
 }
 
-// Received returns how many verified events the sink has printed.
+// Events returns a copy of every event the sink kept, restored ones first, in the order received.
+func (s *Sink) Events() []SinkEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]SinkEvent(nil), s.events...)
+}
+
+// Received returns how many verified events the sink has kept (restored ones included).
 func (s *Sink) Received() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -110,3 +110,36 @@ func TestRelayIntoSink(t *testing.T) {
 		t.Errorf("sink output:\n%s", s)
 	}
 }
+
+// Restore reloads a journal silently, skips a torn last line, and refuses a bad line elsewhere.
+func TestSinkRestore(t *testing.T) {
+	t.Parallel()
+	good := `{"id":"e-1","source":"urn:test","type":"t","sequence":1,"outcome":"deactivated","received":"2026-11-27T06:00:00Z"}
+{"id":"e-2","source":"urn:test","type":"t","sequence":2,"received":"2026-11-27T06:00:01Z"}
+`
+	var out lockedBuffer
+	sink, err := NewSink([]string{vectorSecret}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Restore(strings.NewReader(good + `{"id":"e-3","sour`)); err != nil {
+		t.Fatalf("torn last line: %v", err)
+	}
+	if evs := sink.Events(); len(evs) != 2 || evs[0].ID != "e-1" || evs[1].Sequence != 2 || sink.Received() != 2 || out.String() != "" {
+		t.Errorf("restored %+v, printed %q", evs, out.String())
+	}
+	var journal lockedBuffer
+	sink.SetJournal(&journal)
+	sink.record(sinkEvent{ID: "e-2", Source: "urn:test", Sequence: "2"}, "")
+	sink.record(sinkEvent{ID: "e-3", Source: "urn:test", Sequence: "3"}, "")
+	if evs := sink.Events(); len(evs) != 4 || !evs[2].Repeat || evs[3].Repeat {
+		t.Errorf("after two deliveries: %+v", evs)
+	}
+	if lines := strings.Split(strings.TrimSpace(journal.String()), "\n"); len(lines) != 2 || !strings.Contains(lines[0], `"repeat":true`) {
+		t.Errorf("journal:\n%s", journal.String())
+	}
+	other, _ := NewSink([]string{vectorSecret}, &out)
+	if err := other.Restore(strings.NewReader("not json\n" + good)); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("bad first line: %v", err)
+	}
+}
