@@ -58,9 +58,9 @@ func newStack(ctx context.Context, t *testing.T, n int) *stack {
 	s.sim = startSimulator(ctx, t, nw)
 	s.workers = make([]*testcontainers.DockerContainer, n)
 	errs := make([]error, n)
-	// The first worker provisions the R3 streams alone: workers that race to create them on a
-	// fresh cluster time out (jobs.Provision, 5 s) and exit; compose restarts them, a test would
-	// have to wait for that. The others start together once the streams exist.
+	// The first worker provisions the R3 streams alone, so that the scenarios start alike; the
+	// others start together once the streams exist. (Workers racing to create them on a fresh
+	// cluster retry for up to a minute, jobs.Provision: the compose smoke test starts two at once.)
 	s.workers[0], errs[0] = s.runWorker(ctx, 0)
 	var wg sync.WaitGroup
 	for i := 1; i < n && errs[0] == nil; i++ {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -115,12 +116,13 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg TopologyConfig) 
 		}
 	}
 	for _, cc := range cfg.consumers() {
-		if _, err := js.CreateOrUpdateConsumer(ctx, cfg.JobsStream(), cc); err != nil {
+		err := retryTransient(ctx, func() error { _, err := js.CreateOrUpdateConsumer(ctx, cfg.JobsStream(), cc); return err })
+		if err != nil {
 			return fmt.Errorf("jobs: provision %s: %w", cc.Durable, err)
 		}
 	}
 	for _, kc := range cfg.buckets() {
-		err := retryInUse(func() error { _, err := js.CreateOrUpdateKeyValue(ctx, kc); return err })
+		err := retryTransient(ctx, func() error { _, err := js.CreateOrUpdateKeyValue(ctx, kc); return err })
 		if err != nil {
 			return fmt.Errorf("jobs: provision %s: %w", kc.Bucket, err)
 		}
@@ -129,7 +131,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg TopologyConfig) 
 }
 
 func provisionStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) error {
-	err := retryInUse(func() error { _, err := js.CreateOrUpdateStream(ctx, sc); return err })
+	err := retryTransient(ctx, func() error { _, err := js.CreateOrUpdateStream(ctx, sc); return err })
 	if err == nil {
 		return nil
 	}
@@ -139,14 +141,39 @@ func provisionStream(ctx context.Context, js jetstream.JetStream, sc jetstream.S
 	return fmt.Errorf("jobs: provision %s: %w", sc.Name, err)
 }
 
-// retryInUse retries f when two provisioners raced to create the same stream: the loser's create
-// fails with "name already in use", and its next update succeeds.
-func retryInUse(f func() error) error {
-	err := f()
-	for i := 0; i < 3 && errors.Is(err, jetstream.ErrStreamNameAlreadyInUse); i++ {
-		err = f()
+// provisionPatience bounds how long Provision repeats a call that failed transiently.
+const provisionPatience = time.Minute
+
+// retryTransient repeats f while it fails transiently (see transientProvision), backing off from
+// 250 ms to 4 s, for up to provisionPatience or until ctx ends: on a fresh three-node cluster the
+// workers that start together race to create the replicated streams, and the calls that lose
+// time out or meet "JetStream system temporarily unavailable" while the leaders are elected.
+func retryTransient(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(provisionPatience)
+	wait := 250 * time.Millisecond
+	for {
+		err := f()
+		if err == nil || !transientProvision(err) || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		sleepCtx(ctx, wait)
+		wait = min(2*wait, 4*time.Second)
 	}
-	return err
+}
+
+// transientProvision reports whether a provisioning call that failed with err may succeed when
+// repeated: the name race between two creators (the loser's next update succeeds), a timeout, no
+// JetStream responder yet, or a 503 from a cluster without leaders.
+func transientProvision(err error) bool {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, nats.ErrTimeout), errors.Is(err, nats.ErrNoResponders):
+		return true
+	case errors.As(err, &apiErr):
+		return apiErr.Code == 503
+	}
+	return false
 }
 
 // immutableDiff describes how an existing stream differs from want in the settings the server

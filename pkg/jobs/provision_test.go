@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -395,5 +396,45 @@ func TestAdvisoryStreamCapturesMaxDeliveries(t *testing.T) {
 		Consumer: "workers-normal", StreamSeq: 1, Deliveries: 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("advisory (-want +got):\n%s", diff)
+	}
+}
+
+// Provisioning repeats what a busy cluster refuses for now, and gives up at once on the rest.
+func TestRetryTransient(t *testing.T) {
+	t.Parallel()
+	unavailable := &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}
+	refused := &jetstream.APIError{Code: 500, ErrorCode: 10052, Description: "stream configuration update can not change storage"}
+	for _, tt := range []struct {
+		name  string
+		errs  []error // f's answers in turn; nil after them
+		calls int
+		fails bool
+	}{
+		{"a timeout, then success", []error{context.DeadlineExceeded, nats.ErrTimeout}, 3, false},
+		{"503 while leaders are elected", []error{unavailable, unavailable}, 3, false},
+		{"the name race", []error{jetstream.ErrStreamNameAlreadyInUse}, 2, false},
+		{"no responders yet", []error{nats.ErrNoResponders}, 2, false},
+		{"a refusal is final", []error{refused}, 1, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			calls := 0
+			err := retryTransient(t.Context(), func() error {
+				calls++
+				if calls <= len(tt.errs) {
+					return tt.errs[calls-1]
+				}
+				return nil
+			})
+			if calls != tt.calls || (err != nil) != tt.fails {
+				t.Errorf("%d calls, err %v; want %d calls, failure %v", calls, err, tt.calls, tt.fails)
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	calls := 0
+	if err := retryTransient(ctx, func() error { calls++; return nats.ErrTimeout }); err == nil || calls != 1 {
+		t.Errorf("with ctx ended: %d calls, err %v; want one call and its error", calls, err)
 	}
 }
