@@ -12,8 +12,8 @@ import (
 
 // Healthcheck is a command's `healthcheck` subcommand (name is how usage calls it), for
 // container health checks, which have no curl in a FROM scratch image: it GETs --url (default
-// defaultURL) and exits 0 when the answer is 200, 1 when it is not or nothing answers within
-// --timeout, 2 for bad flags.
+// defaultURL) and exits 0 when the answer is 200, else 1 (Docker reserves 2 in health checks),
+// bad flags and URLs included.
 func Healthcheck(ctx context.Context, name, defaultURL string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -23,14 +23,14 @@ func Healthcheck(ctx context.Context, name, defaultURL string, args []string, st
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		return 2
+		return 1
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "healthcheck: %v\n", err)
-		return 2
+		return 1
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

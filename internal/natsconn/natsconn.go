@@ -90,7 +90,7 @@ func (o *Options) Validate() error {
 			continue
 		}
 		if _, err := os.Stat(f.path); err != nil {
-			errs = append(errs, fmt.Errorf("%s: cannot read %s", f.flag, f.path))
+			errs = append(errs, fmt.Errorf("%s: cannot read %s: %v", f.flag, f.path, errors.Unwrap(err)))
 		}
 	}
 	for _, u := range strings.Split(cmp.Or(o.URL, DefaultURL), ",") {
@@ -167,7 +167,7 @@ func secret(inline, file, flagName string) (string, error) {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("%s: cannot read %s", flagName, file)
+		return "", fmt.Errorf("%s: cannot read %s: %v", flagName, file, errors.Unwrap(err))
 	}
 	return strings.TrimSpace(string(data)), nil
 }

@@ -79,7 +79,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 func loadFile(path string, getenv func(string) string) ([]audit.Endpoint, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--config: cannot read %s", path)
+		return nil, fmt.Errorf("--config: cannot read %s: %v", path, errors.Unwrap(err))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -117,7 +117,7 @@ func (ef EndpointFile) endpoint(getenv func(string) string) (audit.Endpoint, err
 	for _, path := range ef.SecretFiles {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("secret_files: cannot read %s", path))
+			errs = append(errs, fmt.Errorf("secret_files: cannot read %s: %v", path, errors.Unwrap(err)))
 			continue
 		}
 		ep.Secrets = append(ep.Secrets, strings.Fields(string(data))...)
@@ -147,7 +147,7 @@ func oneSecret(what, file, env string, getenv func(string) string) (string, erro
 	case file != "":
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("%s_file: cannot read %s", what, file)
+			return "", fmt.Errorf("%s_file: cannot read %s: %v", what, file, errors.Unwrap(err))
 		}
 		return strings.TrimSpace(string(data)), nil
 	case env != "":

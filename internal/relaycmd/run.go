@@ -109,7 +109,7 @@ func run(ctx context.Context, c runConfig, eps []audit.Endpoint, log *zap.Logger
 	cfg.JetStream, cfg.Endpoints, cfg.Logger, cfg.Observer = js, eps, log, metrics
 	cfg.DeadStream = cmp.Or(c.DeadStream, jobs.Names{Prefix: c.Prefix}.DeadStream())
 	cfg.Replicas, cfg.MonitorInterval, cfg.ShutdownTimeout = c.Replicas, c.MonitorInterval, c.ShutdownTimeout
-	r, err := audit.NewRelay(ctx, cfg)
+	r, err := newRelay(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -119,6 +119,31 @@ func run(ctx context.Context, c runConfig, eps []audit.Endpoint, log *zap.Logger
 		}
 	}
 	return r.Run(ctx)
+}
+
+// newRelay builds the relay once the audit stream exists (the workers create it: a relay may
+// start first), waiting meanwhile, and while JetStream answers that it is busy.
+func newRelay(ctx context.Context, cfg audit.RelayConfig, log *zap.Logger) (*audit.Relay, error) {
+	var logged time.Time
+	for {
+		_, err := cfg.JetStream.Stream(ctx, cfg.AuditStream)
+		var r *audit.Relay
+		if err == nil {
+			r, err = audit.NewRelay(ctx, cfg)
+		}
+		if err == nil || ctx.Err() != nil || !(errors.Is(err, jetstream.ErrStreamNotFound) || jobs.RetryableJetStreamError(err)) {
+			return r, err
+		}
+		if time.Since(logged) > 30*time.Second {
+			log.Warn("waiting for the audit stream and JetStream (the workers create the stream)", zap.Error(err))
+			logged = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 // serveHTTP serves /healthz and /metrics on addr; "" serves nothing. The returned function stops

@@ -49,7 +49,7 @@ func (c *sinkConfig) secrets(getenv func(string) string) ([]string, error) {
 	if c.SecretFile != "" {
 		data, err := os.ReadFile(c.SecretFile)
 		if err != nil {
-			return nil, fmt.Errorf("--secret-file: cannot read %s", c.SecretFile)
+			return nil, fmt.Errorf("--secret-file: cannot read %s: %v", c.SecretFile, errors.Unwrap(err))
 		}
 		out = append(out, strings.Fields(string(data))...)
 	}
@@ -101,7 +101,12 @@ func serveSink(ctx context.Context, c sinkConfig, sink *audit.Sink, log *zap.Log
 			return fmt.Errorf("--journal: %w", err)
 		}
 		defer f.Close()
-		if err := sink.Restore(f); err != nil {
+		sound, err := sink.Restore(f)
+		if err != nil {
+			return fmt.Errorf("--journal %s: %w", c.Journal, err)
+		}
+		// A torn last line (killed mid-write) is dropped, not glued to the next event.
+		if err := f.Truncate(sound); err != nil {
 			return fmt.Errorf("--journal %s: %w", c.Journal, err)
 		}
 		sink.SetJournal(f)

@@ -13,7 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // sinkRun is one `relay sink` process, run in a goroutine.
@@ -95,8 +99,14 @@ func TestSinkCommandKeepsEventsAcrossRestart(t *testing.T) {
 		t.Fatalf("journal has %d lines, want 3", lines)
 	}
 
+	// The sink died while writing a fourth line: the fragment is dropped, not glued to the next.
+	f, err := os.OpenFile(journal, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString(`{"id":"torn","sou`)
+	f.Close()
 	sink = startSink(t, "--secret-file", whsec, "--journal", journal, "--listen", sink.addr)
-	defer sink.stop(t)
 	if n, _ := sink.events(t); n != 3 {
 		t.Errorf("after the restart the sink holds %d events, want the 3 of its journal", n)
 	}
@@ -110,6 +120,12 @@ func TestSinkCommandKeepsEventsAcrossRestart(t *testing.T) {
 	}
 	if out := sink.stdout.String(); strings.Contains(out, "GAP") || strings.Contains(out, "REFUSED") || strings.Count(out, "seq=") != 2 {
 		t.Errorf("the restarted sink printed:\n%s", out)
+	}
+	sink.stop(t)
+	sink = startSink(t, "--secret-file", whsec, "--journal", journal, "--listen", sink.addr)
+	defer sink.stop(t)
+	if n, _ := sink.events(t); n != 5 {
+		t.Errorf("after a second restart the sink holds %d events, want 5", n)
 	}
 }
 
@@ -143,4 +159,43 @@ func TestSinkFlagsHaveUsageAndEnv(t *testing.T) {
 	if code := Main(t.Context(), []string{"sink", "--help"}, &out, &out); code != 0 || !strings.Contains(out.String(), "Usage: relay sink") {
 		t.Errorf("relay sink --help: exit %d\n%s", code, out.String())
 	}
+}
+
+// A relay started before the workers have created the audit stream waits for it, then delivers.
+func TestRunWaitsForTheAuditStream(t *testing.T) {
+	t.Parallel()
+	srv, nc := natstest.Start(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	whsec := writeFile(t, dir, "whsec", secretA)
+	sink := startSink(t, "--secret-file", whsec)
+	defer sink.stop(t)
+	config := writeFile(t, dir, "relay.json", `{"endpoints":[{"name":"sink","url":"http://`+sink.addr+`/","allow_private":true,
+	  "start_at":"all","secret_files":["`+whsec+`"]}]}`)
+	ctx, cancel := context.WithCancel(t.Context())
+	logs := &syncWriter{w: &bytes.Buffer{}}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"run", "--config", config, "--nats-url", srv.ClientURL(), "--http", "", "--log-format", "console"}, io.Discard, logs)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("relay run exited %d\n%s", code, logs.String())
+		}
+	}()
+	waitFor(t, "the relay to say it waits", func() bool { return strings.Contains(logs.String(), "waiting for the audit stream") })
+	if err := jobs.Provision(t.Context(), js, jobs.TopologyConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := audit.NewPublisher(js, audit.PublisherConfig{Stream: "GENESYS_AUDIT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &cmdEnv{pub: pub}
+	e.publish(t, 2, "late")
+	waitFor(t, "2 events in the sink", func() bool { n, _ := sink.events(t); return n == 2 })
 }

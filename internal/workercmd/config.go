@@ -150,7 +150,7 @@ func (c *Config) validate() error {
 		if c.ClientSecretFile != "" {
 			data, err := os.ReadFile(c.ClientSecretFile)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("--client-secret-file: cannot read %s", c.ClientSecretFile))
+				errs = append(errs, fmt.Errorf("--client-secret-file: cannot read %s: %v", c.ClientSecretFile, errors.Unwrap(err)))
 			}
 			c.ClientSecret = strings.TrimSpace(string(data))
 		}

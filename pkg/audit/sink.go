@@ -69,29 +69,40 @@ func (s *Sink) SetJournal(w io.Writer) {
 }
 
 // Restore reloads the events of a journal written through [Sink.SetJournal], silently: it neither
-// prints them nor writes them to the journal again. A torn last line (the process died while
-// writing it) is skipped; any other line that does not decode is an error. Call it before the
-// sink serves.
-func (s *Sink) Restore(r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), maxSinkBody)
+// prints them nor writes them to the journal again. It returns the length of the journal's
+// sound part: a torn last line (the process died while writing it) is skipped, and the caller
+// should cut the file back to that length before appending, else the next event would be glued
+// to the fragment. Any other line that does not decode is an error. Call it before the sink
+// serves.
+func (s *Sink) Restore(r io.Reader) (int64, error) {
+	br := bufio.NewReaderSize(r, 64*1024)
+	var sound int64
 	var bad error
 	line := 0
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for sc.Scan() {
-		line++
-		if bad != nil {
-			return bad
+	for {
+		b, err := br.ReadBytes('\n')
+		if len(b) > 0 {
+			line++
+			if bad != nil {
+				return sound, bad
+			}
+			var ev SinkEvent
+			if jerr := json.Unmarshal(b, &ev); jerr != nil || ev.ID == "" || b[len(b)-1] != '\n' {
+				bad = fmt.Errorf("audit sink journal line %d: not an event", line)
+			} else {
+				s.keep(ev)
+				sound += int64(len(b))
+			}
 		}
-		var ev SinkEvent
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.ID == "" {
-			bad = fmt.Errorf("audit sink journal line %d: not an event", line)
-			continue
+		if errors.Is(err, io.EOF) {
+			return sound, nil
 		}
-		s.keep(ev)
+		if err != nil {
+			return sound, err
+		}
 	}
-	return sc.Err()
 }
 
 // keep counts ev and advances its source's sequence. The caller holds s.mu.
@@ -145,12 +156,16 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not a CloudEvent", http.StatusBadRequest)
 		return
 	}
-	s.record(ev, r.Header.Get(HeaderWebhookSequence))
+	if err := s.record(ev, r.Header.Get(HeaderWebhookSequence)); err != nil {
+		http.Error(w, "cannot keep the event", http.StatusServiceUnavailable)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// record prints the event, checks its sequence against the source's last one and keeps it.
-func (s *Sink) record(ev sinkEvent, headerSeq string) {
+// record prints the event, checks its sequence against the source's last one and keeps it,
+// writing it to the journal first when there is one; it fails only when the journal does.
+func (s *Sink) record(ev sinkEvent, headerSeq string) error {
 	seq, err := strconv.ParseUint(ev.Sequence, 10, 64) // leading zeros are fine
 	if ev.Sequence == "" {
 		seq, err = strconv.ParseUint(headerSeq, 10, 64)
@@ -176,11 +191,16 @@ func (s *Sink) record(ev sinkEvent, headerSeq string) {
 			fmt.Fprintf(s.out, "GAP source=%s missing sequences %d-%d\n", ev.Source, last+1, seq-1)
 		}
 	}
-	s.keep(kept)
 	if s.journal != nil {
 		b, _ := json.Marshal(kept) // a SinkEvent always encodes
-		_, _ = s.journal.Write(append(b, '\n'))
+		if _, err := s.journal.Write(append(b, '\n')); err != nil {
+			// Not kept: the sender hears a 503 and delivers it again.
+			fmt.Fprintf(s.out, "NOT KEPT id=%s: journal: %v\n", ev.ID, err)
+			return fmt.Errorf("journal: %w", err)
+		}
 	}
+	s.keep(kept)
+	return nil
 }
 
 func (s *Sink) printf(format string, args ...any) {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -122,16 +123,17 @@ func TestSinkRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sink.Restore(strings.NewReader(good + `{"id":"e-3","sour`)); err != nil {
-		t.Fatalf("torn last line: %v", err)
+	n, err := sink.Restore(strings.NewReader(good + `{"id":"e-3","sour`))
+	if err != nil || n != int64(len(good)) {
+		t.Fatalf("torn last line: sound part %d bytes (want %d), %v", n, len(good), err)
 	}
 	if evs := sink.Events(); len(evs) != 2 || evs[0].ID != "e-1" || evs[1].Sequence != 2 || sink.Received() != 2 || out.String() != "" {
 		t.Errorf("restored %+v, printed %q", evs, out.String())
 	}
 	var journal lockedBuffer
 	sink.SetJournal(&journal)
-	sink.record(sinkEvent{ID: "e-2", Source: "urn:test", Sequence: "2"}, "")
-	sink.record(sinkEvent{ID: "e-3", Source: "urn:test", Sequence: "3"}, "")
+	_ = sink.record(sinkEvent{ID: "e-2", Source: "urn:test", Sequence: "2"}, "")
+	_ = sink.record(sinkEvent{ID: "e-3", Source: "urn:test", Sequence: "3"}, "")
 	if evs := sink.Events(); len(evs) != 4 || !evs[2].Repeat || evs[3].Repeat {
 		t.Errorf("after two deliveries: %+v", evs)
 	}
@@ -139,7 +141,16 @@ func TestSinkRestore(t *testing.T) {
 		t.Errorf("journal:\n%s", journal.String())
 	}
 	other, _ := NewSink([]string{vectorSecret}, &out)
-	if err := other.Restore(strings.NewReader("not json\n" + good)); err == nil || !strings.Contains(err.Error(), "line 1") {
+	if _, err := other.Restore(strings.NewReader("not json\n" + good)); err == nil || !strings.Contains(err.Error(), "line 1") {
 		t.Errorf("bad first line: %v", err)
 	}
+	broken, _ := NewSink([]string{vectorSecret}, &out)
+	broken.SetJournal(failingWriter{})
+	if err := broken.record(sinkEvent{ID: "e-9", Source: "urn:test", Sequence: "9"}, ""); err == nil || broken.Received() != 0 {
+		t.Errorf("journal write failed: err %v, %d kept; want an error and nothing kept", err, broken.Received())
+	}
 }
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

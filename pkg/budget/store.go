@@ -56,11 +56,13 @@ func (s *lastWrite) Update(ctx context.Context, value []byte, rev uint64) (uint6
 	next, err := s.Store.Update(ctx, value, rev)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err != nil {
+	switch {
+	case err != nil:
 		s.value, s.rev = nil, 0
 		return 0, err
+	case next > s.rev: // two goroutines write: keep the newer
+		s.value, s.rev = value, next
 	}
-	s.value, s.rev = value, next
 	return next, nil
 }
 

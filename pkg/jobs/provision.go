@@ -110,19 +110,20 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg TopologyConfig) 
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	deadline := time.Now().Add(provisionPatience) // for the whole provisioning, not each call
 	for _, sc := range cfg.streams() {
-		if err := provisionStream(ctx, js, sc); err != nil {
+		if err := provisionStream(ctx, deadline, js, sc); err != nil {
 			return err
 		}
 	}
 	for _, cc := range cfg.consumers() {
-		err := retryTransient(ctx, func() error { _, err := js.CreateOrUpdateConsumer(ctx, cfg.JobsStream(), cc); return err })
+		err := retryTransient(ctx, deadline, func() error { _, err := js.CreateOrUpdateConsumer(ctx, cfg.JobsStream(), cc); return err })
 		if err != nil {
 			return fmt.Errorf("jobs: provision %s: %w", cc.Durable, err)
 		}
 	}
 	for _, kc := range cfg.buckets() {
-		err := retryTransient(ctx, func() error { _, err := js.CreateOrUpdateKeyValue(ctx, kc); return err })
+		err := retryTransient(ctx, deadline, func() error { _, err := js.CreateOrUpdateKeyValue(ctx, kc); return err })
 		if err != nil {
 			return fmt.Errorf("jobs: provision %s: %w", kc.Bucket, err)
 		}
@@ -130,8 +131,8 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg TopologyConfig) 
 	return nil
 }
 
-func provisionStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) error {
-	err := retryTransient(ctx, func() error { _, err := js.CreateOrUpdateStream(ctx, sc); return err })
+func provisionStream(ctx context.Context, deadline time.Time, js jetstream.JetStream, sc jetstream.StreamConfig) error {
+	err := retryTransient(ctx, deadline, func() error { _, err := js.CreateOrUpdateStream(ctx, sc); return err })
 	if err == nil {
 		return nil
 	}
@@ -141,19 +142,22 @@ func provisionStream(ctx context.Context, js jetstream.JetStream, sc jetstream.S
 	return fmt.Errorf("jobs: provision %s: %w", sc.Name, err)
 }
 
-// provisionPatience bounds how long Provision repeats a call that failed transiently.
+// provisionPatience bounds how long Provision repeats calls that failed transiently.
 const provisionPatience = time.Minute
 
-// retryTransient repeats f while it fails transiently (see transientProvision), backing off from
-// 250 ms to 4 s, for up to provisionPatience or until ctx ends: on a fresh three-node cluster the
+// jsClusterNotAvailable is the JetStream API error code of "JetStream system temporarily
+// unavailable" (HTTP-like code 503).
+const jsClusterNotAvailable jetstream.ErrorCode = 10008
+
+// retryTransient repeats f while it fails transiently (see RetryableJetStreamError), backing off from
+// 250 ms to 4 s, until deadline or until ctx ends: on a fresh three-node cluster the
 // workers that start together race to create the replicated streams, and the calls that lose
 // time out or meet "JetStream system temporarily unavailable" while the leaders are elected.
-func retryTransient(ctx context.Context, f func() error) error {
-	deadline := time.Now().Add(provisionPatience)
+func retryTransient(ctx context.Context, deadline time.Time, f func() error) error {
 	wait := 250 * time.Millisecond
 	for {
 		err := f()
-		if err == nil || !transientProvision(err) || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
+		if err == nil || !RetryableJetStreamError(err) || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
 			return err
 		}
 		sleepCtx(ctx, wait)
@@ -161,17 +165,18 @@ func retryTransient(ctx context.Context, f func() error) error {
 	}
 }
 
-// transientProvision reports whether a provisioning call that failed with err may succeed when
-// repeated: the name race between two creators (the loser's next update succeeds), a timeout, no
-// JetStream responder yet, or a 503 from a cluster without leaders.
-func transientProvision(err error) bool {
+// RetryableJetStreamError reports whether a JetStream API call that failed with err may succeed
+// when repeated: the name race between two creators (the loser's next update succeeds), a timeout, no
+// JetStream responder yet, or "JetStream system temporarily unavailable" from a cluster without
+// leaders. Other 503s (JetStream not enabled, insufficient resources) are configuration: final.
+func RetryableJetStreamError(err error) bool {
 	var apiErr *jetstream.APIError
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, nats.ErrTimeout), errors.Is(err, nats.ErrNoResponders):
 		return true
 	case errors.As(err, &apiErr):
-		return apiErr.Code == 503
+		return apiErr.ErrorCode == jsClusterNotAvailable
 	}
 	return false
 }

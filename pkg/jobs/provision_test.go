@@ -404,6 +404,7 @@ func TestRetryTransient(t *testing.T) {
 	t.Parallel()
 	unavailable := &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}
 	refused := &jetstream.APIError{Code: 500, ErrorCode: 10052, Description: "stream configuration update can not change storage"}
+	disabled := &jetstream.APIError{Code: 503, ErrorCode: 10076, Description: "JetStream not enabled"}
 	for _, tt := range []struct {
 		name  string
 		errs  []error // f's answers in turn; nil after them
@@ -415,11 +416,12 @@ func TestRetryTransient(t *testing.T) {
 		{"the name race", []error{jetstream.ErrStreamNameAlreadyInUse}, 2, false},
 		{"no responders yet", []error{nats.ErrNoResponders}, 2, false},
 		{"a refusal is final", []error{refused}, 1, true},
+		{"JetStream disabled is final", []error{disabled}, 1, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			calls := 0
-			err := retryTransient(t.Context(), func() error {
+			err := retryTransient(t.Context(), time.Now().Add(time.Minute), func() error {
 				calls++
 				if calls <= len(tt.errs) {
 					return tt.errs[calls-1]
@@ -434,7 +436,7 @@ func TestRetryTransient(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	calls := 0
-	if err := retryTransient(ctx, func() error { calls++; return nats.ErrTimeout }); err == nil || calls != 1 {
+	if err := retryTransient(ctx, time.Now().Add(time.Minute), func() error { calls++; return nats.ErrTimeout }); err == nil || calls != 1 {
 		t.Errorf("with ctx ended: %d calls, err %v; want one call and its error", calls, err)
 	}
 }

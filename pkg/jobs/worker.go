@@ -229,6 +229,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		if urgent {
 			w.urgentRunning.Add(int32(len(msgs)))
+		} else {
+			w.holdWhileUrgent(ctx)
 		}
 		for _, msg := range msgs {
 			wg.Go(func() {
@@ -268,6 +270,10 @@ func (w *Worker) urgentReserve(ctx, workCtx context.Context, wg *sync.WaitGroup)
 		if len(msgs) == 0 {
 			continue
 		}
+		if ctx.Err() != nil { // pulled as the worker stops: back to the queue, no attempt spent
+			_ = msgs[0].Nak()
+			return
+		}
 		w.urgentRunning.Add(1)
 		wg.Go(func() {
 			defer func() {
@@ -281,6 +287,17 @@ func (w *Worker) urgentReserve(ctx, workCtx context.Context, wg *sync.WaitGroup)
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// holdWhileUrgent keeps normal jobs just fetched from starting while an urgent job is in flight:
+// next checks before it fetches, but the urgent reserve may start one between that check and the
+// fetch's answer. The hold is bounded by a third of AckWait, so that the held messages are not
+// redelivered elsewhere meanwhile.
+func (w *Worker) holdWhileUrgent(ctx context.Context) {
+	deadline := w.now().Add(w.cfg.AckWait / 3)
+	for w.urgentRunning.Load() > 0 && ctx.Err() == nil && w.now().Before(deadline) {
+		sleepCtx(ctx, 10*time.Millisecond)
 	}
 }
 
