@@ -1,4 +1,4 @@
-# Benchmarks of the fleet rate budget (docs/budget.md). Not run by go test or CI.
+# Benchmarks of the fleet rate budget (README, "Benchmarks"). Not run by go test or CI.
 BENCH := go run ./cmd/bench
 
 .PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline
@@ -8,7 +8,7 @@ bench-fleet:
 	$(BENCH) fleet -limit 100 -window 1s -sizes 1,2,4,8 -windows 4 -concurrency 8
 
 bench-overhead:
-	$(BENCH) overhead -jobs 20000 -limit 1000000 -concurrency 16
+	$(BENCH) overhead -jobs 20000 -limit 1000000 -concurrency 64
 
 bench-baseline:
 	$(BENCH) baseline -users 1000 -limit 100 -window 1s
