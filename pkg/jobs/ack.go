@@ -59,15 +59,24 @@ type decision struct {
 //	transient, last attempt     +1       yes          yes    TermWithReason (exhausted)
 //	wait                        -        -            -      NakWithDelay(waitDelay(delivered))
 //	systemic                    -        -            -      NakWithDelay(pause): the fleet pauses
+//	wait or systemic, on the    +1       yes          yes    TermWithReason (exhausted)
+//	consumer's last delivery
 //
 // attempts is the number of failed attempts recorded before this one;
-// delivered is how often JetStream has delivered the message.
-func decide(v verdict, attempts, maxAttempts int, backoff func(n int) time.Duration, pause time.Duration, delivered uint64) decision {
+// delivered is how often JetStream has delivered the message, and lastDelivery
+// whether that is the consumer's MaxDeliver: a message handed back then is
+// never delivered again and would stay in the work queue, in front of every
+// later job for the same user, until it ages out.
+func decide(v verdict, attempts, maxAttempts int, backoff func(n int) time.Duration, pause time.Duration, delivered uint64, lastDelivery bool) decision {
 	if v.outcome != "" {
 		if v.outcome.DeadLetter() {
 			return decision{ack: ackTerm, outcome: v.outcome, deadLetter: true}
 		}
 		return decision{ack: ackDone, outcome: v.outcome}
+	}
+	switch {
+	case lastDelivery:
+		return decision{ack: ackTerm, outcome: audit.OutcomeExhausted, deadLetter: true, addAttempt: true}
 	}
 	switch v.fail {
 	case failTransient:

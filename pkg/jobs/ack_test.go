@@ -39,10 +39,31 @@ func TestDecide(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := decide(tt.v, tt.attempts, 5, backoff, pause, 1); got != tt.want {
+			if got := decide(tt.v, tt.attempts, 5, backoff, pause, 1, false); got != tt.want {
 				t.Errorf("decide = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// On the consumer's last delivery nothing is handed back: JetStream would never deliver it again.
+func TestDecideOnTheLastDelivery(t *testing.T) {
+	t.Parallel()
+	backoff := func(int) time.Duration { return time.Minute }
+	exhausted := decision{ack: ackTerm, outcome: audit.OutcomeExhausted, deadLetter: true, addAttempt: true}
+	for _, tt := range []struct {
+		name string
+		v    verdict
+		want decision
+	}{
+		{"wait", verdict{fail: failWait, err: errUserBusy}, exhausted},
+		{"systemic", verdict{fail: failSystemic, err: genesys.ErrForbidden}, exhausted},
+		{"transient", verdict{fail: failTransient, err: errors.New("503")}, exhausted},
+		{"an outcome stays itself", verdict{outcome: audit.OutcomeDeactivated}, decision{ack: ackDone, outcome: audit.OutcomeDeactivated}},
+	} {
+		if got := decide(tt.v, 0, 5, backoff, time.Second, 100, true); got != tt.want {
+			t.Errorf("%s: decide = %+v, want %+v", tt.name, got, tt.want)
+		}
 	}
 }
 

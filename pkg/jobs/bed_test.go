@@ -35,6 +35,12 @@ type bed struct {
 
 func newBed(t *testing.T, simCfg genesyssim.Config) *bed {
 	t.Helper()
+	return newBedTopology(t, simCfg, nil)
+}
+
+// newBedTopology is newBed with the topology changed by edit.
+func newBedTopology(t *testing.T, simCfg genesyssim.Config, edit func(*jobs.TopologyConfig)) *bed {
+	t.Helper()
 	_, nc := natstest.Start(t)
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -42,7 +48,11 @@ func newBed(t *testing.T, simCfg genesyssim.Config) *bed {
 	}
 	b := &bed{t: t, nc: nc, js: js, sim: genesyssim.NewTestServer(t, simCfg)}
 	ctx := t.Context()
-	if err := jobs.Provision(ctx, js, jobs.TopologyConfig{Names: b.names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second}); err != nil {
+	topo := jobs.TopologyConfig{Names: b.names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second}
+	if edit != nil {
+		edit(&topo)
+	}
+	if err := jobs.Provision(ctx, js, topo); err != nil {
 		t.Fatal(err)
 	}
 	if b.pub, err = jobs.NewPublisher(js, b.names); err != nil {

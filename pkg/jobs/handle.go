@@ -146,7 +146,11 @@ func (r *jobRun) newStatus() Status {
 // results, answer the message.
 func (r *jobRun) conclude(ctx context.Context, v verdict) {
 	w := r.w
-	d := decide(v, len(r.st.Attempts), w.cfg.MaxAttempts, w.cfg.Backoff, w.cfg.ProbeInterval, r.delivered)
+	last := w.maxDeliver > 0 && r.delivered >= w.maxDeliver
+	if last && v.outcome == "" {
+		v.err = fmt.Errorf("jobs: delivered %d times, the consumer's MaxDeliver, without finishing; last: %w", r.delivered, v.err)
+	}
+	d := decide(v, len(r.st.Attempts), w.cfg.MaxAttempts, w.cfg.Backoff, w.cfg.ProbeInterval, r.delivered, last)
 	if v.fail == failSystemic {
 		w.pause.trip(ctx, v.err)
 	}

@@ -70,3 +70,41 @@ func TestJobsForOneUserNeverOverlap(t *testing.T) {
 		t.Errorf("%d PATCHes for the user, want 1: the jobs overlapped", patches)
 	}
 }
+
+// A job that can only wait (its user's lease is held by a job that never ends) is not left in the
+// work queue after the consumer's last delivery, where it would block every later job for the
+// user until it aged out: on that delivery it ends exhausted, dead-lettered, and the next job for
+// the user runs as soon as the lease is free.
+func TestJobOnItsLastDeliveryEndsInsteadOfBlockingTheUser(t *testing.T) {
+	t.Parallel()
+	b := newBedTopology(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000}, func(c *jobs.TopologyConfig) { c.MaxDeliver = 3 })
+	user := plainActive(b.sim)[2]
+	locks, err := b.js.KeyValue(t.Context(), b.names.LocksBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A lease of a job that will never finish, far from expiring.
+	held := `{"job_id":"elsewhere","worker":"gone","expires":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano) + `"}`
+	if _, err := locks.Put(t.Context(), "user."+user.ID, []byte(held)); err != nil {
+		t.Fatal(err)
+	}
+	b.worker(jobs.WorkerConfig{Concurrency: 2})
+	stuck := b.enqueue([]jobs.UserRef{{ID: user.ID}}, func(j *jobs.Job) { j.ID = "stuck" })
+	st := b.waitDone(stuck, 30*time.Second)[stuck[0]]
+	if st.Outcome != audit.OutcomeExhausted || len(st.Attempts) != 1 || !strings.Contains(st.Attempts[0].Error, "MaxDeliver") {
+		t.Fatalf("status %s, attempts %+v; want exhausted with the last delivery recorded", st.Outcome, st.Attempts)
+	}
+	if _, ok := b.deadLetters()["stuck"]; !ok {
+		t.Error("no dead letter for the job that ran out of deliveries")
+	}
+	if err := locks.Delete(t.Context(), "user."+user.ID); err != nil {
+		t.Fatal(err)
+	}
+	next := b.enqueue([]jobs.UserRef{{ID: user.ID}}, func(j *jobs.Job) { j.ID = "next" })
+	if st := b.waitDone(next, 20*time.Second)[next[0]]; st.Outcome != audit.OutcomeDeactivated {
+		t.Errorf("the next job for the user ended %s, want deactivated", st.Outcome)
+	}
+	if left := b.jobsLeft(); left != 0 {
+		t.Errorf("%d jobs left in the stream", left)
+	}
+}

@@ -130,6 +130,11 @@ type Worker struct {
 	locks  jetstream.KeyValue
 	now    func() time.Time
 
+	// maxDeliver is the lanes' MaxDeliver (the smaller one; 0: unlimited). On that delivery a job
+	// that would be handed back ends instead: JetStream would never deliver it again, and it
+	// would sit in the stream in front of every later job for the same user.
+	maxDeliver uint64
+
 	urgentRunning atomic.Int32 // urgent jobs in flight
 	lastFetchLog  atomic.Int64 // unix nanoseconds of the last fetch error logged
 }
@@ -171,7 +176,8 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 		return nil, fmt.Errorf("jobs: open bucket %s: %w", n.LocksBucket(), err)
 	}
 	w := &Worker{
-		cfg: cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal,
+		maxDeliver: lanesMaxDeliver(urgent, normal),
+		cfg:        cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal,
 		status: status, dead: NewDeadLetters(js, n), events: events, jobs: jobsStream, audits: audits, locks: locks, now: time.Now,
 	}
 	w.pause = newFleetPause(w)
@@ -181,6 +187,19 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 		}
 	}
 	return w, nil
+}
+
+// lanesMaxDeliver is the smallest positive MaxDeliver of the consumers, 0 when none has one.
+func lanesMaxDeliver(cs ...jetstream.Consumer) uint64 {
+	var m uint64
+	for _, c := range cs {
+		if info := c.CachedInfo(); info != nil && info.Config.MaxDeliver > 0 {
+			if d := uint64(info.Config.MaxDeliver); m == 0 || d < m {
+				m = d
+			}
+		}
+	}
+	return m
 }
 
 var errShutdown = errors.New("jobs: worker shutting down")
