@@ -195,10 +195,6 @@ func (rc *receiver) accepted() []uint64 {
 	return out
 }
 
-func always(status int) func(int, *http.Request, []byte, http.ResponseWriter) int {
-	return func(int, *http.Request, []byte, http.ResponseWriter) int { return status }
-}
-
 // waitFor polls cond every 10 ms for up to d.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()

@@ -29,14 +29,15 @@ func TestLastWriteSkipsReadsUntilAConflict(t *testing.T) {
 	shared := NewMemStore()
 	counted := &countingStore{Store: shared}
 	s := &lastWrite{Store: counted}
-	val, rev, err := s.Get(ctx)
+	_, rev, err := s.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range 5 {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rev, err = s.Update(ctx, []byte{byte(i)}, rev); err != nil {
+		if _, err = s.Update(ctx, []byte{byte(i)}, rev); err != nil {
 			t.Fatalf("update %d: %v", i, err)
 		}
+		var val []byte
 		if val, rev, err = s.Get(ctx); err != nil || val[0] != byte(i) {
 			t.Fatalf("get after update %d: %v %v", i, val, err)
 		}
@@ -48,11 +49,11 @@ func TestLastWriteSkipsReadsUntilAConflict(t *testing.T) {
 	if _, err := shared.Update(ctx, []byte("other"), rev); err != nil { // another worker
 		t.Fatal(err)
 	}
-	val, rev, _ = s.Get(ctx)
+	_, rev, _ = s.Get(ctx) // the cached, stale revision
 	if _, err := s.Update(ctx, []byte("stale"), rev); !errors.Is(err, ErrConflict) {
 		t.Fatalf("update on a stale revision: %v, want ErrConflict", err)
 	}
-	if val, _, err = s.Get(ctx); err != nil || string(val) != "other" || counted.gets != 2 {
+	if val, _, err := s.Get(ctx); err != nil || string(val) != "other" || counted.gets != 2 {
 		t.Errorf("after the conflict Get = %q, %v (%d reads), want the other worker's value from the store", val, err, counted.gets)
 	}
 	shared.SetDown(true)
