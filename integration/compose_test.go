@@ -6,9 +6,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +18,6 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // composeProject runs docker-compose (the standalone v1 binary, or whatever COMPOSE names, e.g.
@@ -100,23 +100,12 @@ func TestComposeSmoke(t *testing.T) {
 
 	sinkAddr, err := p.run(ctx, "port", "sink", "8090")
 	must(t, "sink port", err)
+	jobIDs := slices.Collect(maps.Keys(counts))
 	for {
-		var got struct {
-			Events []audit.SinkEvent `json:"events"`
-		}
-		err := getJSON(ctx, "http://"+sinkAddr+"/events", &got)
-		have := map[string]bool{}
-		for _, ev := range got.Events {
-			have[ev.ID] = true
-		}
-		var missing []string
-		for id := range counts {
-			if !have[audit.EventID(id)] {
-				missing = append(missing, id)
-			}
-		}
+		evs, err := sinkEventsAt(ctx, "http://"+sinkAddr)
+		missing := notInSink(evs, jobIDs)
 		if err == nil && len(missing) == 0 {
-			t.Logf("the sink holds all %d audit events of the batch (%d events in all)", len(counts), len(got.Events))
+			t.Logf("the sink holds all %d audit events of the batch (%d events in all)", len(counts), len(evs))
 			return
 		}
 		select {

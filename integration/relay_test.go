@@ -80,10 +80,30 @@ func (s *stack) sinkEvents(ctx context.Context) ([]audit.SinkEvent, error) {
 	if err != nil {
 		return nil, err
 	}
+	return sinkEventsAt(ctx, ep)
+}
+
+// sinkEventsAt reads GET /events of the sink at base (http://host:port).
+func sinkEventsAt(ctx context.Context, base string) ([]audit.SinkEvent, error) {
 	var got struct {
 		Events []audit.SinkEvent `json:"events"`
 	}
-	return got.Events, getJSON(ctx, ep+"/events", &got)
+	return got.Events, getJSON(ctx, base+"/events", &got)
+}
+
+// notInSink returns the jobs of jobIDs whose terminal audit event is not among events.
+func notInSink(events []audit.SinkEvent, jobIDs []string) []string {
+	have := make(map[string]bool, len(events))
+	for _, ev := range events {
+		have[ev.ID] = true
+	}
+	var missing []string
+	for _, id := range jobIDs {
+		if !have[audit.EventID(id)] {
+			missing = append(missing, id)
+		}
+	}
+	return missing
 }
 
 // relayCounter sums a counter of the relay's /metrics, every label set.
@@ -117,33 +137,20 @@ func (s *stack) relayCounter(ctx context.Context, name string) (float64, error) 
 // missing when the scenario's time runs out.
 func (s *stack) checkSink(ctx context.Context, b batch) {
 	s.t.Helper()
-	want := make(map[string]string, len(b.ids)) // event id → job id
-	for _, id := range b.ids {
-		want[audit.EventID(id)] = id
-	}
 	var missing []string
-	var repeats int
 	start := time.Now()
 	for {
 		evs, err := s.sinkEvents(ctx)
 		if err == nil {
-			have := make(map[string]bool, len(evs))
-			repeats = 0
-			for _, ev := range evs {
-				have[ev.ID] = true
-				if ev.Repeat {
-					repeats++
+			if missing = notInSink(evs, b.ids); len(missing) == 0 {
+				repeats := 0
+				for _, ev := range evs {
+					if ev.Repeat {
+						repeats++
+					}
 				}
-			}
-			missing = missing[:0]
-			for evID, jobID := range want {
-				if !have[evID] {
-					missing = append(missing, jobID)
-				}
-			}
-			if len(missing) == 0 {
 				s.t.Logf("sink: all %d terminal events of the batch, %d events in all, %d repeated deliveries (waited %s after the batch)",
-					len(want), len(evs), repeats, time.Since(start).Round(100*time.Millisecond))
+					len(b.ids), len(evs), repeats, time.Since(start).Round(100*time.Millisecond))
 				return
 			}
 		}

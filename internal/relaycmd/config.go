@@ -114,22 +114,10 @@ func (ef EndpointFile) endpoint(getenv func(string) string) (audit.Endpoint, err
 		ep.Schedule = append(ep.Schedule, time.Duration(d))
 	}
 	var errs []error
-	for _, path := range ef.SecretFiles {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("secret_files: cannot read %s: %v", path, errors.Unwrap(err)))
-			continue
-		}
-		ep.Secrets = append(ep.Secrets, strings.Fields(string(data))...)
-	}
-	if ef.SecretsEnv != "" {
-		v := strings.Fields(getenv(ef.SecretsEnv))
-		if len(v) == 0 {
-			errs = append(errs, fmt.Errorf("secrets_env: $%s is empty", ef.SecretsEnv))
-		}
-		ep.Secrets = append(ep.Secrets, v...)
-	}
 	var err error
+	if ep.Secrets, err = readSecrets("secret_files", ef.SecretFiles, "secrets_env", ef.SecretsEnv, getenv); err != nil {
+		errs = append(errs, err)
+	}
 	if ep.HECToken, err = oneSecret("hec_token", ef.HECTokenFile, ef.HECTokenEnv, getenv); err != nil {
 		errs = append(errs, err)
 	}
@@ -137,6 +125,29 @@ func (ef EndpointFile) endpoint(getenv func(string) string) (audit.Endpoint, err
 		errs = append(errs, err)
 	}
 	return ep, errors.Join(errs...)
+}
+
+// readSecrets reads whitespace-separated secrets from each file and from the environment variable
+// env (when set). Errors name the setting and the file or variable, never a secret.
+func readSecrets(filesSetting string, files []string, envSetting, env string, getenv func(string) string) ([]string, error) {
+	var out []string
+	var errs []error
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: cannot read %s: %v", filesSetting, path, errors.Unwrap(err)))
+			continue
+		}
+		out = append(out, strings.Fields(string(data))...)
+	}
+	if env != "" {
+		v := strings.Fields(getenv(env))
+		if len(v) == 0 {
+			errs = append(errs, fmt.Errorf("%s: $%s is empty", envSetting, env))
+		}
+		out = append(out, v...)
+	}
+	return out, errors.Join(errs...)
 }
 
 // oneSecret reads a secret from a file or an environment variable, at most one of them.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -45,20 +44,13 @@ With --journal the events survive a restart.
 
 // secrets reads the verification secrets; errors name the file or variable, never a secret.
 func (c *sinkConfig) secrets(getenv func(string) string) ([]string, error) {
-	var out []string
+	var files []string
 	if c.SecretFile != "" {
-		data, err := os.ReadFile(c.SecretFile)
-		if err != nil {
-			return nil, fmt.Errorf("--secret-file: cannot read %s: %v", c.SecretFile, errors.Unwrap(err))
-		}
-		out = append(out, strings.Fields(string(data))...)
+		files = []string{c.SecretFile}
 	}
-	if c.SecretsEnv != "" {
-		v := strings.Fields(getenv(c.SecretsEnv))
-		if len(v) == 0 {
-			return nil, fmt.Errorf("--secrets-env: $%s is empty", c.SecretsEnv)
-		}
-		out = append(out, v...)
+	out, err := readSecrets("--secret-file", files, "--secrets-env", c.SecretsEnv, getenv)
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, errors.New("set --secret-file or --secrets-env: the sink verifies every delivery")
