@@ -35,7 +35,7 @@ type verdict struct {
 type ackKind int
 
 const (
-	ackDone ackKind = iota + 1 // DoubleAck: the job is finished
+	ackDone ackKind = iota + 1 // Ack: the job is finished
 	ackTerm                    // TermWithReason: finished, and an operator must look
 	ackNak                     // NakWithDelay: hand back for later
 )
@@ -53,7 +53,7 @@ type decision struct {
 // outcome→ack policy of DESIGN.md "Errors and attempts", in one pure function:
 //
 //	verdict                     attempt  dead letter  audit  message
-//	final outcome               -        -            yes    DoubleAck
+//	final outcome               -        -            yes    Ack
 //	outcome an operator handles -        yes          yes    TermWithReason
 //	transient, attempts left    +1       -            -      NakWithDelay(backoff(n))
 //	transient, last attempt     +1       yes          yes    TermWithReason (exhausted)

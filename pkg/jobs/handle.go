@@ -213,16 +213,19 @@ func (r *jobRun) store(ctx context.Context, d decision, v verdict) error {
 	return r.w.status.Save(ctx, &r.st)
 }
 
-// ack answers a finished job's message: DoubleAck, or TermWithReason when an
+// ack answers a finished job's message: Ack, or TermWithReason when an
 // operator must look (the MSG_TERMINATED advisory then names the outcome).
-func (r *jobRun) ack(ctx context.Context, outcome audit.Outcome) {
+// Neither waits for the server's confirmation: the results are stored
+// before, so an ack that is lost only brings a redelivery, which finds the
+// status done and acks again without calling Genesys. (A confirmed
+// DoubleAck cost one more message per job and kept the slot busy for a
+// round trip, for nothing the status does not already guarantee.)
+func (r *jobRun) ack(_ context.Context, outcome audit.Outcome) {
 	var err error
 	if outcome.DeadLetter() {
 		err = r.msg.TermWithReason(string(outcome))
 	} else {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-		err = r.msg.DoubleAck(actx)
-		cancel()
+		err = r.msg.Ack()
 	}
 	if err != nil {
 		// The job is finished and stored; a redelivery finds its status done.
