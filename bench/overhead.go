@@ -39,6 +39,10 @@ type OverheadRun struct {
 	// ServerCPUPerJob is the CPU time per job of this process (NATS server
 	// and simulator) while the worker ran.
 	ServerCPUPerJob float64 `json:"nats_and_sim_cpu_ms_per_job"`
+	// NATSMsgsPerJob counts the messages the NATS server received and sent
+	// per job while the worker ran (client traffic, JetStream API and acks).
+	NATSInPerJob  float64 `json:"nats_msgs_in_per_job"`
+	NATSOutPerJob float64 `json:"nats_msgs_out_per_job"`
 }
 
 // OverheadResult is the whole benchmark.
@@ -50,22 +54,10 @@ type OverheadResult struct {
 // Overhead runs the full path twice in a worker child process (budget on
 // KV, budget in memory) and a bare JetStream loop on the same server.
 // BENCH_CPUPROFILE and BENCH_MEMPROFILE name files for profiles: the
-// parent's CPU profile goes to <BENCH_CPUPROFILE>.parent, the worker
-// child's to .kv and .mem.
+// worker child's go to <BENCH_CPUPROFILE>.kv and .mem, the parent's (NATS
+// server and simulator while that worker ran) to .parent.kv and .parent.mem.
 func Overhead(ctx context.Context, cfg OverheadConfig) (OverheadResult, error) {
 	var res OverheadResult
-	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
-		// The parent's share: NATS server, simulator, bare loop.
-		f, err := os.Create(path + ".parent")
-		if err != nil {
-			return res, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return res, err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	for _, store := range []string{"kv", "mem"} {
 		r, err := overheadRun(ctx, cfg, store, &res.BareJobsPerSec)
 		if err != nil {
@@ -98,12 +90,27 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 	cmd.Stderr = os.Stderr
 	var out bytes.Buffer
 	cmd.Stdout = &out
+	stopProfile, err := parentProfile(store)
+	if err != nil {
+		return OverheadRun{}, err
+	}
+	v0, err := b.srv.Varz(nil)
+	if err != nil {
+		stopProfile()
+		return OverheadRun{}, err
+	}
 	start, startCPU := time.Now(), selfCPU()
 	if err := cmd.Start(); err != nil {
+		stopProfile()
 		return OverheadRun{}, err
 	}
 	err = b.waitDrained(ctx, len(targets), 10*time.Minute)
 	took, serverCPU := time.Since(start), selfCPU()-startCPU
+	stopProfile()
+	v1, verr := b.srv.Varz(nil)
+	if err == nil && verr != nil {
+		err = verr
+	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	if werr := cmd.Wait(); err == nil && werr != nil {
 		err = fmt.Errorf("worker child: %w", werr)
@@ -124,6 +131,8 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 	perJob := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(len(targets)) }
 	r.WorkerCPUPerJob = perJob(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime())
 	r.ServerCPUPerJob = perJob(serverCPU)
+	r.NATSInPerJob = float64(v1.InMsgs-v0.InMsgs) / float64(len(targets))
+	r.NATSOutPerJob = float64(v1.OutMsgs-v0.OutMsgs) / float64(len(targets))
 	if r.PeakRSSMiB == 0 {
 		return r, fmt.Errorf("the worker child did not report its peak RSS")
 	}
@@ -133,6 +142,24 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 		*bare, err = bareLoop(ctx, b, cfg.Jobs)
 	}
 	return r, err
+}
+
+// parentProfile starts this process's CPU profile for the run on store
+// when BENCH_CPUPROFILE is set.
+func parentProfile(store string) (stop func(), err error) {
+	path := os.Getenv("BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path + ".parent." + store)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // selfCPU is the CPU time (user and system) this process has used.
