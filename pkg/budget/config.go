@@ -52,7 +52,7 @@ type Config struct {
 	// tries KV again. Defaults to 1 s.
 	FallbackFor time.Duration
 	// MaxBatch is the most waiting requests of one priority one compare-and-set may grant.
-	// Defaults to 16.
+	// Defaults to 64.
 	MaxBatch int
 	// Logger receives the budget's logs. Defaults to zap.NewNop().
 	Logger *zap.Logger
@@ -80,7 +80,7 @@ func (c *Config) setDefaults() {
 	c.MaxFleet = cmp.Or(c.MaxFleet, 8)
 	c.OpTimeout = cmp.Or(c.OpTimeout, time.Second)
 	c.FallbackFor = cmp.Or(c.FallbackFor, time.Second)
-	c.MaxBatch = cmp.Or(c.MaxBatch, 16)
+	c.MaxBatch = cmp.Or(c.MaxBatch, 64)
 	if c.WorkerID == "" {
 		host, _ := os.Hostname()
 		c.WorkerID = fmt.Sprintf("%s-%d", cmp.Or(host, "worker"), os.Getpid())
