@@ -7,6 +7,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -203,7 +204,8 @@ func (b *bed) startWorker(ctx context.Context, wc workerConfig) (stop func(), er
 		return nil, err
 	}
 	c, err := genesys.NewClient(b.simURL, genesys.WithCredentials("sim-client", "sim-secret"),
-		genesys.WithLimiter(genesysbudget.New(bud)))
+		genesys.WithLimiter(genesysbudget.New(bud)),
+		genesys.WithHTTPClient(&http.Client{Transport: genesys.NewTransport(wc.concurrency + 1)}))
 	if err == nil {
 		var w *jobs.Worker
 		w, err = jobs.NewWorker(ctx, jobs.WorkerConfig{JetStream: js, Genesys: c, ID: wc.id, Logger: wc.log,

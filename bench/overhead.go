@@ -171,7 +171,7 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// bareLoop publishes, fetches and double-acks n messages one at a time on a
+// bareLoop publishes, fetches and acks n messages one at a time on a
 // work-queue stream of the same server: the least a job can cost.
 func bareLoop(ctx context.Context, b *bed, n int) (float64, error) {
 	s, err := b.js.CreateStream(ctx, jetstream.StreamConfig{Name: "BARE", Subjects: []string{"bare.>"},
@@ -194,7 +194,7 @@ func bareLoop(ctx context.Context, b *bed, n int) (float64, error) {
 			return 0, err
 		}
 		for m := range batch.Messages() {
-			if err := m.DoubleAck(ctx); err != nil {
+			if err := m.Ack(); err != nil {
 				return 0, err
 			}
 		}

@@ -196,7 +196,8 @@ func newGenesysClient(cfg Config, m *metrics, log *zap.Logger, limiter genesys.L
 	opts := []genesys.Option{
 		genesys.WithCredentials(cfg.ClientID, cfg.ClientSecret),
 		genesys.WithLimiter(limiter),
-		genesys.WithHTTPClient(&http.Client{Transport: countingTransport{next: genesys.NewTransport(), m: m}}),
+		// Each job in flight (Concurrency, and the slot kept for urgent jobs) sends one request at a time.
+		genesys.WithHTTPClient(&http.Client{Transport: countingTransport{next: genesys.NewTransport(cfg.Concurrency + 1), m: m}}),
 	}
 	if cfg.TokenURL != "" {
 		opts = append(opts, genesys.WithTokenURL(cfg.TokenURL))

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -390,5 +393,47 @@ func TestSimQueues(t *testing.T) {
 		if fmt.Sprint(names) != fmt.Sprint(sim.QueueNames(u.ID)) {
 			t.Errorf("user %s queues %v, want %v", u.ID, names, sim.QueueNames(u.ID))
 		}
+	}
+}
+
+// A worker running more requests at once than the old fixed pool of 64 idle
+// connections kept closed a connection after most requests and opened a
+// new one for the next (a TLS handshake each, against Genesys). With
+// NewTransport(n), n requests at a time reuse n connections round after
+// round.
+func TestTransportKeepsAConnectionPerRequestInFlight(t *testing.T) {
+	const inFlight, rounds = 100, 4
+	tr := genesys.NewTransport(inFlight)
+	var dials atomic.Int64
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+	c, sim := newSim(t, genesyssim.Config{Users: 10, RateLimit: 1_000_000,
+		Faults: genesyssim.Faults{LatencyMin: 50 * time.Millisecond, LatencyMax: 50 * time.Millisecond}},
+		genesys.WithHTTPClient(&http.Client{Transport: tr}))
+	id := pick(t, sim, func(u genesyssim.User) bool { return u.Active }).ID
+	ctx := t.Context()
+	for range rounds {
+		var wg sync.WaitGroup
+		errs := make(chan error, inFlight)
+		for range inFlight {
+			wg.Go(func() {
+				if _, _, err := c.Users.Get(ctx, id); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	// One connection per request in flight, and one for the token; a pool of
+	// 64 would have opened about 36 more in each later round.
+	if n := dials.Load(); n > inFlight+2 {
+		t.Errorf("%d rounds of %d requests at once opened %d connections, want at most %d", rounds, inFlight, n, inFlight+2)
 	}
 }
