@@ -193,10 +193,14 @@ func (c *Client) do(req *http.Request, v any) (*Response, error) {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
 		return resp, nil
 	}
-	dec := json.NewDecoder(io.LimitReader(resp.Body, maxResponseBody))
+	body := io.LimitReader(resp.Body, maxResponseBody)
+	dec := json.NewDecoder(body)
 	if err := dec.Decode(v); err != nil {
 		return resp, fmt.Errorf("%w: %s %s: decode %d body: %v", ErrUnexpectedResponse, req.Method, req.URL.Path, resp.StatusCode, err)
 	}
+	// Read to the end (a chunked body's closing chunk may come after the
+	// value): a body closed before its end closes the connection with it.
+	io.Copy(io.Discard, body)
 	return resp, nil
 }
 

@@ -1,14 +1,18 @@
 package genesys
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -394,5 +398,40 @@ func TestUserIDsAreChecked(t *testing.T) {
 	}
 	if calls != 0 {
 		t.Errorf("%d requests sent for invalid ids", calls)
+	}
+}
+
+// A body sent in chunks (as a proxy or Genesys may send it) ends with a
+// zero-length chunk that JSON decoding does not wait for when it comes
+// late: unless the client reads the body to its end, the transport closes the connection instead of
+// reusing it, and every call pays for a new connection (a TLS handshake,
+// against Genesys).
+func TestChunkedResponsesReuseTheConnection(t *testing.T) {
+	t.Parallel()
+	tr := NewTransport(MaxIdleConnsPerHost)
+	var dials atomic.Int64
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+	c, b := setup(t, WithHTTPClient(&http.Client{Transport: tr}))
+	b.mux.HandleFunc("GET /api/v2/scim/v2/users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		body := userJSON(true, "3")
+		io.WriteString(w, body[:10])
+		w.(http.Flusher).Flush() // no Content-Length: chunked from here
+		io.WriteString(w, body[10:]+"\n")
+		w.(http.Flusher).Flush()
+		time.Sleep(5 * time.Millisecond) // the closing chunk comes after the JSON value is complete
+	})
+	const calls = 5
+	for range calls {
+		if _, _, err := c.Users.Get(t.Context(), testUserID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The token request and the calls share one connection.
+	if n := dials.Load(); n != 1 {
+		t.Errorf("%d calls with chunked answers opened %d connections, want 1", calls, n)
 	}
 }
