@@ -8,7 +8,7 @@ bench-fleet:
 	$(BENCH) fleet -limit 100 -window 1s -sizes 1,2,4,8 -windows 4 -concurrency 8
 
 bench-overhead:
-	$(BENCH) overhead -jobs 20000 -limit 1000000 -concurrency 64
+	$(BENCH) overhead -jobs 20000 -limit 1000000 -concurrency 256
 
 bench-baseline:
 	$(BENCH) baseline -users 1000 -limit 100 -window 1s
