@@ -15,8 +15,8 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
-// storeTimeout bounds the NATS calls that store a job's result, and the
-// final ack, even during shutdown: a result that is ready is worth storing.
+// storeTimeout bounds the NATS calls that store a job's result, even during
+// shutdown: a result that is ready is worth storing.
 const storeTimeout = 10 * time.Second
 
 // jobRun is one delivery of one job message.
