@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	tcnetwork "github.com/testcontainers/testcontainers-go/network"
@@ -45,8 +46,13 @@ func (s *stack) startRelay(ctx context.Context) {
 		testcontainers.WithEnv(env),
 		testcontainers.WithCmd("sink", "--listen", ":8090", "--secrets-env", "GENESYS_SINK_WHSEC", "--journal", "/data/sink.jsonl"),
 		testcontainers.WithExposedPorts("8090/tcp"),
-		testcontainers.WithWaitStrategy(wait.ForHTTP("/healthz").WithPort("8090/tcp").
-			WithPollInterval(250*time.Millisecond).WithStartupTimeout(60*time.Second)),
+		// The relay image's HEALTHCHECK asks the relay's admin port; the sink answers on its own,
+		// as in docker-compose.yml. Waiting for "healthy" checks that the override works.
+		testcontainers.WithConfigModifier(func(c *container.Config) {
+			c.Healthcheck = &container.HealthConfig{Test: []string{"CMD", "/usr/local/bin/relay", "healthcheck", "--url", "http://127.0.0.1:8090/healthz"},
+				Interval: time.Second, Timeout: 4 * time.Second, Retries: 3}
+		}),
+		testcontainers.WithWaitStrategy(wait.ForHealthCheck().WithPollInterval(250*time.Millisecond).WithStartupTimeout(60*time.Second)),
 	)
 	watchContainer(s.t, sink, "sink")
 	if err != nil {
