@@ -27,17 +27,11 @@ func WorkerChild(ctx context.Context) error {
 		return errors.New("worker-child is started by the overhead benchmark")
 	}
 	store := os.Getenv("BENCH_STORE")
-	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
-		f, err := os.Create(path + "." + store)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile("." + store)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	if path := os.Getenv("BENCH_MEMPROFILE"); path != "" {
 		defer func() {
 			if f, err := os.Create(path + "." + store); err == nil {

@@ -9,6 +9,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -39,8 +40,9 @@ type OverheadRun struct {
 	// ServerCPUPerJob is the CPU time per job of this process (NATS server
 	// and simulator) while the worker ran.
 	ServerCPUPerJob float64 `json:"nats_and_sim_cpu_ms_per_job"`
-	// NATSMsgsPerJob counts the messages the NATS server received and sent
-	// per job while the worker ran (client traffic, JetStream API and acks).
+	// NATSInPerJob and NATSOutPerJob count the messages the NATS server
+	// received and sent per job while the worker ran (client traffic,
+	// JetStream API and acks).
 	NATSInPerJob  float64 `json:"nats_msgs_in_per_job"`
 	NATSOutPerJob float64 `json:"nats_msgs_out_per_job"`
 }
@@ -90,18 +92,17 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 	cmd.Stderr = os.Stderr
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	stopProfile, err := parentProfile(store)
+	stopProfile, err := startCPUProfile(".parent." + store)
 	if err != nil {
 		return OverheadRun{}, err
 	}
+	defer stopProfile()
 	v0, err := b.srv.Varz(nil)
 	if err != nil {
-		stopProfile()
 		return OverheadRun{}, err
 	}
 	start, startCPU := time.Now(), selfCPU()
 	if err := cmd.Start(); err != nil {
-		stopProfile()
 		return OverheadRun{}, err
 	}
 	err = b.waitDrained(ctx, len(targets), 10*time.Minute)
@@ -144,14 +145,15 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 	return r, err
 }
 
-// parentProfile starts this process's CPU profile for the run on store
-// when BENCH_CPUPROFILE is set.
-func parentProfile(store string) (stop func(), err error) {
+// startCPUProfile starts this process's CPU profile into
+// <BENCH_CPUPROFILE><suffix> when BENCH_CPUPROFILE is set. stop may be
+// called more than once.
+func startCPUProfile(suffix string) (stop func(), err error) {
 	path := os.Getenv("BENCH_CPUPROFILE")
 	if path == "" {
 		return func() {}, nil
 	}
-	f, err := os.Create(path + ".parent." + store)
+	f, err := os.Create(path + suffix)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +161,7 @@ func parentProfile(store string) (stop func(), err error) {
 		f.Close()
 		return nil, err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return sync.OnceFunc(func() { pprof.StopCPUProfile(); f.Close() }), nil
 }
 
 // selfCPU is the CPU time (user and system) this process has used.

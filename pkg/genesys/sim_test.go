@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -404,12 +402,7 @@ func TestSimQueues(t *testing.T) {
 func TestTransportKeepsAConnectionPerRequestInFlight(t *testing.T) {
 	const inFlight, rounds = 100, 4
 	tr := genesys.NewTransport(inFlight)
-	var dials atomic.Int64
-	dial := tr.DialContext
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		dials.Add(1)
-		return dial(ctx, network, addr)
-	}
+	dials := genesys.CountDials(tr)
 	c, sim := newSim(t, genesyssim.Config{Users: 10, RateLimit: 1_000_000,
 		Faults: genesyssim.Faults{LatencyMin: 50 * time.Millisecond, LatencyMax: 50 * time.Millisecond}},
 		genesys.WithHTTPClient(&http.Client{Transport: tr}))

@@ -1,16 +1,13 @@
 package genesys
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -409,12 +406,7 @@ func TestUserIDsAreChecked(t *testing.T) {
 func TestChunkedResponsesReuseTheConnection(t *testing.T) {
 	t.Parallel()
 	tr := NewTransport(MaxIdleConnsPerHost)
-	var dials atomic.Int64
-	dial := tr.DialContext
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		dials.Add(1)
-		return dial(ctx, network, addr)
-	}
+	dials := countDials(tr)
 	c, b := setup(t, WithHTTPClient(&http.Client{Transport: tr}))
 	b.mux.HandleFunc("GET /api/v2/scim/v2/users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		body := userJSON(true, "3")

@@ -87,7 +87,7 @@ func (r *jobRun) run(ctx context.Context) {
 		// Finished before and only the ack was lost: the audit event (and
 		// dead letter) are stored, so answer the message as it was answered.
 		r.log.Info("job already finished", zap.String("outcome", string(st.Outcome)))
-		r.ack(ctx, st.Outcome)
+		r.ack(st.Outcome)
 		return
 	case err == nil:
 		r.st = st
@@ -168,7 +168,7 @@ func (r *jobRun) conclude(ctx context.Context, v verdict) {
 	}
 	r.log.Info("job finished", zap.String("outcome", string(d.outcome)), zap.String("user_id", r.st.Steps.UserID), zap.Int("attempts", len(r.st.Attempts)))
 	w.cfg.Observer.JobFinished(d.outcome, r.job.Priority, w.now().Sub(r.started), r.sincePublish())
-	r.ack(ctx, d.outcome)
+	r.ack(d.outcome)
 }
 
 func (r *jobRun) handBack(ctx context.Context, d decision, v verdict) {
@@ -220,7 +220,7 @@ func (r *jobRun) store(ctx context.Context, d decision, v verdict) error {
 // status done and acks again without calling Genesys. (A confirmed
 // DoubleAck cost one more message per job and kept the slot busy for a
 // round trip, for nothing the status does not already guarantee.)
-func (r *jobRun) ack(_ context.Context, outcome audit.Outcome) {
+func (r *jobRun) ack(outcome audit.Outcome) {
 	var err error
 	if outcome.DeadLetter() {
 		err = r.msg.TermWithReason(string(outcome))
