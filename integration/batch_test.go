@@ -100,6 +100,19 @@ func (s *stack) waitFinished(ctx context.Context, b batch, done int, what string
 // auditEvents reads every user event of the audit stream and counts the terminal events of each
 // job id, with the outcome of the last.
 func (s *stack) auditEvents(ctx context.Context) (map[string]int, map[string]audit.Outcome, error) {
+	// A cluster busy with a leader change may refuse the read for a moment ("no responders"):
+	// read again from the start, as the relay and the workers would.
+	for try := 1; ; try++ {
+		counts, outcomes, err := s.readAuditEvents(ctx)
+		if err == nil || try == 5 || !jobs.RetryableJetStreamError(err) {
+			return counts, outcomes, err
+		}
+		s.t.Logf("read the audit stream (try %d): %v; again in 2s", try, err)
+		time.Sleep(2 * time.Second)
+	}
+}
+
+func (s *stack) readAuditEvents(ctx context.Context) (map[string]int, map[string]audit.Outcome, error) {
 	cons, err := s.js.OrderedConsumer(ctx, s.names.AuditStream(), jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{strings.TrimSuffix(s.names.AuditSubjects(), ">") + "user.>"},
 	})
