@@ -63,12 +63,18 @@ func TestRoles(t *testing.T) {
 	if u, _ := sim.User(plain.ID); u.Active {
 		t.Error("the worker did not deactivate the user")
 	}
-	// Undo: a reactivation reads the user's last deactivation event from the audit stream.
-	producer.allowed("enqueue acc-reactivate", func(ctx context.Context) error {
-		_, err := pub.Enqueue(ctx, jobs.Job{ID: "acc-reactivate", Action: jobs.ActionReactivate, User: jobs.UserRef{ID: plain.ID}, RequestedBy: "hr"})
+	// Undo: a reactivation reads the user's last deactivation event from the audit stream. Only
+	// operators may publish reactivations.
+	operator := connect(t, url, "operator")
+	opPub, err := jobs.NewPublisher(operator.js, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	operator.allowed("enqueue acc-reactivate", func(ctx context.Context) error {
+		_, err := opPub.Enqueue(ctx, jobs.Job{ID: "acc-reactivate", Action: jobs.ActionReactivate, User: jobs.UserRef{ID: plain.ID}, RequestedBy: "hr"})
 		return err
 	})
-	if st := waitDone(t, producer, "acc-reactivate"); st.Outcome != audit.OutcomeReactivated {
+	if st := waitDone(t, operator, "acc-reactivate"); st.Outcome != audit.OutcomeReactivated {
 		t.Fatalf("job acc-reactivate ended %s %q, want reactivated", st.Outcome, st.Error)
 	}
 	if u, _ := sim.User(plain.ID); !u.Active {

@@ -74,6 +74,16 @@ func checkProducer(t *testing.T, url string, c *client) {
 	c.denied("delete a dead letter", "$JS.API.STREAM.MSG.DELETE.GENESYS_DEAD", true, func(ctx context.Context) error {
 		return deleteMsg(ctx, c, "GENESYS_DEAD", 1)
 	})
+	// D4 of the 2026-12 review: a producer may deactivate, never re-enable a leaver.
+	c.denied("publish a reactivation", "genesys.jobs.reactivate", true, func(ctx context.Context) error {
+		pub, err := jobs.NewPublisher(c.js, names)
+		if err != nil {
+			return err
+		}
+		_, err = pub.Enqueue(ctx, jobs.Job{ID: "producer-reactivate", Action: jobs.ActionReactivate,
+			User: jobs.UserRef{UserName: "x@example.com"}, RequestedBy: "hr"})
+		return err
+	})
 }
 
 func checkWorker(c *client) {

@@ -113,11 +113,15 @@ func (u UserRef) Key() string {
 	return ""
 }
 
-// Subject returns the NATS subject the job is published on: <prefix>.jobs.urgent or
-// <prefix>.jobs.normal. An empty prefix means [DefaultPrefix].
+// Subject returns the lane subject the job is published on, without a user token:
+// <prefix>.jobs.urgent or <prefix>.jobs.normal, or <prefix>.jobs.reactivate for a reactivation.
+// An empty prefix means [DefaultPrefix].
 func (j Job) Subject(prefix string) string {
 	if prefix == "" {
 		prefix = DefaultPrefix
+	}
+	if j.Action == ActionReactivate {
+		return prefix + ".jobs.reactivate"
 	}
 	lane := PriorityNormal
 	if j.Priority == PriorityUrgent {

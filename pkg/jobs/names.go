@@ -13,7 +13,8 @@ import (
 // zero value uses DefaultPrefix. Names is a plain value, safe to copy.
 //
 //	what            name (prefix "genesys")
-//	jobs stream     GENESYS_JOBS: genesys.jobs.urgent[.<user token>], genesys.jobs.normal[.<user token>]
+//	jobs stream     GENESYS_JOBS: genesys.jobs.urgent[.<user token>], genesys.jobs.normal[.<user token>],
+//	                genesys.jobs.reactivate[.<user token>] (reactivations only; operators alone may publish there)
 //	audit stream    GENESYS_AUDIT: genesys.audit.>
 //	dead letters    GENESYS_DEAD: genesys.dead.<reason>
 //	advisories      GENESYS_ADVISORIES: MAX_DELIVERIES and MSG_TERMINATED of GENESYS_JOBS
@@ -58,8 +59,13 @@ func (n Names) AdvisoryStream() string { return n.upper() + "_ADVISORIES" }
 
 func (n Names) UrgentSubject() string { return n.prefix() + ".jobs.urgent" }
 func (n Names) NormalSubject() string { return n.prefix() + ".jobs.normal" }
-func (n Names) AuditSubjects() string { return n.prefix() + ".audit.>" }
-func (n Names) DeadSubjects() string  { return n.prefix() + ".dead.>" }
+
+// ReactivateSubject is where reactivation jobs go, apart from the deactivation lanes, so that the
+// NATS permissions can let operators alone publish them (a producer that may deactivate must not
+// be able to re-enable a leaver). The normal lane's consumer takes them.
+func (n Names) ReactivateSubject() string { return n.prefix() + ".jobs.reactivate" }
+func (n Names) AuditSubjects() string     { return n.prefix() + ".audit.>" }
+func (n Names) DeadSubjects() string      { return n.prefix() + ".dead.>" }
 
 // DeadSubject is where a dead letter of the given reason (an outcome) goes.
 func (n Names) DeadSubject(reason string) string { return n.prefix() + ".dead." + reason }
@@ -73,19 +79,30 @@ func (n Names) JobSubject(p Priority) string {
 }
 
 // SubjectFor is where a job is published: its lane and its user's token,
-// <prefix>.jobs.<lane>.<token>. The token lets a worker see whether an
+// <prefix>.jobs.<lane>.<token>; a reactivation goes to <prefix>.jobs.reactivate.<token> whatever
+// its priority. The token lets a worker see whether an
 // earlier job for the same user is still queued, so that jobs for one user
 // run in publish order (see UserToken). Jobs published on the bare lane
 // subject are carried out too, without that ordering.
-func (n Names) SubjectFor(j Job) string { return n.JobSubject(j.Priority) + "." + UserToken(j.User) }
+func (n Names) SubjectFor(j Job) string {
+	if j.Action == ActionReactivate {
+		return n.ReactivateSubject() + "." + UserToken(j.User)
+	}
+	return n.JobSubject(j.Priority) + "." + UserToken(j.User)
+}
 
 // userJobs is the subject filter of every queued job for a user token.
 func (n Names) userJobs(token string) string { return n.prefix() + ".jobs.*." + token }
 
-// laneSubjects are the subjects one lane's consumer takes.
+// laneSubjects are the subjects one lane's consumer takes: the normal lane also takes
+// reactivations.
 func (n Names) laneSubjects(p Priority) []string {
 	s := n.JobSubject(p)
-	return []string{s, s + ".*"}
+	if p == PriorityUrgent {
+		return []string{s, s + ".*"}
+	}
+	r := n.ReactivateSubject()
+	return []string{s, s + ".*", r, r + ".*"}
 }
 
 // UserToken is the subject token of a job's user: the first 16 hex digits of
