@@ -75,7 +75,7 @@ func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict 
 		if err := r.w.status.Save(ctx, &r.st); err != nil {
 			return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}
 		}
-		res, err := r.ensureActive(ctx, c, u, true)
+		res, err := r.ensureActive(ctx, c, u, true, nil)
 		if err != nil {
 			return r.genesysFailure(ctx, err)
 		}
