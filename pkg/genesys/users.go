@@ -84,8 +84,8 @@ func (w *scimUser) user(resp *Response, method, path string) (*User, error) {
 	if w.ID == "" || w.Active == nil {
 		return nil, fmt.Errorf("%w: %s %s: user without id or active", ErrUnexpectedResponse, method, path)
 	}
-	if err := checkID(w.ID); err != nil {
-		return nil, fmt.Errorf("%w: %s %s answered a user whose id is not a UUID: %w", ErrUnexpectedResponse, method, path, err)
+	if checkID(w.ID) != nil { // an unexpected response like any malformed body, not an invalid argument of ours
+		return nil, fmt.Errorf("%w: %s %s answered a user whose id %q is not a UUID", ErrUnexpectedResponse, method, path, truncate(w.ID, 64))
 	}
 	u := w.User
 	u.Active = *w.Active
