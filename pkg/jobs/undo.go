@@ -65,9 +65,20 @@ func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict 
 	if err != nil {
 		return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}
 	}
+	refuse := last == nil && !r.job.Force
 	if r.job.DryRun {
 		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would reactivate it and restore %s.", u.UserName, activeWord(u.Active), describeRecorded(last))
+		if refuse {
+			r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would refuse to reactivate it: %s.", u.UserName, activeWord(u.Active), refusedWhy)
+		}
 		return verdict{outcome: audit.OutcomeDryRun}
+	}
+	if refuse {
+		r.message = "Reactivation refused: " + refusedWhy + "; Genesys Cloud was not changed."
+		return verdict{outcome: audit.OutcomeProtected, err: errNotOurDeactivation}
+	}
+	if v, ok := r.reserveReactivation(ctx, u); !ok {
+		return v
 	}
 	wasActive := u.Active
 	if !u.Active {
@@ -90,6 +101,17 @@ func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict 
 	}
 	return verdict{outcome: audit.OutcomeReactivated}
 }
+
+// refusedWhy says why a reactivation without force is refused when no
+// deactivation of the user is recorded: the user may be inactive for a
+// reason that is none of ours (a leaver disabled by HR's own process, an
+// account locked by security), and re-enabling them is a privilege
+// escalation that only an operator who has checked may force.
+const refusedWhy = "no deactivation of this user by this system is recorded, so the user may be inactive for another reason; an operator who has checked may publish the reactivation again with force (enqueue --action reactivate --force)"
+
+// errNotOurDeactivation ends an unforced reactivation of a user this system
+// did not deactivate: outcome protected, dead letter for review.
+var errNotOurDeactivation = errors.New("jobs: reactivation refused: " + refusedWhy)
 
 // lastDeactivation returns the unmapped fields of the user's last
 // "deactivated" audit event, or nil when there is none.
@@ -128,8 +150,8 @@ func (r *jobRun) restoreAccess(ctx context.Context, c *genesys.Client, u *genesy
 	var resp *genesys.Response
 	var restored []string
 	switch {
-	case last == nil:
-		r.message = "Genesys Cloud user reactivated; no deactivation of this user is recorded, so no access was restored."
+	case last == nil: // only a forced reactivation gets here
+		r.message = "Genesys Cloud user reactivated by force; no deactivation of this user by this system is recorded, so no access was restored."
 		return verdict{}, true
 	case len(last.GrantsBefore) > 0:
 		var sub *genesys.Subject
