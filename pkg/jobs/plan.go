@@ -148,6 +148,11 @@ func (r *jobRun) resolve(ctx context.Context, c *genesys.Client) (*genesys.User,
 	s := &r.st.Steps
 	if !s.Resolved {
 		s.Resolved, s.WasActive, s.RolesBefore = true, u.Active, u.RoleNames()
+	} else if r.job.Action == ActionDeactivate && u.Active && len(s.GrantsRemoved) == 0 {
+		// A later delivery that finds the user still active: what it holds now
+		// is what a deactivation would take away (a role may have been granted
+		// since the first delivery read the user).
+		s.RolesBefore = u.RoleNames()
 	}
 	s.UserID, s.UserName, s.ExternalID = u.ID, u.UserName, u.ExternalID
 	return u, verdict{}, true

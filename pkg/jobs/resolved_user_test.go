@@ -140,3 +140,39 @@ func TestAUserIDThatIsNotAUUIDEndsTheJob(t *testing.T) {
 		t.Errorf("the error does not say what was wrong: %s", st.Error)
 	}
 }
+
+// The same on a later attempt: the first PATCH fails (a garbled answer)
+// after Master Admin was granted; the next attempt reads the user again,
+// ends protected, and the event's roles_before are the roles read then, not
+// those of the first attempt.
+func TestRolesBeforeAreReadAgainOnALaterAttempt(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
+	user := plainActive(b.sim)[0]
+	direct := b.client()
+	var once sync.Once
+	proxy := b.simProxy(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPatch || !strings.HasSuffix(r.URL.Path, "/users/"+user.ID) {
+			return false
+		}
+		failed := false
+		once.Do(func() {
+			if _, _, err := direct.Users.AddRoles(r.Context(), user.ID, []string{"Master Admin"}); err != nil {
+				t.Errorf("grant Master Admin: %v", err)
+			}
+			w.Header().Set("Content-Type", "application/scim+json")
+			fmt.Fprint(w, "{not json") // a failed attempt that the client does not retry itself
+			failed = true
+		})
+		return failed
+	})
+	b.worker(jobs.WorkerConfig{Genesys: b.clientAt(proxy), Protect: jobs.Protection{Roles: []string{"Master Admin"}}})
+	ids := b.enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
+	st := b.waitDone(ids, 20*time.Second)[ids[0]]
+	if st.Outcome != audit.OutcomeProtected {
+		t.Fatalf("outcome %s (%s), want protected", st.Outcome, st.Error)
+	}
+	if ev := b.auditEvents()[ids[0]]; !slices.Contains(ev.RolesBefore, "Master Admin") {
+		t.Errorf("roles_before %v do not show the Master Admin the user held", ev.RolesBefore)
+	}
+}
