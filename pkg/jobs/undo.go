@@ -54,7 +54,9 @@ func (r *jobRun) snapshotGrants(ctx context.Context, c *genesys.Client, userID s
 // planReactivate undoes a deactivation: SCIM active=true, then the access
 // the user's last deactivation event recorded — the full grants in their
 // divisions where the snapshot was taken, else the SCIM role names (which
-// Genesys grants in the home division), saying which.
+// Genesys grants in the home division), saying which. A user with no
+// recorded deactivation is left alone (outcome protected) unless the job is
+// forced, and every PATCH counts against the reactivation guard.
 func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict {
 	patchedBefore := r.st.Steps.PatchSent || r.st.Steps.Reactivated
 	u, v, ok := r.resolveAndLease(ctx, c)
