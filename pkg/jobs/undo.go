@@ -67,17 +67,8 @@ func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict 
 	if err != nil {
 		return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}
 	}
-	refuse := last == nil && !r.job.Force
-	if r.job.DryRun {
-		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would reactivate it and restore %s.", u.UserName, activeWord(u.Active), describeRecorded(last))
-		if refuse {
-			r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would refuse to reactivate it: %s.", u.UserName, activeWord(u.Active), refusedWhy)
-		}
-		return verdict{outcome: audit.OutcomeDryRun}
-	}
-	if refuse {
-		r.message = "Reactivation refused: " + refusedWhy + "; Genesys Cloud was not changed."
-		return verdict{outcome: audit.OutcomeProtected, err: errNotOurDeactivation}
+	if v, done := r.reactivationStops(u, last); done {
+		return v
 	}
 	if v, ok := r.reserveReactivation(ctx, u); !ok {
 		return v
@@ -102,6 +93,25 @@ func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict 
 		r.message = strings.Replace(r.message, "Genesys Cloud user reactivated", "Genesys Cloud user was already active", 1)
 	}
 	return verdict{outcome: audit.OutcomeReactivated}
+}
+
+// reactivationStops ends a reactivation before any change: a dry run
+// reports, and an unforced reactivation of a user with no recorded
+// deactivation (last nil) is refused.
+func (r *jobRun) reactivationStops(u *genesys.User, last *audit.Unmapped) (verdict, bool) {
+	refuse := last == nil && !r.job.Force
+	switch {
+	case r.job.DryRun && refuse:
+		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would refuse to reactivate it: %s.", u.UserName, activeWord(u.Active), refusedWhy)
+		return verdict{outcome: audit.OutcomeDryRun}, true
+	case r.job.DryRun:
+		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would reactivate it and restore %s.", u.UserName, activeWord(u.Active), describeRecorded(last))
+		return verdict{outcome: audit.OutcomeDryRun}, true
+	case refuse:
+		r.message = "Reactivation refused: " + refusedWhy + "; Genesys Cloud was not changed."
+		return verdict{outcome: audit.OutcomeProtected, err: errNotOurDeactivation}, true
+	}
+	return verdict{}, false
 }
 
 // refusedWhy says why a reactivation without force is refused when no
