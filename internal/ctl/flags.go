@@ -39,6 +39,9 @@ type opts struct {
 	Yes      bool             // --yes
 	since    time.Time        // Since, parsed; zero means from the beginning
 	nowFunc  func() time.Time // for tests; defaults to time.Now
+
+	// Reactivations: the guard commands act on the reactivation guard (--reactivations).
+	Reactivations bool
 }
 
 // newFlagSet returns cmd's flag set with the common flags and cmd's own, bound to o.

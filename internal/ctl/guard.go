@@ -18,9 +18,10 @@ import (
 func guardStatusCommand() *command {
 	return &command{
 		name: "guard status", summary: "Shows the mass-deactivation guard: limits, deactivations in the window, whether a lane is held, recent decisions.",
+		flags: reactivationsFlag,
 		check: func(_ *opts, args []string) error { return noArgs(args) },
 		run: func(ctx context.Context, s *session, o *opts, _ []string) int {
-			g, err := s.guard(ctx)
+			g, err := s.guard(ctx, o)
 			if err != nil {
 				return s.fail("guard status", err)
 			}
@@ -28,7 +29,7 @@ func guardStatusCommand() *command {
 			if err != nil {
 				return s.fail("guard status", err)
 			}
-			s.printGuard(st)
+			s.printGuard(st, o)
 			return ExitOK
 		},
 	}
@@ -38,6 +39,7 @@ func guardResumeCommand() *command {
 	return &command{
 		name: "guard resume", changes: true,
 		summary: "Lets the held jobs through: the window's count starts again from zero. Audited (guard_resumed).",
+		flags:   reactivationsFlag,
 		check:   func(_ *opts, args []string) error { return noArgs(args) },
 		run: func(ctx context.Context, s *session, o *opts, _ []string) int {
 			return s.guardDecision(ctx, "guard resume", func(g *jobs.Guard, d jobs.GuardDecision) (jobs.GuardState, error) {
@@ -55,6 +57,7 @@ func guardSetLimitCommand() *command {
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.IntVar(&limit, "limit", 0, "deactivations per window before normal jobs are held; 0 keeps the current one")
 			fs.IntVar(&urgent, "urgent-limit", 0, "urgent deactivations per window before urgent jobs are held; 0 keeps the current one")
+			reactivationsFlag(fs, o)
 		},
 		check: func(o *opts, args []string) error {
 			var errs []error
@@ -81,6 +84,7 @@ func guardDropCommand() *command {
 			"jobs published later run. Needs --yes. Audited (guard_dropped).",
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.BoolVar(&o.Yes, "yes", false, "confirm dropping the held jobs; required")
+			reactivationsFlag(fs, o)
 		},
 		check: func(o *opts, args []string) error {
 			if !o.Yes {
@@ -103,14 +107,24 @@ func noArgs(args []string) error {
 	return nil
 }
 
-// guard opens the deployment's guard. The limits of a guard that has no
-// state yet come from the workers; this one only reads and decides.
-func (s *session) guard(ctx context.Context) (*jobs.Guard, error) {
-	return jobs.NewGuard(ctx, s.js, s.names, jobs.GuardConfig{}, audit.Origin{})
+// reactivationsFlag selects the reactivation guard instead of the mass-deactivation guard.
+func reactivationsFlag(fs *flag.FlagSet, o *opts) {
+	fs.BoolVar(&o.Reactivations, "reactivations", false, "act on the reactivation guard (which holds reactivations past --guard-reactivate-limit) instead of the mass-deactivation guard")
+}
+
+// guard opens the deployment's guard, or its reactivation guard. The limits
+// of a guard that has no state yet come from the workers; this one only
+// reads and decides.
+func (s *session) guard(ctx context.Context, o *opts) (*jobs.Guard, error) {
+	var cfg jobs.GuardConfig
+	if o.Reactivations {
+		cfg.Key = jobs.ReactivateGuardKey
+	}
+	return jobs.NewGuard(ctx, s.js, s.names, cfg, audit.Origin{})
 }
 
 func (s *session) guardDecision(ctx context.Context, cmd string, decide func(*jobs.Guard, jobs.GuardDecision) (jobs.GuardState, error), o *opts) int {
-	g, err := s.guard(ctx)
+	g, err := s.guard(ctx, o)
 	if err != nil {
 		return s.fail(cmd, err)
 	}
@@ -118,11 +132,11 @@ func (s *session) guardDecision(ctx context.Context, cmd string, decide func(*jo
 	if err != nil {
 		return s.fail(cmd, err)
 	}
-	s.printGuard(st)
+	s.printGuard(st, o)
 	return ExitOK
 }
 
-func (s *session) printGuard(st jobs.GuardState) {
+func (s *session) printGuard(st jobs.GuardState, o *opts) {
 	all, urgent := st.Counts()
 	if s.json {
 		s.emit(struct {
@@ -139,8 +153,12 @@ func (s *session) printGuard(st jobs.GuardState) {
 	if st.UrgentHeld {
 		held = append(held, "urgent")
 	}
-	fmt.Fprintf(s.stdout, "limit %d (urgent %d) per %s; %d deactivations in the window (%d urgent); held: %s\n",
-		st.Limit, st.UrgentLimit, st.Window, all, urgent, cmpStr(strings.Join(held, ", "), "nothing"))
+	if o.Reactivations {
+		fmt.Fprintf(s.stdout, "reactivation guard: limit %d per %s; %d reactivations in the window; held: %t\n", st.Limit, st.Window, all, st.Held)
+	} else {
+		fmt.Fprintf(s.stdout, "limit %d (urgent %d) per %s; %d deactivations in the window (%d urgent); held: %s\n",
+			st.Limit, st.UrgentLimit, st.Window, all, urgent, cmpStr(strings.Join(held, ", "), "nothing"))
+	}
 	if st.DropThrough > 0 {
 		fmt.Fprintf(s.stdout, "jobs queued through sequence %d are dropped\n", st.DropThrough)
 	}

@@ -11,6 +11,7 @@
 //	genesysctl guard resume                          let held jobs through
 //	genesysctl guard set-limit --limit N             change the limits
 //	genesysctl guard drop-held --yes                 end the held jobs "dropped"
+//	genesysctl guard ... --reactivations             the same for the reactivation guard
 //
 // Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
 // purged, or NATS failed; 2 bad arguments, in which case nothing was read or changed.

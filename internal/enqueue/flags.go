@@ -51,6 +51,10 @@ type Config struct {
 	// Action is what the jobs ask for: "deactivate", or "reactivate" to undo a deactivation
 	// (restoring the access it recorded). Defaults to "deactivate".
 	Action string
+	// Force lets reactivations go ahead for users this system has no recorded deactivation of
+	// (the worker refuses them otherwise). Only with Action "reactivate"; the audit events record
+	// it. Defaults to false.
+	Force bool
 	// File is a CSV or JSON-lines batch, "-" for stdin. Defaults to none (single-user mode).
 	File string
 	// Format is auto, csv or jsonl. Defaults to auto: by extension, else by the first byte.
@@ -87,6 +91,7 @@ func NewFlagSet(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&cfg.Urgent, "urgent", false, "use the urgent lane; with --file, for rows without a priority")
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "check and report only, change nothing; with --file, for rows without dry_run")
 	fs.StringVar(&cfg.Action, "action", string(jobs.ActionDeactivate), `what the jobs ask for: "deactivate", or "reactivate" to undo a deactivation and restore the access it recorded`)
+	fs.BoolVar(&cfg.Force, "force", false, "with --action reactivate: reactivate even users this system has no recorded deactivation of (refused otherwise); recorded in the audit event")
 	fs.StringVar(&cfg.File, "file", "", "CSV or JSON-lines batch of users; - reads stdin")
 	fs.StringVar(&cfg.Format, "format", FormatAuto, "format of --file: auto (by extension .csv/.jsonl/.ndjson/.json, else by content), csv or jsonl")
 	fs.BoolVar(&cfg.SkipInvalid, "skip-invalid", false, "publish the valid rows even if some are invalid (they are reported and skipped; exit status 1)")
@@ -137,6 +142,9 @@ func (c *Config) validate(set map[string]bool, args []string) error {
 	}
 	if c.Action != string(jobs.ActionDeactivate) && c.Action != string(jobs.ActionReactivate) {
 		errs = append(errs, fmt.Errorf("--action %q: want %q or %q", c.Action, jobs.ActionDeactivate, jobs.ActionReactivate))
+	}
+	if c.Force && c.Action != string(jobs.ActionReactivate) {
+		errs = append(errs, errors.New("--force is only for --action reactivate"))
 	}
 	if !oneOf(c.Format, FormatAuto, FormatCSV, FormatJSONL) {
 		errs = append(errs, fmt.Errorf("--format %q: want auto, csv or jsonl", c.Format))

@@ -85,6 +85,7 @@ func (c *Config) newRow(line int, f fields) *Row {
 		RequestedBy: cmp.Or(f.requestedBy, c.RequestedBy),
 		Priority:    jobs.Priority(strings.ToLower(f.priority)),
 		DryRun:      c.DryRun,
+		Force:       c.Force,
 	}
 	if j.Priority == "" {
 		j.Priority = jobs.PriorityNormal
@@ -105,11 +106,15 @@ func (c *Config) newRow(line int, f fields) *Row {
 
 // deterministicID derives the job id from the request: the user's identity, the action, the ticket
 // and the reason. A dry run is a different request from the real one: were it not, a dry run
-// would make the real job that follows it a duplicate that never runs.
+// would make the real job that follows it a duplicate that never runs. A forced reactivation is
+// likewise a different request from the unforced one that was refused.
 func deterministicID(j jobs.Job) string {
 	action := string(j.Action)
 	if j.DryRun {
 		action += "+dry_run"
+	}
+	if j.Force { // else a forced retry of a refused reactivation would be its duplicate
+		action += "+force"
 	}
 	return jobs.DeterministicID(action, j.User.Key(), j.Ticket, j.Reason)
 }

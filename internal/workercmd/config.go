@@ -50,6 +50,7 @@ type Config struct {
 	GuardLimit      int
 	GuardUrgent     int
 	GuardWindow     time.Duration
+	GuardReactivate int
 	RemoveGrants    bool
 	SnapshotGrants  bool
 	SnapshotQueues  bool
@@ -97,6 +98,7 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.ProtectUsers, "protect-users", envdefault.String("GENESYS_PROTECT_USERS", ""), "comma-separated user ids, user names or external ids never deactivated (env GENESYS_PROTECT_USERS)")
 	fs.IntVar(&c.GuardLimit, "guard-limit", envdefault.Int("GENESYS_GUARD_LIMIT", 50), "mass-deactivation guard: deactivations the fleet may make per --guard-window before normal jobs are held for an operator; 0 disables (env GENESYS_GUARD_LIMIT)")
 	fs.IntVar(&c.GuardUrgent, "guard-urgent-limit", envdefault.Int("GENESYS_GUARD_URGENT_LIMIT", 10), "mass-deactivation guard: urgent deactivations per --guard-window before urgent jobs are held too (env GENESYS_GUARD_URGENT_LIMIT)")
+	fs.IntVar(&c.GuardReactivate, "guard-reactivate-limit", envdefault.Int("GENESYS_GUARD_REACTIVATE_LIMIT", 10), "reactivation guard: reactivations the fleet may make per --guard-window before reactivations are held for an operator (genesysctl guard ... --reactivations); 0 disables (env GENESYS_GUARD_REACTIVATE_LIMIT)")
 	fs.DurationVar(&c.GuardWindow, "guard-window", envdefault.Duration("GENESYS_GUARD_WINDOW", time.Hour), "mass-deactivation guard: the rolling window (env GENESYS_GUARD_WINDOW)")
 	fs.BoolVar(&c.RemoveGrants, "remove-grants-on-conflict", envdefault.Bool("GENESYS_REMOVE_GRANTS_ON_CONFLICT"), "when Genesys refuses a deactivation with a conflict that is not about the version, remove the user's grants (recorded in the audit event) and try once more; needs authorization:grant:view and authorization:grant:delete (env GENESYS_REMOVE_GRANTS_ON_CONFLICT)")
 	fs.BoolVar(&c.SnapshotGrants, "snapshot-grants", envdefault.Bool("GENESYS_SNAPSHOT_GRANTS"), "before each deactivation, read the user's grants with their divisions (one more call) and record them in the audit event, so that a reactivation restores them where they were; needs authorization:grant:view (env GENESYS_SNAPSHOT_GRANTS)")
@@ -164,8 +166,8 @@ func (c *Config) validate() error {
 	if c.Concurrency < 1 || c.MaxAttempts < 1 || c.RatePerMinute < 4 || c.Replicas < 1 || c.MaxFleet < 1 {
 		errs = append(errs, errors.New("--concurrency, --max-attempts, --max-fleet and --replicas must be at least 1, --rate-per-minute at least 4"))
 	}
-	if c.GuardLimit < 0 || c.GuardUrgent < 0 || c.GuardWindow <= 0 {
-		errs = append(errs, errors.New("--guard-limit and --guard-urgent-limit must not be negative, --guard-window positive"))
+	if c.GuardLimit < 0 || c.GuardUrgent < 0 || c.GuardReactivate < 0 || c.GuardWindow <= 0 {
+		errs = append(errs, errors.New("--guard-limit, --guard-urgent-limit and --guard-reactivate-limit must not be negative, --guard-window positive"))
 	}
 	if c.AckWait < time.Second || c.ShutdownTimeout <= 0 || c.ProbeInterval <= 0 {
 		errs = append(errs, errors.New("--ack-wait must be at least 1s, --shutdown-timeout and --probe-interval positive"))
@@ -202,6 +204,7 @@ func (c *Config) workerConfig() jobs.WorkerConfig {
 		ID: c.WorkerID, Concurrency: c.Concurrency, MaxAttempts: c.MaxAttempts, AckWait: c.AckWait,
 		ShutdownTimeout: c.ShutdownTimeout, ProbeInterval: c.ProbeInterval, Protect: c.protection(),
 		Guard:                  jobs.GuardConfig{Limit: c.GuardLimit, UrgentLimit: c.GuardUrgent, Window: c.GuardWindow},
+		ReactivateGuard:        jobs.GuardConfig{Limit: c.GuardReactivate, Window: c.GuardWindow},
 		RemoveGrantsOnConflict: c.RemoveGrants,
 		SnapshotGrants:         c.SnapshotGrants,
 		SnapshotQueues:         c.SnapshotQueues,

@@ -99,7 +99,7 @@ func TestFlagsReachTheWorker(t *testing.T) {
 	fs := newFlagSet(&cfg, io.Discard)
 	err := fs.Parse([]string{"--worker-id", "w7", "--concurrency", "9", "--max-attempts", "6", "--ack-wait", "45s",
 		"--shutdown-timeout", "7s", "--probe-interval", "3s", "--protect-roles", "Admin, Master Admin", "--protect-users", "a@b.c",
-		"--guard-limit", "11", "--guard-urgent-limit", "2", "--guard-window", "30m", "--remove-grants-on-conflict", "--snapshot-grants", "--snapshot-queues"})
+		"--guard-limit", "11", "--guard-urgent-limit", "2", "--guard-reactivate-limit", "3", "--guard-window", "30m", "--remove-grants-on-conflict", "--snapshot-grants", "--snapshot-queues"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,8 @@ func TestFlagsReachTheWorker(t *testing.T) {
 	want := jobs.WorkerConfig{ID: "w7", Concurrency: 9, MaxAttempts: 6, AckWait: 45 * time.Second, ShutdownTimeout: 7 * time.Second,
 		ProbeInterval: 3 * time.Second,
 		Protect:       jobs.Protection{Roles: []string{"Admin", "Master Admin"}, UserIDs: []string{"a@b.c"}, UserNames: []string{"a@b.c"}, ExternalIDs: []string{"a@b.c"}},
-		Guard:         jobs.GuardConfig{Limit: 11, UrgentLimit: 2, Window: 30 * time.Minute}, RemoveGrantsOnConflict: true, SnapshotGrants: true, SnapshotQueues: true}
+		Guard:         jobs.GuardConfig{Limit: 11, UrgentLimit: 2, Window: 30 * time.Minute}, RemoveGrantsOnConflict: true, SnapshotGrants: true, SnapshotQueues: true,
+		ReactivateGuard: jobs.GuardConfig{Limit: 3, Window: 30 * time.Minute}}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Errorf("worker config\n got %+v\nwant %+v", got, want)
 	}

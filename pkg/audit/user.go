@@ -40,6 +40,7 @@ type Record struct {
 	// From the job, as the producer sent it.
 	RequestedBy, Ticket, Reason, Priority, ReplayOf string
 	DryRun                                          bool
+	Forced                                          bool // a reactivation forced although no deactivation by this system was recorded
 	// What the worker saw and did.
 	RolesBefore    []string      // roles held before the change; nil means unknown
 	TokensRevoked  bool          // every token of the user was revoked
@@ -130,6 +131,7 @@ type Unmapped struct {
 	Reason         string   `json:"reason,omitempty"`
 	Priority       string   `json:"priority,omitempty"`
 	DryRun         bool     `json:"dry_run"`
+	Forced         bool     `json:"forced,omitempty"`
 	ReplayOf       string   `json:"replay_of,omitempty"`
 	RolesBefore    []string `json:"roles_before,omitzero"` // absent: unknown; []: none
 	TokensRevoked  bool     `json:"tokens_revoked"`
@@ -195,7 +197,7 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 		Unmapped: Unmapped{
 			JobID: clip(r.JobID, maxText), Outcome: r.Outcome, DeadLetter: info.deadLetter,
 			Ticket: clip(r.Ticket, maxText), Reason: clip(r.Reason, maxText), Priority: clip(r.Priority, 32),
-			DryRun: r.DryRun, ReplayOf: clip(r.ReplayOf, maxText), RolesBefore: clipList(r.RolesBefore),
+			DryRun: r.DryRun, Forced: r.Forced, ReplayOf: clip(r.ReplayOf, maxText), RolesBefore: clipList(r.RolesBefore),
 			TokensRevoked: r.TokensRevoked, Attempts: max(r.Attempts, 0), LatencyMS: max(r.Latency.Milliseconds(), 0),
 			CorrelationIDs: clipList(r.CorrelationIDs), GrantsRemoved: clipList(r.GrantsRemoved),
 			GrantsBefore: clipGrants(r.GrantsBefore), GrantsRestored: clipList(r.GrantsRestored), QueuesBefore: clipQueues(r.QueuesBefore),

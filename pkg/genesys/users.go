@@ -24,6 +24,11 @@ const userAttributes = "id,userName,displayName,active,externalId,emails,roles,m
 // ErrAmbiguous: a SCIM search meant to find one user matched several.
 var ErrAmbiguous = errors.New("genesys: more than one user matches")
 
+// ErrWrongUser: Genesys answered a read or a search with a user other than the one asked for
+// (another id, userName or externalId). The client never hands such a user on as the one asked
+// for: acting on it would change somebody else.
+var ErrWrongUser = errors.New("genesys: the answer names another user")
+
 // UsersService reads and changes users through SCIM v2
 // (/api/v2/scim/v2/users) and reads their roles through the platform API.
 type UsersService service
@@ -72,9 +77,15 @@ type scimUser struct {
 	Active *bool `json:"active"`
 }
 
+// user checks the wire form and returns the user. An id that is not a UUID
+// is refused here, where it enters: it would otherwise reach API paths and
+// NATS keys ("../../tokens/me").
 func (w *scimUser) user(resp *Response, method, path string) (*User, error) {
 	if w.ID == "" || w.Active == nil {
 		return nil, fmt.Errorf("%w: %s %s: user without id or active", ErrUnexpectedResponse, method, path)
+	}
+	if checkID(w.ID) != nil { // an unexpected response like any malformed body, not an invalid argument of ours
+		return nil, fmt.Errorf("%w: %s %s answered a user whose id %q is not a UUID", ErrUnexpectedResponse, method, path, truncate(w.ID, 64))
 	}
 	u := w.User
 	u.Active = *w.Active
@@ -99,15 +110,20 @@ func (s *UsersService) Get(ctx context.Context, id string) (*User, *Response, er
 	}
 	var w scimUser
 	resp, err := s.client.do(req, &w)
+	var u *User
 	if errors.Is(err, ErrNotFound) {
 		f, _ := FilterEq("id", id)
-		return s.searchInactive(ctx, f, resp, err)
+		u, resp, err = s.searchInactive(ctx, f, resp, err)
+	} else if err == nil {
+		u, err = w.user(resp, req.Method, req.URL.Path)
+	}
+	if err == nil {
+		err = sameUser(u, "id", id)
 	}
 	if err != nil {
 		return nil, resp, err
 	}
-	u, err := w.user(resp, req.Method, req.URL.Path)
-	return u, resp, err
+	return u, resp, nil
 }
 
 // FindByExternalID finds the one user whose SCIM externalId equals
@@ -131,10 +147,39 @@ func (s *UsersService) findOne(ctx context.Context, attr, value string) (*User, 
 		return nil, nil, err
 	}
 	u, resp, err := s.searchOne(ctx, f)
-	if !errors.Is(err, ErrNotFound) {
-		return u, resp, err
+	if errors.Is(err, ErrNotFound) {
+		u, resp, err = s.searchInactive(ctx, f, resp, err)
 	}
-	return s.searchInactive(ctx, f, resp, err)
+	if err == nil {
+		err = sameUser(u, attr, value)
+	}
+	if err != nil {
+		return nil, resp, err
+	}
+	return u, resp, nil
+}
+
+// sameUser checks that u is the user asked for by attr = value: ids and
+// userNames compare without case (SCIM's userName is case-insensitive),
+// externalIds exactly (SCIM's externalId is case-exact). Genesys's answer is
+// not trusted to match its filter: a filter quirk or a proxy in between
+// must not make the worker change somebody else.
+func sameUser(u *User, attr, value string) error {
+	var got string
+	var same bool
+	switch attr {
+	case "id":
+		got, same = u.ID, strings.EqualFold(u.ID, value)
+	case "userName":
+		got, same = u.UserName, strings.EqualFold(u.UserName, value)
+	default:
+		got, same = u.ExternalID, u.ExternalID == value
+	}
+	if same {
+		return nil
+	}
+	return fmt.Errorf("%w: asked for %s %q, Genesys answered with user %s whose %s is %q",
+		ErrWrongUser, attr, truncate(value, 256), u.ID, attr, truncate(got, 256))
 }
 
 // searchInactive repeats a search that found nobody, for inactive users. If

@@ -79,6 +79,17 @@ type EnsureResult struct {
 // conflicting PATCH had been retried after a lost answer, in which case its
 // earlier attempt is what changed the user and Changed is true.
 func (s *UsersService) EnsureActive(ctx context.Context, u *User, active bool, maxConflicts int) (*EnsureResult, error) {
+	return s.EnsureActiveChecked(ctx, u, active, maxConflicts, nil)
+}
+
+// EnsureActiveChecked is EnsureActive with a check that every re-read user
+// must pass before the next PATCH. A version conflict means the user changed
+// since the caller decided to change it (a role granted, say), so whatever
+// the caller checked on its first read is checked again on the user as it
+// now is. When check returns an error, nothing more is sent and the error is
+// returned as it is, with res.User the re-read user. A nil check checks
+// nothing.
+func (s *UsersService) EnsureActiveChecked(ctx context.Context, u *User, active bool, maxConflicts int, check func(*User) error) (*EnsureResult, error) {
 	res := &EnsureResult{User: u}
 	for conflicts := 0; ; conflicts++ {
 		if res.User.Active == active {
@@ -102,6 +113,11 @@ func (s *UsersService) EnsureActive(ctx context.Context, u *User, active bool, m
 		}
 		res.User = fresh
 		res.Changed = res.Changed && fresh.Active == active
+		if check != nil && fresh.Active != active {
+			if err := check(fresh); err != nil {
+				return res, err
+			}
+		}
 	}
 }
 

@@ -104,7 +104,9 @@ func TestUsersFindEscapesAndFallsBackToInactive(t *testing.T) {
 		filters = append(filters, f)
 		mu.Unlock()
 		if strings.HasSuffix(f, " and active eq false") {
-			fmt.Fprintf(w, `{"totalResults":1,"Resources":[%s]}`, userJSON(false, "3"))
+			// The user found has the externalId asked for (the client checks that it does).
+			u := strings.Replace(userJSON(false, "3"), `"active"`, fmt.Sprintf(`"externalId":%q,"active"`, ext), 1)
+			fmt.Fprintf(w, `{"totalResults":1,"Resources":[%s]}`, u)
 			return
 		}
 		fmt.Fprint(w, `{"totalResults":0,"Resources":[]}`)

@@ -150,6 +150,8 @@ func (d *decoder) job(ms []member) Job {
 			j.User = d.user(m.raw)
 		case "dry_run":
 			d.boolean(m.name, m.raw, &j.DryRun)
+		case "force":
+			d.boolean(m.name, m.raw, &j.Force)
 		case "requested_at":
 			d.time(m.raw, &j.RequestedAt)
 		default:

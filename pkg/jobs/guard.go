@@ -29,6 +29,11 @@ type GuardConfig struct {
 	UrgentLimit int
 	// Window is the rolling window. Defaults to 1 h.
 	Window time.Duration
+	// Key is the guard's key in the guard bucket. Defaults to "state": the mass-deactivation
+	// guard, which pauses the job lanes when it trips. A guard under another key (the
+	// reactivation guard, ReactivateGuardKey) holds only the jobs that reserve with it and never
+	// pauses or resumes a lane.
+	Key string
 }
 
 func (c GuardConfig) withDefaults() GuardConfig {
@@ -37,6 +42,9 @@ func (c GuardConfig) withDefaults() GuardConfig {
 	}
 	if c.Window == 0 {
 		c.Window = time.Hour
+	}
+	if c.Key == "" {
+		c.Key = guardKey
 	}
 	return c
 }
@@ -130,7 +138,7 @@ func NewGuard(ctx context.Context, js jetstream.JetStream, names Names, cfg Guar
 // State reads the guard's state (a fresh one from the configuration when
 // none is stored yet) and its revision (0 when none is stored).
 func (g *Guard) State(ctx context.Context) (GuardState, uint64, error) {
-	e, err := g.kv.Get(ctx, guardKey)
+	e, err := g.kv.Get(ctx, g.cfg.Key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return GuardState{Limit: g.cfg.Limit, UrgentLimit: g.cfg.UrgentLimit, Window: g.cfg.Window}, 0, nil
 	}
@@ -161,9 +169,9 @@ func (g *Guard) update(ctx context.Context, change func(*GuardState) error) (Gua
 			return st, err
 		}
 		if rev == 0 {
-			_, err = g.kv.Create(ctx, guardKey, data)
+			_, err = g.kv.Create(ctx, g.cfg.Key, data)
 		} else {
-			_, err = g.kv.Update(ctx, guardKey, data, rev)
+			_, err = g.kv.Update(ctx, g.cfg.Key, data, rev)
 		}
 		if err == nil {
 			return st, nil

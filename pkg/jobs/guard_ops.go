@@ -14,6 +14,9 @@ import (
 // their jobs until an operator decides; the pause is long and lifted
 // explicitly by Resume, SetLimits or DropHeld.
 func (g *Guard) holdLanes(ctx context.Context, st GuardState) error {
+	if !g.ownsLanes() {
+		return nil
+	}
 	until := g.now().Add(30 * 24 * time.Hour)
 	var errs []error
 	if st.Held {
@@ -27,8 +30,14 @@ func (g *Guard) holdLanes(ctx context.Context, st GuardState) error {
 	return errors.Join(errs...)
 }
 
+// ownsLanes: only the mass-deactivation guard pauses and resumes the lanes.
+func (g *Guard) ownsLanes() bool { return g.cfg.Key == guardKey }
+
 // releaseLanes resumes the consumers of the lanes the state no longer holds.
 func (g *Guard) releaseLanes(ctx context.Context, st GuardState) error {
+	if !g.ownsLanes() {
+		return nil
+	}
 	var errs []error
 	if !st.Held {
 		_, err := g.js.ResumeConsumer(ctx, g.names.JobsStream(), g.names.NormalConsumer())
@@ -114,6 +123,9 @@ func (g *Guard) decided(ctx context.Context, st GuardState, kind, message string
 	fields := map[string]string{"operator": d.Operator, "limit": strconv.Itoa(st.Limit), "urgent_limit": strconv.Itoa(st.UrgentLimit)}
 	if d.NATSUser != "" {
 		fields["nats_user"] = d.NATSUser
+	}
+	if g.cfg.Key != guardKey {
+		fields["guard"] = g.cfg.Key
 	}
 	return errors.Join(g.releaseLanes(ctx, st), g.opsEvent(ctx, kind, message, fields, ""))
 }

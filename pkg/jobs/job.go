@@ -39,7 +39,7 @@ type Action string
 const (
 	// ActionDeactivate sets the user inactive and revokes their tokens.
 	ActionDeactivate Action = "deactivate"
-	// ActionReactivate undoes a deactivation. Reserved: the worker does not carry it out yet.
+	// ActionReactivate undoes a deactivation this system made (see [Job.Force] for any other).
 	ActionReactivate Action = "reactivate"
 )
 
@@ -79,6 +79,10 @@ type Job struct {
 	Priority Priority `json:"priority,omitempty"`
 	// DryRun asks the worker to resolve and check the user and report, changing nothing.
 	DryRun bool `json:"dry_run,omitempty"`
+	// Force lets a reactivation go ahead although no deactivation of the user by this system is
+	// recorded (the worker refuses such a reactivation otherwise: the user may be inactive for a
+	// reason that is none of ours). Only a reactivation may be forced; the audit event records it.
+	Force bool `json:"force,omitempty"`
 	// ReplayOf is the id of the job (usually a dead letter) this job replays; same rules as ID.
 	ReplayOf string `json:"replay_of,omitempty"`
 	// RequestedAt is when the request was made (RFC 3339); the publisher API fills it when zero.

@@ -11,12 +11,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Jobs for one user run one at a time and in publish order:
-//   - order: a job is published on <prefix>.jobs.<lane>.<user token>; before
-//     it starts, the worker asks the jobs stream for the first message on
-//     <prefix>.jobs.*.<token>. A work queue keeps only unfinished jobs, so an
-//     earlier sequence there is an earlier job for the same user that has not
-//     ended: this one goes back to the queue (no attempt) until it has.
+// Jobs for one user run one at a time and, where it matters, in publish order:
+//   - order: a job is published on <prefix>.jobs.<lane>.<user token> (lane
+//     urgent, normal or reactivate); before it starts, the worker asks the
+//     jobs stream for the first message on the subjects of the jobs it must
+//     not overtake. A work queue keeps only unfinished jobs, so an earlier
+//     sequence there is an earlier job for the same user that has not ended:
+//     this one goes back to the queue (no attempt) until it has. A
+//     deactivation is idempotent, so an urgent one overtakes earlier
+//     deactivations (a normal job held by the mass-deactivation guard or
+//     waiting out a backoff must not hold up a security escalation); it never
+//     overtakes an earlier reactivation, and a reactivation never overtakes
+//     an earlier deactivation. Every other job waits for every earlier job of
+//     the user: a dry run reports the state the earlier jobs leave.
 //   - one at a time: once the user is resolved, the job takes a lease on the
 //     Genesys user id in the locks bucket (which also covers jobs that name
 //     the user differently). The lease holds an expiry, renewed while the job
@@ -27,12 +34,18 @@ import (
 var errUserBusy = errors.New("jobs: another job for the same user comes first")
 
 // earlierJobQueued reports whether a job for the same user that was
-// published before this one is still in the jobs stream.
+// published before this one, and that this one must not overtake, is still
+// in the jobs stream. It costs one read of the stream.
 func (w *Worker) earlierJobQueued(ctx context.Context, job Job, seq uint64) (bool, error) {
 	if seq <= 1 {
 		return false, nil
 	}
-	m, err := w.jobs.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(w.cfg.Names.userJobs(UserToken(job.User))))
+	token := UserToken(job.User)
+	filter := w.cfg.Names.userJobs(token)
+	if overtakesDeactivations(job) {
+		filter = w.cfg.Names.ReactivateSubject() + "." + token
+	}
+	m, err := w.jobs.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(filter))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return false, nil
 	}
@@ -40,6 +53,12 @@ func (w *Worker) earlierJobQueued(ctx context.Context, job Job, seq uint64) (boo
 		return false, fmt.Errorf("%w: look for earlier jobs of the user: %w", errStore, err)
 	}
 	return m.Sequence < seq, nil
+}
+
+// overtakesDeactivations reports whether job may run before earlier
+// deactivations of its user: an urgent deactivation that changes something.
+func overtakesDeactivations(job Job) bool {
+	return job.Action == ActionDeactivate && job.Priority == PriorityUrgent && !job.DryRun
 }
 
 type leaseValue struct {

@@ -70,8 +70,8 @@ func (r *jobRun) plan(ctx context.Context) verdict {
 	if v, ok := r.snapshotGrants(ctx, c, u.ID); !ok {
 		return v
 	}
-	if why := r.w.cfg.Protect.check(u); why != "" {
-		return verdict{outcome: audit.OutcomeProtected, err: errors.New("jobs: " + why)}
+	if err := r.w.cfg.Protect.protected(u); err != nil {
+		return verdict{outcome: audit.OutcomeProtected, err: err}
 	}
 	if r.job.DryRun {
 		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would %s it and revoke its tokens.",
@@ -148,6 +148,11 @@ func (r *jobRun) resolve(ctx context.Context, c *genesys.Client) (*genesys.User,
 	s := &r.st.Steps
 	if !s.Resolved {
 		s.Resolved, s.WasActive, s.RolesBefore = true, u.Active, u.RoleNames()
+	} else if r.job.Action == ActionDeactivate && u.Active && len(s.GrantsRemoved) == 0 {
+		// A later delivery that finds the user still active: what it holds now
+		// is what a deactivation would take away (a role may have been granted
+		// since the first delivery read the user).
+		s.RolesBefore = u.RoleNames()
 	}
 	s.UserID, s.UserName, s.ExternalID = u.ID, u.UserName, u.ExternalID
 	return u, verdict{}, true
@@ -164,7 +169,7 @@ func (r *jobRun) deactivate(ctx context.Context, c *genesys.Client, u *genesys.U
 	if err := r.w.status.Save(ctx, &r.st); err != nil {
 		return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}, false
 	}
-	res, err := r.ensureActive(ctx, c, u, false)
+	res, err := r.ensureActive(ctx, c, u, false, r.recheck)
 	if errors.Is(err, genesys.ErrConflict) && r.w.cfg.RemoveGrantsOnConflict && len(r.st.Steps.GrantsRemoved) == 0 {
 		// The opt-in policy: remove what may block the change, then try once more.
 		if v, ok := r.removeGrants(ctx, c, u.ID); !ok {
@@ -174,8 +179,14 @@ func (r *jobRun) deactivate(ctx context.Context, c *genesys.Client, u *genesys.U
 		var resp *genesys.Response
 		if err = retry429(ctx, func() (err error) { fresh, resp, err = c.Users.Get(ctx, u.ID); return err }); err == nil {
 			r.addCorrelation(resp)
-			res, err = r.ensureActive(ctx, c, fresh, false)
+			if err = r.w.cfg.Protect.protected(fresh); err == nil {
+				res, err = r.ensureActive(ctx, c, fresh, false, r.recheck)
+			}
 		}
+	}
+	var pe protectedError
+	if errors.As(err, &pe) {
+		return verdict{outcome: audit.OutcomeProtected, err: pe}, false
 	}
 	if err != nil {
 		return r.genesysFailure(ctx, err), false
@@ -191,10 +202,11 @@ func (r *jobRun) deactivate(ctx context.Context, c *genesys.Client, u *genesys.U
 
 // ensureActive brings the user's active flag to active, re-reading on
 // version conflicts, waiting out 429s, and keeping every correlation id.
-func (r *jobRun) ensureActive(ctx context.Context, c *genesys.Client, u *genesys.User, active bool) (*genesys.EnsureResult, error) {
+// check (nil: none) runs on every re-read before the next PATCH.
+func (r *jobRun) ensureActive(ctx context.Context, c *genesys.Client, u *genesys.User, active bool, check func(*genesys.User) error) (*genesys.EnsureResult, error) {
 	var res *genesys.EnsureResult
 	err := retry429(ctx, func() (err error) {
-		res, err = c.Users.EnsureActive(ctx, u, active, r.w.cfg.MaxConflicts)
+		res, err = c.Users.EnsureActiveChecked(ctx, u, active, r.w.cfg.MaxConflicts, check)
 		return err
 	})
 	if res != nil {
@@ -285,7 +297,8 @@ func (r *jobRun) genesysFailure(ctx context.Context, err error) verdict {
 		return verdict{outcome: audit.OutcomeNotFound, err: err}
 	case errors.Is(err, genesys.ErrConflict):
 		return verdict{outcome: audit.OutcomeConflict, err: fmt.Errorf("%w (%s)", err, conflictHint)}
-	case errors.Is(err, genesys.ErrBadRequest), errors.Is(err, genesys.ErrAmbiguous), errors.Is(err, genesys.ErrInvalidArgument):
+	case errors.Is(err, genesys.ErrBadRequest), errors.Is(err, genesys.ErrAmbiguous), errors.Is(err, genesys.ErrInvalidArgument),
+		errors.Is(err, genesys.ErrWrongUser):
 		return verdict{outcome: audit.OutcomeConflict, err: err}
 	}
 	return verdict{fail: classify(ctx, err), err: err}

@@ -28,6 +28,7 @@ func (r *jobRun) record(outcome audit.Outcome, errText string, now time.Time) au
 		Priority:       string(j.Priority),
 		ReplayOf:       j.ReplayOf,
 		DryRun:         j.DryRun,
+		Forced:         j.Force,
 		TokensRevoked:  s.TokensRevoked,
 		Attempts:       attemptsMade(outcome, r.st.Attempts),
 		CorrelationIDs: s.CorrelationIDs,

@@ -54,7 +54,9 @@ func (r *jobRun) snapshotGrants(ctx context.Context, c *genesys.Client, userID s
 // planReactivate undoes a deactivation: SCIM active=true, then the access
 // the user's last deactivation event recorded — the full grants in their
 // divisions where the snapshot was taken, else the SCIM role names (which
-// Genesys grants in the home division), saying which.
+// Genesys grants in the home division), saying which. A user with no
+// recorded deactivation is left alone (outcome protected) unless the job is
+// forced, and every PATCH counts against the reactivation guard.
 func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict {
 	patchedBefore := r.st.Steps.PatchSent || r.st.Steps.Reactivated
 	u, v, ok := r.resolveAndLease(ctx, c)
@@ -65,9 +67,11 @@ func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict 
 	if err != nil {
 		return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}
 	}
-	if r.job.DryRun {
-		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would reactivate it and restore %s.", u.UserName, activeWord(u.Active), describeRecorded(last))
-		return verdict{outcome: audit.OutcomeDryRun}
+	if v, done := r.reactivationStops(u, last); done {
+		return v
+	}
+	if v, ok := r.reserveReactivation(ctx, u); !ok {
+		return v
 	}
 	wasActive := u.Active
 	if !u.Active {
@@ -75,7 +79,7 @@ func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict 
 		if err := r.w.status.Save(ctx, &r.st); err != nil {
 			return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}
 		}
-		res, err := r.ensureActive(ctx, c, u, true)
+		res, err := r.ensureActive(ctx, c, u, true, nil)
 		if err != nil {
 			return r.genesysFailure(ctx, err)
 		}
@@ -90,6 +94,36 @@ func (r *jobRun) planReactivate(ctx context.Context, c *genesys.Client) verdict 
 	}
 	return verdict{outcome: audit.OutcomeReactivated}
 }
+
+// reactivationStops ends a reactivation before any change: a dry run
+// reports, and an unforced reactivation of a user with no recorded
+// deactivation (last nil) is refused.
+func (r *jobRun) reactivationStops(u *genesys.User, last *audit.Unmapped) (verdict, bool) {
+	refuse := last == nil && !r.job.Force
+	switch {
+	case r.job.DryRun && refuse:
+		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would refuse to reactivate it: %s.", u.UserName, activeWord(u.Active), refusedWhy)
+		return verdict{outcome: audit.OutcomeDryRun}, true
+	case r.job.DryRun:
+		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would reactivate it and restore %s.", u.UserName, activeWord(u.Active), describeRecorded(last))
+		return verdict{outcome: audit.OutcomeDryRun}, true
+	case refuse:
+		r.message = "Reactivation refused: " + refusedWhy + "; Genesys Cloud was not changed."
+		return verdict{outcome: audit.OutcomeProtected, err: errNotOurDeactivation}, true
+	}
+	return verdict{}, false
+}
+
+// refusedWhy says why a reactivation without force is refused when no
+// deactivation of the user is recorded: the user may be inactive for a
+// reason that is none of ours (a leaver disabled by HR's own process, an
+// account locked by security), and re-enabling them is a privilege
+// escalation that only an operator who has checked may force.
+const refusedWhy = "no deactivation of this user by this system is recorded, so the user may be inactive for another reason; an operator who has checked may publish the reactivation again with force (enqueue --action reactivate --force)"
+
+// errNotOurDeactivation ends an unforced reactivation of a user this system
+// did not deactivate: outcome protected, dead letter for review.
+var errNotOurDeactivation = errors.New("jobs: reactivation refused: " + refusedWhy)
 
 // lastDeactivation returns the unmapped fields of the user's last
 // "deactivated" audit event, or nil when there is none.
@@ -128,8 +162,8 @@ func (r *jobRun) restoreAccess(ctx context.Context, c *genesys.Client, u *genesy
 	var resp *genesys.Response
 	var restored []string
 	switch {
-	case last == nil:
-		r.message = "Genesys Cloud user reactivated; no deactivation of this user is recorded, so no access was restored."
+	case last == nil: // only a forced reactivation gets here
+		r.message = "Genesys Cloud user reactivated by force; no deactivation of this user by this system is recorded, so no access was restored."
 		return verdict{}, true
 	case len(last.GrantsBefore) > 0:
 		var sub *genesys.Subject

@@ -122,6 +122,9 @@ func (j Job) Validate() error {
 		p.add("priority", `must be "urgent" or "normal"`)
 	}
 	p.checkID("replay_of", j.ReplayOf, false)
+	if j.Force && j.Action != ActionReactivate {
+		p.add("force", `only a job with action "reactivate" may be forced`)
+	}
 	return p.err()
 }
 

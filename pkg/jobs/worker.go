@@ -61,6 +61,11 @@ type WorkerConfig struct {
 	Observer Observer
 	// Guard sets the mass-deactivation guard. Defaults to off (Limit 0).
 	Guard GuardConfig
+	// ReactivateGuard caps reactivations as Guard caps deactivations, under its own key
+	// (ReactivateGuardKey; its Key and UrgentLimit are ignored): past Limit reactivations in
+	// Window, reactivations wait for an operator. Defaults to off (Limit 0); the worker command
+	// sets 10 per hour.
+	ReactivateGuard GuardConfig
 	// RemoveGrantsOnConflict, when Genesys refuses a deactivation with a conflict that is not
 	// about the version, removes every grant of the user (recording each in the audit event) and
 	// tries the deactivation once more. Needs authorization:grant:view and
@@ -125,10 +130,12 @@ type Worker struct {
 	events *audit.Publisher
 	pause  *fleetPause
 	guard  *Guard // nil when the guard is off
-	jobs   jetstream.Stream
-	audits jetstream.Stream
-	locks  jetstream.KeyValue
-	now    func() time.Time
+	// reactivateGuard caps reactivations; nil when off.
+	reactivateGuard *Guard
+	jobs            jetstream.Stream
+	audits          jetstream.Stream
+	locks           jetstream.KeyValue
+	now             func() time.Time
 
 	// maxDeliver is the lanes' MaxDeliver (the smaller one; 0: unlimited). On that delivery a job
 	// that would be handed back ends instead: JetStream would never deliver it again, and it
@@ -183,6 +190,12 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	w.pause = newFleetPause(w)
 	if cfg.Guard.Limit > 0 {
 		if w.guard, err = NewGuard(ctx, js, n, cfg.Guard, cfg.Origin); err != nil {
+			return nil, err
+		}
+	}
+	if rg := cfg.ReactivateGuard; rg.Limit > 0 {
+		rg.Key, rg.UrgentLimit = ReactivateGuardKey, rg.Limit
+		if w.reactivateGuard, err = NewGuard(ctx, js, n, rg, cfg.Origin); err != nil {
 			return nil, err
 		}
 	}
