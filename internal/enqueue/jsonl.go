@@ -61,6 +61,7 @@ func (c *Config) readJSONL(in io.Reader) (batch, error) {
 
 // jsonFields decodes one line, turning decoding errors into row problems.
 func jsonFields(text []byte) fields {
+	text, problems := checkMembers(text)
 	var jr jsonRow
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.DisallowUnknownFields()
@@ -69,9 +70,9 @@ func jsonFields(text []byte) fields {
 		err = errors.New("data after the JSON object")
 	}
 	if err != nil {
-		return fields{problems: []jobs.Problem{jsonProblem(err)}}
+		return fields{problems: append(problems, jsonProblem(err))}
 	}
-	f := fields{
+	f := fields{problems: problems,
 		userID: strings.TrimSpace(jr.UserID), externalID: strings.TrimSpace(jr.ExternalID),
 		userName: strings.TrimSpace(jr.UserName), reason: strings.TrimSpace(jr.Reason),
 		ticket: strings.TrimSpace(jr.Ticket), priority: strings.TrimSpace(jr.Priority),
