@@ -1,6 +1,7 @@
 package enqueue
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -39,40 +40,47 @@ func normaliseColumn(name string) string {
 	return strings.ToLower(strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.TrimSpace(name)))
 }
 
-// readCSV reads a CSV batch: a header row, then one user per row. Lines starting with '#' are
-// comments; blank lines are skipped. Line numbers are physical lines of the input.
-func (c *Config) readCSV(in io.Reader) ([]*Row, error) {
-	r := csv.NewReader(in)
-	r.Comment = '#'
+// readCSV reads a CSV batch: a header row, then one user per row. Lines before the header that
+// start with '#' or are blank are skipped, and so are blank lines after it; every skipped line is
+// listed in the batch. After the header a line starting with '#' is a row like any other: it
+// cannot be told from data (an external id "#00u…"). Line numbers are physical lines of the input.
+func (c *Config) readCSV(in *bufio.Reader) (batch, error) {
+	src := newCSVSource(in)
+	r := csv.NewReader(src)
 	r.FieldsPerRecord = -1 // a row with the wrong count is a row problem, not the file's
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, errors.New("empty: want a header row such as user_name,reason,ticket")
+		return batch{}, errors.New("empty: want a header row such as user_name,reason,ticket")
 	}
 	if err != nil {
-		return nil, err
+		return batch{}, src.why(err)
 	}
-	hline, _ := r.FieldPos(0)
 	cols, err := parseHeader(header)
 	if err != nil {
-		return nil, fmt.Errorf("line %d: header: %w", hline, err)
+		return batch{}, fmt.Errorf("line %d: header: %w", src.lineOf(r), err)
 	}
 	var rows []*Row
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			return rows, nil
+			return batch{rows: rows, skipped: src.skipped}, nil
 		}
 		if err != nil { // a quoting error leaves the rest of the file unreadable
-			return nil, err
+			return batch{}, src.why(err)
 		}
 		if len(rows) == MaxRows {
-			return nil, errTooManyRows
+			return batch{}, errTooManyRows
 		}
-		line, _ := r.FieldPos(0)
-		rows = append(rows, c.newRow(line, csvFields(cols, rec)))
+		row := c.newRow(src.lineOf(r), csvFields(cols, rec))
+		if len(row.Problems) > 0 && strings.HasPrefix(rec[0], "#") {
+			row.Problems = append(row.Problems, jobs.Problem{Message: notAComment})
+		}
+		rows = append(rows, row)
 	}
 }
+
+// notAComment explains an invalid row that its author may have meant as a comment.
+const notAComment = "starts with '#' but is a row, not a comment: comments are allowed only before the header"
 
 // parseHeader maps each column index to its canonical column.
 func parseHeader(header []string) ([]string, error) {

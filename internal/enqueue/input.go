@@ -14,12 +14,25 @@ import (
 // errTooManyRows stops a parser at MaxRows.
 var errTooManyRows = fmt.Errorf("more than %d rows; split the batch into several files", MaxRows)
 
-// readRows returns the rows the command line asks for: the single user of the flags, or every row
-// of --file. Its error is about the input as a whole (unreadable, unparsable, a bad header, too
-// many rows); problems of single rows are in the rows.
+// batch is what an input holds: its rows, and the lines that are not rows.
+type batch struct {
+	rows    []*Row
+	skipped []skippedLine
+}
+
+// readRows returns the rows the command line asks for; see readBatch.
 func (c *Config) readRows(stdin io.Reader) ([]*Row, error) {
+	b, err := c.readBatch(stdin)
+	return b.rows, err
+}
+
+// readBatch returns the rows the command line asks for: the single user of the flags, or every
+// row of --file with the lines of the file that are not rows. Its error is about the input as a
+// whole (unreadable, unparsable, a bad header, too many rows); problems of single rows are in the
+// rows.
+func (c *Config) readBatch(stdin io.Reader) (batch, error) {
 	if c.File == "" {
-		return []*Row{c.newRow(0, fields{userID: c.UserID, externalID: c.ExternalID, userName: c.UserName})}, nil
+		return batch{rows: []*Row{c.newRow(0, fields{userID: c.UserID, externalID: c.ExternalID, userName: c.UserName})}}, nil
 	}
 	name, in := c.File, stdin
 	if c.File == "-" {
@@ -27,7 +40,7 @@ func (c *Config) readRows(stdin io.Reader) ([]*Row, error) {
 	} else {
 		f, err := os.Open(c.File)
 		if err != nil {
-			return nil, fmt.Errorf("--file: %w", unwrapPathError(err))
+			return batch{}, fmt.Errorf("--file: %w", unwrapPathError(err))
 		}
 		defer f.Close()
 		in = f
@@ -39,21 +52,21 @@ func (c *Config) readRows(stdin io.Reader) ([]*Row, error) {
 		format = detectFormat(c.File, br)
 	}
 	var (
-		rows []*Row
-		err  error
+		b   batch
+		err error
 	)
 	if format == FormatJSONL {
-		rows, err = c.readJSONL(br)
+		b, err = c.readJSONL(br)
 	} else {
-		rows, err = c.readCSV(br)
+		b, err = c.readCSV(br)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return batch{}, fmt.Errorf("%s: %w", name, err)
 	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%s: no rows to enqueue", name)
+	if len(b.rows) == 0 {
+		return batch{}, fmt.Errorf("%s: no rows to enqueue", name)
 	}
-	return rows, nil
+	return b, nil
 }
 
 // unwrapPathError turns "open x: no such file or directory" into "x: no such file or directory".

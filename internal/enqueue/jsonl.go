@@ -31,31 +31,37 @@ type jsonRow struct {
 // maxLine bounds one JSON line; a valid job is far smaller (jobs.MaxJobSize).
 const maxLine = 1 << 20
 
-// readJSONL reads a JSON-lines batch: one object per line, blank lines skipped.
-func (c *Config) readJSONL(in io.Reader) ([]*Row, error) {
+// readJSONL reads a JSON-lines batch: one object per line. Blank lines are skipped and listed in
+// the batch.
+func (c *Config) readJSONL(in io.Reader) (batch, error) {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	var rows []*Row
+	var b batch
 	line := 0
 	for sc.Scan() {
 		line++
 		text := bytes.TrimSpace(sc.Bytes())
 		if len(text) == 0 {
+			b.skipped = append(b.skipped, skippedLine{Line: line, Kind: skipBlank})
 			continue
 		}
-		if len(rows) == MaxRows {
-			return nil, errTooManyRows
+		if len(b.rows) == MaxRows {
+			return batch{}, errTooManyRows
 		}
-		rows = append(rows, c.newRow(line, jsonFields(text)))
+		b.rows = append(b.rows, c.newRow(line, jsonFields(text)))
 	}
 	if errors.Is(sc.Err(), bufio.ErrTooLong) {
-		return nil, fmt.Errorf("line %d: longer than %d bytes", line+1, maxLine)
+		return batch{}, fmt.Errorf("line %d: longer than %d bytes", line+1, maxLine)
 	}
-	return rows, sc.Err()
+	if sc.Err() != nil {
+		return batch{}, sc.Err()
+	}
+	return b, nil
 }
 
 // jsonFields decodes one line, turning decoding errors into row problems.
 func jsonFields(text []byte) fields {
+	text, problems := checkMembers(text)
 	var jr jsonRow
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.DisallowUnknownFields()
@@ -64,9 +70,9 @@ func jsonFields(text []byte) fields {
 		err = errors.New("data after the JSON object")
 	}
 	if err != nil {
-		return fields{problems: []jobs.Problem{jsonProblem(err)}}
+		return fields{problems: append(problems, jsonProblem(err))}
 	}
-	f := fields{
+	f := fields{problems: problems,
 		userID: strings.TrimSpace(jr.UserID), externalID: strings.TrimSpace(jr.ExternalID),
 		userName: strings.TrimSpace(jr.UserName), reason: strings.TrimSpace(jr.Reason),
 		ticket: strings.TrimSpace(jr.Ticket), priority: strings.TrimSpace(jr.Priority),

@@ -56,14 +56,18 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 type run struct {
 	cfg            Config
 	stdout, stderr io.Writer
+	notRows        []skippedLine // lines of the file that hold no row, repeated under the summary
 }
 
 func (r *run) main(ctx context.Context, stdin io.Reader) int {
-	rows, err := r.cfg.readRows(stdin)
+	in, err := r.cfg.readBatch(stdin)
 	if err != nil {
 		fmt.Fprintf(r.stderr, "enqueue: %v\n", err)
 		return ExitUsage
 	}
+	rows := in.rows
+	r.notRows = in.skipped
+	reportSkipped(r.stderr, "enqueue: ", r.notRows)
 	todo, skipped, ok := r.check(rows)
 	if !ok {
 		return ExitUsage
@@ -162,6 +166,7 @@ func (r *run) finish(ctx context.Context, kv jetstream.KeyValue, rows []*Row, pu
 	case r.cfg.Wait:
 		fmt.Fprintln(r.stdout)
 		writeText(r.stdout, results)
+		reportSkipped(r.stdout, "", r.notRows)
 	default:
 		dups := 0
 		for _, p := range pubs {
@@ -174,6 +179,7 @@ func (r *run) finish(ctx context.Context, kv jetstream.KeyValue, rows []*Row, pu
 			fmt.Fprintf(r.stdout, "; %d invalid %s skipped", skipped, plural(skipped, "row", "rows"))
 		}
 		fmt.Fprintln(r.stdout)
+		reportSkipped(r.stdout, "", r.notRows)
 	}
 	return exitStatus(results)
 }

@@ -94,8 +94,8 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.AckWait, "ack-wait", envdefault.Duration("GENESYS_ACK_WAIT", 30*time.Second), "JetStream AckWait of the job consumers (env GENESYS_ACK_WAIT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envdefault.Duration("GENESYS_SHUTDOWN_TIMEOUT", 20*time.Second), "on SIGTERM, how long jobs in flight may finish before the rest are handed back (env GENESYS_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.ProbeInterval, "probe-interval", envdefault.Duration("GENESYS_PROBE_INTERVAL", 15*time.Second), "while Genesys refuses our credentials, how often to check again (env GENESYS_PROBE_INTERVAL)")
-	fs.StringVar(&c.ProtectRoles, "protect-roles", envdefault.String("GENESYS_PROTECT_ROLES", "Master Admin"), "comma-separated role names whose holders are never deactivated; empty for none (env GENESYS_PROTECT_ROLES)")
-	fs.StringVar(&c.ProtectUsers, "protect-users", envdefault.String("GENESYS_PROTECT_USERS", ""), "comma-separated user ids, user names or external ids never deactivated (env GENESYS_PROTECT_USERS)")
+	fs.StringVar(&c.ProtectRoles, "protect-roles", envdefault.String("GENESYS_PROTECT_ROLES", "Master Admin"), "comma-separated role names whose holders are never deactivated; quote a name holding a comma as in CSV: 'Admin, \"Billing, EMEA\"'; empty for none (env GENESYS_PROTECT_ROLES)")
+	fs.StringVar(&c.ProtectUsers, "protect-users", envdefault.String("GENESYS_PROTECT_USERS", ""), "comma-separated user ids, user names or external ids never deactivated, quoted as in CSV when one holds a comma (env GENESYS_PROTECT_USERS)")
 	fs.IntVar(&c.GuardLimit, "guard-limit", envdefault.Int("GENESYS_GUARD_LIMIT", 50), "mass-deactivation guard: deactivations the fleet may make per --guard-window before normal jobs are held for an operator; 0 disables (env GENESYS_GUARD_LIMIT)")
 	fs.IntVar(&c.GuardUrgent, "guard-urgent-limit", envdefault.Int("GENESYS_GUARD_URGENT_LIMIT", 10), "mass-deactivation guard: urgent deactivations per --guard-window before urgent jobs are held too (env GENESYS_GUARD_URGENT_LIMIT)")
 	fs.IntVar(&c.GuardReactivate, "guard-reactivate-limit", envdefault.Int("GENESYS_GUARD_REACTIVATE_LIMIT", 10), "reactivation guard: reactivations the fleet may make per --guard-window before reactivations are held for an operator (genesysctl guard ... --reactivations); 0 disables (env GENESYS_GUARD_REACTIVATE_LIMIT)")
@@ -175,6 +175,9 @@ func (c *Config) validate() error {
 	if err := (jobs.Names{Prefix: c.Prefix}).Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.checkLists(); err != nil {
+		errs = append(errs, err)
+	}
 	switch c.LogFormat {
 	case "", "json", "console":
 	default:
@@ -183,19 +186,11 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// protection parses the protect flags.
+// protection parses the protect flags, which validate has checked (splitList).
 func (c *Config) protection() jobs.Protection {
-	split := func(s string) []string {
-		var out []string
-		for _, f := range strings.Split(s, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				out = append(out, f)
-			}
-		}
-		return out
-	}
-	users := split(c.ProtectUsers)
-	return jobs.Protection{Roles: split(c.ProtectRoles), UserIDs: users, UserNames: users, ExternalIDs: users}
+	roles, _ := splitList(c.ProtectRoles)
+	users, _ := splitList(c.ProtectUsers)
+	return jobs.Protection{Roles: roles, UserIDs: users, UserNames: users, ExternalIDs: users}
 }
 
 // workerConfig is the part of the worker's configuration the flags decide.

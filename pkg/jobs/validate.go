@@ -38,13 +38,14 @@ const (
 
 // Patterns shared word for word with the JSON Schema (a test compares them). Each is valid in both
 // RE2 and ECMA-262 and means the same in both; \x escapes stand for code points. A "text" value has
-// no C0 or C1 control character, no DEL and no U+FFFD (the mark of undecodable input).
+// no C0 or C1 control character, no DEL, no U+FFFD (the mark of undecodable input) and no bidi
+// control or invisible character (invisibleClass).
 const (
 	idPattern       = `^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`
 	uuidPattern     = `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`
-	textPattern     = "^[^\\x00-\\x1f\\x7f-\\x9f\uFFFD]*$"
-	reasonPattern   = "^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\uFFFD]*$" // text, plus tab and newline
-	userNamePattern = "^[^@ \\x00-\\x1f\\x7f-\\x9f\uFFFD]+@[^@ \\x00-\\x1f\\x7f-\\x9f\uFFFD]+$"
+	textPattern     = "^[^\\x00-\\x1f\\x7f-\\x9f\uFFFD" + invisibleClass + "]*$"
+	reasonPattern   = "^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\uFFFD" + invisibleClass + "]*$" // text, plus tab and newline
+	userNamePattern = "^[^@ \\x00-\\x1f\\x7f-\\x9f\uFFFD" + invisibleClass + "]+@[^@ \\x00-\\x1f\\x7f-\\x9f\uFFFD" + invisibleClass + "]+$"
 	timePattern     = `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`
 )
 
@@ -184,6 +185,8 @@ func (p *problems) checkText(field, s string, required bool, maxLen int, re *reg
 		}
 	case utf8.RuneCountInString(s) > maxLen:
 		p.add(field, "must be at most "+strconv.Itoa(maxLen)+" characters")
+	case invisibleProblem(s) != "":
+		p.add(field, invisibleProblem(s))
 	case !re.MatchString(s):
 		p.add(field, "must not contain control characters or U+FFFD")
 	}
