@@ -36,10 +36,10 @@ func (r *Relay) monitor(ctx context.Context) {
 func (r *Relay) checkBacklogs(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	stream, err := r.cfg.JetStream.Stream(cctx, r.cfg.AuditStream)
+	stream, err := r.cfg.JetStream.Stream(cctx, r.cfg.RelayStream)
 	if err != nil {
 		if ctx.Err() == nil {
-			r.log.Warn("backlog check: audit stream", zap.Error(err))
+			r.log.Warn("backlog check: relay stream", zap.Error(err))
 		}
 		return
 	}
