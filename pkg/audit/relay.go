@@ -156,6 +156,9 @@ type Relay struct {
 	byName  map[string]*endpointRunner
 	started atomic.Bool
 	log     *zap.Logger
+
+	mirrorSeq   uint64    // the relay stream's last sequence at the monitor's last check; monitor goroutine only
+	mirrorMoved time.Time // when the monitor saw mirrorSeq change last
 }
 
 // NewRelay checks cfg, opens (or creates) the state bucket and the relay stream (which needs the

@@ -143,3 +143,19 @@ func TestRelayReplacesForeignConsumer(t *testing.T) {
 		t.Errorf("delivered (-want +got):\n%s", diff)
 	}
 }
+
+// A relay stream that stops mirroring shows as backlog of every endpoint, so that the backlog
+// alerts fire rather than deliveries stopping unnoticed.
+func TestRelayCountsUnmirroredEventsAsBacklog(t *testing.T) {
+	t.Parallel()
+	env := newRelayEnv(t, 0)
+	if _, err := env.js.CreateStream(t.Context(), jetstream.StreamConfig{Name: relayStream,
+		Mirror: &jetstream.StreamSource{Name: "NOT_THE_AUDIT_STREAM"}}); err != nil {
+		t.Fatal(err)
+	}
+	obs := newRecordingObserver()
+	env.run(t, RelayConfig{Endpoints: []Endpoint{testEndpoint("siem", "http://127.0.0.1:1/never")}, Observer: obs,
+		MonitorInterval: 20 * time.Millisecond})
+	env.publish(t, 3, "stuck")
+	waitFor(t, 10*time.Second, "backlog of 3", func() bool { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.backlog["siem"] == 3 })
+}
