@@ -116,8 +116,25 @@ func (er *endpointRunner) ensureConsumer(ctx context.Context, st EndpointState) 
 	}
 	if found != "" {
 		er.reportRecreated(ctx, found, rec.Seq+1, info.Created)
+		er.forgetAttempts(ctx)
 	}
 	return cons, nil
+}
+
+// forgetAttempts drops the attempts recorded under the endpoint's old consumer: the new one
+// delivers those events afresh (a first delivery reads no attempts), so the records would stay
+// behind for good. Events get their full schedule again, which errs towards delivering them.
+func (er *endpointRunner) forgetAttempts(ctx context.Context) {
+	keys, err := er.r.admin.kv.ListKeysFiltered(ctx, "attempts."+er.ep.Name+".*")
+	if err != nil {
+		er.log.Warn("list attempts of the old consumer", zap.Error(err))
+		return
+	}
+	for k := range keys.Keys() {
+		if err := er.r.admin.kv.Purge(ctx, k); err != nil {
+			er.log.Warn("drop attempts of the old consumer", zap.String("key", k), zap.Error(err))
+		}
+	}
 }
 
 // firstStart sets where a consumer the relay never made starts: where the endpoint's consumer

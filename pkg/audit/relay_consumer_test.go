@@ -74,6 +74,15 @@ func TestRelayRecreatesDeletedConsumerFromLastDelivered(t *testing.T) {
 	if diff := cmp.Diff(want, rc.accepted()); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)
 	}
+	kv, err := env.js.KeyValue(t.Context(), "genesys-relay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := kv.ListKeysFiltered(t.Context(), "attempts.>"); err == nil {
+		for k := range keys.Keys() {
+			t.Errorf("attempts left behind: %s", k)
+		}
+	}
 }
 
 // Review D8 (probe 64): changing the relay consumer's filter stopped every delivery unnoticed.
