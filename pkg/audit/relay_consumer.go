@@ -79,39 +79,28 @@ func (er *endpointRunner) ensureConsumer(ctx context.Context, st EndpointState) 
 		return nil, err
 	}
 	cfg := er.consumerConfig()
-	js, stream, cname := er.r.cfg.JetStream, er.r.cfg.RelayStream, ConsumerName(er.ep.Name)
-	var found string // what was wrong with the consumer; "" when nothing
-	existing, err := js.Consumer(ctx, stream, cname)
-	switch {
-	case err == nil:
-		have := existing.CachedInfo()
-		if found = drift(have, rec, hasRec); found == "" {
-			cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = have.Config.DeliverPolicy, have.Config.OptStartSeq, have.Config.OptStartTime
-		} else if err := js.DeleteConsumer(ctx, stream, cname); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return nil, fmt.Errorf("audit: endpoint %s: delete altered consumer %s: %w", er.ep.Name, cname, err)
-		}
-	case errors.Is(err, jetstream.ErrConsumerNotFound) && hasRec:
-		found = "its consumer was missing"
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		er.firstStart(ctx, &cfg)
-	default:
-		return nil, fmt.Errorf("audit: endpoint %s: consumer %s: %w", er.ep.Name, cname, err)
-	}
-	if found != "" {
-		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartSequencePolicy, rec.Seq+1, nil
+	found, err := er.startOf(ctx, &cfg, rec, hasRec)
+	if err != nil {
+		return nil, err
 	}
 	if !st.Enabled {
 		until := er.r.now().Add(pauseFor)
 		cfg.PauseUntil = &until // an update without PauseUntil would resume the consumer
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, stream, cfg)
+	cons, err := er.r.cfg.JetStream.CreateOrUpdateConsumer(ctx, er.r.cfg.RelayStream, cfg)
+	if err != nil && found == "" && hasRec && isServerFailure(err) {
+		// A consumer deleted and created again under the same name at once can be left without
+		// its store on the server (nats-server removes the old one's files late), and every update
+		// then fails: start it afresh from the recorded position.
+		found = "its consumer could not be updated on the server (" + err.Error() + ")"
+		cons, err = er.recreate(ctx, cfg, rec)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("audit: endpoint %s: create consumer %s on %s: %w", er.ep.Name, cname, stream, err)
+		return nil, fmt.Errorf("audit: endpoint %s: create consumer %s on %s: %w", er.ep.Name, cfg.Durable, er.r.cfg.RelayStream, err)
 	}
 	info := cons.CachedInfo()
-	now := er.r.now().UTC()
 	if err := er.r.admin.savePosition(ctx, er.ep.Name, position{Seq: info.AckFloor.Stream, Created: info.Created,
-		Filters: filtersOf(info.Config), At: now}); err != nil {
+		Filters: filtersOf(info.Config), At: er.r.now().UTC()}); err != nil {
 		er.log.Warn("cannot record the consumer's position", zap.Error(err))
 	}
 	if found != "" {
@@ -119,6 +108,36 @@ func (er *endpointRunner) ensureConsumer(ctx context.Context, st EndpointState) 
 		er.forgetAttempts(ctx)
 	}
 	return cons, nil
+}
+
+// startOf sets where cfg starts after looking at the consumer on the server: an intact one keeps
+// its start; one that is missing although recorded, or replaced or altered (deleted here), starts
+// right after the recorded position, and found says what was wrong; a consumer the relay never
+// made starts as firstStart says.
+func (er *endpointRunner) startOf(ctx context.Context, cfg *jetstream.ConsumerConfig, rec position, hasRec bool) (found string, err error) {
+	js, stream, cname := er.r.cfg.JetStream, er.r.cfg.RelayStream, cfg.Durable
+	existing, err := js.Consumer(ctx, stream, cname)
+	switch {
+	case err == nil:
+		have := existing.CachedInfo()
+		if found = drift(have, rec, hasRec); found == "" {
+			cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = have.Config.DeliverPolicy, have.Config.OptStartSeq, have.Config.OptStartTime
+			return "", nil
+		}
+		if err := er.deleteConsumer(ctx, cname); err != nil {
+			return "", err
+		}
+	case errors.Is(err, jetstream.ErrConsumerNotFound) && hasRec:
+		found = "its consumer was missing"
+		sleepCtx(ctx, settleAfterDelete) // it may have been deleted a moment ago
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		er.firstStart(ctx, cfg)
+		return "", nil
+	default:
+		return "", fmt.Errorf("audit: endpoint %s: consumer %s: %w", er.ep.Name, cname, err)
+	}
+	cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartSequencePolicy, rec.Seq+1, nil
+	return found, nil
 }
 
 // forgetAttempts drops the attempts recorded under the endpoint's old consumer: the new one
@@ -135,6 +154,35 @@ func (er *endpointRunner) forgetAttempts(ctx context.Context) {
 			er.log.Warn("drop attempts of the old consumer", zap.String("key", k), zap.Error(err))
 		}
 	}
+}
+
+// settleAfterDelete is how long the relay waits between a consumer's deletion and creating it
+// again under the same name, so that the server has removed the old one's files.
+const settleAfterDelete = 500 * time.Millisecond
+
+// deleteConsumer deletes the endpoint's consumer and waits for the server to settle.
+func (er *endpointRunner) deleteConsumer(ctx context.Context, cname string) error {
+	err := er.r.cfg.JetStream.DeleteConsumer(ctx, er.r.cfg.RelayStream, cname)
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("audit: endpoint %s: delete consumer %s: %w", er.ep.Name, cname, err)
+	}
+	sleepCtx(ctx, settleAfterDelete)
+	return nil
+}
+
+// recreate deletes the consumer and creates cfg starting right after rec.
+func (er *endpointRunner) recreate(ctx context.Context, cfg jetstream.ConsumerConfig, rec position) (jetstream.Consumer, error) {
+	if err := er.deleteConsumer(ctx, cfg.Durable); err != nil {
+		return nil, err
+	}
+	cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartSequencePolicy, rec.Seq+1, nil
+	return er.r.cfg.JetStream.CreateOrUpdateConsumer(ctx, er.r.cfg.RelayStream, cfg)
+}
+
+// isServerFailure reports a JetStream API error the server calls its own (status 500).
+func isServerFailure(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.Code == 500
 }
 
 // firstStart sets where a consumer the relay never made starts: where the endpoint's consumer
