@@ -168,3 +168,33 @@ func TestRelayCountsUnmirroredEventsAsBacklog(t *testing.T) {
 	env.publish(t, 3, "stuck")
 	waitFor(t, 10*time.Second, "backlog of 3", func() bool { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.backlog["siem"] == 3 })
 }
+
+// A relay upgraded from reading the audit stream continues where the endpoint's old consumer
+// there stopped, not from StartAt: the events it had not delivered yet still arrive.
+func TestRelayContinuesWhereTheAuditStreamConsumerStopped(t *testing.T) {
+	t.Parallel()
+	env := newRelayEnv(t, 0)
+	seqs := env.publish(t, 4, "upgrade")
+	old, err := env.js.CreateConsumer(t.Context(), "GENESYS_AUDIT", jetstream.ConsumerConfig{Durable: ConsumerName("siem"),
+		FilterSubject: "genesys.audit.user.>", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := old.Fetch(2, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		if err := m.DoubleAck(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc := newReceiver(t, func(int, *http.Request, []byte, http.ResponseWriter) int { return http.StatusNoContent })
+	ep := testEndpoint("siem", rc.URL)
+	ep.StartAt = "new"
+	env.run(t, RelayConfig{Endpoints: []Endpoint{ep}})
+	waitFor(t, 10*time.Second, "the rest delivered", func() bool { return len(rc.accepted()) >= 2 })
+	if diff := cmp.Diff(seqs[2:], rc.accepted()); diff != "" {
+		t.Errorf("delivered (-want +got):\n%s", diff)
+	}
+}
