@@ -129,8 +129,13 @@ func checkAuditor(t *testing.T, c *client) {
 }
 
 func checkRelay(t *testing.T, c *client) {
-	c.allowed("consume the audit stream with a durable consumer and ack", func(ctx context.Context) error {
-		cons, err := c.js.CreateOrUpdateConsumer(ctx, "GENESYS_AUDIT", jetstream.ConsumerConfig{
+	// The relay consumes its own mirror of the audit stream (review D8), which it creates.
+	c.allowed("create the relay stream, consume it with a durable consumer and ack", func(ctx context.Context) error {
+		if _, err := c.js.CreateStream(ctx, jetstream.StreamConfig{Name: "GENESYS_AUDIT_RELAY",
+			Mirror: &jetstream.StreamSource{Name: "GENESYS_AUDIT"}, Storage: jetstream.MemoryStorage}); err != nil {
+			return err
+		}
+		cons, err := c.js.CreateOrUpdateConsumer(ctx, "GENESYS_AUDIT_RELAY", jetstream.ConsumerConfig{
 			Durable: "relay-sink", FilterSubject: "genesys.audit.>", AckPolicy: jetstream.AckExplicitPolicy,
 		})
 		if err != nil {

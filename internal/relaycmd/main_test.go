@@ -299,7 +299,7 @@ func TestStartDev(t *testing.T) {
 	}
 	// The consumer starts at new events: wait until it exists before publishing.
 	waitFor(t, "dev consumer", func() bool {
-		_, err := e.js.Consumer(t.Context(), "GENESYS_AUDIT", audit.ConsumerName("dev-sink"))
+		_, err := e.js.Consumer(t.Context(), "GENESYS_AUDIT_RELAY", audit.ConsumerName("dev-sink"))
 		return err == nil
 	})
 	seqs := e.publish(t, 2, "dev")

@@ -34,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		dead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "audit_relay_dead_letters_total",
 			Help: "Events given up on for an endpoint and stored as relay dead letters."}, ep),
 		backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "audit_relay_backlog",
-			Help: "Events not yet delivered to the endpoint (consumer pending plus ack pending)."}, ep),
+			Help: "Events not yet delivered to the endpoint (consumer pending plus ack pending, plus every audit event a stalled relay stream has not mirrored)."}, ep),
 		oldest: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "audit_relay_oldest_undelivered_seconds",
 			Help: "Age of the endpoint's oldest undelivered event; compare with the audit stream's max age."}, ep),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "audit_relay_delivery_seconds",

@@ -48,6 +48,7 @@ var blockedPrefixes = []struct {
 	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
 	{netip.MustParsePrefix("::/128"), "unspecified"},
 	{netip.MustParsePrefix("::1/128"), "loopback"},
+	{netip.MustParsePrefix("::/96"), "IPv4-compatible (deprecated)"},
 	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64"},
 	{netip.MustParsePrefix("64:ff9b:1::/48"), "NAT64"},
 	{netip.MustParsePrefix("2002::/16"), "6to4"},
@@ -57,13 +58,20 @@ var blockedPrefixes = []struct {
 }
 
 // blockedReason says why a is not a public address, or "" when it is. IPv4-mapped IPv6
-// addresses are judged as IPv4.
+// addresses are judged as IPv4. The zone is dropped before the ranges are checked, because
+// netip.Prefix.Contains is false for every zoned address (review D5: [::1%lo] passed as
+// public); a zoned address that is in no blocked range is refused anyway, since a zone only
+// makes sense for a link-scoped address.
 func blockedReason(a netip.Addr) string {
-	a = a.Unmap()
+	zoned := a.Zone() != ""
+	a = a.WithZone("").Unmap()
 	for _, b := range blockedPrefixes {
 		if b.p.Contains(a) {
 			return b.reason
 		}
+	}
+	if zoned {
+		return "zoned (link-scoped)"
 	}
 	return ""
 }

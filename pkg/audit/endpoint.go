@@ -191,7 +191,7 @@ func checkEndpointURL(e Endpoint) error {
 	}
 	host := u.Hostname()
 	addr, isIP := netip.ParseAddr(host)
-	loopback := host == "localhost" || (isIP == nil && addr.Unmap().IsLoopback())
+	loopback := host == "localhost" || (isIP == nil && addr.Zone() == "" && addr.Unmap().IsLoopback())
 	if u.Scheme == "http" && !loopback && !e.AllowHTTP {
 		return fmt.Errorf("url %s: plain http only to a loopback host, or set allow_http", redactURL(e.URL))
 	}

@@ -28,6 +28,11 @@ type RelayConfig struct {
 	// AuditStream is the stream the relay reads. Defaults to the prefix in upper case with '.'
 	// and '-' as '_', then "_AUDIT": GENESYS_AUDIT.
 	AuditStream string
+	// RelayStream is the stream the relay's consumers read: a mirror of AuditStream that only the
+	// relay's NATS user may consume, so that no other role can fetch from, ack, change or delete
+	// the relay's consumers (review D8). The relay creates it when missing. Defaults to
+	// AuditStream+"_RELAY": GENESYS_AUDIT_RELAY.
+	RelayStream string
 	// Subjects is what an endpoint without its own Subjects receives. Defaults to <prefix>.audit.>.
 	Subjects []string
 	// DeadStream, when set, is the stream every relay dead letter must land in. Defaults to ""
@@ -53,6 +58,10 @@ type RelayConfig struct {
 	// an endpoint may reach before the relay emits a relay_backlog_at_risk ops event (at most one
 	// a day per endpoint). Defaults to 0.8.
 	BacklogWarnRatio float64
+	// ConsumerCheckInterval is how often the relay checks that each endpoint's consumer is still
+	// the one it made (not deleted, replaced or changed) and records how far it has delivered.
+	// Defaults to 1 min.
+	ConsumerCheckInterval time.Duration
 	// ShutdownTimeout is how long deliveries in flight may finish when Run's context ends; then
 	// they are cancelled and their events handed back without counting as attempts. Defaults to 20 s.
 	ShutdownTimeout time.Duration
@@ -65,6 +74,7 @@ type RelayConfig struct {
 func (c RelayConfig) withDefaults() RelayConfig {
 	c.Prefix = cmp.Or(c.Prefix, DefaultPrefix)
 	c.AuditStream = cmp.Or(c.AuditStream, strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(c.Prefix))+"_AUDIT")
+	c.RelayStream = cmp.Or(c.RelayStream, c.AuditStream+"_RELAY")
 	if len(c.Subjects) == 0 {
 		c.Subjects = []string{c.Prefix + ".audit.>"}
 	}
@@ -77,6 +87,7 @@ func (c RelayConfig) withDefaults() RelayConfig {
 	c.MonitorInterval = cmp.Or(c.MonitorInterval, 30*time.Second)
 	c.BacklogWarnRatio = cmp.Or(c.BacklogWarnRatio, 0.8)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 20*time.Second)
+	c.ConsumerCheckInterval = cmp.Or(c.ConsumerCheckInterval, time.Minute)
 	if c.nowFunc == nil {
 		c.nowFunc = time.Now
 	}
@@ -97,8 +108,8 @@ func (c RelayConfig) validate() error {
 	if !prefixRE.MatchString(c.Prefix) {
 		return fmt.Errorf("audit: relay: invalid subject prefix %q", c.Prefix)
 	}
-	if c.BacklogWarnRatio <= 0 || c.BacklogWarnRatio >= 1 || c.MonitorInterval <= 0 || c.ShutdownTimeout <= 0 {
-		return errors.New("audit: relay: BacklogWarnRatio must be in (0, 1), MonitorInterval and ShutdownTimeout positive")
+	if c.BacklogWarnRatio <= 0 || c.BacklogWarnRatio >= 1 || c.MonitorInterval <= 0 || c.ShutdownTimeout <= 0 || c.ConsumerCheckInterval <= 0 {
+		return errors.New("audit: relay: BacklogWarnRatio must be in (0, 1), MonitorInterval, ConsumerCheckInterval and ShutdownTimeout positive")
 	}
 	return validateEndpoints(c.Endpoints)
 }
@@ -132,9 +143,11 @@ func validateEndpoints(endpoints []Endpoint) error {
 // Relay delivers every audit event to every configured endpoint, at least once, in order per
 // endpoint (with Concurrency 1), signed, and never drops one silently: an event an endpoint will
 // not take goes to <prefix>.dead.relay.<endpoint> with every attempt's status. Each endpoint has
-// its own durable consumer relay-<name> on the audit stream, so a slow or dead endpoint delays
-// no other, and any number of relay processes may run with the same configuration: they share
-// the consumers. Build one with [NewRelay] and call Run; a Relay is safe for concurrent use, and
+// its own durable consumer relay-<name> on the relay stream (a mirror of the audit stream that
+// only the relay consumes), so a slow or dead endpoint delays no other, and any number of relay
+// processes may run with the same configuration: they share the consumers. The relay records how
+// far each consumer has delivered and recreates a consumer it finds deleted or altered from
+// there, with an ops event, never from "new". Build one with [NewRelay] and call Run; a Relay is safe for concurrent use, and
 // Run may be called once.
 type Relay struct {
 	cfg     RelayConfig
@@ -143,13 +156,19 @@ type Relay struct {
 	byName  map[string]*endpointRunner
 	started atomic.Bool
 	log     *zap.Logger
+
+	mirrorSeq   uint64    // the relay stream's last sequence at the monitor's last check; monitor goroutine only
+	mirrorMoved time.Time // when the monitor saw mirrorSeq change last
 }
 
-// NewRelay checks cfg, opens (or creates) the state bucket and finds the audit stream. It
-// creates no consumer and starts nothing; Run does. Errors start with "audit: ".
+// NewRelay checks cfg, opens (or creates) the state bucket and the relay stream (which needs the
+// audit stream). It creates no consumer and starts nothing; Run does. Errors start with "audit: ".
 func NewRelay(ctx context.Context, cfg RelayConfig) (*Relay, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := ensureRelayStream(ctx, cfg); err != nil {
 		return nil, err
 	}
 	admin, err := newEndpointAdmin(ctx, cfg)
@@ -202,13 +221,15 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		er.stateCh <- st
 	}
-	r.log.Info("relay started", zap.Int("endpoints", len(r.runners)), zap.String("stream", r.cfg.AuditStream))
+	r.log.Info("relay started", zap.Int("endpoints", len(r.runners)), zap.String("stream", r.cfg.RelayStream),
+		zap.String("mirror_of", r.cfg.AuditStream))
 	var wg sync.WaitGroup
 	for _, er := range r.runners {
 		wg.Go(func() { er.run(ctx) })
 	}
 	wg.Go(func() { r.forwardStates(ctx, watcher) })
 	wg.Go(func() { r.monitor(ctx) })
+	wg.Go(func() { r.checkConsumers(ctx) })
 	wg.Wait()
 	r.log.Info("relay stopped")
 	return nil

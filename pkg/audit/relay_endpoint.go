@@ -19,6 +19,9 @@ type endpointRunner struct {
 	send    *sender
 	stateCh chan EndpointState // latest state wins; only forwardStates and Run write
 	log     *zap.Logger
+
+	mu    sync.Mutex    // serializes ensureConsumer between the runner and the periodic check
+	state EndpointState // the state ensureConsumer last applied; under mu
 }
 
 // errShutdown cancels deliveries still in flight ShutdownTimeout after fetching stopped.
@@ -31,56 +34,6 @@ func (er *endpointRunner) setState(st EndpointState) {
 	default:
 	}
 	er.stateCh <- st
-}
-
-// consumerConfig is the endpoint's durable consumer. AckWait outlasts an attempt plus the
-// bookkeeping after it; MaxDeliver is unlimited because the relay counts attempts itself (every
-// Nak would count toward MaxDeliver, and BackOff applies only to AckWait timeouts);
-// MaxAckPending = Concurrency, across every relay process, which is what keeps order at 1.
-func (er *endpointRunner) consumerConfig() jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:        ConsumerName(er.ep.Name),
-		Description:    "webhook relay to endpoint " + er.ep.Name,
-		FilterSubjects: er.ep.Subjects,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        max(30*time.Second, 2*er.ep.Timeout),
-		MaxDeliver:     -1,
-		MaxAckPending:  er.ep.Concurrency,
-	}
-}
-
-// ensureConsumer creates the consumer or brings it to the configuration and to st: paused while
-// disabled, running while enabled. An existing consumer keeps where it starts from.
-func (er *endpointRunner) ensureConsumer(ctx context.Context, st EndpointState) (jetstream.Consumer, error) {
-	cfg := er.consumerConfig()
-	stream, cname := er.r.cfg.AuditStream, ConsumerName(er.ep.Name)
-	existing, err := er.r.cfg.JetStream.Consumer(ctx, stream, cname)
-	switch {
-	case err == nil:
-		have := existing.CachedInfo().Config
-		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = have.DeliverPolicy, have.OptStartSeq, have.OptStartTime
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		start, _ := er.ep.startTime()
-		switch {
-		case er.ep.StartAt == "all":
-			cfg.DeliverPolicy = jetstream.DeliverAllPolicy
-		case !start.IsZero():
-			cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
-		default:
-			cfg.DeliverPolicy = jetstream.DeliverNewPolicy
-		}
-	default:
-		return nil, fmt.Errorf("audit: endpoint %s: consumer %s: %w", er.ep.Name, cname, err)
-	}
-	if !st.Enabled {
-		until := er.r.now().Add(pauseFor)
-		cfg.PauseUntil = &until // an update without PauseUntil would resume the consumer
-	}
-	cons, err := er.r.cfg.JetStream.CreateOrUpdateConsumer(ctx, stream, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("audit: endpoint %s: create consumer %s on %s: %w", er.ep.Name, cname, stream, err)
-	}
-	return cons, nil
 }
 
 // run follows the endpoint's state until ctx ends: idle while disabled, consuming while enabled.

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -36,14 +37,15 @@ func (r *Relay) monitor(ctx context.Context) {
 func (r *Relay) checkBacklogs(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	stream, err := r.cfg.JetStream.Stream(cctx, r.cfg.AuditStream)
+	stream, err := r.cfg.JetStream.Stream(cctx, r.cfg.RelayStream)
 	if err != nil {
 		if ctx.Err() == nil {
-			r.log.Warn("backlog check: audit stream", zap.Error(err))
+			r.log.Warn("backlog check: relay stream", zap.Error(err))
 		}
 		return
 	}
 	maxAge := stream.CachedInfo().Config.MaxAge
+	lag, lagAge, lagSeq := r.mirrorLag(cctx, stream)
 	for _, er := range r.runners {
 		cons, err := stream.Consumer(cctx, ConsumerName(er.ep.Name))
 		if err != nil {
@@ -59,11 +61,43 @@ func (r *Relay) checkBacklogs(ctx context.Context) {
 		if events > 0 {
 			oldestSeq, oldest = r.oldestUndelivered(cctx, stream, info, er.ep.Subjects)
 		}
+		if lag > 0 { // not mirrored: not delivered either
+			events, oldest = events+lag, max(oldest, lagAge)
+			oldestSeq = cmp.Or(oldestSeq, lagSeq)
+		}
 		r.cfg.Observer.Backlog(er.ep.Name, events, oldest)
 		if maxAge > 0 && oldest >= time.Duration(r.cfg.BacklogWarnRatio*float64(maxAge)) {
 			r.warnBacklog(ctx, er.ep.Name, events, oldestSeq, oldest, maxAge)
 		}
 	}
+}
+
+// mirrorLag is how many events the audit stream holds that a stalled relay stream has not
+// mirrored, and the age of the oldest of them: a mirror that made no progress for three checks
+// (at least a second) while behind shows as backlog of every endpoint (whatever their filters), so that the
+// backlog alerts fire instead of deliveries stopping silently. A mirror that is catching up is
+// not counted. Only the monitor goroutine calls it.
+func (r *Relay) mirrorLag(ctx context.Context, relay jetstream.Stream) (n uint64, age time.Duration, first uint64) {
+	src, err := r.cfg.JetStream.Stream(ctx, r.cfg.AuditStream)
+	if err != nil {
+		r.log.Warn("backlog check: audit stream", zap.Error(err))
+		return 0, 0, 0
+	}
+	have, want := relay.CachedInfo().State.LastSeq, src.CachedInfo().State.LastSeq
+	if r.mirrorMoved.IsZero() || have != r.mirrorSeq {
+		r.mirrorMoved, r.mirrorSeq = time.Now(), have
+	}
+	stalled := time.Since(r.mirrorMoved) >= max(3*r.cfg.MonitorInterval, time.Second)
+	if want <= have || !stalled {
+		return 0, 0, 0
+	}
+	r.log.Warn("the relay stream is not mirroring the audit stream", zap.String("stream", r.cfg.RelayStream),
+		zap.Uint64("mirrored_to", have), zap.Uint64("audit_last_seq", want))
+	m, err := src.GetMsg(ctx, have+1)
+	if err != nil {
+		return want - have, 0, have + 1
+	}
+	return want - have, max(r.now().Sub(m.Time), 0), have + 1
 }
 
 // oldestUndelivered finds the first event after the consumer's ack floor that the endpoint

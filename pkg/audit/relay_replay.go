@@ -43,7 +43,7 @@ var ErrEndpointDisabled = errors.New("audit: endpoint is disabled; enable it fir
 // Replay sends the events the endpoint takes (its subject filter) that the audit stream stored
 // in [Since, Until) to the endpoint again, in stream order, shaped and signed as usual, with the
 // same webhook-id as their first delivery: a receiver that keeps ids drops what it already has.
-// It reads the stream through its own ordered consumer, so the endpoint's durable consumer, its
+// It reads the relay stream (the audit stream's mirror) through its own ordered consumer, so the endpoint's durable consumer, its
 // position and its backlog are untouched; it may run while the relay runs. It stops at the first
 // event it cannot deliver after opt.Attempts tries and reports that event, so that a rerun with
 // Since set to FailedStoreTime picks up there. Nothing it sends is dead-lettered.
@@ -64,13 +64,16 @@ func (r *Relay) Replay(ctx context.Context, endpoint string, opt ReplayOptions) 
 		return res, fmt.Errorf("%w (%s: %s)", ErrEndpointDisabled, endpoint, st.Reason)
 	}
 	defer er.send.close()
-	stream, err := r.cfg.JetStream.Stream(ctx, r.cfg.AuditStream)
+	if err := r.waitMirrored(ctx); err != nil {
+		return res, fmt.Errorf("audit: replay: %w", err)
+	}
+	stream, err := r.cfg.JetStream.Stream(ctx, r.cfg.RelayStream)
 	if err != nil {
-		return res, fmt.Errorf("audit: replay: audit stream %s: %w", r.cfg.AuditStream, err)
+		return res, fmt.Errorf("audit: replay: relay stream %s: %w", r.cfg.RelayStream, err)
 	}
 	lastSeq := stream.CachedInfo().State.LastSeq
 	since := opt.Since
-	cons, err := r.cfg.JetStream.OrderedConsumer(ctx, r.cfg.AuditStream, jetstream.OrderedConsumerConfig{
+	cons, err := r.cfg.JetStream.OrderedConsumer(ctx, r.cfg.RelayStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: er.ep.Subjects, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since,
 	})
 	if err != nil {

@@ -59,14 +59,15 @@ func decodeStateEntry(e jetstream.KeyValueEntry) (string, EndpointState) {
 type EndpointAdmin struct {
 	js     jetstream.JetStream
 	kv     jetstream.KeyValue
-	stream string
+	stream string // the relay stream, where the endpoints' consumers are
 	pub    *Publisher
 	origin Origin
 	now    func() time.Time
 }
 
 // NewEndpointAdmin opens (or creates) cfg's state bucket. Only JetStream, Prefix, AuditStream,
-// StateBucket, Replicas and Origin of cfg matter.
+// RelayStream, StateBucket, Replicas and Origin of cfg matter. It does not create the relay
+// stream: the relay does.
 func NewEndpointAdmin(ctx context.Context, cfg RelayConfig) (*EndpointAdmin, error) {
 	cfg.Endpoints = nil
 	cfg = cfg.withDefaults()
@@ -91,7 +92,7 @@ func newEndpointAdmin(ctx context.Context, cfg RelayConfig) (*EndpointAdmin, err
 	if err != nil {
 		return nil, err
 	}
-	return &EndpointAdmin{js: cfg.JetStream, kv: kv, stream: cfg.AuditStream, pub: pub, origin: cfg.Origin, now: cfg.nowFunc}, nil
+	return &EndpointAdmin{js: cfg.JetStream, kv: kv, stream: cfg.RelayStream, pub: pub, origin: cfg.Origin, now: cfg.nowFunc}, nil
 }
 
 // State returns the endpoint's state; enabled when none is stored.
@@ -153,8 +154,8 @@ func (a *EndpointAdmin) set(ctx context.Context, name string, st EndpointState) 
 	return nil
 }
 
-// applyPause pauses or resumes the endpoint's consumer; one that does not exist yet is created
-// by the relay in the state the bucket says.
+// applyPause pauses or resumes the endpoint's consumer; one that does not exist yet (nor the
+// relay stream, before a relay first ran) is created by the relay in the state the bucket says.
 func (a *EndpointAdmin) applyPause(ctx context.Context, name string, enabled bool) error {
 	var err error
 	if enabled {
@@ -162,7 +163,7 @@ func (a *EndpointAdmin) applyPause(ctx context.Context, name string, enabled boo
 	} else {
 		_, err = a.js.PauseConsumer(ctx, a.stream, ConsumerName(name), a.now().Add(pauseFor))
 	}
-	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("audit: endpoint %s: pause or resume consumer: %w", name, err)
 	}
 	return nil
@@ -200,9 +201,26 @@ func (a *EndpointAdmin) List(ctx context.Context) ([]EndpointStatus, error) {
 		}
 		get(name).State = st
 	}
+	if err := a.listConsumers(ctx, get); err != nil {
+		return nil, err
+	}
+	out := make([]EndpointStatus, 0, len(byName))
+	for _, e := range byName {
+		out = append(out, *e)
+	}
+	slices.SortFunc(out, func(x, y EndpointStatus) int { return strings.Compare(x.Name, y.Name) })
+	return out, nil
+}
+
+// listConsumers adds what the server says of each endpoint's consumer; none before a relay
+// first created the relay stream.
+func (a *EndpointAdmin) listConsumers(ctx context.Context, get func(string) *EndpointStatus) error {
 	s, err := a.js.Stream(ctx, a.stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("audit: audit stream %s: %w", a.stream, err)
+		return fmt.Errorf("audit: relay stream %s: %w", a.stream, err)
 	}
 	infos := s.ListConsumers(ctx)
 	for ci := range infos.Info() {
@@ -214,14 +232,9 @@ func (a *EndpointAdmin) List(ctx context.Context) ([]EndpointStatus, error) {
 		e.Consumer, e.Paused, e.Pending, e.AckPending, e.Delivered = true, ci.Paused, ci.NumPending, ci.NumAckPending, ci.AckFloor.Stream
 	}
 	if err := infos.Err(); err != nil {
-		return nil, fmt.Errorf("audit: list consumers of %s: %w", a.stream, err)
+		return fmt.Errorf("audit: list consumers of %s: %w", a.stream, err)
 	}
-	out := make([]EndpointStatus, 0, len(byName))
-	for _, e := range byName {
-		out = append(out, *e)
-	}
-	slices.SortFunc(out, func(x, y EndpointStatus) int { return strings.Compare(x.Name, y.Name) })
-	return out, nil
+	return nil
 }
 
 // watchStates watches every endpoint state and returns the current ones.

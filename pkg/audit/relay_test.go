@@ -220,7 +220,7 @@ func TestRelay410DisablesAndEnableDeliversBacklogInOrder(t *testing.T) {
 
 func consumerInfo(t testing.TB, env *relayEnv, endpoint string) *jetstream.ConsumerInfo {
 	t.Helper()
-	c, err := env.js.Consumer(context.Background(), "GENESYS_AUDIT", ConsumerName(endpoint))
+	c, err := env.js.Consumer(context.Background(), "GENESYS_AUDIT_RELAY", ConsumerName(endpoint))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestReplaySinceSendsExactlyTheEventsAfterT(t *testing.T) {
 	if diff := cmp.Diff(append(slices.Clone(seqs[3:]), seqs[1:4]...), rc.accepted()); diff != "" {
 		t.Errorf("after the window replay (-want +got):\n%s", diff)
 	}
-	if _, err := env.js.Consumer(t.Context(), "GENESYS_AUDIT", ConsumerName("siem")); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+	if _, err := env.js.Consumer(t.Context(), "GENESYS_AUDIT_RELAY", ConsumerName("siem")); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Errorf("replay created or touched the durable consumer: %v", err)
 	}
 	if _, err := r.Replay(t.Context(), "nope", ReplayOptions{Since: t3}); err == nil {
