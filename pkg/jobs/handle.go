@@ -165,7 +165,9 @@ func (r *jobRun) conclude(ctx context.Context, v verdict) {
 		r.handBack(ctx, d, v)
 		return
 	}
-	if err := r.store(ctx, d, v); err != nil {
+	err := r.store(ctx, d, v)
+	w.storeResult(r.log, err)
+	if err != nil {
 		r.log.Warn("storing the result failed; handing the job back", zap.Error(err))
 		_ = r.msg.NakWithDelay(waitDelay(r.delivered))
 		return
