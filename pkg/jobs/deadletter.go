@@ -27,7 +27,7 @@ const MaxDeadLetterSize = 64 << 10
 // are already free of them, and nothing else is added. The zero value is not publishable.
 type DeadLetter struct {
 	Version   int             `json:"version"`           // DeadLetterVersion; Publish sets it when 0
-	JobID     string          `json:"job_id"`            // a valid job id (for a job without one, e.g. "rejected-seq-42")
+	JobID     string          `json:"job_id"`            // a valid job id (for a message rejected without a usable one, a stand-in: "_rejected.seq-42")
 	Outcome   audit.Outcome   `json:"outcome"`           // rejected, conflict, exhausted or protected
 	Reason    string          `json:"reason"`            // why, for people
 	Job       json.RawMessage `json:"job,omitempty"`     // the job message as received, when it is valid JSON
