@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -113,18 +114,23 @@ func (d *DeadLetters) Publish(ctx context.Context, dl DeadLetter) error {
 	if err != nil {
 		return fmt.Errorf("jobs: dead letter %s to %s in %s: %w", dl.JobID, msg.Subject, d.names.DeadStream(), err)
 	}
-	same := func(m *jetstream.RawStreamMsg) bool { return sameDeadLetter(m, msg.Subject, dl) }
+	same := func(m *jetstream.RawStreamMsg) bool { return d.sameDeadLetter(m, dl) }
 	return audit.CheckDuplicate(ctx, d.js, ack, msg.Header.Get(jetstream.MsgIDHeader), same)
 }
 
-// sameDeadLetter reports whether the stored message m is a dead letter of dl's job and outcome on
-// subject (its time and attempts may differ: it may come from an earlier delivery).
-func sameDeadLetter(m *jetstream.RawStreamMsg, subject string, dl DeadLetter) bool {
-	var got struct {
-		JobID   string        `json:"job_id"`
-		Outcome audit.Outcome `json:"outcome"`
+// sameDeadLetter reports whether the stored message m is a dead letter of dl's job: a job dead
+// letter (<prefix>.dead.<outcome>, where only workers publish; not the relay's
+// <prefix>.dead.relay.>) with the same job id. Its outcome, time and attempts may differ: it may
+// come from an earlier delivery, and the first one stands, as for the audit event.
+func (d *DeadLetters) sameDeadLetter(m *jetstream.RawStreamMsg, dl DeadLetter) bool {
+	outcome, ok := strings.CutPrefix(m.Subject, d.names.DeadSubject(""))
+	if !ok || outcome == "relay" || strings.Contains(outcome, ".") {
+		return false
 	}
-	return m.Subject == subject && json.Unmarshal(m.Data, &got) == nil && got.JobID == dl.JobID && got.Outcome == dl.Outcome
+	var got struct {
+		JobID string `json:"job_id"`
+	}
+	return json.Unmarshal(m.Data, &got) == nil && got.JobID == dl.JobID
 }
 
 // textLimit says how far encodeDeadLetter clips: each text to bytes, and the attempts to the last.

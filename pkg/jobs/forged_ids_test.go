@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -74,5 +75,33 @@ func TestForgedIDsDoNotEraseTheJobsRecords(t *testing.T) {
 	}
 	if claims != 3 {
 		t.Errorf("%d event_id_claimed ops events, want 3 (two events, one dead letter)", claims)
+	}
+}
+
+// DeadLetters.Publish takes a duplicate acknowledgement as stored only when the stream holds a
+// job dead letter of the same job there (review D1, probe 62).
+func TestDeadLetterPublishChecksTheDuplicate(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 1})
+	dead := jobs.NewDeadLetters(b.js, b.names)
+	dl := jobs.DeadLetter{JobID: "dl-1", Outcome: audit.OutcomeProtected, Reason: "protected", Subject: "genesys.jobs.normal", StreamSeq: 1}
+	if err := dead.Publish(t.Context(), dl); err != nil {
+		t.Fatal(err)
+	}
+	again := dl
+	again.Outcome, again.Reason = audit.OutcomeConflict, "a redelivery decided otherwise"
+	if err := dead.Publish(t.Context(), again); err != nil {
+		t.Errorf("the job's own dead letter again: %v", err)
+	}
+	seq := b.publishRaw(b.names.DeadSubject("relay.siem"), `{"job_id":"dl-2"}`, jobs.DeadLetterMsgID("dl-2"))
+	dl.JobID = "dl-2"
+	err := dead.Publish(t.Context(), dl)
+	var claimed *audit.IDClaimedError
+	if !errors.As(err, &claimed) || claimed.Seq != seq || claimed.Subject != "genesys.dead.relay.siem" {
+		t.Fatalf("Publish over a relay message holding the id = %v, want an IDClaimedError naming seq %d", err, seq)
+	}
+	dl.MsgID = jobs.DeadLetterMsgID("dl-2") + ":fresh"
+	if err := dead.Publish(t.Context(), dl); err != nil {
+		t.Errorf("Publish under a fresh id: %v", err)
 	}
 }
