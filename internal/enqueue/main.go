@@ -187,9 +187,9 @@ func (r *run) finish(ctx context.Context, kv jetstream.KeyValue, rows []*Row, pu
 // wait follows the published jobs with a progress bar on stderr until all are done, --timeout
 // passes or ctx ends.
 func (r *run) wait(ctx context.Context, kv jetstream.KeyValue, pubs []published) map[string]jobs.Status {
-	ids := make([]string, len(pubs))
-	for i, p := range pubs {
-		ids[i] = p.row.Job.ID
+	ids := make(map[string]jobs.Job, len(pubs))
+	for _, p := range pubs {
+		ids[p.row.Job.ID] = p.row.Job
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()

@@ -17,6 +17,9 @@ const (
 	OutcomePending audit.Outcome = "pending"
 	// OutcomeInvalid: the row was invalid and skipped (--skip-invalid); it has no job.
 	OutcomeInvalid audit.Outcome = "invalid"
+	// OutcomeForeign: the job id is held by a different job (another user, action or dry run,
+	// published by someone else first); this row's request was not carried out.
+	OutcomeForeign audit.Outcome = "foreign_job"
 )
 
 // Result is how one row ended: one JSON object per line with --output json.
@@ -65,12 +68,23 @@ func buildResults(rows []*Row, pubs []published, statuses map[string]jobs.Status
 		if waited {
 			res.Outcome = OutcomePending
 			if st, ok := statuses[r.Job.ID]; ok {
-				res.Outcome, res.Error = st.Outcome, st.Error
+				res.Outcome, res.Error = rowOutcome(r.Job, st)
 			}
 		}
 		out = append(out, res)
 	}
 	return out
+}
+
+// rowOutcome is how a row ended by the status found under its job id. A status of another job
+// (jobs.Status.BelongsTo) is an error, never success; and a dry run's outcome is a success only
+// for a row that asked for a dry run.
+func rowOutcome(j jobs.Job, st jobs.Status) (audit.Outcome, string) {
+	if !st.BelongsTo(j) || st.Outcome == audit.OutcomeDryRun && !j.DryRun {
+		return OutcomeForeign, fmt.Sprintf("job id %s belongs to a different job (user %q, action %q, dry_run %t, outcome %q); this request was not carried out: enqueue it again with --new-ids and find out who published that job",
+			j.ID, st.User, st.Action, st.DryRun, st.Outcome)
+	}
+	return st.Outcome, st.Error
 }
 
 // writeJSON writes one Result per line.

@@ -96,27 +96,12 @@ func (c *Config) newRow(line int, f fields) *Row {
 	if f.dryRun != nil {
 		j.DryRun = *f.dryRun
 	}
-	j.ID = deterministicID(j)
+	j.ID = j.DeterministicID()
 	r := &Row{Line: line, Job: j, Problems: f.problems}
 	if err, ok := j.Validate().(*jobs.ValidationError); ok {
 		r.Problems = append(r.Problems, err.Problems...)
 	}
 	return r
-}
-
-// deterministicID derives the job id from the request: the user's identity, the action, the ticket
-// and the reason. A dry run is a different request from the real one: were it not, a dry run
-// would make the real job that follows it a duplicate that never runs. A forced reactivation is
-// likewise a different request from the unforced one that was refused.
-func deterministicID(j jobs.Job) string {
-	action := string(j.Action)
-	if j.DryRun {
-		action += "+dry_run"
-	}
-	if j.Force { // else a forced retry of a refused reactivation would be its duplicate
-		action += "+force"
-	}
-	return jobs.DeterministicID(action, j.User.Key(), j.Ticket, j.Reason)
 }
 
 // randomID returns a new job id in the same form as jobs.DeterministicID: "j-" and 26 base32

@@ -18,11 +18,18 @@ import (
 // consumers, and no watcher reads the statuses of unrelated jobs in the bucket.
 const watchChunk = 256
 
-// waitDone follows the status of every job id in the status bucket until each is done or ctx
-// ends, calling onDone once per job as it reaches its terminal state (also for jobs already done
-// when the wait starts, such as duplicates of an earlier run). It returns the final statuses;
-// jobs missing from the map were not done in time. Only the caller's goroutine calls onDone.
-func waitDone(ctx context.Context, kv jetstream.KeyValue, ids []string, onDone func(jobs.Status)) (map[string]jobs.Status, error) {
+// waitDone follows the status of every job in the status bucket until each is done or ctx ends,
+// calling onDone once per job as it reaches its terminal state (also for jobs already done when
+// the wait starts, such as duplicates of an earlier run). A status that does not belong to the job
+// asked for (another producer's job holds the id, see jobs.Status.BelongsTo) is final at once: that
+// job is not ours, and waiting longer cannot change it. It returns the final statuses; jobs missing
+// from the map were not done in time. Only the caller's goroutine calls onDone.
+func waitDone(ctx context.Context, kv jetstream.KeyValue, want map[string]jobs.Job, onDone func(jobs.Status)) (map[string]jobs.Status, error) {
+	ids := make([]string, 0, len(want))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pending := make(map[string]bool, len(ids))
@@ -55,8 +62,11 @@ func waitDone(ctx context.Context, kv jetstream.KeyValue, ids []string, onDone f
 			return done, nil
 		case e := <-updates:
 			var st jobs.Status
-			if !pending[e.Key()] || json.Unmarshal(e.Value(), &st) != nil || st.State != jobs.StateDone {
-				continue // running, or a record this version cannot read: keep waiting
+			if !pending[e.Key()] || json.Unmarshal(e.Value(), &st) != nil {
+				continue // a record this version cannot read: keep waiting
+			}
+			if st.State != jobs.StateDone && st.BelongsTo(want[e.Key()]) {
+				continue // ours, running
 			}
 			delete(pending, e.Key())
 			done[e.Key()] = st

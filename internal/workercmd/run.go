@@ -119,7 +119,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	if err := jobs.Provision(ctx, js, jobs.TopologyConfig{Names: names, Replicas: cfg.Replicas, AckWait: cfg.AckWait}); err != nil {
 		return err
 	}
-	m.reg.MustRegister(newConsumerCollector(js, names))
+	m.reg.MustRegister(newConsumerCollector(js, names), newUnstorableGauge(&worker))
 	sinkURL := ""
 	if cfg.Dev {
 		// The relay delivers every audit event, signed, to a sink that verifies and prints it.
@@ -184,6 +184,9 @@ func ready(ctx context.Context, w *atomic.Pointer[jobs.Worker], c *atomic.Pointe
 	}
 	if paused, why := worker.Paused(ctx); paused {
 		return fmt.Errorf("paused: %s", why)
+	}
+	if err := worker.ResultsUnstorable(); err != nil {
+		return fmt.Errorf("results cannot be stored: %w", err)
 	}
 	return nil
 }

@@ -14,7 +14,8 @@
 // schema/event.v1.schema.json ([Schema]) describes it; every event built here satisfies it.
 //
 //	CloudEvents attribute  value
-//	id                     EventID(job id): UUIDv5, the same for every attempt of a job
+//	id                     EventID(job id): UUIDv5, the same for every attempt of a job (a random
+//	                       UUIDv4 when another message had taken that id); ops events: "ops-" + UUID
 //	source                 Origin.Source, default urn:offboard-dev:genesys-deactivator
 //	type                   com.offboard-dev.genesys.user.<outcome> or ...genesys.ops.<kind>
 //	subject                the Genesys user id, when known
@@ -45,7 +46,9 @@
 //
 // # Publishing
 //
-// [Publisher.Publish] sets Nats-Msg-Id to the event id and treats a duplicate acknowledgement as
-// success. This package does not import the Genesys client; errors from it are only text here,
+// [Publisher.Publish] sets Nats-Msg-Id to the event id. It treats a duplicate acknowledgement as
+// success only after reading the stored message back and finding this event there; otherwise it
+// returns [ErrIDClaimed] (see [CheckDuplicate]): ids are predictable, and a role that may publish
+// on any subject of the stream could have taken one first. This package does not import the Genesys client; errors from it are only text here,
 // and no field may carry a secret.
 package audit

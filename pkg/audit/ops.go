@@ -37,6 +37,12 @@ type OpsData struct {
 	Product Product           `json:"product"`
 }
 
+// OpsIDPrefix starts every ops event id ("ops-" and a UUID), so that ops events and the user
+// events of jobs (a bare UUID, see [EventID]) are in id spaces apart that anyone can tell by
+// their form. Permissions cannot enforce it (NATS does not restrict headers); it keeps our own
+// events from ever colliding, and a forged claim shows as what it is.
+const OpsIDPrefix = "ops-"
+
 var kindRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 
 // maxFields bounds Ops.Fields.
@@ -70,7 +76,7 @@ func (o Origin) OpsEvent(op Ops) (*Event, error) {
 		key = op.Time.UTC().Format(time.RFC3339Nano) + "\x00" + op.Message
 	}
 	ev := &Event{
-		SpecVersion: SpecVersion, ID: uuidV5(eventNamespace, "ops\x00"+op.Kind+"\x00"+key), Source: o.source(),
+		SpecVersion: SpecVersion, ID: OpsIDPrefix + uuidV5(eventNamespace, "ops\x00"+op.Kind+"\x00"+key), Source: o.source(),
 		Type: TypePrefix + "ops." + op.Kind, Time: formatTime(op.Time), DataContentType: DataContentType,
 		DataSchema: OpsDataSchema,
 		Data:       &OpsData{Kind: op.Kind, Message: clip(op.Message, maxText), Time: op.Time.UnixMilli(), Fields: fields, Product: o.product()},

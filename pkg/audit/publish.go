@@ -54,9 +54,13 @@ func (p *Publisher) Subject(ev *Event) string { return p.prefix + "." + ev.route
 
 // Publish stores ev and waits for the stream's acknowledgement. The message carries the encoded
 // event as its body, Nats-Msg-Id set to the event id and Content-Type [ContentType]. A publish
-// the stream recognises as a duplicate (ack.Duplicate) is a success: the event is stored once,
-// which is what a redelivered job needs. Errors start with "audit: " and wrap the cause; a ctx
-// without a deadline gets the jetstream default timeout.
+// the stream recognises as a duplicate (ack.Duplicate) is a success only when the stored message
+// is this event (for a user event: a user event with the same id and job id, whatever its
+// outcome; for an ops event: the same subject, id and kind; see [CheckDuplicate]): the event is
+// stored once, which is what a redelivered job needs. When
+// another message holds the id, Publish returns an [*IDClaimedError] (errors.Is
+// [ErrIDClaimed]) naming it. Errors start with "audit: " and wrap the cause; a ctx without a
+// deadline gets the jetstream default timeout.
 func (p *Publisher) Publish(ctx context.Context, ev *Event) (*jetstream.PubAck, error) {
 	if ev.route == "" {
 		return nil, fmt.Errorf("audit: event %q has no route; build it with Origin.UserEvent or Origin.OpsEvent", ev.ID)
@@ -76,6 +80,10 @@ func (p *Publisher) Publish(ctx context.Context, ev *Event) (*jetstream.PubAck, 
 	ack, err := p.js.PublishMsg(ctx, msg, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: publish %s to %s: %w", ev.ID, msg.Subject, err)
+	}
+	same := func(m *jetstream.RawStreamMsg) bool { return sameEvent(m, p.prefix, msg.Subject, data) }
+	if err := CheckDuplicate(ctx, p.js, ack, ev.ID, same); err != nil {
+		return nil, err
 	}
 	return ack, nil
 }

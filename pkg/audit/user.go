@@ -33,6 +33,7 @@ const (
 // secret in any field: the event is stored for years and sent to third parties.
 type Record struct {
 	JobID    string    // Required. For a message that cannot be decoded, a stable stand-in such as its stream sequence.
+	EventID  string    // The event id. Defaults to EventID(JobID); another only when that id was taken (ErrIDClaimed).
 	Outcome  Outcome   // Required.
 	Activity Activity  // Defaults to ActivityEnable for OutcomeReactivated, else ActivityDisable.
 	Time     time.Time // Required: when the outcome was reached.
@@ -181,7 +182,7 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 	if _, ok := activityNames[act]; !ok {
 		return nil, fmt.Errorf("audit: unknown activity %d", act)
 	}
-	id := EventID(r.JobID)
+	id := cmp.Or(r.EventID, EventID(r.JobID))
 	data := &AccountChange{
 		ActivityID: int(act), ActivityName: activityNames[act],
 		CategoryUID: CategoryIAM, CategoryName: "Identity & Access Management",

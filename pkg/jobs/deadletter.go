@@ -2,9 +2,11 @@ package jobs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -26,7 +28,7 @@ const MaxDeadLetterSize = 64 << 10
 // are already free of them, and nothing else is added. The zero value is not publishable.
 type DeadLetter struct {
 	Version   int             `json:"version"`           // DeadLetterVersion; Publish sets it when 0
-	JobID     string          `json:"job_id"`            // a valid job id (for a job without one, e.g. "rejected-seq-42")
+	JobID     string          `json:"job_id"`            // a valid job id (for a message rejected without a usable one, a stand-in: "_rejected.seq-42")
 	Outcome   audit.Outcome   `json:"outcome"`           // rejected, conflict, exhausted or protected
 	Reason    string          `json:"reason"`            // why, for people
 	Job       json.RawMessage `json:"job,omitempty"`     // the job message as received, when it is valid JSON
@@ -39,7 +41,14 @@ type DeadLetter struct {
 	Time      time.Time       `json:"time"`               // when the job ended; Publish sets now when zero
 	Worker    string          `json:"worker,omitempty"`
 	Truncated bool            `json:"truncated,omitempty"` // the job or texts were cut to MaxDeadLetterSize
+
+	// MsgID is the Nats-Msg-Id to publish with. Defaults to [DeadLetterMsgID] of JobID; the worker
+	// sets another (recorded in the job status) only when that one was taken by another message.
+	MsgID string `json:"-"`
 }
+
+// DeadLetterMsgID is the Nats-Msg-Id of a job's dead letter: "dead:" and the job id.
+func DeadLetterMsgID(jobID string) string { return "dead:" + jobID }
 
 // GenesysError is what Genesys Cloud answered when it refused a change.
 type GenesysError struct {
@@ -63,8 +72,11 @@ func NewDeadLetters(js jetstream.JetStream, names Names) *DeadLetters {
 }
 
 // Publish stores dl on DeadSubject(outcome) and waits for the stream's acknowledgement, which the
-// worker must have before it terminates the job. The Nats-Msg-Id is "dead:" + JobID, so a
-// redelivered job stores its dead letter once; a duplicate is a success. Publish refuses an
+// worker must have before it terminates the job. The Nats-Msg-Id is MsgID, by default "dead:" +
+// JobID, so a redelivered job stores its dead letter once. A duplicate is a success only when the
+// stored message is a dead letter of the same job and outcome on the same subject; when another
+// message holds the id (the relay may publish on <prefix>.dead.relay.>, and headers are not
+// subject to permissions), Publish returns an [*audit.IDClaimedError]. Publish refuses an
 // outcome that is not dead-lettered and a JobID that is not a valid job id. It moves a Job that is
 // not valid UTF-8 JSON to RawJob, and bounds the body to [MaxDeadLetterSize]. A ctx without a
 // deadline gets [DefaultPublishTimeout].
@@ -91,17 +103,34 @@ func (d *DeadLetters) Publish(ctx context.Context, dl DeadLetter) error {
 	}
 	msg := nats.NewMsg(d.names.DeadSubject(string(dl.Outcome)))
 	msg.Data = data
-	msg.Header.Set(jetstream.MsgIDHeader, "dead:"+dl.JobID)
+	msg.Header.Set(jetstream.MsgIDHeader, cmp.Or(dl.MsgID, DeadLetterMsgID(dl.JobID)))
 	msg.Header.Set("Content-Type", "application/json")
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultPublishTimeout)
 		defer cancel()
 	}
-	if _, err := d.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(d.names.DeadStream())); err != nil {
+	ack, err := d.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(d.names.DeadStream()))
+	if err != nil {
 		return fmt.Errorf("jobs: dead letter %s to %s in %s: %w", dl.JobID, msg.Subject, d.names.DeadStream(), err)
 	}
-	return nil
+	same := func(m *jetstream.RawStreamMsg) bool { return d.sameDeadLetter(m, dl) }
+	return audit.CheckDuplicate(ctx, d.js, ack, msg.Header.Get(jetstream.MsgIDHeader), same)
+}
+
+// sameDeadLetter reports whether the stored message m is a dead letter of dl's job: a job dead
+// letter (<prefix>.dead.<outcome>, where only workers publish; not the relay's
+// <prefix>.dead.relay.>) with the same job id. Its outcome, time and attempts may differ: it may
+// come from an earlier delivery, and the first one stands, as for the audit event.
+func (d *DeadLetters) sameDeadLetter(m *jetstream.RawStreamMsg, dl DeadLetter) bool {
+	outcome, ok := strings.CutPrefix(m.Subject, d.names.DeadSubject(""))
+	if !ok || outcome == "relay" || strings.Contains(outcome, ".") {
+		return false
+	}
+	var got struct {
+		JobID string `json:"job_id"`
+	}
+	return json.Unmarshal(m.Data, &got) == nil && got.JobID == dl.JobID
 }
 
 // textLimit says how far encodeDeadLetter clips: each text to bytes, and the attempts to the last.

@@ -1,10 +1,10 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 )
 
 // storeTimeout bounds the NATS calls that store a job's result, even during
@@ -61,10 +62,12 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 func (r *jobRun) run(ctx context.Context) {
 	job, err := Decode(r.msg.Data())
 	if err != nil {
-		r.job = Job{ID: r.standInID(), Version: Version, Action: ActionDeactivate}
-		r.log = r.log.With(zap.String("job_id", r.job.ID))
-		r.st = r.newStatus()
-		r.conclude(ctx, verdict{outcome: audit.OutcomeRejected, err: err})
+		r.reject(ctx, Job{}, err, r.ownIDs()...)
+		return
+	}
+	if err := r.w.cfg.Names.CheckSubject(r.msg.Subject(), job); err != nil {
+		// Never under the job's own id: a copy on the wrong subject must not pre-empt the job.
+		r.reject(ctx, job, err)
 		return
 	}
 	r.job = job
@@ -83,6 +86,9 @@ func (r *jobRun) run(ctx context.Context) {
 	st, err := r.w.status.Get(ctx, job.ID)
 	e := <-earlierCh
 	switch {
+	case err == nil && !r.ours(st):
+		r.reject(ctx, job, foreignError(job, st))
+		return
 	case err == nil && st.State == StateDone:
 		// Finished before and only the ack was lost: the audit event (and
 		// dead letter) are stored, so answer the message as it was answered.
@@ -98,6 +104,13 @@ func (r *jobRun) run(ctx context.Context) {
 		return
 	}
 	defer r.releaseLease(ctx)
+	if d := r.st.Decided; d != nil {
+		// An earlier delivery reached the outcome and could not store it (such as a full audit
+		// stream): store it now, without calling Genesys again.
+		r.log.Info("outcome decided by an earlier delivery; storing it", zap.String("outcome", string(d.Outcome)))
+		r.conclude(ctx, verdict{outcome: d.Outcome, err: decidedErr(d)})
+		return
+	}
 	if e.err != nil || e.earlier {
 		r.conclude(ctx, verdict{fail: failWait, err: cmpErr(e.err, errUserBusy)})
 		return
@@ -126,19 +139,10 @@ func (r *jobRun) releaseLease(ctx context.Context) {
 	}
 }
 
-// standInID names a message that has no readable job id: its Nats-Msg-Id
-// when that is a valid job id (so the producer can find the status), else
-// its stream sequence, which is stable across redeliveries.
-func (r *jobRun) standInID() string {
-	if id := r.msg.Headers().Get(jetstream.MsgIDHeader); idRE.MatchString(id) && len(id) <= MaxIDLength {
-		return id
-	}
-	return "rejected-seq-" + strconv.FormatUint(r.seq, 10)
-}
-
 func (r *jobRun) newStatus() Status {
 	now := r.w.now().UTC()
 	return Status{JobID: r.job.ID, State: StateRunning, Priority: r.job.Priority, DryRun: r.job.DryRun,
+		User: r.job.User.Key(), Action: r.job.Action,
 		StreamSeq: r.seq, Worker: r.w.cfg.ID, CreatedAt: now, UpdatedAt: now}
 }
 
@@ -161,7 +165,9 @@ func (r *jobRun) conclude(ctx context.Context, v verdict) {
 		r.handBack(ctx, d, v)
 		return
 	}
-	if err := r.store(ctx, d, v); err != nil {
+	err := r.store(ctx, d, v)
+	w.storeResult(r.log, err)
+	if err != nil {
 		r.log.Warn("storing the result failed; handing the job back", zap.Error(err))
 		_ = r.msg.NakWithDelay(waitDelay(r.delivered))
 		return
@@ -190,27 +196,51 @@ func (r *jobRun) handBack(ctx context.Context, d decision, v verdict) {
 }
 
 // store keeps the invariant "no job leaves the stream before its results
-// are stored": dead letter (if any), then the audit event, then the status.
+// are stored": the decided outcome (so that a redelivery stores it without
+// calling Genesys again), the dead letter (if any), the audit event, then
+// the status.
 func (r *jobRun) store(ctx context.Context, d decision, v verdict) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	now := r.w.now().UTC()
-	errText := errorText(d.outcome, v.err, r.st.Attempts)
+	if err := r.recordDecision(ctx, d, v); err != nil {
+		return err
+	}
+	errText := r.st.Decided.Error
 	if d.deadLetter {
-		if err := r.w.dead.Publish(ctx, r.deadLetter(d.outcome, v.err, errText, now)); err != nil {
+		if err := r.storeDeadLetter(ctx, r.deadLetter(d.outcome, v.err, errText, now)); err != nil {
 			return err
 		}
 	}
-	ev, err := r.w.cfg.Origin.UserEvent(r.record(d.outcome, errText, now))
-	if err != nil {
-		return err
-	}
-	if _, err := r.w.events.Publish(ctx, ev); err != nil {
+	if err := r.storeEvent(ctx, d.outcome, errText, now); err != nil {
 		return err
 	}
 	r.st.State, r.st.Outcome, r.st.Error = StateDone, d.outcome, errText
 	r.st.UpdatedAt, r.st.FinishedAt, r.st.Worker = now, now, r.w.cfg.ID
 	return r.w.status.Save(ctx, &r.st)
+}
+
+// recordDecision writes the outcome into the status before the results are stored. A rejected
+// or dropped job made no Genesys call, so its decision is not written separately.
+func (r *jobRun) recordDecision(ctx context.Context, d decision, v verdict) error {
+	if r.st.Decided != nil && r.st.Decided.Outcome == d.outcome {
+		r.message = cmp.Or(r.message, r.st.Decided.Message)
+		return nil
+	}
+	dec := &Decided{Outcome: d.outcome, Error: errorText(d.outcome, v.err, r.st.Attempts), Message: r.message}
+	var ae *genesys.APIError
+	if errors.As(v.err, &ae) {
+		dec.Genesys = &GenesysError{Status: ae.StatusCode, Code: cmp.Or(ae.Code, ae.ScimType), Message: ae.Message, CorrelationID: ae.CorrelationID}
+	}
+	r.st.Decided = dec
+	if d.outcome == audit.OutcomeRejected || d.outcome == audit.OutcomeDropped {
+		return nil
+	}
+	r.st.UpdatedAt, r.st.Worker = r.w.now().UTC(), r.w.cfg.ID
+	if err := r.w.status.Save(ctx, &r.st); err != nil {
+		return fmt.Errorf("%w: record the outcome: %w", errStore, err)
+	}
+	return nil
 }
 
 // ack answers a finished job's message: Ack, or TermWithReason when an

@@ -138,11 +138,28 @@ func (j Job) Subject(prefix string) string {
 // second publish of the same job within the stream's duplicate window.
 func (j Job) MsgID() string { return j.ID }
 
+// DeterministicID is the id producers give the job's request: [DeterministicID] of its action,
+// user key, ticket and reason, with "+dry_run" folded into the action of a dry run. A dry run is a
+// different request from the real one: were it not, a dry run would make the real job that
+// follows it a duplicate that never runs; likewise "+force" for a forced reactivation, else the
+// forced retry of a refused one would be its duplicate. The rule lives here alone; enqueue uses it.
+func (j Job) DeterministicID() string {
+	action := string(j.Action)
+	if j.DryRun {
+		action += "+dry_run"
+	}
+	if j.Force { // else a forced retry of a refused reactivation would be its duplicate
+		action += "+force"
+	}
+	return DeterministicID(action, j.User.Key(), j.Ticket, j.Reason)
+}
+
 // DeterministicID derives a job id from what makes a request the same request, so that a producer
 // that retries (or two producers reacting to one HR event) publish one job, not two. The result is
 // "j-" followed by 26 base32 characters (130 bits of SHA-256 over the length-prefixed inputs), a
 // valid job id. userKey is usually [UserRef.Key]. The same inputs always give the same id, so a
-// later, deliberate repeat of the same request needs a different ticket or reason.
+// later, deliberate repeat of the same request needs a different ticket or reason. It does not
+// know about dry runs: for a [Job], use [Job.DeterministicID].
 func DeterministicID(action, userKey, ticket, reason string) string {
 	h := sha256.New()
 	for _, s := range []string{"genesys-deactivator/job/v1", action, userKey, ticket, reason} {

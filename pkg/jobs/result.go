@@ -15,6 +15,7 @@ func (r *jobRun) record(outcome audit.Outcome, errText string, now time.Time) au
 	s, j := r.st.Steps, r.job
 	rec := audit.Record{
 		JobID:   j.ID,
+		EventID: r.st.EventID,
 		Outcome: outcome,
 		Time:    now,
 		User: audit.Target{
@@ -79,8 +80,9 @@ func (r *jobRun) deadLetter(outcome audit.Outcome, err error, errText string, no
 	} else {
 		dl.RawJob = data
 	}
-	var ae *genesys.APIError
-	if errors.As(err, &ae) {
+	if r.st.Decided != nil && r.st.Decided.Genesys != nil {
+		dl.Genesys = r.st.Decided.Genesys // also when a redelivery stores what an earlier one decided
+	} else if ae := (*genesys.APIError)(nil); errors.As(err, &ae) {
 		dl.Genesys = &GenesysError{Status: ae.StatusCode, Code: cmp.Or(ae.Code, ae.ScimType), Message: ae.Message, CorrelationID: ae.CorrelationID}
 	}
 	return dl

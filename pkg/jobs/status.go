@@ -41,6 +41,24 @@ type Status struct {
 	UpdatedAt  time.Time     `json:"updated_at"`
 	FinishedAt time.Time     `json:"finished_at,omitzero"`
 
+	// User and Action (with DryRun) bind the job id to the job's content from the first write
+	// on: a message that arrives later with the same id but asks for something else is not this
+	// job (see [Status.BelongsTo]). User is [UserRef.Key]; both are empty for a message that
+	// could not be read.
+	User   string `json:"user,omitempty"`
+	Action Action `json:"action,omitempty"`
+	// Decided is the outcome the worker reached, written before it stores the results, so that a
+	// redelivery (after the audit stream refused the event, or a crash) stores the same outcome
+	// without calling Genesys again.
+	Decided *Decided `json:"decided,omitempty"`
+	// EventID is the id the job's terminal audit event is stored under when it is not
+	// audit.EventID(JobID): another message had taken that id (see audit.ErrIDClaimed), and a
+	// random one is recorded here before the event is published, so that a redelivery reuses it.
+	EventID string `json:"event_id,omitempty"`
+	// DeadLetterID is, likewise, the Nats-Msg-Id of the job's dead letter when "dead:<job id>" was
+	// taken by another message.
+	DeadLetterID string `json:"dead_letter_id,omitempty"`
+
 	// rev is the bucket revision this record was read at (0: not stored yet);
 	// Save writes only over that revision.
 	rev uint64
@@ -73,6 +91,22 @@ type Steps struct {
 	// Reactivated: Genesys answered active:true to a reactivation's PATCH.
 	Reactivated    bool     `json:"reactivated,omitempty"`
 	GrantsRestored []string `json:"grants_restored,omitempty"`
+}
+
+// Decided is a job's outcome as the worker decided it, before its results were stored.
+type Decided struct {
+	Outcome audit.Outcome `json:"outcome"`
+	Error   string        `json:"error,omitempty"`   // the final error text
+	Message string        `json:"message,omitempty"` // the audit event's message, when the plan had one
+	Genesys *GenesysError `json:"genesys,omitempty"` // what Genesys answered, for the dead letter
+}
+
+// BelongsTo reports whether the record is that of job: the same user identifier, action and
+// dry_run. A job id is chosen by its producer, so another producer can publish first with the id
+// of a job to come; a record that does not belong to the job it is looked up for is not its
+// result (neither for the worker nor for enqueue --wait).
+func (s Status) BelongsTo(job Job) bool {
+	return s.User == job.User.Key() && s.Action == job.Action && s.DryRun == job.DryRun
 }
 
 // ErrNoStatus: the status bucket has no record of the job.

@@ -106,6 +106,9 @@ func (j Job) Validate() error {
 		p.add("version", "unsupported schema version "+strconv.Itoa(j.Version))
 	}
 	p.checkID("id", j.ID, true)
+	if IsReservedID(j.ID) {
+		p.add("id", "must not start with '_': that namespace is reserved for the worker's stand-in ids")
+	}
 	switch j.Action {
 	case ActionDeactivate, ActionReactivate:
 	case "":

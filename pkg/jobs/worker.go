@@ -142,6 +142,7 @@ type Worker struct {
 	// would sit in the stream in front of every later job for the same user.
 	maxDeliver uint64
 
+	stored        storeHealth  // whether results could be stored at the last try
 	urgentRunning atomic.Int32 // urgent jobs in flight
 	lastFetchLog  atomic.Int64 // unix nanoseconds of the last fetch error logged
 }

@@ -1,0 +1,67 @@
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The subject rules of the jobs stream live here, in one place: where a job may arrive, and which
+// ids are the worker's own.
+//
+// A job arrives on <prefix>.jobs.<lane> or <prefix>.jobs.<lane>.<user token>, where lane is
+// urgent, normal or reactivate. The NATS permissions decide who may publish on which lane (only
+// operators on reactivate); these rules make that mean something: a reactivation arrives on the
+// reactivate lane and nowhere else, a deactivation never there, and a user token names the job's
+// own user, so that a message cannot make a user's later jobs wait behind it.
+
+// ErrWrongSubject matches (with errors.Is) every error of [CheckSubject]. It also matches
+// [ErrInvalidJob]: such a message is rejected, never retried.
+var ErrWrongSubject = errors.New("jobs: job on the wrong subject")
+
+type subjectError struct{ msg string }
+
+func (e *subjectError) Error() string { return "jobs: " + e.msg }
+func (e *subjectError) Is(target error) bool {
+	return target == ErrWrongSubject || target == ErrInvalidJob
+}
+
+// CheckSubject reports whether job may arrive on subject under names' prefix: the lane must fit
+// the action (reactivate for a reactivation, urgent or normal for a deactivation) and a user
+// token, when present, must be [UserToken] of the job's user.
+func (n Names) CheckSubject(subject string, job Job) error {
+	rest, ok := strings.CutPrefix(subject, n.prefix()+".jobs.")
+	if !ok {
+		return &subjectError{fmt.Sprintf("subject %q is not a jobs subject of prefix %q", clip(subject, 200), n.prefix())}
+	}
+	lane, token, hasToken := strings.Cut(rest, ".")
+	switch {
+	case lane != string(PriorityUrgent) && lane != string(PriorityNormal) && lane != laneReactivate:
+		return &subjectError{fmt.Sprintf("subject %q: unknown lane %q", clip(subject, 200), clip(lane, 64))}
+	case job.Action == ActionReactivate && lane != laneReactivate:
+		return &subjectError{fmt.Sprintf("a reactivation must arrive on %s[.<user token>], not on %s", n.ReactivateSubject(), clip(subject, 200))}
+	case job.Action != ActionReactivate && lane == laneReactivate:
+		return &subjectError{fmt.Sprintf("only reactivations may arrive on %s; this job's action is %q", clip(subject, 200), clip(string(job.Action), 32))}
+	case hasToken && token != UserToken(job.User):
+		return &subjectError{fmt.Sprintf("subject %s names user token %s, but the job's user %s has token %s", clip(subject, 200), clip(token, 64), clip(job.User.Key(), 300), UserToken(job.User))}
+	}
+	return nil
+}
+
+// laneReactivate is the lane token of reactivations.
+const laneReactivate = "reactivate"
+
+// reservedIDPrefix starts every id the worker gives a message it rejects without using the
+// message's own id (see [StandInID]); [Job.Validate] refuses such ids for real jobs, so that no
+// producer can claim one first.
+const reservedIDPrefix = "_"
+
+// IsReservedID reports whether id is in the worker's reserved namespace (it starts with '_').
+func IsReservedID(id string) bool { return strings.HasPrefix(id, reservedIDPrefix) }
+
+// StandInID is the reserved id of the message at stream sequence seq of the jobs stream, for a
+// message that is rejected without an id of its own that can be used: "_rejected.seq-<seq>".
+func StandInID(seq uint64) string {
+	return reservedIDPrefix + "rejected.seq-" + strconv.FormatUint(seq, 10)
+}

@@ -1,0 +1,76 @@
+package jobs_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+)
+
+func TestCheckSubject(t *testing.T) {
+	t.Parallel()
+	const uid = "0b5c3f2e-9a1d-4e6f-8b7a-1c2d3e4f5a6b"
+	deact := jobs.Job{ID: "j", Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: uid}}
+	react := deact
+	react.Action = jobs.ActionReactivate
+	tok := jobs.UserToken(deact.User)
+	other := jobs.UserToken(jobs.UserRef{UserName: "someone@example.com"})
+	n := jobs.Names{}
+	for _, tt := range []struct {
+		subject string
+		job     jobs.Job
+		ok      bool
+	}{
+		{"genesys.jobs.normal", deact, true},
+		{"genesys.jobs.urgent." + tok, deact, true},
+		{n.SubjectFor(deact), deact, true},
+		{n.SubjectFor(react), react, true},
+		{"genesys.jobs.reactivate", react, true},
+		{"genesys.jobs.normal." + other, deact, false},   // another user's token
+		{"genesys.jobs.normal." + tok, react, false},     // a reactivation on a deactivation lane
+		{"genesys.jobs.reactivate." + tok, deact, false}, // a deactivation on the operators' lane
+		{"genesys.jobs.reactivate." + other, react, false},
+		{"acme.jobs.normal", deact, false},
+		{"genesys.jobs.later", deact, false},
+	} {
+		err := n.CheckSubject(tt.subject, tt.job)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckSubject(%s, %s) = %v, want ok %t", tt.subject, tt.job.Action, err, tt.ok)
+		}
+		if err != nil && (!errors.Is(err, jobs.ErrWrongSubject) || !errors.Is(err, jobs.ErrInvalidJob)) {
+			t.Errorf("CheckSubject(%s) = %v, does not match ErrWrongSubject and ErrInvalidJob", tt.subject, err)
+		}
+	}
+}
+
+// Stand-in ids are reserved: Validate and the JSON Schema refuse them for real jobs.
+func TestStandInIDsAreReserved(t *testing.T) {
+	t.Parallel()
+	id := jobs.StandInID(42)
+	if !jobs.IsReservedID(id) || jobs.IsReservedID("rejected-seq-42") {
+		t.Errorf("IsReservedID wrong for %s", id)
+	}
+	j := jobs.Job{Version: 1, ID: id, Action: jobs.ActionDeactivate, User: jobs.UserRef{UserName: "a@b.example"}, RequestedBy: "hr"}
+	if err := j.Validate(); err == nil || !strings.Contains(err.Error(), "reserved") {
+		t.Errorf("Validate(%s) = %v, want the reserved namespace refused", id, err)
+	}
+	schema := compileSchema(t, jobs.Schema())
+	for body, ok := range map[string]bool{
+		`{"version":1,"id":"_rejected.seq-42","action":"deactivate","user":{"user_name":"a@b.example"},"requested_by":"hr"}`: false,
+		`{"version":1,"id":"a_b","action":"deactivate","user":{"user_name":"a@b.example"},"requested_by":"hr"}`:              true,
+	} {
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := schema.Validate(doc) == nil; got != ok {
+			t.Errorf("schema accepts %s: %t, want %t", body, got, ok)
+		}
+		if _, err := jobs.Decode([]byte(body)); (err == nil) != ok {
+			t.Errorf("Decode(%s) = %v, want ok %t", body, err, ok)
+		}
+	}
+}
