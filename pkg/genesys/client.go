@@ -18,8 +18,8 @@ const (
 	DefaultMaxElapsedTime = 30 * time.Second
 	// DefaultGrantTimeout bounds one OAuth token grant.
 	DefaultGrantTimeout = 10 * time.Second
-	defaultUserAgent      = "genesys-deactivator"
-	maxResponseBody       = 4 << 20
+	defaultUserAgent    = "genesys-deactivator"
+	maxResponseBody     = 4 << 20
 )
 
 // Client talks to the Genesys Cloud Platform API with OAuth client
