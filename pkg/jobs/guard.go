@@ -29,6 +29,9 @@ type GuardConfig struct {
 	UrgentLimit int
 	// Window is the rolling window. Defaults to 1 h.
 	Window time.Duration
+	// Key is the guard's key in the guard bucket, so that one bucket can hold more than one guard
+	// (each with its own state and its own hold on the lanes). Defaults to "state".
+	Key string
 }
 
 func (c GuardConfig) withDefaults() GuardConfig {
@@ -38,11 +41,14 @@ func (c GuardConfig) withDefaults() GuardConfig {
 	if c.Window == 0 {
 		c.Window = time.Hour
 	}
+	if c.Key == "" {
+		c.Key = defaultGuardKey
+	}
 	return c
 }
 
 // GuardState is the guard's shared state, one JSON value in the guard bucket
-// under the key "state". Workers and operators change it by compare-and-set.
+// under the guard's key ("state" by default). Workers and operators change it by compare-and-set.
 type GuardState struct {
 	Limit       int           `json:"limit"`
 	UrgentLimit int           `json:"urgent_limit"`
@@ -99,12 +105,13 @@ var (
 	errGuardDrop = errors.New("jobs: dropped by an operator while the mass-deactivation guard held it")
 )
 
-const guardKey = "state"
+const defaultGuardKey = "state"
 
 // Guard is the fleet-wide mass-deactivation guard on the guard bucket. Safe
 // for concurrent use.
 type Guard struct {
 	kv     jetstream.KeyValue
+	lanes  *lanes
 	js     jetstream.JetStream
 	names  Names
 	events *audit.Publisher
@@ -124,13 +131,21 @@ func NewGuard(ctx context.Context, js jetstream.JetStream, names Names, cfg Guar
 	if err != nil {
 		return nil, err
 	}
-	return &Guard{kv: kv, js: js, names: names, events: events, origin: origin, cfg: cfg.withDefaults(), now: time.Now}, nil
+	cfg = cfg.withDefaults()
+	if cfg.Key == lanesKey {
+		return nil, fmt.Errorf("jobs: guard key %q is reserved", lanesKey)
+	}
+	ln, err := newLanes(ctx, js, names)
+	if err != nil {
+		return nil, err
+	}
+	return &Guard{kv: kv, lanes: ln, js: js, names: names, events: events, origin: origin, cfg: cfg, now: time.Now}, nil
 }
 
 // State reads the guard's state (a fresh one from the configuration when
 // none is stored yet) and its revision (0 when none is stored).
 func (g *Guard) State(ctx context.Context) (GuardState, uint64, error) {
-	e, err := g.kv.Get(ctx, guardKey)
+	e, err := g.kv.Get(ctx, g.cfg.Key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return GuardState{Limit: g.cfg.Limit, UrgentLimit: g.cfg.UrgentLimit, Window: g.cfg.Window}, 0, nil
 	}
@@ -161,9 +176,9 @@ func (g *Guard) update(ctx context.Context, change func(*GuardState) error) (Gua
 			return st, err
 		}
 		if rev == 0 {
-			_, err = g.kv.Create(ctx, guardKey, data)
+			_, err = g.kv.Create(ctx, g.cfg.Key, data)
 		} else {
-			_, err = g.kv.Update(ctx, guardKey, data, rev)
+			_, err = g.kv.Update(ctx, g.cfg.Key, data, rev)
 		}
 		if err == nil {
 			return st, nil
