@@ -171,3 +171,35 @@ func TestProbeResumeNeverLiftsAGuardHold(t *testing.T) {
 		t.Error("the normal lane stayed paused after the operator resumed the guard")
 	}
 }
+
+// A worker that stops while it holds jobs for a fleet pause hands them back
+// without an attempt or a dead letter; another worker finishes them once
+// Genesys accepts the call again.
+func TestHeldJobsAreHandedBackOnShutdown(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
+	if err := b.sim.SetClientPermissions("sim-client", []string{"oauth:token:delete"}); err != nil {
+		t.Fatal(err)
+	}
+	w1, stop1 := b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
+	ids := b.enqueue(refsByID(plainActive(b.sim)[:3]), nil)
+	waitFor(t, 10*time.Second, "the fleet to pause", func() bool { p, _ := w1.Paused(t.Context()); return p })
+	stop1()
+	for _, id := range ids {
+		if st, err := b.status.Get(t.Context(), id); err == nil && (st.State == jobs.StateDone || len(st.Attempts) > 0) {
+			t.Errorf("job %s moved when its worker stopped during the pause: %+v", id, st)
+		}
+	}
+	if n := len(b.deadLetters()); n != 0 {
+		t.Errorf("%d dead letters after a stop during the pause", n)
+	}
+	if err := b.sim.SetClientPermissions("sim-client", nil); err != nil {
+		t.Fatal(err)
+	}
+	b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
+	for id, st := range b.waitDone(ids, 30*time.Second) {
+		if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 0 {
+			t.Errorf("job %s: %s, attempts %v", id, st.Outcome, st.Attempts)
+		}
+	}
+}

@@ -180,7 +180,7 @@ func (r *jobRun) conclude(ctx context.Context, v verdict) {
 	w := r.w
 	v = w.judgeRefusal(ctx, v)
 	last := w.maxDeliver > 0 && r.delivered >= w.maxDeliver
-	if last && v.outcome == "" {
+	if last && v.outcome == "" && v.fail != failSystemic {
 		v.err = fmt.Errorf("jobs: delivered %d times, the consumer's MaxDeliver, without finishing; last: %w", r.delivered, v.err)
 	}
 	d := decide(v, len(r.st.Attempts), w.cfg.MaxAttempts, w.cfg.Backoff, r.delivered, last)
