@@ -163,6 +163,18 @@ func TestProbeResumeNeverLiftsAGuardHold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	holds, err := g.LaneHolds(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range holds.Holds {
+		if name != "guard:state" && (h.Until.IsZero() || h.Until.After(time.Now())) {
+			t.Errorf("hold %s %+v is still live after the probe passed", name, h)
+		}
+	}
+	if h, ok := holds.Holds["guard:state"]; !ok || len(h.Lanes) != 1 || h.Lanes[0] != jobs.LaneNormal {
+		t.Errorf("the guard's hold: %+v, %v; want the normal lane", h, ok)
+	}
 	if _, err := g.Resume(t.Context(), jobs.GuardDecision{Operator: "alice"}); err != nil {
 		t.Fatal(err)
 	}

@@ -159,3 +159,10 @@ func (l *lanes) apply(ctx context.Context, h LaneHolds) error {
 	}
 	return errors.Join(errs...)
 }
+
+// LaneHolds reads every reason the lanes are held (this guard's and any
+// other), for operators.
+func (g *Guard) LaneHolds(ctx context.Context) (LaneHolds, error) {
+	h, _, err := g.lanes.read(ctx)
+	return h, err
+}
