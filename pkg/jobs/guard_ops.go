@@ -46,11 +46,12 @@ func (g *Guard) tripped(ctx context.Context, jobID string, urgent bool) error {
 		lane, limit = "urgent", st.UrgentLimit
 	}
 	all, urg := st.Counts()
-	return errors.Join(g.holdLanes(ctx, st), g.opsEvent(ctx, "guard_tripped",
+	// The event first: the state already refuses the held jobs, and the event is the record.
+	return errors.Join(g.opsEvent(ctx, "guard_tripped",
 		fmt.Sprintf("The mass-deactivation guard holds %s jobs: %d deactivations (%d urgent) in the last %s reached the %s limit of %d. An operator must resume, raise the limit or drop the held jobs.",
 			lane, all, urg, st.Window, lane, limit),
 		map[string]string{"lane": lane, "limit": strconv.Itoa(limit), "count": strconv.Itoa(all), "urgent_count": strconv.Itoa(urg),
-			"window": st.Window.String(), "job_id": jobID}, ""))
+			"window": st.Window.String(), "job_id": jobID}, ""), g.holdLanes(ctx, st))
 }
 
 var errNoOperator = errors.New("jobs: a guard decision needs the operator's name")

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -69,7 +70,10 @@ func (p *fleetPause) extend(ctx context.Context) {
 	hold := &LaneHold{Lanes: []string{LaneUrgent, LaneNormal}, Until: now.Add(2 * w.cfg.ProbeInterval),
 		Reason: reason, By: w.cfg.ID, Since: now.UTC()}
 	if err := w.lanes.set(ctx, p.holdName(), hold); err != nil {
-		w.log.Warn("pausing the job consumers failed", zap.Error(err))
+		// The holds could not be stored: pause both consumers anyway (this hold names both, so
+		// applying it alone resumes nothing another reason holds).
+		err = errors.Join(err, w.lanes.apply(ctx, LaneHolds{Holds: map[string]LaneHold{p.holdName(): *hold}}))
+		w.log.Warn("recording the fleet pause failed", zap.Error(err))
 	}
 }
 
