@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
@@ -30,6 +32,9 @@ func guardStatusCommand() *command {
 				return s.fail("guard status", err)
 			}
 			s.printGuard(st, o)
+			if holds, err := g.LaneHolds(ctx); err == nil && !s.json {
+				s.printHolds(holds)
+			}
 			return ExitOK
 		},
 	}
@@ -172,4 +177,21 @@ func cmpStr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// printHolds lists every reason a lane is held: the guard's, a fleet pause
+// for refused credentials or permissions, another guard's.
+func (s *session) printHolds(h jobs.LaneHolds) {
+	now := s.nowFunc()
+	for _, name := range slices.Sorted(maps.Keys(h.Holds)) {
+		hold := h.Holds[name]
+		if !hold.Until.IsZero() && !hold.Until.After(now) {
+			continue
+		}
+		until := "until lifted"
+		if !hold.Until.IsZero() {
+			until = "until " + hold.Until.UTC().Format("2006-01-02 15:04:05Z") + " unless renewed"
+		}
+		fmt.Fprintf(s.stdout, "lanes %s held by %s (%s): %s\n", strings.Join(hold.Lanes, ", "), name, until, hold.Reason)
+	}
 }

@@ -12,6 +12,8 @@
 //	genesysctl guard set-limit --limit N             change the limits
 //	genesysctl guard drop-held --yes                 end the held jobs "dropped"
 //	genesysctl guard ... --reactivations             the same for the reactivation guard
+//	genesysctl budget status                         the rate budgets and their 429 pauses
+//	genesysctl budget resume [--client-id ID]        clear a 429 pause
 //
 // Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
 // purged, or NATS failed; 2 bad arguments, in which case nothing was read or changed.
@@ -49,7 +51,8 @@ type command struct {
 // commands lists every subcommand in usage order.
 func commands() []*command {
 	return []*command{statusCommand(), jobsCommand(), deadListCommand(), deadShowCommand(), deadReplayCommand(), deadPurgeCommand(),
-		guardStatusCommand(), guardResumeCommand(), guardSetLimitCommand(), guardDropCommand()}
+		guardStatusCommand(), guardResumeCommand(), guardSetLimitCommand(), guardDropCommand(),
+		budgetStatusCommand(), budgetResumeCommand()}
 }
 
 var errTopHelp = errors.New("help")
@@ -64,10 +67,10 @@ func lookup(args []string) (*command, []string, error) {
 		return nil, nil, errTopHelp
 	}
 	name, rest := args[0], args[1:]
-	if name == "dead" || name == "guard" {
+	if name == "dead" || name == "guard" || name == "budget" {
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			return nil, nil, fmt.Errorf("%s: want a subcommand: %s", name, map[string]string{
-				"dead": "list, show, replay or purge", "guard": "status, resume, set-limit or drop-held"}[name])
+				"dead": "list, show, replay or purge", "guard": "status, resume, set-limit or drop-held", "budget": "status or resume"}[name])
 		}
 		name, rest = name+" "+rest[0], rest[1:]
 	}

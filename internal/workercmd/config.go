@@ -32,6 +32,7 @@ type Config struct {
 	BaseURL          string
 	TokenURL         string
 	InsecureHTTP     bool
+	GrantTimeout     time.Duration
 	ClientID         string
 	ClientSecret     string
 	ClientSecretFile string
@@ -79,6 +80,7 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.BaseURL, "base-url", envdefault.String("GENESYS_BASE_URL", ""), "explicit Genesys API base URL instead of a region, e.g. a proxy or the simulator (env GENESYS_BASE_URL)")
 	fs.StringVar(&c.TokenURL, "token-url", envdefault.String("GENESYS_TOKEN_URL", ""), "explicit OAuth token URL; defaults to the region's or base URL's login host (env GENESYS_TOKEN_URL)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", envdefault.Bool("GENESYS_INSECURE_HTTP"), "allow plain http to a non-loopback Genesys base URL (a simulator in a container network); logs a warning (env GENESYS_INSECURE_HTTP)")
+	fs.DurationVar(&c.GrantTimeout, "grant-timeout", envdefault.Duration("GENESYS_GRANT_TIMEOUT", genesys.DefaultGrantTimeout), "bound on one OAuth token grant: a login host that does not answer in time fails the grant (transient) and /readyz reports it (env GENESYS_GRANT_TIMEOUT)")
 	fs.StringVar(&c.ClientID, "client-id", envdefault.String("GENESYS_CLIENT_ID", ""), "OAuth client id of the Genesys client-credentials client (env GENESYS_CLIENT_ID)")
 	// The secret's environment value is set after registration, so that it is
 	// never shown as a default in the usage text.
@@ -169,8 +171,8 @@ func (c *Config) validate() error {
 	if c.GuardLimit < 0 || c.GuardUrgent < 0 || c.GuardReactivate < 0 || c.GuardWindow <= 0 {
 		errs = append(errs, errors.New("--guard-limit, --guard-urgent-limit and --guard-reactivate-limit must not be negative, --guard-window positive"))
 	}
-	if c.AckWait < time.Second || c.ShutdownTimeout <= 0 || c.ProbeInterval <= 0 {
-		errs = append(errs, errors.New("--ack-wait must be at least 1s, --shutdown-timeout and --probe-interval positive"))
+	if c.AckWait < time.Second || c.ShutdownTimeout <= 0 || c.ProbeInterval <= 0 || c.GrantTimeout <= 0 {
+		errs = append(errs, errors.New("--ack-wait must be at least 1s, --shutdown-timeout, --probe-interval and --grant-timeout positive"))
 	}
 	if err := (jobs.Names{Prefix: c.Prefix}).Validate(); err != nil {
 		errs = append(errs, err)

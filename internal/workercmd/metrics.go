@@ -2,6 +2,7 @@ package workercmd
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -27,6 +29,8 @@ type metrics struct {
 	paused       prometheus.Gauge
 	requests     *prometheus.CounterVec
 	requestTimes *prometheus.HistogramVec
+	grants       *prometheus.CounterVec
+	grantTimes   prometheus.Histogram
 }
 
 var latencyBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800}
@@ -50,8 +54,12 @@ func newMetrics() *metrics {
 			Help: "Requests sent to Genesys Cloud, retries included, by route and status (\"error\": no response)."}, []string{"route", "status"}),
 		requestTimes: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "genesys_api_request_seconds",
 			Help: "Duration of requests to Genesys Cloud, by route.", Buckets: prometheus.DefBuckets}, []string{"route"}),
+		grants: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "genesys_token_grants_total",
+			Help: "OAuth token grants, by result: ok, refused (credentials), failed (transient or timed out)."}, []string{"result"}),
+		grantTimes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "genesys_token_grant_seconds",
+			Help: "Duration of OAuth token grants, failed ones included.", Buckets: prometheus.DefBuckets}),
 	}
-	m.reg.MustRegister(m.jobs, m.duration, m.toPatch, m.toAudit, m.attempts, m.paused, m.requests, m.requestTimes,
+	m.reg.MustRegister(m.jobs, m.duration, m.toPatch, m.toAudit, m.attempts, m.paused, m.requests, m.requestTimes, m.grants, m.grantTimes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -83,6 +91,19 @@ func (o observer) Paused(p bool) {
 	} else {
 		o.m.paused.Set(0)
 	}
+}
+
+// observeGrant counts a token grant (genesys.WithGrantObserver).
+func (m *metrics) observeGrant(r genesys.GrantResult) {
+	result := "ok"
+	switch {
+	case errors.Is(r.Err, genesys.ErrCredentials):
+		result = "refused"
+	case r.Err != nil:
+		result = "failed"
+	}
+	m.grants.WithLabelValues(result).Inc()
+	m.grantTimes.Observe(r.Took.Seconds())
 }
 
 // idSegment matches a path segment that is an id, so that routes are

@@ -4,6 +4,7 @@
 package workercmd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -94,7 +95,8 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	}
 	var worker atomic.Pointer[jobs.Worker]
 	var conn atomic.Pointer[nats.Conn]
-	stopHTTP, err := startHTTP(cfg.HTTPListen, m, log, func(ctx context.Context) error { return ready(ctx, &worker, &conn) })
+	var gc atomic.Pointer[genesys.Client]
+	stopHTTP, err := startHTTP(cfg.HTTPListen, m, log, func(ctx context.Context) error { return ready(ctx, &worker, &conn, &gc) })
 	if err != nil {
 		return err
 	}
@@ -150,6 +152,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	if err != nil {
 		return err
 	}
+	gc.Store(client)
 	if !cfg.SkipSelfCheck {
 		if err := selfCheck(ctx, client, log); err != nil {
 			return err
@@ -174,7 +177,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 }
 
 // ready reports why the worker should not get traffic, or nil.
-func ready(ctx context.Context, w *atomic.Pointer[jobs.Worker], c *atomic.Pointer[nats.Conn]) error {
+func ready(ctx context.Context, w *atomic.Pointer[jobs.Worker], c *atomic.Pointer[nats.Conn], gc *atomic.Pointer[genesys.Client]) error {
 	worker, nc := w.Load(), c.Load()
 	if worker == nil || nc == nil {
 		return errors.New("starting")
@@ -182,11 +185,26 @@ func ready(ctx context.Context, w *atomic.Pointer[jobs.Worker], c *atomic.Pointe
 	if !nc.IsConnected() {
 		return errors.New("NATS is not connected")
 	}
+	if err := grantHealth(gc.Load()); err != nil {
+		return err
+	}
 	if paused, why := worker.Paused(ctx); paused {
 		return fmt.Errorf("paused: %s", why)
 	}
 	if err := worker.ResultsUnstorable(); err != nil {
 		return fmt.Errorf("results cannot be stored: %w", err)
+	}
+	return nil
+}
+
+// grantHealth fails while the latest token grant failed or timed out: no
+// request can succeed then (review D10).
+func grantHealth(c *genesys.Client) error {
+	if c == nil {
+		return nil
+	}
+	if g := c.LastGrant(); g.Err != nil {
+		return fmt.Errorf("the OAuth token grant fails (latest grant %s): %w", g.At.UTC().Format(time.RFC3339), g.Err)
 	}
 	return nil
 }
@@ -199,6 +217,8 @@ func newGenesysClient(cfg Config, m *metrics, log *zap.Logger, limiter genesys.L
 	opts := []genesys.Option{
 		genesys.WithCredentials(cfg.ClientID, cfg.ClientSecret),
 		genesys.WithLimiter(limiter),
+		genesys.WithGrantObserver(m.observeGrant),
+		genesys.WithGrantTimeout(cmp.Or(cfg.GrantTimeout, genesys.DefaultGrantTimeout)),
 		// Each job in flight (Concurrency, and the slot kept for urgent jobs) sends one request at a time.
 		genesys.WithHTTPClient(&http.Client{Transport: countingTransport{next: genesys.NewTransport(cfg.Concurrency + 1), m: m}}),
 	}

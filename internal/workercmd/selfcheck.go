@@ -11,47 +11,25 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 )
 
-// probeUser is a user id no org has: the self-check asks for changes to it
-// so that Genesys answers with the permission verdict (403) or not found
-// (404) without changing anything.
-const probeUser = "00000000-0000-4000-8000-000000000000"
-
 // selfCheck proves at start that the worker can do its job: the token grant,
 // one SCIM read, and the two changing calls' permissions, tried on a user
 // that does not exist. A refused credential or a missing permission stops
 // the worker with a message naming it; a transient failure is retried until
 // ctx ends.
 func selfCheck(ctx context.Context, c *genesys.Client, log *zap.Logger) error {
-	checks := []struct {
-		what, permission string
-		call             func(context.Context) error
-	}{
-		{"the token grant and a SCIM read", "", func(ctx context.Context) error {
-			_, _, err := c.Users.List(ctx, &genesys.ListOptions{Count: 1})
-			return err
-		}},
-		{"deactivating users", "directory:user:edit", func(ctx context.Context) error {
-			_, _, err := c.Users.Deactivate(ctx, probeUser, "")
-			return ignoreNotFound(err)
-		}},
-		{"revoking tokens", "oauth:token:delete", func(ctx context.Context) error {
-			_, err := c.Tokens.RevokeAll(ctx, probeUser)
-			return ignoreNotFound(err)
-		}},
-	}
-	for _, chk := range checks {
+	for _, chk := range c.Checks() {
 		for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
-			err := chk.call(ctx)
+			err := chk.Run(ctx)
 			if err == nil {
 				break
 			}
-			if msg := refusal(err, chk.what, chk.permission); msg != "" {
+			if msg := refusal(err, chk.What, chk.Permission); msg != "" {
 				return errors.New(msg)
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			log.Warn("self-check: Genesys did not answer; retrying", zap.String("check", chk.what), zap.Duration("in", wait), zap.Error(err))
+			log.Warn("self-check: Genesys did not answer; retrying", zap.String("check", chk.What), zap.Duration("in", wait), zap.Error(err))
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -63,13 +41,6 @@ func selfCheck(ctx context.Context, c *genesys.Client, log *zap.Logger) error {
 	}
 	log.Info("self-check passed: credentials accepted, reading users, deactivating users and revoking tokens are permitted")
 	return nil
-}
-
-func ignoreNotFound(err error) error {
-	if errors.Is(err, genesys.ErrNotFound) {
-		return nil
-	}
-	return err
 }
 
 // refusal explains a failure that no retry will fix, or returns "".

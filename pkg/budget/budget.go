@@ -37,16 +37,21 @@ type Budget struct {
 	cfg   Config
 	p     params
 	store Store
+	raw   Store      // the store itself, without cache: what an operator wrote
+	cache *lastWrite // store, answering with this worker's last write
 	log   *zap.Logger
 	m     *Metrics
 	fb    *fallback
 
-	mu      sync.Mutex
-	queues  [2][]*waiter // FIFO per priority
-	pause   int64        // the latest pause end this worker knows of (Unix ns)
-	last    state        // the state as last read or written
-	pending pending      // observations not yet stored
-	closed  bool
+	mu       sync.Mutex
+	queues   [2][]*waiter // FIFO per priority
+	pause    int64        // the latest pause end this worker knows of (Unix ns)
+	gen      uint64       // the operators' resumes this worker has seen (state.Resumes)
+	pauseGen uint64       // gen when the pause was set: a resume counted later clears it
+	checked  time.Time    // when a local pause last looked for an operator's resume in KV
+	last     state        // the state as last read or written
+	pending  pending      // observations not yet stored
+	closed   bool
 
 	kick  chan struct{} // a waiter arrived
 	flush chan struct{} // an observation is pending
@@ -72,7 +77,9 @@ func New(cfg Config) (*Budget, error) {
 	if b.store == nil {
 		b.store = NewKVStore(cfg.KV, cfg.Key)
 	}
-	b.store = &lastWrite{Store: b.store}
+	b.raw = b.store
+	b.cache = &lastWrite{Store: b.store}
+	b.store = b.cache
 	b.fb = newFallback(cfg)
 	b.m.setInForce(cfg.Limit)
 	b.wg.Go(b.acquireLoop)

@@ -78,6 +78,13 @@ func (m *Metrics) paused(until time.Time) {
 	}
 }
 
+// resumed records that an operator cleared the pause.
+func (m *Metrics) resumed() {
+	if m != nil {
+		m.pausedUntil.Set(0)
+	}
+}
+
 func (m *Metrics) rateLimited() {
 	if m != nil {
 		m.limited.Inc()

@@ -29,8 +29,9 @@ type Response struct {
 
 // pending merges observations that are not yet in the shared state.
 type pending struct {
-	pausedUntil int64 // extend-only
-	limit       int   // lowered budget; 0: none
+	pausedUntil int64  // extend-only
+	gen         uint64 // the operators' resumes the worker had seen when it heard the 429
+	limit       int    // lowered budget; 0: none
 	limitUntil  int64
 	holdUntil   int64 // no grant before this: the window is used up
 }
@@ -77,7 +78,10 @@ func (b *Budget) Observe(r Response) {
 	}
 	newPause := add.pausedUntil > b.pause
 	if newPause {
-		b.pause = add.pausedUntil
+		b.pause, b.pauseGen = add.pausedUntil, b.gen
+	}
+	if add.pausedUntil > 0 {
+		add.gen = b.gen
 	}
 	b.pending = b.pending.merge(add)
 	b.mu.Unlock()
@@ -91,6 +95,7 @@ func (b *Budget) Observe(r Response) {
 
 func (p pending) merge(q pending) pending {
 	p.pausedUntil = max(p.pausedUntil, q.pausedUntil)
+	p.gen = max(p.gen, q.gen)
 	if q.limit > 0 && (p.limit == 0 || q.limit < p.limit) {
 		p.limit = q.limit
 	}
@@ -102,7 +107,9 @@ func (p pending) merge(q pending) pending {
 // apply writes the observations into s.
 func (p pending) apply(s state) state {
 	s = s.clone()
-	s.PausedUntil = max(s.PausedUntil, p.pausedUntil)
+	if p.gen >= s.Resumes { // else an operator resumed the fleet after this 429
+		s.PausedUntil = max(s.PausedUntil, p.pausedUntil)
+	}
 	if p.limit > 0 {
 		s.Limit, s.LimitUntil = p.limit, max(s.LimitUntil, p.limitUntil)
 	}

@@ -17,6 +17,11 @@ type state struct {
 	// PausedUntil is the end of a fleet-wide pause ordered by a 429. It only
 	// ever moves later.
 	PausedUntil int64 `json:"paused_until,omitempty"`
+	// Resumes counts the operators' resumes (see Resume): each clears the
+	// pause, and a worker drops a pause it heard before a resume it had not
+	// yet seen, so that neither its memory nor its unstored observations
+	// bring the pause back. A count, not a time, so that clocks do not matter.
+	Resumes uint64 `json:"resumes,omitempty"`
 	// Limit is a budget lowered by inin-ratelimit-allowed, in force until
 	// LimitUntil; 0 means the configured budget.
 	Limit      int   `json:"limit,omitempty"`

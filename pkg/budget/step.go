@@ -14,7 +14,10 @@ import (
 func (b *Budget) step(p Priority, n int) time.Duration {
 	now := b.cfg.Now()
 	if wait := b.localPause(now, p); wait > 0 {
-		return wait
+		if !b.resumedByOperator(now) {
+			return min(wait, pauseRecheck)
+		}
+		now = b.cfg.Now()
 	}
 	if b.fb.active(now) {
 		return b.stepFallback(now, p)
@@ -68,6 +71,10 @@ func (b *Budget) step(p Priority, n int) time.Duration {
 	if d.grant > 0 {
 		b.grant(p, d.grant, "kv")
 	}
+	if d.wait > pauseRecheck && b.localPause(now, PriorityUrgent) > 0 {
+		// A 429 pause: look again soon, for an operator's resume.
+		return pauseRecheck
+	}
 	if d.wait > 0 && p == PriorityNormal {
 		// Spread the fleet's wake-ups over the burst tolerance, which absorbs
 		// the delay without losing the slot, so that one worker reads first.
@@ -86,6 +93,33 @@ func (b *Budget) readState(val []byte, now time.Time) state {
 	}
 	b.noteState(s, now)
 	return s
+}
+
+// pauseRecheck is how often a worker in a 429 pause reads the shared state
+// for an operator's resume (see Resume).
+const pauseRecheck = 2 * time.Second
+
+// resumedByOperator reads the shared state, past this worker's cache, at
+// most every pauseRecheck, and reports whether an operator's resume has
+// cleared this worker's pause. While KV cannot be read the pause holds.
+func (b *Budget) resumedByOperator(now time.Time) bool {
+	b.mu.Lock()
+	due := now.Sub(b.checked) >= pauseRecheck
+	if due {
+		b.checked = now
+	}
+	b.mu.Unlock()
+	if !due {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.OpTimeout)
+	defer cancel()
+	val, _, err := b.raw.Get(ctx)
+	if err != nil {
+		return false
+	}
+	b.readState(val, b.cfg.Now())
+	return b.localPause(b.cfg.Now(), PriorityUrgent) == 0
 }
 
 // localPause is how long p must wait for a 429 pause this worker knows of,
@@ -108,12 +142,27 @@ func (b *Budget) localPause(now time.Time, p Priority) time.Duration {
 // budget in force.
 func (b *Budget) noteState(s state, now time.Time) {
 	b.mu.Lock()
+	cleared := s.Resumes > b.pauseGen && b.pause > now.UnixNano()
+	if cleared {
+		b.pause = 0
+	}
+	if s.Resumes > b.gen {
+		b.gen = s.Resumes
+		if b.pending.gen < s.Resumes {
+			b.pending.pausedUntil = 0 // heard before the resume
+		}
+	}
 	newPause := s.PausedUntil > b.pause && s.PausedUntil > now.UnixNano()
 	if newPause {
-		b.pause = s.PausedUntil
+		b.pause, b.pauseGen = s.PausedUntil, b.gen
 	}
 	b.last = s
 	b.mu.Unlock()
+	if cleared && !newPause {
+		b.cache.forget()
+		b.m.resumed()
+		b.log.Info("an operator cleared the fleet's 429 pause: taking requests again", zap.Uint64("resumes", s.Resumes))
+	}
 	if newPause {
 		b.m.paused(time.Unix(0, s.PausedUntil))
 	}

@@ -66,6 +66,13 @@ func (s *lastWrite) Update(ctx context.Context, value []byte, rev uint64) (uint6
 	return next, nil
 }
 
+// forget drops the cached value: the next Get reads the store.
+func (s *lastWrite) forget() {
+	s.mu.Lock()
+	s.value, s.rev = nil, 0
+	s.mu.Unlock()
+}
+
 // NewKVStore returns the Store of the budget named key in the budget bucket.
 func NewKVStore(kv jetstream.KeyValue, key string) Store {
 	return &kvStore{kv: kv, key: kvKey(key)}

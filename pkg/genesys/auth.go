@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -22,19 +23,36 @@ const defaultRenewBefore = 60 * time.Second
 // type only adds what that package's cache cannot do: forget a token that the
 // API refused, so that one 401 forces a fresh grant. Safe for concurrent
 // use; concurrent callers share one grant.
+//
+// Every grant is bounded by timeout: it holds mu, so a login host that never
+// answers would otherwise stall every request of the client (review D10).
 type tokenSource struct {
 	cfg         clientcredentials.Config
 	httpClient  *http.Client
 	renewBefore time.Duration
+	timeout     time.Duration
+	observe     func(GrantResult)
 	nowFunc     func() time.Time
 
 	mu        sync.Mutex
 	tok       *oauth2.Token
 	grantedAt time.Time
+
+	healthMu  sync.Mutex
+	lastGrant GrantResult
+}
+
+// GrantResult is what one token grant came to, for metrics and readiness.
+type GrantResult struct {
+	At   time.Time     // when the grant started
+	Took time.Duration // how long it took
+	Err  error         // nil when a token was granted; a *TokenError otherwise
 }
 
 func newTokenSource(clientID, secret, tokenURL string, hc *http.Client, renewBefore time.Duration) *tokenSource {
 	return &tokenSource{
+		timeout: DefaultGrantTimeout,
+		observe: func(GrantResult) {},
 		cfg: clientcredentials.Config{
 			ClientID:     clientID,
 			ClientSecret: secret,
@@ -54,16 +72,46 @@ func (ts *tokenSource) token(ctx context.Context) (string, error) {
 	if ts.fresh() {
 		return ts.tok.AccessToken, nil
 	}
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, ts.httpClient)
-	tok, err := ts.cfg.Token(ctx)
+	tok, err := ts.grant(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		return "", ts.tokenError(err)
+		return "", err
 	}
 	ts.tok, ts.grantedAt = tok, ts.nowFunc()
 	return tok.AccessToken, nil
+}
+
+// grant runs the client-credentials grant within timeout and reports its
+// result. A grant abandoned by the caller is not reported: it says nothing
+// about the login host.
+func (ts *tokenSource) grant(ctx context.Context) (*oauth2.Token, error) {
+	start := ts.nowFunc()
+	gctx, cancel := context.WithTimeout(ctx, ts.timeout)
+	defer cancel()
+	tok, err := ts.cfg.Token(context.WithValue(gctx, oauth2.HTTPClient, ts.httpClient))
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		if gctx.Err() != nil {
+			err = &TokenError{Err: fmt.Errorf("%w: no answer from the login host within %s", errAttemptTimeout, ts.timeout)}
+		} else {
+			err = ts.tokenError(err)
+		}
+	}
+	res := GrantResult{At: start, Took: ts.nowFunc().Sub(start), Err: err}
+	ts.healthMu.Lock()
+	ts.lastGrant = res
+	ts.healthMu.Unlock()
+	ts.observe(res)
+	return tok, err
+}
+
+// last is the result of the latest grant that ran to an answer or its
+// timeout; the zero GrantResult when none has yet.
+func (ts *tokenSource) last() GrantResult {
+	ts.healthMu.Lock()
+	defer ts.healthMu.Unlock()
+	return ts.lastGrant
 }
 
 // fresh reports whether the cached token may still be used. It is renewed

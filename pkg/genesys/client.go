@@ -16,8 +16,10 @@ import (
 const (
 	DefaultTimeout        = 16 * time.Second
 	DefaultMaxElapsedTime = 30 * time.Second
-	defaultUserAgent      = "genesys-deactivator"
-	maxResponseBody       = 4 << 20
+	// DefaultGrantTimeout bounds one OAuth token grant.
+	DefaultGrantTimeout = 10 * time.Second
+	defaultUserAgent    = "genesys-deactivator"
+	maxResponseBody     = 4 << 20
 )
 
 // Client talks to the Genesys Cloud Platform API with OAuth client
@@ -62,6 +64,7 @@ func NewClient(target string, opts ...Option) (*Client, error) {
 		timeout:        DefaultTimeout,
 		maxElapsedTime: DefaultMaxElapsedTime,
 		renewBefore:    defaultRenewBefore,
+		grantTimeout:   DefaultGrantTimeout,
 		userAgent:      defaultUserAgent,
 	}
 	for _, opt := range opts {
@@ -87,10 +90,15 @@ func NewClient(target string, opts ...Option) (*Client, error) {
 		Jar:           hc.Jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	auth := newTokenSource(o.clientID, o.clientSecret, ep.tokenURL, hc, o.renewBefore)
+	auth.timeout = o.grantTimeout
+	if o.grantObserver != nil {
+		auth.observe = o.grantObserver
+	}
 	sh := &shared{
 		httpClient:     hc,
 		ep:             ep,
-		auth:           newTokenSource(o.clientID, o.clientSecret, ep.tokenURL, hc, o.renewBefore),
+		auth:           auth,
 		limiter:        o.limiter,
 		timeout:        o.timeout,
 		maxElapsedTime: o.maxElapsedTime,
@@ -144,6 +152,11 @@ func (c *Client) BaseURL() string { return c.ep.base.String() }
 
 // TokenURL is where the client runs the token grant.
 func (c *Client) TokenURL() string { return c.ep.tokenURL }
+
+// LastGrant is the result of the latest token grant (the zero value before
+// the first). Readiness checks use it: while grants fail or time out, no
+// request of this client can succeed.
+func (c *Client) LastGrant() GrantResult { return c.auth.last() }
 
 // Response is a Genesys answer with what the caller may want to record. Its
 // body has been read and closed.

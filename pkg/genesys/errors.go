@@ -31,6 +31,11 @@ var (
 	ErrUnauthorized = errors.New("genesys: unauthorized")
 	// ErrForbidden: 403, usually a permission missing from the OAuth client's role.
 	ErrForbidden = errors.New("genesys: forbidden")
+	// ErrDivisionForbidden: a 403 that names a division (code
+	// "missing.division.permission"): the OAuth client lacks the permission in
+	// the division of this one resource, and has it elsewhere. It also
+	// matches ErrForbidden.
+	ErrDivisionForbidden = errors.New("genesys: forbidden in this resource's division")
 	// ErrRateLimited: 429. The error is a *RateLimitError carrying RetryAfter.
 	ErrRateLimited = errors.New("genesys: rate limited")
 	// ErrTransient: a failure worth retrying later: 408, 5xx other than 501,
@@ -95,6 +100,8 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrForbidden:
 		return e.StatusCode == http.StatusForbidden
+	case ErrDivisionForbidden:
+		return e.StatusCode == http.StatusForbidden && strings.Contains(strings.ToLower(e.Code), "division")
 	case ErrRateLimited:
 		return e.StatusCode == http.StatusTooManyRequests
 	case ErrTransient:

@@ -19,6 +19,8 @@ type options struct {
 	timeout                time.Duration
 	maxElapsedTime         time.Duration
 	renewBefore            time.Duration
+	grantTimeout           time.Duration
+	grantObserver          func(GrantResult)
 	userAgent              string
 }
 
@@ -122,6 +124,31 @@ func WithUserAgent(ua string) Option {
 			return fmt.Errorf("%w: empty user agent", ErrInvalidArgument)
 		}
 		o.userAgent = ua
+		return nil
+	}
+}
+
+// WithGrantTimeout bounds each OAuth token grant. Every request waits for a
+// grant in progress, so without a bound a login host that never answers
+// stalls the whole client. Defaults to DefaultGrantTimeout (10 s).
+func WithGrantTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: grant timeout must be positive, got %s", ErrInvalidArgument, d)
+		}
+		o.grantTimeout = d
+		return nil
+	}
+}
+
+// WithGrantObserver has f hear the result of every token grant (for a
+// metric); f must not block. Defaults to none.
+func WithGrantObserver(f func(GrantResult)) Option {
+	return func(o *options) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil grant observer", ErrInvalidArgument)
+		}
+		o.grantObserver = f
 		return nil
 	}
 }

@@ -2,6 +2,7 @@ package genesys
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -104,10 +105,15 @@ func checkTokenURL(tokenURL string, insecure bool) error {
 func parseEndpointURL(raw string, insecure bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// url.Error quotes the whole URL, query and user info included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("%w: endpoint URL: %v", ErrInvalidArgument, err)
 	}
-	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%w: endpoint URL %q must be scheme://host[:port][/path] with no user info, query or fragment", ErrInvalidArgument, u.Redacted())
+	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return nil, fmt.Errorf("%w: endpoint URL %q must be scheme://host[:port][/path] with no user info, query or fragment", ErrInvalidArgument, shownURL(u))
 	}
 	switch u.Scheme {
 	case "https":
@@ -119,6 +125,23 @@ func parseEndpointURL(raw string, insecure bool) (*url.URL, error) {
 		return nil, fmt.Errorf("%w: plain http to %s is refused; use https, a loopback host, or the insecure option", ErrInvalidArgument, u.Host)
 	}
 	return nil, fmt.Errorf("%w: endpoint URL scheme %q is not http or https", ErrInvalidArgument, u.Scheme)
+}
+
+// shownURL is u as an error may show it: user info, query and fragment may
+// carry secrets, so only their presence is shown, never their text.
+func shownURL(u *url.URL) string {
+	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	s := v.String()
+	if u.User != nil {
+		s = strings.Replace(s, "//", "//[user info removed]@", 1)
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		s += "?[query removed]"
+	}
+	if u.Fragment != "" {
+		s += "#[fragment removed]"
+	}
+	return s
 }
 
 func isLoopback(host string) bool {

@@ -20,7 +20,7 @@ const (
 	// NATS trouble storing the result). Handed back without an attempt.
 	failWait
 	// failSystemic: Genesys refuses our credentials or permissions. The fleet
-	// pauses; the job is handed back without an attempt.
+	// pauses; the job waits for it to resume, without an attempt.
 	failSystemic
 )
 
@@ -38,6 +38,10 @@ const (
 	ackDone ackKind = iota + 1 // Ack: the job is finished
 	ackTerm                    // TermWithReason: finished, and an operator must look
 	ackNak                     // NakWithDelay: hand back for later
+	// ackHold: keep the message (InProgress) until the fleet pause is lifted, then run the job
+	// again in the same delivery. A Nak would spend a delivery per pause, and on the consumer's
+	// last delivery a job would end exhausted although Genesys never judged it.
+	ackHold
 )
 
 // decision is the one answer decide gives for a verdict.
@@ -58,16 +62,18 @@ type decision struct {
 //	transient, attempts left    +1       -            -      NakWithDelay(backoff(n))
 //	transient, last attempt     +1       yes          yes    TermWithReason (exhausted)
 //	wait                        -        -            -      NakWithDelay(waitDelay(delivered))
-//	systemic                    -        -            -      NakWithDelay(pause): the fleet pauses
-//	wait or systemic, on the    +1       yes          yes    TermWithReason (exhausted)
-//	consumer's last delivery
+//	systemic (any delivery)     -        -            -      hold until the fleet resumes, run again
+//	wait, on the consumer's     +1       yes          yes    TermWithReason (exhausted)
+//	last delivery
 //
 // attempts is the number of failed attempts recorded before this one;
 // delivered is how often JetStream has delivered the message, and lastDelivery
 // whether that is the consumer's MaxDeliver: a message handed back then is
 // never delivered again and would stay in the work queue, in front of every
-// later job for the same user, until it ages out.
-func decide(v verdict, attempts, maxAttempts int, backoff func(n int) time.Duration, pause time.Duration, delivered uint64, lastDelivery bool) decision {
+// later job for the same user, until it ages out. A systemic failure is
+// never the job's: it neither spends an attempt nor ends the job on the last
+// delivery (DESIGN.md: nothing is dead-lettered, jobs stay queued).
+func decide(v verdict, attempts, maxAttempts int, backoff func(n int) time.Duration, delivered uint64, lastDelivery bool) decision {
 	if v.outcome != "" {
 		if v.outcome.DeadLetter() {
 			return decision{ack: ackTerm, outcome: v.outcome, deadLetter: true}
@@ -75,6 +81,8 @@ func decide(v verdict, attempts, maxAttempts int, backoff func(n int) time.Durat
 		return decision{ack: ackDone, outcome: v.outcome}
 	}
 	switch {
+	case v.fail == failSystemic:
+		return decision{ack: ackHold}
 	case lastDelivery:
 		return decision{ack: ackTerm, outcome: audit.OutcomeExhausted, deadLetter: true, addAttempt: true}
 	}
@@ -85,8 +93,6 @@ func decide(v verdict, attempts, maxAttempts int, backoff func(n int) time.Durat
 			return decision{ack: ackTerm, outcome: audit.OutcomeExhausted, deadLetter: true, addAttempt: true}
 		}
 		return decision{ack: ackNak, delay: backoff(n), addAttempt: true}
-	case failSystemic:
-		return decision{ack: ackNak, delay: pause}
 	default:
 		return decision{ack: ackNak, delay: waitDelay(delivered)}
 	}

@@ -34,12 +34,12 @@ func TestDecide(t *testing.T) {
 		{"transient, last", verdict{fail: failTransient, err: boom}, 4, decision{ack: ackTerm, outcome: audit.OutcomeExhausted, deadLetter: true, addAttempt: true}},
 		{"transient, past last", verdict{fail: failTransient, err: boom}, 9, decision{ack: ackTerm, outcome: audit.OutcomeExhausted, deadLetter: true, addAttempt: true}},
 		{"wait is no attempt", verdict{fail: failWait, err: boom}, 4, decision{ack: ackNak, delay: time.Second}},
-		{"systemic is no attempt", verdict{fail: failSystemic, err: boom}, 4, decision{ack: ackNak, delay: pause}},
+		{"systemic is no attempt: held until the fleet resumes", verdict{fail: failSystemic, err: boom}, 4, decision{ack: ackHold}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := decide(tt.v, tt.attempts, 5, backoff, pause, 1, false); got != tt.want {
+			if got := decide(tt.v, tt.attempts, 5, backoff, 1, false); got != tt.want {
 				t.Errorf("decide = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -57,11 +57,11 @@ func TestDecideOnTheLastDelivery(t *testing.T) {
 		want decision
 	}{
 		{"wait", verdict{fail: failWait, err: errUserBusy}, exhausted},
-		{"systemic", verdict{fail: failSystemic, err: genesys.ErrForbidden}, exhausted},
+		{"systemic is held, never exhausted (review D7)", verdict{fail: failSystemic, err: genesys.ErrForbidden}, decision{ack: ackHold}},
 		{"transient", verdict{fail: failTransient, err: errors.New("503")}, exhausted},
 		{"an outcome stays itself", verdict{outcome: audit.OutcomeDeactivated}, decision{ack: ackDone, outcome: audit.OutcomeDeactivated}},
 	} {
-		if got := decide(tt.v, 0, 5, backoff, time.Second, 100, true); got != tt.want {
+		if got := decide(tt.v, 0, 5, backoff, 100, true); got != tt.want {
 			t.Errorf("%s: decide = %+v, want %+v", tt.name, got, tt.want)
 		}
 	}

@@ -29,10 +29,10 @@ type GuardConfig struct {
 	UrgentLimit int
 	// Window is the rolling window. Defaults to 1 h.
 	Window time.Duration
-	// Key is the guard's key in the guard bucket. Defaults to "state": the mass-deactivation
-	// guard, which pauses the job lanes when it trips. A guard under another key (the
-	// reactivation guard, ReactivateGuardKey) holds only the jobs that reserve with it and never
-	// pauses or resumes a lane.
+	// Key is the guard's key in the guard bucket, so that one bucket can hold more than one guard.
+	// Defaults to "state": the mass-deactivation guard, which holds the job lanes when it trips.
+	// A guard under another key (the reactivation guard, ReactivateGuardKey) holds only the jobs
+	// that reserve with it and never holds a lane.
 	Key string
 }
 
@@ -44,13 +44,13 @@ func (c GuardConfig) withDefaults() GuardConfig {
 		c.Window = time.Hour
 	}
 	if c.Key == "" {
-		c.Key = guardKey
+		c.Key = defaultGuardKey
 	}
 	return c
 }
 
 // GuardState is the guard's shared state, one JSON value in the guard bucket
-// under the key "state". Workers and operators change it by compare-and-set.
+// under the guard's key ("state" by default). Workers and operators change it by compare-and-set.
 type GuardState struct {
 	Limit       int           `json:"limit"`
 	UrgentLimit int           `json:"urgent_limit"`
@@ -107,12 +107,13 @@ var (
 	errGuardDrop = errors.New("jobs: dropped by an operator while the mass-deactivation guard held it")
 )
 
-const guardKey = "state"
+const defaultGuardKey = "state"
 
 // Guard is the fleet-wide mass-deactivation guard on the guard bucket. Safe
 // for concurrent use.
 type Guard struct {
 	kv     jetstream.KeyValue
+	lanes  *lanes
 	js     jetstream.JetStream
 	names  Names
 	events *audit.Publisher
@@ -132,7 +133,15 @@ func NewGuard(ctx context.Context, js jetstream.JetStream, names Names, cfg Guar
 	if err != nil {
 		return nil, err
 	}
-	return &Guard{kv: kv, js: js, names: names, events: events, origin: origin, cfg: cfg.withDefaults(), now: time.Now}, nil
+	cfg = cfg.withDefaults()
+	if cfg.Key == lanesKey {
+		return nil, fmt.Errorf("jobs: guard key %q is reserved", lanesKey)
+	}
+	ln, err := newLanes(ctx, js, names)
+	if err != nil {
+		return nil, err
+	}
+	return &Guard{kv: kv, lanes: ln, js: js, names: names, events: events, origin: origin, cfg: cfg, now: time.Now}, nil
 }
 
 // State reads the guard's state (a fresh one from the configuration when

@@ -5,50 +5,40 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
-// holdLanes pauses the consumers of the held lanes, so that no worker takes
-// their jobs until an operator decides; the pause is long and lifted
-// explicitly by Resume, SetLimits or DropHeld.
+// holdLanes makes the lanes' state agree with the guard's: this guard's
+// hold names the lanes st holds (none: the hold is lifted). The hold has no
+// end; Resume, SetLimits or DropHeld lift it. Other reasons to hold a lane
+// (the credentials pause, another guard) are left as they are.
 func (g *Guard) holdLanes(ctx context.Context, st GuardState) error {
 	if !g.ownsLanes() {
 		return nil
 	}
-	until := g.now().Add(30 * 24 * time.Hour)
-	var errs []error
-	if st.Held {
-		_, err := g.js.PauseConsumer(ctx, g.names.JobsStream(), g.names.NormalConsumer(), until)
-		errs = append(errs, err)
-	}
+	var held []string
 	if st.UrgentHeld {
-		_, err := g.js.PauseConsumer(ctx, g.names.JobsStream(), g.names.UrgentConsumer(), until)
-		errs = append(errs, err)
+		held = append(held, LaneUrgent)
 	}
-	return errors.Join(errs...)
+	if st.Held {
+		held = append(held, LaneNormal)
+	}
+	if len(held) == 0 {
+		return g.lanes.set(ctx, g.holdName(), nil)
+	}
+	return g.lanes.set(ctx, g.holdName(), &LaneHold{Lanes: held, Reason: "the mass-deactivation guard (" + g.cfg.Key + ") holds these lanes for an operator",
+		By: "guard", Since: cmpTime(st.HeldSince, g.now())})
 }
 
-// ownsLanes: only the mass-deactivation guard pauses and resumes the lanes.
-func (g *Guard) ownsLanes() bool { return g.cfg.Key == guardKey }
+// ownsLanes: only the mass-deactivation guard holds the lanes.
+func (g *Guard) ownsLanes() bool { return g.cfg.Key == defaultGuardKey }
 
-// releaseLanes resumes the consumers of the lanes the state no longer holds.
-func (g *Guard) releaseLanes(ctx context.Context, st GuardState) error {
-	if !g.ownsLanes() {
-		return nil
-	}
-	var errs []error
-	if !st.Held {
-		_, err := g.js.ResumeConsumer(ctx, g.names.JobsStream(), g.names.NormalConsumer())
-		errs = append(errs, err)
-	}
-	if !st.UrgentHeld {
-		_, err := g.js.ResumeConsumer(ctx, g.names.JobsStream(), g.names.UrgentConsumer())
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
+// releaseLanes lifts what st no longer holds: the same as holdLanes.
+func (g *Guard) releaseLanes(ctx context.Context, st GuardState) error { return g.holdLanes(ctx, st) }
+
+// holdName is this guard's name among the lanes' holds.
+func (g *Guard) holdName() string { return "guard:" + g.cfg.Key }
 
 // tripped records that this worker tripped the guard: the lanes pause and
 // an ops event says so.
@@ -62,11 +52,12 @@ func (g *Guard) tripped(ctx context.Context, jobID string, urgent bool) error {
 		lane, limit = "urgent", st.UrgentLimit
 	}
 	all, urg := st.Counts()
-	return errors.Join(g.holdLanes(ctx, st), g.opsEvent(ctx, "guard_tripped",
+	// The event first: the state already refuses the held jobs, and the event is the record.
+	return errors.Join(g.opsEvent(ctx, "guard_tripped",
 		fmt.Sprintf("The mass-deactivation guard holds %s jobs: %d deactivations (%d urgent) in the last %s reached the %s limit of %d. An operator must resume, raise the limit or drop the held jobs.",
 			lane, all, urg, st.Window, lane, limit),
 		map[string]string{"lane": lane, "limit": strconv.Itoa(limit), "count": strconv.Itoa(all), "urgent_count": strconv.Itoa(urg),
-			"window": st.Window.String(), "job_id": jobID}, ""))
+			"window": st.Window.String(), "job_id": jobID}, ""), g.holdLanes(ctx, st))
 }
 
 var errNoOperator = errors.New("jobs: a guard decision needs the operator's name")
@@ -124,7 +115,7 @@ func (g *Guard) decided(ctx context.Context, st GuardState, kind, message string
 	if d.NATSUser != "" {
 		fields["nats_user"] = d.NATSUser
 	}
-	if g.cfg.Key != guardKey {
+	if g.cfg.Key != defaultGuardKey {
 		fields["guard"] = g.cfg.Key
 	}
 	return errors.Join(g.releaseLanes(ctx, st), g.opsEvent(ctx, kind, message, fields, ""))
@@ -137,3 +128,38 @@ func (g *Guard) opsEvent(ctx context.Context, kind, message string, fields map[s
 	}
 	return err
 }
+
+// ApplyConfig makes the configured limits and window the ones in force when
+// the stored state says otherwise (review L1: they used to be ignored once a
+// state existed). by names who applies them (the worker's id). The change is
+// recorded as a decision in the state and published as a guard_limit_set ops
+// event naming the worker configuration as its author; it reports the
+// limits that were in force. It never lifts a hold: only an operator's
+// decision does, even when the configured limits would no longer justify it.
+func (g *Guard) ApplyConfig(ctx context.Context, by string) (prev GuardState, changed bool, err error) {
+	cfg := g.cfg
+	st, err := g.update(ctx, func(st *GuardState) error {
+		prev, changed = *st, false
+		if st.Limit == cfg.Limit && st.UrgentLimit == cfg.UrgentLimit && st.Window == cfg.Window {
+			return errUnchanged
+		}
+		st.Limit, st.UrgentLimit, st.Window, changed = cfg.Limit, cfg.UrgentLimit, cfg.Window, true
+		st.record(GuardDecision{Operator: "worker configuration", NATSUser: by, At: g.now().UTC()}, "config_limit",
+			fmt.Sprintf("limit %d, urgent limit %d per %s (were %d, %d per %s)", cfg.Limit, cfg.UrgentLimit, cfg.Window, prev.Limit, prev.UrgentLimit, prev.Window))
+		return nil
+	})
+	if errors.Is(err, errUnchanged) || (err == nil && !changed) {
+		return prev, false, nil
+	}
+	if err != nil {
+		return prev, false, err
+	}
+	fields := map[string]string{"operator": "worker configuration", "worker": by,
+		"limit": strconv.Itoa(st.Limit), "urgent_limit": strconv.Itoa(st.UrgentLimit), "window": st.Window.String(),
+		"previous_limit": strconv.Itoa(prev.Limit), "previous_urgent_limit": strconv.Itoa(prev.UrgentLimit), "previous_window": prev.Window.String()}
+	msg := fmt.Sprintf("Worker %s started with mass-deactivation guard limits %d (urgent %d) per %s; the stored limits were %d (urgent %d) per %s. The configured limits are in force; a hold stays until an operator lifts it.",
+		by, st.Limit, st.UrgentLimit, st.Window, prev.Limit, prev.UrgentLimit, prev.Window)
+	return prev, true, g.opsEvent(ctx, "guard_limit_set", msg, fields, "")
+}
+
+var errUnchanged = errors.New("jobs: unchanged")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,28 +36,56 @@ type jobRun struct {
 
 	leaseMu sync.Mutex
 	lease   *userLease // held from resolution to the end of the delivery
+
+	held bool // conclude held the job for a fleet pause: handle runs it again
 }
 
-// handle works on one message and always answers it: ack, term or nak.
+// handle works on one message and always answers it: ack, term or nak. A
+// job that met a fleet pause (see fleetPause) is held, not answered: it runs
+// again, in the same delivery, once the pause is lifted.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
-	r := &jobRun{w: w, msg: msg, log: w.log, started: w.now()}
-	if meta, err := msg.Metadata(); err == nil {
-		r.seq, r.published, r.delivered = meta.Sequence.Stream, meta.Timestamp, meta.NumDelivered
-	}
+	var cur atomic.Pointer[jobRun]
 	stop := keepInProgress(w.cfg.AckWait/3, func() {
 		_ = msg.InProgress()
-		if l := r.userLease(); l != nil {
+		if l := cur.Load().userLease(); l != nil {
 			l.refresh(ctx)
 		}
 	})
 	defer stop()
+	for {
+		r := w.newRun(msg)
+		cur.Store(r)
+		if !r.runOnce(ctx) {
+			return
+		}
+		if !w.pause.wait(w.stopping) {
+			r.conclude(ctx, verdict{fail: failWait, err: fmt.Errorf("%w while the fleet is paused", errShutdown)})
+			return
+		}
+		r.log.Info("the fleet resumed: running the held job again")
+	}
+}
+
+func (w *Worker) newRun(msg jetstream.Msg) *jobRun {
+	r := &jobRun{w: w, msg: msg, log: w.log, started: w.now()}
+	if meta, err := msg.Metadata(); err == nil {
+		r.seq, r.published, r.delivered = meta.Sequence.Stream, meta.Timestamp, meta.NumDelivered
+	}
+	return r
+}
+
+// runOnce runs the job and reports whether it is held for a fleet pause.
+func (r *jobRun) runOnce(ctx context.Context) (held bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("panic while handling a job", zap.Any("panic", p), zap.Stack("stack"))
+			r.held = false
 			r.conclude(ctx, verdict{fail: failTransient, err: fmt.Errorf("jobs: panic: %v", p)})
 		}
+		held = r.held
 	}()
 	r.run(ctx)
+	return r.held
 }
 
 func (r *jobRun) run(ctx context.Context) {
@@ -126,6 +155,9 @@ func cmpErr(err, def error) error {
 }
 
 func (r *jobRun) userLease() *userLease {
+	if r == nil {
+		return nil
+	}
 	r.leaseMu.Lock()
 	defer r.leaseMu.Unlock()
 	return r.lease
@@ -150,13 +182,19 @@ func (r *jobRun) newStatus() Status {
 // results, answer the message.
 func (r *jobRun) conclude(ctx context.Context, v verdict) {
 	w := r.w
+	v = w.judgeRefusal(ctx, v)
 	last := w.maxDeliver > 0 && r.delivered >= w.maxDeliver
-	if last && v.outcome == "" {
+	if last && v.outcome == "" && v.fail != failSystemic {
 		v.err = fmt.Errorf("jobs: delivered %d times, the consumer's MaxDeliver, without finishing; last: %w", r.delivered, v.err)
 	}
-	d := decide(v, len(r.st.Attempts), w.cfg.MaxAttempts, w.cfg.Backoff, w.cfg.ProbeInterval, r.delivered, last)
+	d := decide(v, len(r.st.Attempts), w.cfg.MaxAttempts, w.cfg.Backoff, r.delivered, last)
 	if v.fail == failSystemic {
 		w.pause.trip(ctx, v.err)
+	}
+	if d.ack == ackHold {
+		r.held = true
+		r.log.Info("holding the job until the fleet resumes", zap.Error(v.err))
+		return
 	}
 	if d.addAttempt {
 		r.st.Attempts = append(r.st.Attempts, Attempt{N: len(r.st.Attempts) + 1, At: w.now().UTC(), Error: v.err.Error()})

@@ -2,28 +2,33 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
-	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 )
 
 // fleetPause stops the whole fleet when Genesys refuses our credentials or
-// permissions: it pauses both durable consumers (server-side, so no worker
+// permissions: it holds both lanes (see lanes: server-side, so no worker
 // receives jobs), says why in a log line and an ops event, and probes
-// Genesys every ProbeInterval until it accepts us again. The consumers are
-// paused for two probe intervals at a time and the pause is extended while
-// the probe fails, so a fleet whose probing worker died resumes by itself
-// and trips again if the fault persists. Safe for concurrent use.
+// Genesys every ProbeInterval, with the call that was refused, until it
+// accepts it again. The hold lapses after two probe intervals and is
+// extended while the probe fails, so a fleet whose probing worker died
+// resumes by itself and trips again if the fault persists. Jobs that met
+// the refusal wait in their worker until the pause is lifted (see
+// Worker.handle), so a pause spends none of their deliveries. Safe for
+// concurrent use.
 type fleetPause struct {
 	w *Worker
 
-	mu     sync.Mutex
-	paused bool
-	reason string
+	mu      sync.Mutex
+	paused  bool
+	reason  string
+	cause   error         // the refusal that tripped the pause: the probe repeats that call
+	resumed chan struct{} // closed when the pause is lifted
 }
 
 func newFleetPause(w *Worker) *fleetPause { return &fleetPause{w: w} }
@@ -32,6 +37,9 @@ func newFleetPause(w *Worker) *fleetPause { return &fleetPause{w: w} }
 func (p *fleetPause) trip(ctx context.Context, err error) {
 	p.mu.Lock()
 	first := !p.paused
+	if first {
+		p.resumed, p.cause = make(chan struct{}), err
+	}
 	p.paused, p.reason = true, err.Error()
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
@@ -51,13 +59,21 @@ func (p *fleetPause) Paused() (bool, string) {
 	return p.paused, p.reason
 }
 
+// holdName is this worker's credentials hold among the lanes' holds: each
+// worker lifts only its own, once its own probe passes.
+func (p *fleetPause) holdName() string { return holdCredentials + ":" + p.w.cfg.ID }
+
 func (p *fleetPause) extend(ctx context.Context) {
 	w := p.w
-	until := w.now().Add(2 * w.cfg.ProbeInterval)
-	for _, name := range []string{w.cfg.Names.UrgentConsumer(), w.cfg.Names.NormalConsumer()} {
-		if _, err := w.cfg.JetStream.PauseConsumer(ctx, w.cfg.Names.JobsStream(), name, until); err != nil {
-			w.log.Warn("pause consumer", zap.String("consumer", name), zap.Error(err))
-		}
+	_, reason := p.Paused()
+	now := w.now()
+	hold := &LaneHold{Lanes: []string{LaneUrgent, LaneNormal}, Until: now.Add(2 * w.cfg.ProbeInterval),
+		Reason: reason, By: w.cfg.ID, Since: now.UTC()}
+	if err := w.lanes.set(ctx, p.holdName(), hold); err != nil {
+		// The holds could not be stored: pause both consumers anyway (this hold names both, so
+		// applying it alone resumes nothing another reason holds).
+		err = errors.Join(err, w.lanes.apply(ctx, LaneHolds{Holds: map[string]LaneHold{p.holdName(): *hold}}))
+		w.log.Warn("recording the fleet pause failed", zap.Error(err))
 	}
 }
 
@@ -78,28 +94,47 @@ func (p *fleetPause) probeLoop(ctx context.Context) {
 	}
 }
 
-// probe runs the token grant and one SCIM read, the same calls the
-// worker's self-check makes.
+// probe repeats the refused call on a user that does not exist (see
+// genesys.Client.Probe): a read alone would pass while a permission to
+// change users is missing, and resume a fleet that can do nothing.
 func (p *fleetPause) probe(ctx context.Context) {
 	w := p.w
-	_, _, err := w.cfg.Genesys.Users.List(ctx, &genesys.ListOptions{Count: 1})
-	if err != nil {
+	p.mu.Lock()
+	cause := p.cause
+	p.mu.Unlock()
+	if err := w.cfg.Probe(ctx, cause); err != nil {
 		w.log.Warn("Genesys still refuses us; the fleet stays paused", zap.Error(err))
 		p.extend(ctx)
 		return
 	}
-	for _, name := range []string{w.cfg.Names.UrgentConsumer(), w.cfg.Names.NormalConsumer()} {
-		if _, err := w.cfg.JetStream.ResumeConsumer(ctx, w.cfg.Names.JobsStream(), name); err != nil {
-			w.log.Warn("resume consumer", zap.String("consumer", name), zap.Error(err))
-			return
-		}
+	if err := w.lanes.set(ctx, p.holdName(), nil); err != nil {
+		w.log.Warn("resuming the job consumers failed", zap.Error(err))
+		return
 	}
 	p.mu.Lock()
-	p.paused, p.reason = false, ""
+	p.paused, p.reason, p.cause = false, "", nil
+	close(p.resumed)
 	p.mu.Unlock()
 	w.cfg.Observer.Paused(false)
 	w.log.Info("Genesys accepts our credentials again: the fleet resumes")
 	p.opsEvent(ctx, "fleet_resumed", "Genesys accepts the worker's credentials again; the fleet takes jobs again.", "")
+}
+
+// wait blocks until this worker's pause is lifted (true) or stop is closed
+// (false).
+func (p *fleetPause) wait(stop <-chan struct{}) bool {
+	p.mu.Lock()
+	paused, resumed := p.paused, p.resumed
+	p.mu.Unlock()
+	if !paused {
+		return true
+	}
+	select {
+	case <-resumed:
+		return true
+	case <-stop:
+		return false
+	}
 }
 
 func (p *fleetPause) opsEvent(ctx context.Context, kind, message, reason string) {

@@ -55,6 +55,10 @@ type WorkerConfig struct {
 	// ProbeInterval is how often a paused fleet checks whether Genesys accepts its credentials
 	// again. Defaults to 15 s.
 	ProbeInterval time.Duration
+	// Probe repeats a call Genesys refused (403, 401, a refused grant) without changing anything,
+	// and returns nil once Genesys accepts it: the fleet pause lasts while it fails, and a 403
+	// it does not repeat concerns one user only. Defaults to Genesys.Probe.
+	Probe func(ctx context.Context, failed error) error
 	// Protect names users and roles that are never deactivated. Defaults to none.
 	Protect Protection
 	// Observer hears what the worker does, for metrics. Defaults to one that ignores it all.
@@ -99,6 +103,9 @@ func (c *WorkerConfig) setDefaults() {
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
 	}
+	if c.Probe == nil && c.Genesys != nil {
+		c.Probe = c.Genesys.Probe
+	}
 }
 
 func (c *WorkerConfig) validate() error {
@@ -129,6 +136,7 @@ type Worker struct {
 	dead   *DeadLetters
 	events *audit.Publisher
 	pause  *fleetPause
+	lanes  *lanes // the one owner of the consumers' paused state
 	guard  *Guard // nil when the guard is off
 	// reactivateGuard caps reactivations; nil when off.
 	reactivateGuard *Guard
@@ -142,7 +150,9 @@ type Worker struct {
 	// would sit in the stream in front of every later job for the same user.
 	maxDeliver uint64
 
-	stored        storeHealth  // whether results could be stored at the last try
+	stored   storeHealth   // whether results could be stored at the last try
+	stopping chan struct{} // closed when Run's context ends
+
 	urgentRunning atomic.Int32 // urgent jobs in flight
 	lastFetchLog  atomic.Int64 // unix nanoseconds of the last fetch error logged
 }
@@ -188,9 +198,15 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 		cfg:        cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal,
 		status: status, dead: NewDeadLetters(js, n), events: events, jobs: jobsStream, audits: audits, locks: locks, now: time.Now,
 	}
-	w.pause = newFleetPause(w)
+	w.pause, w.stopping = newFleetPause(w), make(chan struct{})
+	if w.lanes, err = newLanes(ctx, js, n); err != nil {
+		return nil, err
+	}
 	if cfg.Guard.Limit > 0 {
 		if w.guard, err = NewGuard(ctx, js, n, cfg.Guard, cfg.Origin); err != nil {
+			return nil, err
+		}
+		if err := w.applyGuardConfig(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -201,6 +217,23 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 		}
 	}
 	return w, nil
+}
+
+// applyGuardConfig puts the configured guard limits in force, saying so
+// when they differ from the stored ones (review L1).
+func (w *Worker) applyGuardConfig(ctx context.Context) error {
+	prev, changed, err := w.guard.ApplyConfig(ctx, w.cfg.ID)
+	if err != nil {
+		return fmt.Errorf("jobs: apply the guard's configured limits: %w", err)
+	}
+	if changed {
+		g := w.guard.cfg
+		w.log.Warn("the mass-deactivation guard's stored limits differ from this worker's configuration: the configured ones are now in force (recorded in a guard_limit_set ops event)",
+			zap.Int("limit", g.Limit), zap.Int("urgent_limit", g.UrgentLimit), zap.Duration("window", g.Window),
+			zap.Int("previous_limit", prev.Limit), zap.Int("previous_urgent_limit", prev.UrgentLimit), zap.Duration("previous_window", prev.Window),
+			zap.Bool("held", prev.Held), zap.Bool("urgent_held", prev.UrgentHeld))
+	}
+	return nil
 }
 
 // lanesMaxDeliver is the smallest positive MaxDeliver of the consumers, 0 when none has one.
@@ -277,6 +310,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			})
 		}
 	}
+	close(w.stopping) // jobs held for a fleet pause are handed back
 	t := time.AfterFunc(w.cfg.ShutdownTimeout, func() { cancelWork(errShutdown) })
 	defer t.Stop()
 	wg.Wait()

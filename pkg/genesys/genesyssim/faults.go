@@ -57,6 +57,10 @@ type Faults struct {
 	// removing them (bulkremove) unblocks the deactivation. HYPOTHETICAL, as BlockingRate.
 	// Defaults to false: blocking does not depend on grants.
 	BlockingWhileGranted bool `json:"blockingWhileGranted,omitempty"`
+	// DivisionForbiddenUsers are user ids whose SCIM PATCH is refused with 403
+	// missing.division.permission, as Genesys answers a client whose role lacks the permission
+	// in the user's division. Defaults to none.
+	DivisionForbiddenUsers []string `json:"divisionForbiddenUsers,omitempty"`
 }
 
 // Fault names as recorded in Request.Fault.
@@ -67,6 +71,7 @@ const (
 	FaultServerError = "5xx"
 	FaultConflict    = "version_conflict"
 	FaultBlocking    = "blocking409"
+	FaultDivision    = "division403"
 )
 
 func (f Faults) withDefaults() Faults {
@@ -150,6 +155,7 @@ func (in *injector) faults() Faults {
 	f.Routes = slices.Clone(f.Routes)
 	f.ErrorStatuses = slices.Clone(f.ErrorStatuses)
 	f.BlockingUsers = slices.Clone(f.BlockingUsers)
+	f.DivisionForbiddenUsers = slices.Clone(f.DivisionForbiddenUsers)
 	return f
 }
 
@@ -200,6 +206,13 @@ func (in *injector) blocking(userID string, grants int) bool {
 		return false
 	}
 	return slices.Contains(in.f.BlockingUsers, userID) || in.hit(in.f.BlockingRate)
+}
+
+// divisionForbidden reports whether a change to userID gets 403 missing.division.permission.
+func (in *injector) divisionForbidden(userID string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.Contains(in.f.DivisionForbiddenUsers, userID)
 }
 
 // hit draws only when p > 0, so disabled faults do not shift the sequence of enabled ones.

@@ -158,6 +158,19 @@ func (s *Server) SetClientEnabled(clientID string, enabled bool) error {
 	return nil
 }
 
+// SetClientPermissions replaces the permissions an OAuth client's roles grant (nil: every
+// permission), as an admin editing the client's role would; the next request sees the change.
+func (s *Server) SetClientPermissions(clientID string, perms []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cl, ok := s.clients[clientID]
+	if !ok {
+		return errUnknownClient(clientID)
+	}
+	cl.Permissions = slices.Clone(perms)
+	return nil
+}
+
 // RevokeTokens forgets every issued access token: their next use gets 401 bad.credentials.
 func (s *Server) RevokeTokens() {
 	s.mu.Lock()

@@ -3,6 +3,7 @@ package genesyssim
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"mime"
@@ -41,6 +42,12 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 	u, ok := s.org.live(c.userID)
 	if !ok {
 		s.notFound(w, c, true)
+		return
+	}
+	if s.faults.divisionForbidden(u.ID) {
+		c.fault = FaultDivision
+		c.platformError(w, http.StatusForbidden, "missing.division.permission",
+			fmt.Sprintf("You are missing the following permission 'directory:user:edit' in the division '%s'", u.Division))
 		return
 	}
 	if s.refuseVersion(w, r, c, u) {

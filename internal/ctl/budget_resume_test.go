@@ -1,0 +1,78 @@
+package ctl
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
+	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+)
+
+// Review L8: `genesysctl budget resume --operator NAME` clears a long 429
+// pause that a worker holds, records who did it, and the worker takes
+// requests again.
+func TestBudgetResumeClearsTheFleetPause(t *testing.T) {
+	t.Parallel()
+	srv, nc := natstest.Start(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, url: srv.ClientURL(), js: js, names: jobs.Names{Prefix: jobs.DefaultPrefix}}
+	ctx := t.Context()
+	if err := jobs.Provision(ctx, js, jobs.TopologyConfig{Names: f.names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, f.names.BudgetBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := budget.New(budget.Config{KV: kv, Key: "sim-client", WorkerID: "w-1", Limit: 600, Window: time.Minute, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	b.Observe(budget.Response{StatusCode: http.StatusTooManyRequests, RetryAfter: 15 * time.Minute})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, out, _ := f.ctl("budget", "status"); strings.Contains(out, "paused by a 429") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("budget status never showed the 429 pause")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	if code, _, _ := f.ctl("budget", "resume"); code != ExitUsage {
+		t.Errorf("budget resume without --operator: exit %d, want %d", code, ExitUsage)
+	}
+	code, out, errText := f.ctl("budget", "resume", "--operator", "alice")
+	if code != ExitOK || !strings.Contains(out, "client.sim-client: pause cleared") {
+		t.Fatalf("budget resume: exit %d\n%s%s", code, out, errText)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := b.Wait(wctx, budget.PriorityNormal); err != nil {
+		t.Fatalf("the worker still holds the pause after the resume: %v", err)
+	}
+	var found bool
+	for _, ev := range f.auditEvents() {
+		if strings.HasSuffix(ev.Subject, ".ops.budget_resumed") && ev.Ops.Fields["operator"] == "alice" && ev.Ops.Fields["budget"] == "client.sim-client" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no budget_resumed ops event naming alice")
+	}
+	if _, out, _ := f.ctl("budget", "status"); !strings.Contains(out, "not paused") {
+		t.Errorf("budget status after the resume: %s", out)
+	}
+}

@@ -1,0 +1,42 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+)
+
+// Hints for a 403 that concerns one user, not the fleet.
+const (
+	divisionHint = "hint: the OAuth client's role lacks this permission in the user's division; grant it in that division (or move the user), then replay the dead letter"
+	oneUserHint  = "hint: Genesys refused this change for this user only (the same call on a user that does not exist is permitted); check the OAuth client's role and divisions for this user, then replay the dead letter"
+)
+
+// judgeRefusal decides whether a 403 is the fleet's or this job's. A 403
+// that names a division (missing.division.permission) concerns this user
+// alone; so does one that the probe, repeating the call on a user that does
+// not exist, does not meet. Either ends the job "conflict" (dead letter, an
+// operator acts) instead of pausing every worker for one user (review D7).
+// Only a refusal the probe repeats, a refused grant, or a 401 after a fresh
+// token stays systemic.
+func (w *Worker) judgeRefusal(ctx context.Context, v verdict) verdict {
+	if v.fail != failSystemic || !errors.Is(v.err, genesys.ErrForbidden) {
+		return v
+	}
+	if errors.Is(v.err, genesys.ErrDivisionForbidden) {
+		return verdict{outcome: audit.OutcomeConflict, err: fmt.Errorf("%w (%s)", v.err, divisionHint)}
+	}
+	if paused, _ := w.pause.Paused(); paused {
+		return v // the probe loop finds out; the job waits and runs again
+	}
+	if err := w.cfg.Probe(ctx, v.err); err != nil {
+		w.log.Warn("a permission is refused for every user, not one: the fleet pauses", zap.Error(err))
+		return v
+	}
+	return verdict{outcome: audit.OutcomeConflict, err: fmt.Errorf("%w (%s)", v.err, oneUserHint)}
+}

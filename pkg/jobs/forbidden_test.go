@@ -1,0 +1,217 @@
+package jobs_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+)
+
+// probes counts the probe's PATCHes on the user that does not exist.
+func (b *bed) probes() int {
+	n := 0
+	for _, r := range b.sim.Requests() {
+		if r.Route == "PATCH /api/v2/scim/v2/users/{id}" && strings.Contains(r.Path, genesys.ProbeUserID) {
+			n++
+		}
+	}
+	return n
+}
+
+func (b *bed) consumerPaused(name string) bool {
+	b.t.Helper()
+	c, err := b.js.Consumer(b.t.Context(), b.names.JobsStream(), name)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	info, err := c.Info(b.t.Context())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return info.Paused
+}
+
+// Review probe 34 (D7): a 403 missing.division.permission for one user ends
+// that job "conflict" with a clear error and a dead letter; the fleet does
+// not pause and the other jobs run.
+func TestDivision403EndsOneJobWithoutPausingTheFleet(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
+	users := plainActive(b.sim)[:6]
+	if err := b.sim.SetFaults(genesyssim.Faults{DivisionForbiddenUsers: []string{users[0].ID}}); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
+	ids := b.enqueue(refsByID(users), nil)
+
+	statuses := b.waitDone(ids, 20*time.Second)
+	for i, id := range ids {
+		st := statuses[id]
+		want := audit.OutcomeDeactivated
+		if i == 0 {
+			want = audit.OutcomeConflict
+		}
+		if st.Outcome != want || len(st.Attempts) != 0 {
+			t.Errorf("job %s: %s, attempts %v; want %s without attempts", id, st.Outcome, st.Attempts, want)
+		}
+	}
+	if e := statuses[ids[0]].Error; !strings.Contains(e, "missing.division.permission") || !strings.Contains(e, "division") {
+		t.Errorf("the conflict's error does not say what to do: %q", e)
+	}
+	if dl, ok := b.deadLetters()[ids[0]]; !ok || dl.Outcome != audit.OutcomeConflict {
+		t.Errorf("dead letter of the refused job: %+v, %v", dl, ok)
+	}
+	if n := len(b.opsEvents("fleet_paused")); n != 0 {
+		t.Errorf("%d fleet_paused events for a 403 on one user's division", n)
+	}
+	if p, why := w.Paused(t.Context()); p {
+		t.Errorf("the fleet is paused: %s", why)
+	}
+}
+
+// Review D7, "real permission loss": every PATCH gets 403 (no division).
+// The fleet pauses, the probe repeats the PATCH and keeps it paused (no
+// flapping), jobs stay queued without attempts or dead letters even past the
+// consumer's MaxDeliver, and they run once the permission is back.
+func TestRealPermissionLossPausesUntilThePermissionIsBack(t *testing.T) {
+	t.Parallel()
+	b := newBedTopology(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000}, func(c *jobs.TopologyConfig) { c.MaxDeliver = 2 })
+	if err := b.sim.SetClientPermissions("sim-client", []string{"oauth:token:delete"}); err != nil {
+		t.Fatal(err)
+	}
+	w1, _ := b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
+	w2, _ := b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
+	ids := b.enqueue(refsByID(plainActive(b.sim)[:8]), nil)
+
+	waitFor(t, 10*time.Second, "the fleet to pause", func() bool {
+		p1, _ := w1.Paused(t.Context())
+		p2, _ := w2.Paused(t.Context())
+		return p1 && p2
+	})
+	// Many probe rounds while the permission is missing: long enough for the old read-only probe
+	// to resume and re-pause the fleet many times, and to burn MaxDeliver (2).
+	waitFor(t, 20*time.Second, "ten probes of the refused PATCH", func() bool { return b.probes() >= 10 })
+	if !b.consumerPaused(b.names.NormalConsumer()) || !b.consumerPaused(b.names.UrgentConsumer()) {
+		t.Error("the consumers are not paused while the permission is missing")
+	}
+	if n := len(b.opsEvents("fleet_resumed")); n != 0 {
+		t.Errorf("%d fleet_resumed events while the permission is missing (flapping)", n)
+	}
+	for _, id := range ids {
+		if st, err := b.status.Get(t.Context(), id); err == nil && (st.State == jobs.StateDone || len(st.Attempts) > 0) {
+			t.Errorf("job %s moved while the permission was missing: %+v", id, st)
+		}
+	}
+	if n := len(b.deadLetters()); n != 0 {
+		t.Errorf("%d dead letters while the fleet was paused", n)
+	}
+
+	if err := b.sim.SetClientPermissions("sim-client", nil); err != nil {
+		t.Fatal(err)
+	}
+	for id, st := range b.waitDone(ids, 30*time.Second) {
+		if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 0 {
+			t.Errorf("job %s after the permission came back: %s, attempts %v", id, st.Outcome, st.Attempts)
+		}
+	}
+	if len(b.deadLetters()) != 0 {
+		t.Error("a job was dead-lettered")
+	}
+	waitFor(t, 5*time.Second, "a fleet_resumed event", func() bool { return len(b.opsEvents("fleet_resumed")) > 0 })
+}
+
+// Review D7, one owner of the lanes' state: with the guard holding the
+// normal lane and a credentials pause on both, the probe's resume lifts only
+// the credentials pause; the guard-held lane stays paused until an operator
+// resumes it.
+func TestProbeResumeNeverLiftsAGuardHold(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
+	guard := jobs.GuardConfig{Limit: 1, UrgentLimit: 5, Window: time.Hour}
+	b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond, Guard: guard})
+	users := plainActive(b.sim)
+	normal := b.enqueue(refsByID(users[:2]), nil)
+	waitFor(t, 20*time.Second, "the guard_tripped event", func() bool { return len(b.opsEvents("guard_tripped")) > 0 })
+	waitFor(t, 10*time.Second, "the normal lane to be held", func() bool { return b.consumerPaused(b.names.NormalConsumer()) })
+
+	if err := b.sim.SetClientPermissions("sim-client", []string{"oauth:token:delete"}); err != nil {
+		t.Fatal(err)
+	}
+	urgent := b.enqueue(refsByID(users[2:3]), func(j *jobs.Job) { j.ID += "-urgent"; j.Priority = jobs.PriorityUrgent })
+	waitFor(t, 10*time.Second, "the fleet_paused event", func() bool { return len(b.opsEvents("fleet_paused")) > 0 })
+	if err := b.sim.SetClientPermissions("sim-client", nil); err != nil {
+		t.Fatal(err)
+	}
+	b.waitDone(urgent, 20*time.Second)
+	waitFor(t, 5*time.Second, "the fleet_resumed event", func() bool { return len(b.opsEvents("fleet_resumed")) > 0 })
+
+	if !b.consumerPaused(b.names.NormalConsumer()) {
+		t.Fatal("the probe's resume lifted the guard's hold on the normal lane")
+	}
+	if b.consumerPaused(b.names.UrgentConsumer()) {
+		t.Error("the urgent lane stayed paused after the probe passed")
+	}
+	if n := b.doneCount(normal); n != 1 {
+		t.Fatalf("%d normal jobs done while the guard holds, want 1", n)
+	}
+
+	g, err := jobs.NewGuard(t.Context(), b.js, b.names, guard, audit.Origin{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holds, err := g.LaneHolds(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range holds.Holds {
+		if name != "guard:state" && (h.Until.IsZero() || h.Until.After(time.Now())) {
+			t.Errorf("hold %s %+v is still live after the probe passed", name, h)
+		}
+	}
+	if h, ok := holds.Holds["guard:state"]; !ok || len(h.Lanes) != 1 || h.Lanes[0] != jobs.LaneNormal {
+		t.Errorf("the guard's hold: %+v, %v; want the normal lane", h, ok)
+	}
+	if _, err := g.Resume(t.Context(), jobs.GuardDecision{Operator: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitDone(normal, 20*time.Second)
+	if b.consumerPaused(b.names.NormalConsumer()) {
+		t.Error("the normal lane stayed paused after the operator resumed the guard")
+	}
+}
+
+// A worker that stops while it holds jobs for a fleet pause hands them back
+// without an attempt or a dead letter; another worker finishes them once
+// Genesys accepts the call again.
+func TestHeldJobsAreHandedBackOnShutdown(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
+	if err := b.sim.SetClientPermissions("sim-client", []string{"oauth:token:delete"}); err != nil {
+		t.Fatal(err)
+	}
+	w1, stop1 := b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
+	ids := b.enqueue(refsByID(plainActive(b.sim)[:3]), nil)
+	waitFor(t, 10*time.Second, "the fleet to pause", func() bool { p, _ := w1.Paused(t.Context()); return p })
+	stop1()
+	for _, id := range ids {
+		if st, err := b.status.Get(t.Context(), id); err == nil && (st.State == jobs.StateDone || len(st.Attempts) > 0) {
+			t.Errorf("job %s moved when its worker stopped during the pause: %+v", id, st)
+		}
+	}
+	if n := len(b.deadLetters()); n != 0 {
+		t.Errorf("%d dead letters after a stop during the pause", n)
+	}
+	if err := b.sim.SetClientPermissions("sim-client", nil); err != nil {
+		t.Fatal(err)
+	}
+	b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
+	for id, st := range b.waitDone(ids, 30*time.Second) {
+		if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 0 {
+			t.Errorf("job %s: %s, attempts %v", id, st.Outcome, st.Attempts)
+		}
+	}
+}
