@@ -151,3 +151,16 @@ func TestNATSUser(t *testing.T) {
 		t.Errorf("natsUser (-want +got):\n%s", diff)
 	}
 }
+
+// The operator's name goes into replayed jobs and ops events: the job schema's rule for shown
+// text applies (review L10: bidi controls and invisible characters make one name display as another).
+func TestOperatorNameRefusesInvisibleCharacters(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"ali\u202Ece", "alice\u200B", "\uFEFFalice"} {
+		var out, errOut bytes.Buffer
+		code := Main(t.Context(), []string{"dead", "purge", "--yes", "--operator", name, "j-1"}, strings.NewReader(""), &out, &errOut)
+		if code != ExitUsage || !strings.Contains(errOut.String(), "--operator: must not contain U+") {
+			t.Errorf("--operator %q: exit %d, stderr %q; want %d naming the character", name, code, errOut.String(), ExitUsage)
+		}
+	}
+}

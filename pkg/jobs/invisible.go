@@ -41,6 +41,12 @@ func isInvisible(r rune) bool {
 	return false
 }
 
+// TextProblem is the job schema's rule for shown text (reason, ticket, requested_by), for other
+// free text that ends up in audit events, such as an operator's name: it describes the first
+// bidi control or invisible character in s, or returns "" when there is none. Control characters
+// are the caller's to refuse.
+func TextProblem(s string) string { return invisibleProblem(s) }
+
 // invisibleProblem describes the first character of invisibleClass in s, naming its code point
 // and where it is; "" when there is none.
 func invisibleProblem(s string) string {
