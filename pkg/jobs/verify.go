@@ -82,7 +82,9 @@ type verifier struct {
 	err      error
 }
 
-func (v *verifier) addf(format string, args ...any) { v.problems = append(v.problems, fmt.Sprintf(format, args...)) }
+func (v *verifier) addf(format string, args ...any) {
+	v.problems = append(v.problems, fmt.Sprintf(format, args...))
+}
 
 // stream returns a stream's config; ok is false when it is missing (recorded) or the lookup failed.
 func (v *verifier) stream(name string) (jetstream.StreamConfig, bool) {
