@@ -180,7 +180,7 @@ func TestWorkerRunsOnlyOnTheRequiredTopology(t *testing.T) {
 	sim := genesyssim.NewTestServer(t, genesyssim.Config{Users: 5, RateLimit: 1_000_000})
 
 	var logs syncBuffer
-	code := workercmd.Main(t.Context(), workerArgs(url, "worker", sim), io.Discard, &logs)
+	code := refusedMain(t, workerArgs(url, "worker", sim), &logs)
 	if code != 1 || !strings.Contains(logs.String(), "stream GENESYS_AUDIT is missing") ||
 		!strings.Contains(logs.String(), "NATS user worker may not provision") || !strings.Contains(logs.String(), "worker provision --prefix genesys") {
 		t.Fatalf("worker on an empty server: exit %d, want 1 naming what is missing and the fix\n%s", code, logs.String())
@@ -206,7 +206,7 @@ func TestWorkerRunsOnlyOnTheRequiredTopology(t *testing.T) {
 	})
 	for _, mode := range []string{"auto", "verify"} {
 		logs = syncBuffer{}
-		code := workercmd.Main(t.Context(), workerArgs(url, "worker", sim, "--provision", mode), io.Discard, &logs)
+		code := refusedMain(t, workerArgs(url, "worker", sim, "--provision", mode), &logs)
 		for _, want := range []string{"GENESYS_AUDIT max age 48h0m0s (want at least 9600h0m0s)", "GENESYS_AUDIT max messages 5", "worker provision --prefix genesys --replicas 1 --ack-wait 30s"} {
 			if code != 1 || !strings.Contains(logs.String(), want) {
 				t.Errorf("--provision %s on a weakened audit stream: exit %d, want 1 naming %q\n%s", mode, code, want, logs.String())
@@ -222,6 +222,14 @@ func TestWorkerRunsOnlyOnTheRequiredTopology(t *testing.T) {
 		t.Fatalf("worker provision: exit %d", code)
 	}
 	runs(t, url, sim)
+}
+
+// refusedMain runs the worker binary, which should refuse to start; were it to run, it is stopped
+// after 30 s and reports its exit status 0.
+func refusedMain(t *testing.T, args []string, logs io.Writer) int {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	return workercmd.Main(ctx, args, io.Discard, logs)
 }
 
 // runs starts the worker binary as the worker user, has the producer enqueue a job and wait for it

@@ -53,7 +53,7 @@ func (t topoFlags) topology() jobs.TopologyConfig {
 
 // fixCommand is the command that brings the topology to what t needs, for error messages.
 func (t topoFlags) fixCommand() string {
-	return fmt.Sprintf("worker provision --prefix %s --replicas %d --ack-wait %s, as the provisioning NATS user (provisioner in deploy/nats-accounts.conf)",
+	return fmt.Sprintf("`worker provision --prefix %s --replicas %d --ack-wait %s` as the provisioning NATS user (provisioner in deploy/nats-accounts.conf)",
 		t.Prefix, t.Replicas, t.AckWait)
 }
 
