@@ -22,16 +22,18 @@ import (
 
 var names = jobs.Names{Prefix: "genesys"}
 
-// TestRoles provisions the topology as the worker user (as the worker binary does at start),
-// runs a worker against the simulator, publishes jobs as the producer, and then checks each
-// role's rights in parallel subtests.
+// TestRoles provisions the topology as the provisioner user (as `worker provision` does), has the
+// worker user verify it (as the worker binary does at start), runs a worker against the
+// simulator, publishes jobs as the producer, and then checks each role's rights in parallel
+// subtests.
 func TestRoles(t *testing.T) {
 	t.Parallel()
 	url := startServer(t)
+	topo := jobs.TopologyConfig{Names: names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second}
+	provisioner := connect(t, url, "provisioner")
+	provisioner.allowed("provision", func(ctx context.Context) error { return jobs.Provision(ctx, provisioner.js, topo) })
 	worker := connect(t, url, "worker")
-	worker.allowed("provision", func(ctx context.Context) error {
-		return jobs.Provision(ctx, worker.js, jobs.TopologyConfig{Names: names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second})
-	})
+	worker.allowed("verify the topology", func(ctx context.Context) error { return jobs.Verify(ctx, worker.js, topo) })
 	sim := genesyssim.NewTestServer(t, genesyssim.Config{Users: 20, RateLimit: 1_000_000})
 	runWorker(t, worker, sim)
 

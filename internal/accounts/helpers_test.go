@@ -14,6 +14,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
 )
 
 // confPath is the file under test, relative to this package.
@@ -21,7 +23,7 @@ const confPath = "../../deploy/nats-accounts.conf"
 
 // roles are the users of the config; each one's password comes from the environment variable
 // GENESYS_NATS_<ROLE>_PASSWORD.
-var roles = []string{"producer", "worker", "relay", "auditor", "operator"}
+var roles = []string{"producer", "worker", "relay", "auditor", "operator", "provisioner"}
 
 // password is the example password of a role in these tests; never use it anywhere else.
 func password(role string) string { return "test-only-" + role + "-password" }
@@ -74,7 +76,9 @@ type client struct {
 func connect(t *testing.T, url, role string) *client {
 	t.Helper()
 	c := &client{t: t, role: role, violations: make(chan string, 64)}
+	// Each role's replies arrive under its own inbox prefix, as the binaries do (natsconn).
 	nc, err := nats.Connect(url, nats.UserInfo(role, password(role)), nats.Name("accounts-test-"+role),
+		nats.CustomInboxPrefix(natsconn.InboxPrefixFor(role)),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrPermissionViolation) {
 				select {

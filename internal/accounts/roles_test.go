@@ -48,6 +48,8 @@ func putStatus(c *client) func(ctx context.Context) error {
 }
 
 func checkProducer(t *testing.T, url string, c *client) {
+	denyStreamUpdates(c) // D6
+	denyOtherInboxes(c)  // D11
 	// genesysctl says why NATS refused it, not only that it timed out.
 	code, _, errOut := ctlAs(t, url, "producer", "dead", "list", "--timeout", "2s")
 	if code != 1 || !strings.Contains(errOut, "Permissions Violation for Publish to \"$JS.API.CONSUMER.CREATE.GENESYS_DEAD") ||
@@ -87,6 +89,8 @@ func checkProducer(t *testing.T, url string, c *client) {
 }
 
 func checkWorker(c *client) {
+	checkWorkerStreams(c) // D6
+	denyOtherInboxes(c)   // D11
 	c.denied("delete a dead letter", "$JS.API.STREAM.MSG.DELETE.GENESYS_DEAD", true, func(ctx context.Context) error {
 		return deleteMsg(ctx, c, "GENESYS_DEAD", 1)
 	})
@@ -100,6 +104,8 @@ func checkWorker(c *client) {
 }
 
 func checkAuditor(t *testing.T, c *client) {
+	denyStreamUpdates(c) // D6
+	denyOtherInboxes(c)  // D11
 	c.allowed("read the audit stream", func(ctx context.Context) error {
 		msgs, err := readAll(ctx, c.js, "GENESYS_AUDIT", "genesys.audit.user.>")
 		if err == nil && len(msgs) < 2 {
@@ -162,6 +168,8 @@ func checkRelay(t *testing.T, c *client) {
 }
 
 func checkOperator(t *testing.T, url string, c *client) {
+	denyStreamUpdates(c) // D6
+	denyOtherInboxes(c)  // D11
 	code, out, errOut := ctlAs(t, url, "operator", "dead", "list", "--output", "json")
 	if code != 0 || !strings.Contains(out, `"job_id":"acc-protected"`) {
 		t.Fatalf("dead list: exit %d, stdout %q, stderr %q", code, out, errOut)

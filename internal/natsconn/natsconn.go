@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -36,12 +37,34 @@ type Options struct {
 	CertFile     string // client certificate (PEM) for mutual TLS
 	KeyFile      string // client key (PEM) for mutual TLS
 	Name         string // connection name shown by the server
+	// InboxPrefix starts the subject of every reply this connection receives (requests, pull
+	// fetches, KV watches, ordered consumers). Defaults to InboxPrefixFor(User); see Inbox.
+	InboxPrefix string
+}
+
+// InboxPrefixFor is the inbox prefix of a connection as NATS user user: "_INBOX.<user>", or ""
+// (nats.go's own "_INBOX.<random>") without a user. deploy/nats-accounts.conf lets each user
+// subscribe to its own prefix only ("_INBOX.worker.>"), so that no role reads the replies meant
+// for another (job payloads, job status, guard state); "_INBOX.<user>" stays inside "_INBOX.>",
+// so a server config that still allows "_INBOX.>" keeps working.
+func InboxPrefixFor(user string) string {
+	if user == "" {
+		return ""
+	}
+	return "_INBOX." + user
+}
+
+// Inbox is the inbox prefix the connection uses: InboxPrefix, else InboxPrefixFor(User). With
+// token, NKey or creds authentication the server's user name is unknown here, so the default
+// is nats.go's; set InboxPrefix to what the server's permissions allow.
+func (o *Options) Inbox() string {
+	return cmp.Or(o.InboxPrefix, InboxPrefixFor(o.User))
 }
 
 // RegisterFlags adds the --nats-* flags to fs, with defaults from the
 // environment (NATS_URL, NATS_USER, NATS_PASSWORD, NATS_PASSWORD_FILE,
 // NATS_TOKEN, NATS_TOKEN_FILE, NATS_NKEY_SEED_FILE, NATS_CREDS, NATS_CA,
-// NATS_CERT, NATS_KEY).
+// NATS_CERT, NATS_KEY, NATS_INBOX_PREFIX).
 func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	env := os.Getenv
 	fs.StringVar(&o.URL, "nats-url", cmp.Or(env("NATS_URL"), DefaultURL), "NATS server URL(s), comma separated (env NATS_URL)")
@@ -55,6 +78,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.CAFile, "nats-ca", env("NATS_CA"), "PEM file of the CA that signed the NATS server's certificate (env NATS_CA)")
 	fs.StringVar(&o.CertFile, "nats-cert", env("NATS_CERT"), "client certificate (PEM) for mutual TLS with NATS (env NATS_CERT)")
 	fs.StringVar(&o.KeyFile, "nats-key", env("NATS_KEY"), "client key (PEM) for mutual TLS with NATS (env NATS_KEY)")
+	fs.StringVar(&o.InboxPrefix, "nats-inbox-prefix", env("NATS_INBOX_PREFIX"), "subject prefix of this connection's reply inboxes; defaults to _INBOX.<nats-user> with --nats-user, else _INBOX; the server must let the user subscribe to <prefix>.> (env NATS_INBOX_PREFIX)")
 	// Inline secrets take their environment value only now, not as flag
 	// defaults: the usage text printed on any flag error shows defaults.
 	o.Password, o.Token = env("NATS_PASSWORD"), env("NATS_TOKEN")
@@ -92,6 +116,9 @@ func (o *Options) Validate() error {
 		if _, err := os.Stat(f.path); err != nil {
 			errs = append(errs, fmt.Errorf("%s: cannot read %s: %v", f.flag, f.path, errors.Unwrap(err)))
 		}
+	}
+	if p := o.Inbox(); p != "" && !inboxRE.MatchString(p) {
+		errs = append(errs, fmt.Errorf("NATS inbox prefix %q: want dot-separated tokens without spaces or wildcards; set --nats-inbox-prefix", p))
 	}
 	for _, u := range strings.Split(cmp.Or(o.URL, DefaultURL), ",") {
 		pu, err := url.Parse(strings.TrimSpace(u))
@@ -133,6 +160,9 @@ func (o *Options) NATSOptions() ([]nats.Option, error) {
 	case o.CredsFile != "":
 		opts = append(opts, nats.UserCredentials(o.CredsFile))
 	}
+	if p := o.Inbox(); p != "" {
+		opts = append(opts, nats.CustomInboxPrefix(p))
+	}
 	if o.CAFile != "" {
 		opts = append(opts, nats.RootCAs(o.CAFile))
 	}
@@ -159,6 +189,9 @@ func (o *Options) Connect(extra ...nats.Option) (*nats.Conn, error) {
 	}
 	return nc, nil
 }
+
+// inboxRE matches a subject prefix without wildcards or white space.
+var inboxRE = regexp.MustCompile(`^[^.*>\s]+(\.[^.*>\s]+)*$`)
 
 // secret returns an inline secret or the trimmed contents of its file.
 func secret(inline, file, flagName string) (string, error) {

@@ -341,6 +341,7 @@ var flagEnv = map[string]string{
 	"nats-ca":            "NATS_CA",
 	"nats-cert":          "NATS_CERT",
 	"nats-key":           "NATS_KEY",
+	"nats-inbox-prefix":  "NATS_INBOX_PREFIX",
 }
 
 // registerFlags registers o's flags on a fresh flag set that writes to out.
@@ -392,6 +393,7 @@ func TestRegisterFlagsReadsEnvironment(t *testing.T) {
 		URL: "env-nats_url", User: "flag-user", Password: password, PasswordFile: "env-nats_password_file",
 		Token: token, TokenFile: "env-nats_token_file", NKeySeedFile: "env-nats_nkey_seed_file",
 		CredsFile: "env-nats_creds", CAFile: "env-nats_ca", CertFile: "env-nats_cert", KeyFile: "env-nats_key",
+		InboxPrefix: "env-nats_inbox_prefix",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("options from env and flags (-want +got):\n%s", diff)

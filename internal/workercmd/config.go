@@ -24,9 +24,10 @@ type Config struct {
 	DevSimListen  string
 	DevDataDir    string
 
-	NATS     natsconn.Options
-	Prefix   string
-	Replicas int
+	NATS      natsconn.Options
+	Prefix    string
+	Replicas  int
+	Provision string // provisionAuto or provisionVerify
 
 	Region           string
 	BaseURL          string
@@ -73,8 +74,8 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.DevDataDir, "dev-data-dir", envdefault.String("GENESYS_DEV_DATA_DIR", ".dev"), "--dev: folder for the embedded NATS server's JetStream data (env GENESYS_DEV_DATA_DIR)")
 
 	c.NATS.RegisterFlags(fs)
-	fs.StringVar(&c.Prefix, "prefix", envdefault.String("GENESYS_PREFIX", jobs.DefaultPrefix), "subject prefix of every stream, subject and bucket (env GENESYS_PREFIX)")
-	fs.IntVar(&c.Replicas, "replicas", envdefault.Int("GENESYS_REPLICAS", 1), "replicas of the streams and buckets: 1 for one NATS server, 3 for a cluster (env GENESYS_REPLICAS)")
+	registerTopo(fs, &c.Prefix, &c.Replicas, &c.AckWait)
+	fs.StringVar(&c.Provision, "provision", envdefault.String("GENESYS_PROVISION", provisionAuto), "at start, verify the streams, consumers and buckets and refuse to run on a different topology; auto: first provision what is missing or different when the NATS user may (else stop, naming the difference); verify: never provision (run `worker provision` as the provisioning user) (env GENESYS_PROVISION)")
 
 	fs.StringVar(&c.Region, "region", envdefault.String("GENESYS_REGION", ""), "Genesys Cloud region, by AWS name (us-east-1) or host (mypurecloud.com) (env GENESYS_REGION)")
 	fs.StringVar(&c.BaseURL, "base-url", envdefault.String("GENESYS_BASE_URL", ""), "explicit Genesys API base URL instead of a region, e.g. a proxy or the simulator (env GENESYS_BASE_URL)")
@@ -93,7 +94,6 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.WorkerID, "worker-id", envdefault.String("GENESYS_WORKER_ID", ""), "name of this worker in job status records; defaults to host name and pid (env GENESYS_WORKER_ID)")
 	fs.IntVar(&c.Concurrency, "concurrency", envdefault.Int("GENESYS_CONCURRENCY", 4), "jobs this worker holds and works on at once (env GENESYS_CONCURRENCY)")
 	fs.IntVar(&c.MaxAttempts, "max-attempts", envdefault.Int("GENESYS_MAX_ATTEMPTS", 5), "transient failures a job may have before it ends exhausted (env GENESYS_MAX_ATTEMPTS)")
-	fs.DurationVar(&c.AckWait, "ack-wait", envdefault.Duration("GENESYS_ACK_WAIT", 30*time.Second), "JetStream AckWait of the job consumers (env GENESYS_ACK_WAIT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envdefault.Duration("GENESYS_SHUTDOWN_TIMEOUT", 20*time.Second), "on SIGTERM, how long jobs in flight may finish before the rest are handed back (env GENESYS_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.ProbeInterval, "probe-interval", envdefault.Duration("GENESYS_PROBE_INTERVAL", 15*time.Second), "while Genesys refuses our credentials, how often to check again (env GENESYS_PROBE_INTERVAL)")
 	fs.StringVar(&c.ProtectRoles, "protect-roles", envdefault.String("GENESYS_PROTECT_ROLES", "Master Admin"), "comma-separated role names whose holders are never deactivated; quote a name holding a comma as in CSV: 'Admin, \"Billing, EMEA\"'; empty for none (env GENESYS_PROTECT_ROLES)")
@@ -113,9 +113,15 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// topo is the part of the configuration that decides the topology.
+func (c *Config) topo() topoFlags {
+	return topoFlags{Prefix: c.Prefix, Replicas: c.Replicas, AckWait: c.AckWait}
+}
+
 func usage(fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprint(w, `Usage: worker [flags]
        worker healthcheck [--url URL]
+       worker provision [--check] [--nats-* flags] [--prefix P] [--replicas N] [--ack-wait D]
 
 Takes deactivation jobs from NATS JetStream and carries them out in Genesys Cloud.
 Every flag can also be set by the environment variable its text names.
@@ -173,6 +179,9 @@ func (c *Config) validate() error {
 	}
 	if c.AckWait < time.Second || c.ShutdownTimeout <= 0 || c.ProbeInterval <= 0 || c.GrantTimeout <= 0 {
 		errs = append(errs, errors.New("--ack-wait must be at least 1s, --shutdown-timeout, --probe-interval and --grant-timeout positive"))
+	}
+	if c.Provision != provisionAuto && c.Provision != provisionVerify {
+		errs = append(errs, fmt.Errorf("--provision %q: want auto or verify", c.Provision))
 	}
 	if err := (jobs.Names{Prefix: c.Prefix}).Validate(); err != nil {
 		errs = append(errs, err)

@@ -33,6 +33,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "provision" {
+		return provisionMain(ctx, args[1:], stdout, stderr)
+	}
 	var cfg Config
 	fs := newFlagSet(&cfg, stderr)
 	if err := fs.Parse(args); err != nil {
@@ -102,7 +105,9 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	}
 	defer stopHTTP()
 
+	refused := newViolations()
 	nc, err := cfg.NATS.Connect(
+		nats.ErrorHandler(refused.handler(log)),
 		// While disconnected, a publish fails at once instead of waiting in a buffer to be sent,
 		// late, on reconnect, after another worker may have taken the job over.
 		nats.ReconnectBufSize(-1),
@@ -118,7 +123,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	names := jobs.Names{Prefix: cfg.Prefix}
-	if err := jobs.Provision(ctx, js, jobs.TopologyConfig{Names: names, Replicas: cfg.Replicas, AckWait: cfg.AckWait}); err != nil {
+	if err := ensureTopology(ctx, js, cfg.topo(), cfg.Provision, cmp.Or(cfg.NATS.User, "(this one)"), refused, log); err != nil {
 		return err
 	}
 	m.reg.MustRegister(newConsumerCollector(js, names), newUnstorableGauge(&worker))
