@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
-	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // Review L8 under the shipped accounts: the operator may show and clear a
@@ -21,9 +20,7 @@ func TestOperatorClearsA429Pause(t *testing.T) {
 	t.Parallel()
 	url := startServer(t)
 	worker := connect(t, url, "worker")
-	worker.allowed("provision", func(ctx context.Context) error {
-		return jobs.Provision(ctx, worker.js, jobs.TopologyConfig{Names: names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second})
-	})
+	provision(t, url)
 	var kv jetstream.KeyValue
 	worker.allowed("open the budget bucket", func(ctx context.Context) (err error) {
 		kv, err = worker.js.KeyValue(ctx, names.BudgetBucket())

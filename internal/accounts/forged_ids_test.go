@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -26,9 +25,7 @@ func TestForgedIDsCannotEraseAuditEventsOrDeadLetters(t *testing.T) {
 	t.Parallel()
 	url := startServer(t)
 	worker := connect(t, url, "worker")
-	worker.allowed("provision", func(ctx context.Context) error {
-		return jobs.Provision(ctx, worker.js, jobs.TopologyConfig{Names: names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second})
-	})
+	provision(t, url)
 	relay, operator, producer := connect(t, url, "relay"), connect(t, url, "operator"), connect(t, url, "producer")
 	forge := func(c *client, subject, msgID string) {
 		c.allowed("publish on "+subject+" with Nats-Msg-Id "+msgID, func(ctx context.Context) error {

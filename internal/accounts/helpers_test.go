@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // confPath is the file under test, relative to this package.
@@ -148,4 +149,13 @@ func (c *client) allowed(what string, op func(ctx context.Context) error) {
 		}
 		c.t.Fatalf("%s: %s: %v (permission violations: %q)", c.role, what, err, seen)
 	}
+}
+
+// provision provisions the test topology as the provisioner user, the one role that may (review D6).
+func provision(t *testing.T, url string) {
+	t.Helper()
+	p := connect(t, url, "provisioner")
+	p.allowed("provision", func(ctx context.Context) error {
+		return jobs.Provision(ctx, p.js, jobs.TopologyConfig{Names: names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second})
+	})
 }

@@ -16,9 +16,8 @@ import (
 // state) arrive under its own inbox prefix, _INBOX.<user>, and no role may subscribe to another's
 // or to all of them.
 
-// inboxRoles are the roles whose inbox the config confines. The relay's block is owned elsewhere:
-// add "relay" once its subscribe permission is "_INBOX.relay.>".
-var inboxRoles = []string{"producer", "worker", "auditor", "operator", "provisioner"}
+// inboxRoles are the roles whose inbox the config confines: all of them.
+var inboxRoles = []string{"producer", "worker", "relay", "auditor", "operator", "provisioner"}
 
 // denyOtherInboxes checks that c may not subscribe to every inbox, nor to another role's.
 func denyOtherInboxes(c *client) {

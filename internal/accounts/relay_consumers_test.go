@@ -19,7 +19,6 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/relaycmd"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
-	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // relayStream is the relay's own mirror of the audit stream (review D8).
@@ -74,9 +73,7 @@ func newRelayBed(t *testing.T) *relayBed {
 	t.Helper()
 	b := &relayBed{url: startServer(t), rc: newHookReceiver(t)}
 	b.worker = connect(t, b.url, "worker")
-	b.worker.allowed("provision", func(ctx context.Context) error {
-		return jobs.Provision(ctx, b.worker.js, jobs.TopologyConfig{Names: names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second})
-	})
+	provision(t, b.url)
 	var err error
 	if b.pub, err = audit.NewPublisher(b.worker.js, audit.PublisherConfig{Prefix: "genesys", Stream: "GENESYS_AUDIT"}); err != nil {
 		t.Fatal(err)
