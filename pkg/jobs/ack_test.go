@@ -14,7 +14,6 @@ import (
 func TestDecide(t *testing.T) {
 	t.Parallel()
 	backoff := func(n int) time.Duration { return time.Duration(n) * time.Minute }
-	const pause = 15 * time.Second
 	boom := errors.New("boom")
 	tests := []struct {
 		name     string
