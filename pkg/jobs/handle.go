@@ -206,6 +206,7 @@ func (r *jobRun) conclude(ctx context.Context, v verdict) {
 	err := r.store(ctx, d, v)
 	w.storeResult(r.log, err)
 	if err != nil {
+		r.keepDecision(ctx, d)
 		r.log.Warn("storing the result failed; handing the job back", zap.Error(err))
 		_ = r.msg.NakWithDelay(waitDelay(r.delivered))
 		return
@@ -234,16 +235,12 @@ func (r *jobRun) handBack(ctx context.Context, d decision, v verdict) {
 }
 
 // store keeps the invariant "no job leaves the stream before its results
-// are stored": the decided outcome (so that a redelivery stores it without
-// calling Genesys again), the dead letter (if any), the audit event, then
-// the status.
+// are stored": the dead letter (if any), the audit event, then the status.
 func (r *jobRun) store(ctx context.Context, d decision, v verdict) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	now := r.w.now().UTC()
-	if err := r.recordDecision(ctx, d, v); err != nil {
-		return err
-	}
+	r.noteDecision(d, v)
 	errText := r.st.Decided.Error
 	if d.deadLetter {
 		if err := r.storeDeadLetter(ctx, r.deadLetter(d.outcome, v.err, errText, now)); err != nil {
@@ -258,12 +255,12 @@ func (r *jobRun) store(ctx context.Context, d decision, v verdict) error {
 	return r.w.status.Save(ctx, &r.st)
 }
 
-// recordDecision writes the outcome into the status before the results are stored. A rejected
-// or dropped job made no Genesys call, so its decision is not written separately.
-func (r *jobRun) recordDecision(ctx context.Context, d decision, v verdict) error {
+// noteDecision puts the outcome into the status record in memory; the final write stores it with
+// the rest, and keepDecision when the results could not be stored.
+func (r *jobRun) noteDecision(d decision, v verdict) {
 	if r.st.Decided != nil && r.st.Decided.Outcome == d.outcome {
 		r.message = cmp.Or(r.message, r.st.Decided.Message)
-		return nil
+		return
 	}
 	dec := &Decided{Outcome: d.outcome, Error: errorText(d.outcome, v.err, r.st.Attempts), Message: r.message}
 	var ae *genesys.APIError
@@ -271,14 +268,24 @@ func (r *jobRun) recordDecision(ctx context.Context, d decision, v verdict) erro
 		dec.Genesys = &GenesysError{Status: ae.StatusCode, Code: cmp.Or(ae.Code, ae.ScimType), Message: ae.Message, CorrelationID: ae.CorrelationID}
 	}
 	r.st.Decided = dec
-	if d.outcome == audit.OutcomeRejected || d.outcome == audit.OutcomeDropped {
-		return nil
+}
+
+// keepDecision writes the decided outcome into the status after its results could not be stored
+// (the audit stream full, say), so that a redelivery stores the same outcome without calling
+// Genesys again (review L3). Only then: on the usual path the final status write carries it, and
+// a write per job more would cost every job a round trip. A rejected or dropped job made no
+// Genesys call, and a decision that cannot be written either leaves the redelivery to find the
+// user's state again, which the step record keeps truthful.
+func (r *jobRun) keepDecision(ctx context.Context, d decision) {
+	if r.st.Decided == nil || d.outcome == audit.OutcomeRejected || d.outcome == audit.OutcomeDropped {
+		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
 	r.st.UpdatedAt, r.st.Worker = r.w.now().UTC(), r.w.cfg.ID
 	if err := r.w.status.Save(ctx, &r.st); err != nil {
-		return fmt.Errorf("%w: record the outcome: %w", errStore, err)
+		r.log.Warn("recording the decided outcome failed", zap.Error(err))
 	}
-	return nil
 }
 
 // ack answers a finished job's message: Ack, or TermWithReason when an

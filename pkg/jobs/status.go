@@ -47,9 +47,9 @@ type Status struct {
 	// could not be read.
 	User   string `json:"user,omitempty"`
 	Action Action `json:"action,omitempty"`
-	// Decided is the outcome the worker reached, written before it stores the results, so that a
-	// redelivery (after the audit stream refused the event, or a crash) stores the same outcome
-	// without calling Genesys again.
+	// Decided is the outcome the worker reached. It is written when the results could not be
+	// stored (the audit stream refused the event, say), so that a redelivery stores the same
+	// outcome without calling Genesys again, and with the final record.
 	Decided *Decided `json:"decided,omitempty"`
 	// EventID is the id the job's terminal audit event is stored under when it is not
 	// audit.EventID(JobID): another message had taken that id (see audit.ErrIDClaimed), and a
