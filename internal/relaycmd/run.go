@@ -19,6 +19,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
 	"github.com/offboard-dev/genesys-deactivator/internal/httpserve"
+	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
@@ -93,14 +94,16 @@ func run(ctx context.Context, c runConfig, eps []audit.Endpoint, log *zap.Logger
 		return err
 	}
 	defer stopHTTP()
+	closer := natsconn.NewCloser()
 	nc, err := c.NATS.Connect(
+		closer.Option(),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", zap.Error(err)) }),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", zap.String("url", nc.ConnectedUrlRedacted())) }),
 	)
 	if err != nil {
 		return err
 	}
-	defer nc.Drain() //nolint:errcheck
+	defer closer.DrainAndWait(nc)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)

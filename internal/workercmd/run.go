@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
 	"github.com/offboard-dev/genesys-deactivator/internal/relaycmd"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget/genesysbudget"
@@ -106,8 +107,10 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	defer stopHTTP()
 
 	refused := newViolations()
+	closer := natsconn.NewCloser()
 	nc, err := cfg.NATS.Connect(
 		nats.ErrorHandler(refused.handler(log)),
+		closer.Option(),
 		// While disconnected, a publish fails at once instead of waiting in a buffer to be sent,
 		// late, on reconnect, after another worker may have taken the job over.
 		nats.ReconnectBufSize(-1),
@@ -117,7 +120,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	if err != nil {
 		return err
 	}
-	defer nc.Drain() //nolint:errcheck
+	defer closer.DrainAndWait(nc)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
