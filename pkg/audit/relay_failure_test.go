@@ -55,6 +55,9 @@ func TestRelayExhaustedScheduleDeadLetters(t *testing.T) {
 	if string(dl.Event) != string(stored.Data) || dl.Endpoint != "siem" || dl.Reason != "every attempt failed" || dl.URL != rc.URL+"/hook" {
 		t.Errorf("dead letter = %+v", dl)
 	}
+	if dl.Subject == "" || dl.Subject != stored.Subject || dl.Stream != "GENESYS_AUDIT" {
+		t.Errorf("dead letter names stream %q subject %q, want GENESYS_AUDIT and the event's subject %q", dl.Stream, dl.Subject, stored.Subject)
+	}
 	env.deadLetter(t, "splunk")
 	waitFor(t, 15*time.Second, "both events dead-lettered for both endpoints", func() bool {
 		return obs.count(obs.dead, "siem") == 2 && obs.count(obs.dead, "splunk") == 2

@@ -119,7 +119,7 @@ func (er *endpointRunner) deadLetter(ctx context.Context, msg jetstream.Msg, md 
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	dl := DeadLetter{
-		Endpoint: er.ep.Name, URL: redactURL(er.ep.URL), Stream: er.r.cfg.AuditStream, StreamSeq: seq, // the mirror keeps the audit stream's sequences Subject: msg.Subject(),
+		Endpoint: er.ep.Name, URL: redactURL(er.ep.URL), Stream: er.r.cfg.AuditStream, StreamSeq: seq, Subject: msg.Subject(), // the mirror keeps the audit stream's sequences
 		StoredAt: md.Timestamp.UTC(), DeadAt: er.r.now().UTC(), Reason: reason, Attempts: history,
 	}
 	dl.setEvent(msg.Data())
