@@ -27,7 +27,7 @@ func budgetStatusCommand() *command {
 			}
 			ps, err := budget.Pauses(ctx, kv)
 			if err != nil {
-				return s.fail("budget status", s.explain(err))
+				return s.fail("budget status", err)
 			}
 			for _, p := range ps {
 				s.printPause(p, s.nowFunc())
@@ -57,13 +57,13 @@ func (s *session) budgetResume(ctx context.Context, o *opts, clientID string) in
 	const cmd = "budget resume"
 	kv, err := s.js.KeyValue(ctx, s.names.BudgetBucket())
 	if err != nil {
-		return s.fail(cmd, s.explain(err))
+		return s.fail(cmd, err)
 	}
 	keys := []string{budget.KeyFor(clientID)}
 	if clientID == "" {
 		ps, err := budget.Pauses(ctx, kv)
 		if err != nil {
-			return s.fail(cmd, s.explain(err))
+			return s.fail(cmd, err)
 		}
 		keys = keys[:0]
 		for _, p := range ps {
@@ -87,16 +87,17 @@ func (s *session) resumeOne(ctx context.Context, kv jetstream.KeyValue, pub *aud
 	now := s.nowFunc()
 	was, err := budget.Resume(ctx, kv, key, now)
 	if err != nil {
-		return s.fail(cmd, s.explain(err))
+		return s.fail(cmd, err)
 	}
 	until := "none"
 	if !was.Until.IsZero() {
 		until = was.Until.UTC().Format(time.RFC3339)
 	}
 	msg := fmt.Sprintf("An operator cleared the fleet's 429 pause of budget %s (it was paused until %s).", key, until)
-	fields := map[string]string{"budget": key, "paused_until": until, "resumes": fmt.Sprint(was.Resumes + 1)}
-	if err := s.publishOps(ctx, pub, "budget_resumed", o.Operator, fmt.Sprintf("budget-resume:%s:%d", key, was.Resumes+1), msg, fields); err != nil {
-		return s.fail(cmd, fmt.Errorf("the pause is cleared, but the ops event was not stored: %w", s.explain(err)))
+	n := was.Resumes + 1
+	fields := map[string]string{"budget": key, "paused_until": until, "resumes": fmt.Sprint(n)}
+	if err := s.publishOps(ctx, pub, "budget_resumed", o.Operator, fmt.Sprintf("budget-resume:%s:%d", key, n), msg, fields); err != nil {
+		return s.fail(cmd, fmt.Errorf("the pause is cleared, but the ops event was not stored: %w", err))
 	}
 	if s.json {
 		s.emit(map[string]any{"budget": key, "cleared_pause_until": was.Until, "operator": o.Operator})

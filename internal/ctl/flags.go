@@ -107,8 +107,10 @@ func (o *opts) validate(cmd *command, args []string) error {
 	}
 	if cmd.changes && (o.Operator == "" || len(o.Operator) > 64 || !textRE.MatchString(o.Operator)) {
 		errs = append(errs, errors.New("--operator NAME is required: who runs this (1–64 characters, no control characters)"))
-	} else if p := jobs.TextProblem(o.Operator); cmd.changes && p != "" {
-		errs = append(errs, fmt.Errorf("--operator: %s", p))
+	} else if cmd.changes {
+		if p := jobs.TextProblem(o.Operator); p != "" {
+			errs = append(errs, fmt.Errorf("--operator: %s", p))
+		}
 	}
 	if o.Limit < 0 {
 		errs = append(errs, fmt.Errorf("--limit %d: must not be negative", o.Limit))

@@ -32,8 +32,10 @@ func guardStatusCommand() *command {
 				return s.fail("guard status", err)
 			}
 			s.printGuard(st, o)
-			if holds, err := g.LaneHolds(ctx); err == nil && !s.json {
-				s.printHolds(holds)
+			if !s.json {
+				if holds, err := g.LaneHolds(ctx); err == nil {
+					s.printHolds(holds)
+				}
 			}
 			return ExitOK
 		},

@@ -182,13 +182,14 @@ Flags:
 		fmt.Fprintf(stderr, "worker provision: jetstream: %v\n", err)
 		return 1
 	}
+	topo := t.topology()
 	if !check {
-		if err := jobs.Provision(ctx, js, t.topology()); err != nil {
+		if err := jobs.Provision(ctx, js, topo); err != nil {
 			fmt.Fprintf(stderr, "worker provision: %v\n", err)
 			return 1
 		}
 	}
-	if err := jobs.Verify(ctx, js, t.topology()); err != nil {
+	if err := jobs.Verify(ctx, js, topo); err != nil {
 		if check {
 			err = fmt.Errorf("%w; run %s", err, t.fixCommand())
 		}

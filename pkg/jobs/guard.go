@@ -137,10 +137,7 @@ func NewGuard(ctx context.Context, js jetstream.JetStream, names Names, cfg Guar
 	if cfg.Key == lanesKey {
 		return nil, fmt.Errorf("jobs: guard key %q is reserved", lanesKey)
 	}
-	ln, err := newLanes(ctx, js, names)
-	if err != nil {
-		return nil, err
-	}
+	ln := &lanes{kv: kv, js: js, names: names, now: time.Now} // the same bucket: no second lookup
 	return &Guard{kv: kv, lanes: ln, js: js, names: names, events: events, origin: origin, cfg: cfg, now: time.Now}, nil
 }
 

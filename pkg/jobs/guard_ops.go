@@ -34,9 +34,6 @@ func (g *Guard) holdLanes(ctx context.Context, st GuardState) error {
 // ownsLanes: only the mass-deactivation guard holds the lanes.
 func (g *Guard) ownsLanes() bool { return g.cfg.Key == defaultGuardKey }
 
-// releaseLanes lifts what st no longer holds: the same as holdLanes.
-func (g *Guard) releaseLanes(ctx context.Context, st GuardState) error { return g.holdLanes(ctx, st) }
-
 // holdName is this guard's name among the lanes' holds.
 func (g *Guard) holdName() string { return "guard:" + g.cfg.Key }
 
@@ -118,7 +115,7 @@ func (g *Guard) decided(ctx context.Context, st GuardState, kind, message string
 	if g.cfg.Key != defaultGuardKey {
 		fields["guard"] = g.cfg.Key
 	}
-	return errors.Join(g.releaseLanes(ctx, st), g.opsEvent(ctx, kind, message, fields, ""))
+	return errors.Join(g.holdLanes(ctx, st), g.opsEvent(ctx, kind, message, fields, ""))
 }
 
 func (g *Guard) opsEvent(ctx context.Context, kind, message string, fields map[string]string, key string) error {

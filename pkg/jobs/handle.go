@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
-	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 )
 
 // storeTimeout bounds the NATS calls that store a job's result, even during
@@ -262,12 +261,8 @@ func (r *jobRun) noteDecision(d decision, v verdict) {
 		r.message = cmp.Or(r.message, r.st.Decided.Message)
 		return
 	}
-	dec := &Decided{Outcome: d.outcome, Error: errorText(d.outcome, v.err, r.st.Attempts), Message: r.message}
-	var ae *genesys.APIError
-	if errors.As(v.err, &ae) {
-		dec.Genesys = &GenesysError{Status: ae.StatusCode, Code: cmp.Or(ae.Code, ae.ScimType), Message: ae.Message, CorrelationID: ae.CorrelationID}
-	}
-	r.st.Decided = dec
+	r.st.Decided = &Decided{Outcome: d.outcome, Error: errorText(d.outcome, v.err, r.st.Attempts), Message: r.message,
+		Genesys: genesysErrorOf(v.err)}
 }
 
 // keepDecision writes the decided outcome into the status after its results could not be stored

@@ -45,11 +45,8 @@ func isInvisible(r rune) bool {
 // free text that ends up in audit events, such as an operator's name: it describes the first
 // bidi control or invisible character in s, or returns "" when there is none. Control characters
 // are the caller's to refuse.
-func TextProblem(s string) string { return invisibleProblem(s) }
-
-// invisibleProblem describes the first character of invisibleClass in s, naming its code point
-// and where it is; "" when there is none.
-func invisibleProblem(s string) string {
+// The description names the character's code point and where it is.
+func TextProblem(s string) string {
 	i := strings.IndexFunc(s, isInvisible)
 	if i < 0 {
 		return ""

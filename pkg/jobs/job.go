@@ -121,17 +121,11 @@ func (u UserRef) Key() string {
 // <prefix>.jobs.urgent or <prefix>.jobs.normal, or <prefix>.jobs.reactivate for a reactivation.
 // An empty prefix means [DefaultPrefix].
 func (j Job) Subject(prefix string) string {
-	if prefix == "" {
-		prefix = DefaultPrefix
-	}
+	n := Names{Prefix: prefix}
 	if j.Action == ActionReactivate {
-		return prefix + ".jobs.reactivate"
+		return n.ReactivateSubject()
 	}
-	lane := PriorityNormal
-	if j.Priority == PriorityUrgent {
-		lane = PriorityUrgent
-	}
-	return prefix + ".jobs." + string(lane)
+	return n.JobSubject(j.Priority)
 }
 
 // MsgID returns the Nats-Msg-Id the job is published with: its id, so that JetStream drops a

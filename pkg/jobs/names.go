@@ -63,7 +63,7 @@ func (n Names) NormalSubject() string { return n.prefix() + ".jobs.normal" }
 // ReactivateSubject is where reactivation jobs go, apart from the deactivation lanes, so that the
 // NATS permissions can let operators alone publish them (a producer that may deactivate must not
 // be able to re-enable a leaver). The normal lane's consumer takes them.
-func (n Names) ReactivateSubject() string { return n.prefix() + ".jobs.reactivate" }
+func (n Names) ReactivateSubject() string { return n.prefix() + ".jobs." + laneReactivate }
 func (n Names) AuditSubjects() string     { return n.prefix() + ".audit.>" }
 func (n Names) DeadSubjects() string      { return n.prefix() + ".dead.>" }
 
@@ -84,12 +84,7 @@ func (n Names) JobSubject(p Priority) string {
 // earlier job for the same user is still queued, so that jobs for one user
 // run in publish order (see UserToken). Jobs published on the bare lane
 // subject are carried out too, without that ordering.
-func (n Names) SubjectFor(j Job) string {
-	if j.Action == ActionReactivate {
-		return n.ReactivateSubject() + "." + UserToken(j.User)
-	}
-	return n.JobSubject(j.Priority) + "." + UserToken(j.User)
-}
+func (n Names) SubjectFor(j Job) string { return j.Subject(n.Prefix) + "." + UserToken(j.User) }
 
 // userJobs is the subject filter of every queued job for a user token.
 func (n Names) userJobs(token string) string { return n.prefix() + ".jobs.*." + token }

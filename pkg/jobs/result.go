@@ -82,8 +82,18 @@ func (r *jobRun) deadLetter(outcome audit.Outcome, err error, errText string, no
 	}
 	if r.st.Decided != nil && r.st.Decided.Genesys != nil {
 		dl.Genesys = r.st.Decided.Genesys // also when a redelivery stores what an earlier one decided
-	} else if ae := (*genesys.APIError)(nil); errors.As(err, &ae) {
-		dl.Genesys = &GenesysError{Status: ae.StatusCode, Code: cmp.Or(ae.Code, ae.ScimType), Message: ae.Message, CorrelationID: ae.CorrelationID}
+	} else {
+		dl.Genesys = genesysErrorOf(err)
 	}
 	return dl
+}
+
+// genesysErrorOf is what Genesys answered behind err, for a dead letter; nil when err holds no
+// Genesys API error.
+func genesysErrorOf(err error) *GenesysError {
+	var ae *genesys.APIError
+	if !errors.As(err, &ae) {
+		return nil
+	}
+	return &GenesysError{Status: ae.StatusCode, Code: cmp.Or(ae.Code, ae.ScimType), Message: ae.Message, CorrelationID: ae.CorrelationID}
 }

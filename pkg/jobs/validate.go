@@ -181,6 +181,7 @@ func (p *problems) checkID(field, s string, required bool) {
 }
 
 func (p *problems) checkText(field, s string, required bool, maxLen int, re *regexp.Regexp) {
+	inv := TextProblem(s)
 	switch {
 	case s == "":
 		if required {
@@ -188,8 +189,8 @@ func (p *problems) checkText(field, s string, required bool, maxLen int, re *reg
 		}
 	case utf8.RuneCountInString(s) > maxLen:
 		p.add(field, "must be at most "+strconv.Itoa(maxLen)+" characters")
-	case invisibleProblem(s) != "":
-		p.add(field, invisibleProblem(s))
+	case inv != "":
+		p.add(field, inv)
 	case !re.MatchString(s):
 		p.add(field, "must not contain control characters or U+FFFD")
 	}
