@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 )
 
 // File is the relay's endpoint file (--config), JSON. Secrets are never inline: each comes from
@@ -31,7 +31,7 @@ type File struct {
 	Endpoints []EndpointFile `json:"endpoints"`
 }
 
-// EndpointFile is one endpoint in the file; audit.Endpoint documents each setting and default.
+// EndpointFile is one endpoint in the file; relay.Endpoint documents each setting and default.
 type EndpointFile struct {
 	Name           string     `json:"name"`
 	URL            string     `json:"url"`
@@ -76,7 +76,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // loadFile reads and decodes the endpoint file and resolves every secret. Errors name files,
 // variables and endpoints, never a secret.
-func loadFile(path string, getenv func(string) string) ([]audit.Endpoint, error) {
+func loadFile(path string, getenv func(string) string) ([]relay.Endpoint, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--config: cannot read %s: %v", path, errors.Unwrap(err))
@@ -90,7 +90,7 @@ func loadFile(path string, getenv func(string) string) ([]audit.Endpoint, error)
 	if len(f.Endpoints) == 0 {
 		return nil, fmt.Errorf("--config %s: no endpoints", path)
 	}
-	var eps []audit.Endpoint
+	var eps []relay.Endpoint
 	var errs []error
 	for _, ef := range f.Endpoints {
 		ep, err := ef.endpoint(getenv)
@@ -102,10 +102,10 @@ func loadFile(path string, getenv func(string) string) ([]audit.Endpoint, error)
 	return eps, errors.Join(errs...)
 }
 
-// endpoint turns the file's entry into an audit.Endpoint, reading its secrets.
-func (ef EndpointFile) endpoint(getenv func(string) string) (audit.Endpoint, error) {
-	ep := audit.Endpoint{
-		Name: ef.Name, URL: ef.URL, Mode: audit.Mode(ef.Mode), HECIndex: ef.HECIndex, HECSource: ef.HECSource,
+// endpoint turns the file's entry into a relay.Endpoint, reading its secrets.
+func (ef EndpointFile) endpoint(getenv func(string) string) (relay.Endpoint, error) {
+	ep := relay.Endpoint{
+		Name: ef.Name, URL: ef.URL, Mode: relay.Mode(ef.Mode), HECIndex: ef.HECIndex, HECSource: ef.HECSource,
 		HECSourcetype: ef.HECSourcetype, HMACHeader: ef.HMACHeader, HMACPrefix: ef.HMACPrefix, Subjects: ef.Subjects,
 		Concurrency: ef.Concurrency, Timeout: time.Duration(ef.Timeout), RetryAfterCap: time.Duration(ef.RetryAfterCap),
 		AllowPrivate: ef.AllowPrivate, AllowHTTP: ef.AllowHTTP, StartAt: ef.StartAt,

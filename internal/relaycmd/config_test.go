@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 )
 
 const (
@@ -44,18 +44,18 @@ func TestLoadFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []audit.Endpoint{
+	want := []relay.Endpoint{
 		{Name: "siem", URL: "https://siem.example.com/hooks", Secrets: []string{secretA, secretB}, Timeout: 10 * time.Second,
 			Schedule: []time.Duration{time.Second, time.Minute}, Concurrency: 2, Subjects: []string{"genesys.audit.user.>"}},
-		{Name: "splunk", URL: "https://splunk.example.com:8088/services/collector/event", Mode: audit.ModeSplunkHEC,
+		{Name: "splunk", URL: "https://splunk.example.com:8088/services/collector/event", Mode: relay.ModeSplunkHEC,
 			HECToken: "11111111-2222-3333-4444-555555555555", HECIndex: "security", Secrets: []string{secretB}},
-		{Name: "elastic", URL: "https://10.1.2.3:8443/genesys", Mode: audit.ModeHMACHeader, HMACSecret: "es-key",
+		{Name: "elastic", URL: "https://10.1.2.3:8443/genesys", Mode: relay.ModeHMACHeader, HMACSecret: "es-key",
 			AllowPrivate: true, StartAt: "all"},
 	}
 	if diff := cmp.Diff(want, eps); diff != "" {
 		t.Errorf("endpoints (-want +got):\n%s", diff)
 	}
-	if err := audit.CheckEndpoints("genesys", eps); err != nil {
+	if err := relay.CheckEndpoints("genesys", eps); err != nil {
 		t.Errorf("CheckEndpoints: %v", err)
 	}
 }

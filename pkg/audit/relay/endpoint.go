@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"cmp"
@@ -9,6 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // Mode says how a delivery is shaped and authenticated for one kind of receiver.
@@ -65,7 +68,7 @@ type Endpoint struct {
 	// "X-Hub-Signature-256" and "sha256=".
 	HMACHeader, HMACPrefix string
 	// Subjects filter what the endpoint receives, such as "genesys.audit.user.>". Defaults to
-	// RelayConfig.Subjects.
+	// Config.Subjects.
 	Subjects []string
 	// Concurrency is how many deliveries may be in flight across all relay replicas (the
 	// consumer's MaxAckPending). 1 keeps events in stream order, also across retries: a failing
@@ -154,7 +157,7 @@ func (e Endpoint) validate() error {
 		errs = append(errs, fmt.Errorf("mode %q: want standard, splunk-hec or hmac-header", clip(string(e.Mode), 32)))
 	}
 	if len(e.Secrets) > 0 {
-		if _, err := NewSigner(e.Secrets...); err != nil {
+		if _, err := audit.NewSigner(e.Secrets...); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -230,7 +233,7 @@ func redactURL(raw string) string {
 func (e Endpoint) secretsOf() []string {
 	s := append([]string{e.HECToken, e.HMACSecret}, e.Secrets...)
 	for _, sec := range e.Secrets {
-		s = append(s, strings.TrimPrefix(sec, SecretPrefix))
+		s = append(s, strings.TrimPrefix(sec, audit.SecretPrefix))
 	}
 	return s
 }
@@ -243,4 +246,16 @@ func scrub(text string, secrets []string) string {
 		}
 	}
 	return text
+}
+
+// clip shortens s to at most n bytes at a rune boundary, marking the cut with "…".
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n -= len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"crypto/hmac"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // Splunk HEC gets its envelope and token; an Elastic-style receiver gets a body HMAC in a header.
@@ -36,7 +38,7 @@ func TestRelayAdapters(t *testing.T) {
 	es := testEndpoint("elastic", elastic.URL+"/genesys")
 	es.Mode, es.HMACSecret, es.Secrets = ModeHMACHeader, "elastic-hmac-key", nil
 	seqs := env.publish(t, 3, "adapters")
-	env.run(t, RelayConfig{Endpoints: []Endpoint{hec, es}})
+	env.run(t, Config{Endpoints: []Endpoint{hec, es}})
 	waitFor(t, 15*time.Second, "deliveries to both", func() bool {
 		return len(splunk.accepted()) == 3 && len(elastic.accepted()) == 3
 	})
@@ -54,7 +56,7 @@ func TestRelayAdapters(t *testing.T) {
 			t.Fatalf("HEC body: %v", err)
 		}
 		if string(env.Event) != string(d.body) || env.Index != "security" || env.Sourcetype != "_json" ||
-			env.Source != DefaultSource || env.Time != float64(d.time.UnixMilli())/1000 || env.Fields["sequence"] != float64(seqs[i]) {
+			env.Source != audit.DefaultSource || env.Time != float64(d.time.UnixMilli())/1000 || env.Fields["sequence"] != float64(seqs[i]) {
 			t.Errorf("HEC envelope = %+v\nevent %s", env, env.Event)
 		}
 		if h.header.Get("Content-Type") != "application/json" {
@@ -67,7 +69,7 @@ func TestRelayAdapters(t *testing.T) {
 		if string(h.body) != string(d.body) || h.header.Get("Content-Type") != "application/json" {
 			t.Errorf("hmac-header delivery: %s %s", h.header.Get("Content-Type"), h.body)
 		}
-		if h.header.Get(HeaderWebhookSignature) != "" {
+		if h.header.Get(audit.HeaderWebhookSignature) != "" {
 			t.Error("webhook-signature sent without a whsec_ secret")
 		}
 	}

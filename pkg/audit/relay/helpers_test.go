@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -13,9 +13,21 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// Secrets of the tests: the Standard Webhooks spec's test vector secret and another valid one,
+// for rotation.
+const (
+	vectorSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	secondSecret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
 )
 
 // relayEnv is a NATS server with the audit and dead-letter streams of DESIGN.md.
@@ -23,7 +35,7 @@ type relayEnv struct {
 	js    jetstream.JetStream
 	audit jetstream.Stream
 	dead  jetstream.Stream
-	pub   *Publisher
+	pub   *audit.Publisher
 }
 
 func newRelayEnv(t testing.TB, auditMaxAge time.Duration) *relayEnv {
@@ -34,7 +46,7 @@ func newRelayEnv(t testing.TB, auditMaxAge time.Duration) *relayEnv {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	audit, err := js.CreateStream(ctx, jetstream.StreamConfig{
+	auditStream, err := js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: "GENESYS_AUDIT", Subjects: []string{"genesys.audit.>"}, Retention: jetstream.LimitsPolicy,
 		Discard: jetstream.DiscardNew, MaxAge: auditMaxAge, Duplicates: time.Minute, DenyDelete: true, DenyPurge: true,
 	})
@@ -47,11 +59,11 @@ func newRelayEnv(t testing.TB, auditMaxAge time.Duration) *relayEnv {
 	if err != nil {
 		t.Fatalf("dead stream: %v", err)
 	}
-	pub, err := NewPublisher(js, PublisherConfig{Stream: "GENESYS_AUDIT"})
+	pub, err := audit.NewPublisher(js, audit.PublisherConfig{Stream: "GENESYS_AUDIT"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &relayEnv{js: js, audit: audit, dead: dead, pub: pub}
+	return &relayEnv{js: js, audit: auditStream, dead: dead, pub: pub}
 }
 
 // publish stores n deactivation events with job ids <tag>-<i> and returns their sequences.
@@ -59,8 +71,8 @@ func (e *relayEnv) publish(t testing.TB, n int, tag string) []uint64 {
 	t.Helper()
 	var seqs []uint64
 	for i := range n {
-		ev, err := Origin{}.UserEvent(Record{JobID: fmt.Sprintf("%s-%d", tag, i), Outcome: OutcomeDeactivated,
-			Time: time.Now(), User: Target{ID: "0b5c3d2e-1a2b-4c3d-9e8f-0a1b2c3d4e5f"}})
+		ev, err := audit.Origin{}.UserEvent(audit.Record{JobID: fmt.Sprintf("%s-%d", tag, i), Outcome: audit.OutcomeDeactivated,
+			Time: time.Now(), User: audit.Target{ID: "0b5c3d2e-1a2b-4c3d-9e8f-0a1b2c3d4e5f"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,15 +96,15 @@ func (e *relayEnv) stored(t testing.TB, seq uint64) *jetstream.RawStreamMsg {
 }
 
 // run starts a relay with cfg on the environment; the returned function stops it and waits.
-func (e *relayEnv) run(t testing.TB, cfg RelayConfig) (*Relay, func()) {
+func (e *relayEnv) run(t testing.TB, cfg Config) (*Relay, func()) {
 	t.Helper()
 	cfg.JetStream = e.js
 	if cfg.Logger == nil {
 		cfg.Logger = zaptest.NewLogger(t)
 	}
-	r, err := NewRelay(context.Background(), cfg)
+	r, err := New(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("NewRelay: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -140,7 +152,7 @@ type hit struct {
 }
 
 func (h hit) seq() uint64 {
-	n, _ := strconv.ParseUint(h.header.Get(HeaderWebhookSequence), 10, 64)
+	n, _ := strconv.ParseUint(h.header.Get(audit.HeaderWebhookSequence), 10, 64)
 	return n
 }
 
@@ -224,7 +236,7 @@ func (e *relayEnv) deadLetter(t testing.TB, endpoint string) DeadLetter {
 }
 
 // opsEvent waits for the last ops event of kind and returns its data.
-func (e *relayEnv) opsEvent(t testing.TB, kind string) OpsData {
+func (e *relayEnv) opsEvent(t testing.TB, kind string) audit.OpsData {
 	t.Helper()
 	var m *jetstream.RawStreamMsg
 	waitFor(t, 15*time.Second, "ops event "+kind, func() bool {
@@ -232,7 +244,7 @@ func (e *relayEnv) opsEvent(t testing.TB, kind string) OpsData {
 		m, err = e.audit.GetLastMsgForSubject(context.Background(), "genesys.audit.ops."+kind)
 		return err == nil
 	})
-	var ev struct{ Data OpsData }
+	var ev struct{ Data audit.OpsData }
 	if err := json.Unmarshal(m.Data, &ev); err != nil {
 		t.Fatal(err)
 	}

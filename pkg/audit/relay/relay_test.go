@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go/jetstream"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // Every event reaches the endpoint once, in stream order, as the stored bytes plus the sequence
@@ -41,7 +43,7 @@ func TestRelayDeliversSignedEventsInOrder(t *testing.T) {
 	})
 	ep := testEndpoint("siem", rc.URL)
 	ep.Secrets = []string{vectorSecret, secondSecret}
-	_, stop := env.run(t, RelayConfig{Endpoints: []Endpoint{ep}})
+	_, stop := env.run(t, Config{Endpoints: []Endpoint{ep}})
 	waitFor(t, 15*time.Second, "5 deliveries", func() bool { return len(rc.accepted()) == 5 })
 	stop()
 
@@ -57,13 +59,13 @@ func TestRelayDeliversSignedEventsInOrder(t *testing.T) {
 		if string(h.body) != string(d.body) {
 			t.Errorf("seq %d: body %s, want the stored bytes with the sequence: %s", h.seq(), h.body, d.body)
 		}
-		if h.header.Get(HeaderWebhookID) != stored.Header.Get(jetstream.MsgIDHeader) {
-			t.Errorf("webhook-id %q, want the event id %q", h.header.Get(HeaderWebhookID), stored.Header.Get(jetstream.MsgIDHeader))
+		if h.header.Get(audit.HeaderWebhookID) != stored.Header.Get(jetstream.MsgIDHeader) {
+			t.Errorf("webhook-id %q, want the event id %q", h.header.Get(audit.HeaderWebhookID), stored.Header.Get(jetstream.MsgIDHeader))
 		}
-		if ct := h.header.Get("Content-Type"); ct != ContentType {
+		if ct := h.header.Get("Content-Type"); ct != audit.ContentType {
 			t.Errorf("Content-Type %q", ct)
 		}
-		if err := Verify(secondSecret, h.header, h.body, time.Now(), 0); err != nil {
+		if err := audit.Verify(secondSecret, h.header, h.body, time.Now(), 0); err != nil {
 			t.Errorf("our Verify with the second secret: %v", err)
 		}
 	}
@@ -84,7 +86,7 @@ func TestRelayRetriesAcrossRestartUntilEndpointRecovers(t *testing.T) {
 	seqs := env.publish(t, 3, "recover")
 	obs := newRecordingObserver()
 	ep := testEndpoint("siem", "http://"+addr+"/hook")
-	cfg := RelayConfig{Endpoints: []Endpoint{ep}, Observer: obs}
+	cfg := Config{Endpoints: []Endpoint{ep}, Observer: obs}
 
 	_, stop := env.run(t, cfg)
 	waitFor(t, 15*time.Second, "refused connections", func() bool { return obs.count(obs.statuses, "siem/network") >= 2 })
@@ -134,7 +136,7 @@ func TestRelayRetriesAcrossRestartUntilEndpointRecovers(t *testing.T) {
 	if gap := hits[3].at.Sub(hits[2].at); gap < time.Second {
 		t.Errorf("retried %v after a 429 with Retry-After: 1", gap)
 	}
-	if hits[0].seq() != seqs[0] || hits[3].header.Get(HeaderWebhookID) != hits[0].header.Get(HeaderWebhookID) {
+	if hits[0].seq() != seqs[0] || hits[3].header.Get(audit.HeaderWebhookID) != hits[0].header.Get(audit.HeaderWebhookID) {
 		t.Errorf("webhook-id changed across retries")
 	}
 	if refused < 2 || obs.count(obs.retries, "siem") < refused+3 {
@@ -142,7 +144,7 @@ func TestRelayRetriesAcrossRestartUntilEndpointRecovers(t *testing.T) {
 	}
 	// The delivered event's attempts are cleared from the state bucket.
 	cfg.JetStream = env.js
-	r, err := NewRelay(t.Context(), cfg)
+	r, err := New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +171,7 @@ func TestRelay410DisablesAndEnableDeliversBacklogInOrder(t *testing.T) {
 	})
 	seqs := env.publish(t, 2, "gone")
 	obs := newRecordingObserver()
-	cfg := RelayConfig{Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}, Observer: obs}
+	cfg := Config{Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}, Observer: obs}
 	r, stop := env.run(t, cfg)
 	ctx := t.Context()
 
@@ -242,12 +244,12 @@ func TestReplaySinceSendsExactlyTheEventsAfterT(t *testing.T) {
 		t.Fatal("two events stored in the same nanosecond: the test cannot tell them apart")
 	}
 	rc := newReceiver(t, func(_ int, r *http.Request, body []byte, _ http.ResponseWriter) int {
-		if err := Verify(vectorSecret, r.Header, body, time.Now(), 0); err != nil {
+		if err := audit.Verify(vectorSecret, r.Header, body, time.Now(), 0); err != nil {
 			return http.StatusUnauthorized
 		}
 		return http.StatusNoContent
 	})
-	r, err := NewRelay(t.Context(), RelayConfig{JetStream: env.js, Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}})
+	r, err := New(t.Context(), Config{JetStream: env.js, Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,9 +290,9 @@ func TestRelayWarnsBeforeBacklogLeavesRetention(t *testing.T) {
 	t.Parallel()
 	env := newRelayEnv(t, time.Hour)
 	obs := newRecordingObserver()
-	cfg := RelayConfig{Endpoints: []Endpoint{testEndpoint("siem", "http://127.0.0.1:1/never")}, Observer: obs,
+	cfg := Config{Endpoints: []Endpoint{testEndpoint("siem", "http://127.0.0.1:1/never")}, Observer: obs,
 		MonitorInterval: 20 * time.Millisecond, nowFunc: func() time.Time { return time.Now().Add(50 * time.Minute) }}
-	admin, err := NewEndpointAdmin(t.Context(), RelayConfig{JetStream: env.js})
+	admin, err := NewEndpointAdmin(t.Context(), Config{JetStream: env.js})
 	if err != nil {
 		t.Fatal(err)
 	}

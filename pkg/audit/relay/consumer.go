@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // position is what the state bucket keeps under "position.<endpoint>": how far the endpoint's
@@ -245,7 +247,7 @@ func (er *endpointRunner) reportRecreated(ctx context.Context, found string, fro
 	msg := fmt.Sprintf("webhook endpoint %s: %s; the relay recreated consumer %s on %s from sequence %d, right after the last event it recorded as delivered",
 		er.ep.Name, found, cname, er.r.cfg.RelayStream, from)
 	er.log.Error("endpoint consumer recreated", zap.String("found", found), zap.Uint64("start_seq", from))
-	ev, err := er.r.cfg.Origin.OpsEvent(Ops{
+	ev, err := er.r.cfg.Origin.OpsEvent(audit.Ops{
 		Kind: "relay_consumer_recreated", Message: msg, Time: now, Key: er.ep.Name + "\x00" + created.UTC().Format(time.RFC3339Nano),
 		Fields: map[string]string{"endpoint": er.ep.Name, "consumer": cname, "stream": er.r.cfg.RelayStream,
 			"found": found, "start_seq": fmt.Sprint(from)},

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 
 // ensureRelayStream creates the relay stream when it is missing: a mirror of the audit stream
 // with the audit stream's MaxAge and storage, whose messages cannot be deleted or purged.
-func ensureRelayStream(ctx context.Context, cfg RelayConfig) error {
+func ensureRelayStream(ctx context.Context, cfg Config) error {
 	_, err := cfg.JetStream.Stream(ctx, cfg.RelayStream)
 	if err == nil {
 		return nil

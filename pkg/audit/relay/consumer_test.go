@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -52,7 +52,7 @@ func TestRelayRecreatesDeletedConsumerFromLastDelivered(t *testing.T) {
 	rc := outageReceiver(t, &down)
 	ep := testEndpoint("siem", rc.URL)
 	ep.Schedule = tinySchedule(500) // the outage must not exhaust the attempts
-	env.run(t, RelayConfig{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: 50 * time.Millisecond})
+	env.run(t, Config{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: 50 * time.Millisecond})
 	before := env.publish(t, 2, "before")
 	waitFor(t, 10*time.Second, "first events delivered", func() bool { return len(rc.accepted()) == 2 })
 	waitPosition(t, env, "siem", before[1])
@@ -93,7 +93,7 @@ func TestRelayRevertsAlteredConsumerFilter(t *testing.T) {
 	env := newRelayEnv(t, 0)
 	var down atomic.Bool
 	rc := outageReceiver(t, &down)
-	env.run(t, RelayConfig{Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}, ConsumerCheckInterval: 50 * time.Millisecond})
+	env.run(t, Config{Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}, ConsumerCheckInterval: 50 * time.Millisecond})
 	first := env.publish(t, 1, "first")
 	waitFor(t, 10*time.Second, "first event delivered", func() bool { return len(rc.accepted()) == 1 })
 	waitPosition(t, env, "siem", first[0])
@@ -128,7 +128,7 @@ func TestRelayReplacesForeignConsumer(t *testing.T) {
 	rc := outageReceiver(t, &down)
 	ep := testEndpoint("siem", rc.URL)
 	ep.Schedule = tinySchedule(500)
-	_, stop := env.run(t, RelayConfig{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: time.Hour})
+	_, stop := env.run(t, Config{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: time.Hour})
 	backlog := env.publish(t, 2, "backlog")
 	waitFor(t, 10*time.Second, "a failed attempt", func() bool { return len(rc.all()) > 0 })
 	waitPosition(t, env, "siem", 0)
@@ -142,7 +142,7 @@ func TestRelayReplacesForeignConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	down.Store(false)
-	env.run(t, RelayConfig{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: time.Hour})
+	env.run(t, Config{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: time.Hour})
 	ops := env.opsEvent(t, "relay_consumer_recreated")
 	if !strings.Contains(ops.Fields["found"], "replaced") || !strings.Contains(ops.Fields["found"], "ack policy") {
 		t.Errorf("ops event = %+v", ops)
@@ -163,7 +163,7 @@ func TestRelayCountsUnmirroredEventsAsBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs := newRecordingObserver()
-	env.run(t, RelayConfig{Endpoints: []Endpoint{testEndpoint("siem", "http://127.0.0.1:1/never")}, Observer: obs,
+	env.run(t, Config{Endpoints: []Endpoint{testEndpoint("siem", "http://127.0.0.1:1/never")}, Observer: obs,
 		MonitorInterval: 20 * time.Millisecond})
 	env.publish(t, 3, "stuck")
 	waitFor(t, 10*time.Second, "backlog of 3", func() bool { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.backlog["siem"] == 3 })
@@ -192,7 +192,7 @@ func TestRelayContinuesWhereTheAuditStreamConsumerStopped(t *testing.T) {
 	rc := newReceiver(t, func(int, *http.Request, []byte, http.ResponseWriter) int { return http.StatusNoContent })
 	ep := testEndpoint("siem", rc.URL)
 	ep.StartAt = "new"
-	env.run(t, RelayConfig{Endpoints: []Endpoint{ep}})
+	env.run(t, Config{Endpoints: []Endpoint{ep}})
 	waitFor(t, 10*time.Second, "the rest delivered", func() bool { return len(rc.accepted()) >= 2 })
 	if diff := cmp.Diff(seqs[2:], rc.accepted()); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)

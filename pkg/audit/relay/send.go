@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // Attempt is the record of one delivery attempt, kept while an event is retried and written into
@@ -48,7 +50,7 @@ const maxReceiverText = 512
 // sender delivers to one endpoint. It is safe for concurrent use.
 type sender struct {
 	ep      Endpoint
-	signer  *Signer // nil when the endpoint has no whsec_ secrets
+	signer  *audit.Signer // nil when the endpoint has no whsec_ secrets
 	client  *http.Client
 	secrets []string
 }
@@ -56,7 +58,7 @@ type sender struct {
 func newSender(ep Endpoint, lookup lookupFunc) (*sender, error) {
 	s := &sender{ep: ep, client: newEndpointClient(ep.AllowPrivate, ep.Concurrency, lookup), secrets: ep.secretsOf()}
 	if len(ep.Secrets) > 0 {
-		signer, err := NewSigner(ep.Secrets...)
+		signer, err := audit.NewSigner(ep.Secrets...)
 		if err != nil {
 			return nil, fmt.Errorf("audit: endpoint %s: %w", ep.Name, err)
 		}
@@ -127,7 +129,7 @@ func (s *sender) failed(ctx, rctx context.Context, a Attempt, err error) Attempt
 
 // request builds the POST for the endpoint's mode.
 func (s *sender) request(ctx context.Context, d *delivery, now time.Time) (*http.Request, error) {
-	body, contentType := d.body, ContentType
+	body, contentType := d.body, audit.ContentType
 	switch s.ep.Mode {
 	case ModeSplunkHEC:
 		body, contentType = s.hecEnvelope(d), "application/json"
@@ -141,11 +143,11 @@ func (s *sender) request(ctx context.Context, d *delivery, now time.Time) (*http
 	h := req.Header
 	h.Set("Content-Type", contentType)
 	h.Set("User-Agent", "genesys-deactivator-relay/1")
-	h.Set(HeaderWebhookID, d.id)
-	h.Set(HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
-	h.Set(HeaderWebhookSequence, strconv.FormatUint(d.seq, 10))
+	h.Set(audit.HeaderWebhookID, d.id)
+	h.Set(audit.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+	h.Set(audit.HeaderWebhookSequence, strconv.FormatUint(d.seq, 10))
 	if s.signer != nil {
-		h.Set(HeaderWebhookSignature, s.signer.Sign(d.id, now, body))
+		h.Set(audit.HeaderWebhookSignature, s.signer.Sign(d.id, now, body))
 	}
 	switch s.ep.Mode {
 	case ModeSplunkHEC:
