@@ -36,7 +36,7 @@ func TestRelayExhaustedScheduleDeadLetters(t *testing.T) {
 	ep := testEndpoint("siem", rc.URL+"/hook?token=url-secret")
 	ep.Schedule = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}
 	hec := testEndpoint("splunk", rc.URL+"/services/collector/event")
-	hec.Mode, hec.HECToken, hec.Secrets, hec.Schedule = ModeSplunkHEC, "hec-token-secret-1234", nil, ep.Schedule
+	hec.Mode, hec.HEC.Token, hec.Secrets, hec.Schedule = ModeSplunkHEC, "hec-token-secret-1234", nil, ep.Schedule
 	env.run(t, Config{Endpoints: []Endpoint{ep, hec}, Logger: zap.New(core), Observer: obs})
 
 	dl := env.deadLetter(t, "siem")

@@ -34,9 +34,9 @@ func TestRelayAdapters(t *testing.T) {
 		return http.StatusOK
 	})
 	hec := testEndpoint("splunk", splunk.URL+"/services/collector/event")
-	hec.Mode, hec.HECToken, hec.HECIndex, hec.Secrets = ModeSplunkHEC, "11111111-2222-3333-4444-555555555555", "security", nil
+	hec.Mode, hec.HEC.Token, hec.HEC.Index, hec.Secrets = ModeSplunkHEC, "11111111-2222-3333-4444-555555555555", "security", nil
 	es := testEndpoint("elastic", elastic.URL+"/genesys")
-	es.Mode, es.HMACSecret, es.Secrets = ModeHMACHeader, "elastic-hmac-key", nil
+	es.Mode, es.HMAC.Secret, es.Secrets = ModeHMACHeader, "elastic-hmac-key", nil
 	seqs := env.publish(t, 3, "adapters")
 	env.run(t, Config{Endpoints: []Endpoint{hec, es}})
 	waitFor(t, 15*time.Second, "deliveries to both", func() bool {
@@ -55,8 +55,8 @@ func TestRelayAdapters(t *testing.T) {
 		if err := json.Unmarshal(h.body, &env); err != nil {
 			t.Fatalf("HEC body: %v", err)
 		}
-		if string(env.Event) != string(d.body) || env.Index != "security" || env.Sourcetype != "_json" ||
-			env.Source != audit.DefaultSource || env.Time != float64(d.time.UnixMilli())/1000 || env.Fields["sequence"] != float64(seqs[i]) {
+		if string(env.Event) != string(d.Body) || env.Index != "security" || env.Sourcetype != "_json" ||
+			env.Source != audit.DefaultSource || env.Time != float64(d.Time.UnixMilli())/1000 || env.Fields["sequence"] != float64(seqs[i]) {
 			t.Errorf("HEC envelope = %+v\nevent %s", env, env.Event)
 		}
 		if h.header.Get("Content-Type") != "application/json" {
@@ -66,7 +66,7 @@ func TestRelayAdapters(t *testing.T) {
 	for i, h := range elastic.all() {
 		stored := env.stored(t, seqs[i])
 		d, _ := prepareDelivery(stored.Data, seqs[i], stored.Subject)
-		if string(h.body) != string(d.body) || h.header.Get("Content-Type") != "application/json" {
+		if string(h.body) != string(d.Body) || h.header.Get("Content-Type") != "application/json" {
 			t.Errorf("hmac-header delivery: %s %s", h.header.Get("Content-Type"), h.body)
 		}
 		if h.header.Get(audit.HeaderWebhookSignature) != "" {

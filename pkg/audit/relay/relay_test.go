@@ -56,8 +56,8 @@ func TestRelayDeliversSignedEventsInOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(h.body) != string(d.body) {
-			t.Errorf("seq %d: body %s, want the stored bytes with the sequence: %s", h.seq(), h.body, d.body)
+		if string(h.body) != string(d.Body) {
+			t.Errorf("seq %d: body %s, want the stored bytes with the sequence: %s", h.seq(), h.body, d.Body)
 		}
 		if h.header.Get(audit.HeaderWebhookID) != stored.Header.Get(jetstream.MsgIDHeader) {
 			t.Errorf("webhook-id %q, want the event id %q", h.header.Get(audit.HeaderWebhookID), stored.Header.Get(jetstream.MsgIDHeader))

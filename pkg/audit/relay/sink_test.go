@@ -44,10 +44,10 @@ func TestSinkVerifiesAndReportsGaps(t *testing.T) {
 		}
 		now := time.Now()
 		if sig == "" {
-			sig = signer.Sign(d.id, now, d.body)
+			sig = signer.Sign(d.ID, now, d.Body)
 		}
-		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(d.body))
-		req.Header.Set(audit.HeaderWebhookID, d.id)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(d.Body))
+		req.Header.Set(audit.HeaderWebhookID, d.ID)
 		req.Header.Set(audit.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
 		req.Header.Set(audit.HeaderWebhookSignature, sig)
 		resp, err := http.DefaultClient.Do(req)
