@@ -75,7 +75,6 @@ func (er *endpointRunner) consumerConfig() jetstream.ConsumerConfig {
 func (er *endpointRunner) ensureConsumer(ctx context.Context, st EndpointState) (jetstream.Consumer, error) {
 	er.mu.Lock()
 	defer er.mu.Unlock()
-	er.state = st
 	rec, hasRec, err := er.r.admin.loadPosition(ctx, er.ep.Name)
 	if err != nil {
 		return nil, err
@@ -138,8 +137,13 @@ func (er *endpointRunner) startOf(ctx context.Context, cfg *jetstream.ConsumerCo
 	default:
 		return "", fmt.Errorf("audit: endpoint %s: consumer %s: %w", er.ep.Name, cname, err)
 	}
-	cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartSequencePolicy, rec.Seq+1, nil
+	startAfter(cfg, rec)
 	return found, nil
+}
+
+// startAfter makes cfg start right after the recorded position.
+func startAfter(cfg *jetstream.ConsumerConfig, rec position) {
+	cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartSequencePolicy, rec.Seq+1, nil
 }
 
 // forgetAttempts drops the attempts recorded under the endpoint's old consumer: the new one
@@ -177,7 +181,7 @@ func (er *endpointRunner) recreate(ctx context.Context, cfg jetstream.ConsumerCo
 	if err := er.deleteConsumer(ctx, cfg.Durable); err != nil {
 		return nil, err
 	}
-	cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartSequencePolicy, rec.Seq+1, nil
+	startAfter(&cfg, rec)
 	return er.r.cfg.JetStream.CreateOrUpdateConsumer(ctx, er.r.cfg.RelayStream, cfg)
 }
 

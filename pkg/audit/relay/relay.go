@@ -216,18 +216,19 @@ func (r *Relay) Run(ctx context.Context) error {
 		return startErr(ctx, err)
 	}
 	defer watcher.Stop() //nolint:errcheck
-	for _, er := range r.runners {
-		st := stateOrDefault(states, er.ep.Name)
-		if _, err := er.ensureConsumer(ctx, st); err != nil {
+	consumers, applied := make([]jetstream.Consumer, len(r.runners)), make([]EndpointState, len(r.runners))
+	for i, er := range r.runners {
+		applied[i] = stateOrDefault(states, er.ep.Name)
+		if consumers[i], err = er.ensureConsumer(ctx, applied[i]); err != nil {
 			return startErr(ctx, err)
 		}
-		er.stateCh <- st
+		er.stateCh <- applied[i]
 	}
 	r.log.Info("relay started", zap.Int("endpoints", len(r.runners)), zap.String("stream", r.cfg.RelayStream),
 		zap.String("mirror_of", r.cfg.AuditStream))
 	var wg sync.WaitGroup
-	for _, er := range r.runners {
-		wg.Go(func() { er.run(ctx) })
+	for i, er := range r.runners {
+		wg.Go(func() { er.run(ctx, consumers[i], applied[i]) })
 	}
 	wg.Go(func() { r.forwardStates(ctx, watcher) })
 	wg.Go(func() { r.monitor(ctx) })
