@@ -59,7 +59,7 @@ func TestRelayExhaustedScheduleDeadLetters(t *testing.T) {
 		t.Errorf("dead letter names stream %q subject %q, want GENESYS_AUDIT and the event's subject %q", dl.Stream, dl.Subject, stored.Subject)
 	}
 	env.deadLetter(t, "splunk")
-	waitFor(t, 15*time.Second, "both events dead-lettered for both endpoints", func() bool {
+	waitFor(t, 15*time.Second, "both events dead-lettered for both endpoints", &obs.changed, func() bool {
 		return obs.count(obs.dead, "siem") == 2 && obs.count(obs.dead, "splunk") == 2
 	})
 	if n := obs.count(obs.statuses, "siem/500"); n != 6 {

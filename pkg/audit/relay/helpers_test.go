@@ -160,6 +160,7 @@ func (h hit) seq() uint64 {
 // n-th request (1-based).
 type receiver struct {
 	*httptest.Server
+	changed changes // notified after each answer
 	mu      sync.Mutex
 	hits    []hit
 	respond func(n int, r *http.Request, body []byte, w http.ResponseWriter) int
@@ -188,6 +189,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(rec.Body.Bytes())
+	rc.changed.notify()
 }
 
 func (rc *receiver) all() []hit {
@@ -207,29 +209,95 @@ func (rc *receiver) accepted() []uint64 {
 	return out
 }
 
-// waitFor polls cond every 10 ms for up to d.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+// changes wakes waiters whenever what they watch changes: a receiver's requests, an observer's
+// counts, a KV key. The zero value is ready to use.
+type changes struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// next returns a channel closed at the next notify.
+func (c *changes) next() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch == nil {
+		c.ch = make(chan struct{})
+	}
+	return c.ch
+}
+
+func (c *changes) notify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch != nil {
+		close(c.ch)
+		c.ch = nil
+	}
+}
+
+// waitFor checks cond now and after every change, for up to d: no polling.
+func waitFor(t testing.TB, d time.Duration, what string, c *changes, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
+	timeout := time.NewTimer(d)
+	defer timeout.Stop()
+	for {
+		next := c.next() // before cond, so that no change between the two is missed
+		if cond() {
+			return
+		}
+		select {
+		case <-next:
+		case <-timeout.C:
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// watchKey returns changes notified at every update of key in the relay's state bucket.
+func (e *relayEnv) watchKey(t testing.TB, key string) *changes {
+	t.Helper()
+	kv, err := e.js.KeyValue(context.Background(), "genesys-relay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := kv.Watch(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &changes{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range w.Updates() {
+			c.notify()
+		}
+	}()
+	t.Cleanup(func() { _ = w.Stop(); <-done })
+	return c
+}
+
+// nextMsg waits for the last message on subject in stream, or the first one to come.
+func (e *relayEnv) nextMsg(t testing.TB, stream, subject string) jetstream.Msg {
+	t.Helper()
+	cons, err := e.js.OrderedConsumer(context.Background(), stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := cons.Next(jetstream.FetchMaxWait(15 * time.Second))
+	if err != nil {
+		t.Fatalf("waiting for a message on %s: %v", subject, err)
+	}
+	return m
 }
 
 // deadLetter waits for the relay dead letter of endpoint and decodes it.
 func (e *relayEnv) deadLetter(t testing.TB, endpoint string) DeadLetter {
 	t.Helper()
-	var m *jetstream.RawStreamMsg
-	waitFor(t, 15*time.Second, "dead letter of "+endpoint, func() bool {
-		var err error
-		m, err = e.dead.GetLastMsgForSubject(context.Background(), "genesys.dead.relay."+endpoint)
-		return err == nil
-	})
+	m := e.nextMsg(t, "GENESYS_DEAD", "genesys.dead.relay."+endpoint)
 	var dl DeadLetter
-	if err := json.Unmarshal(m.Data, &dl); err != nil {
+	if err := json.Unmarshal(m.Data(), &dl); err != nil {
 		t.Fatal(err)
 	}
 	return dl
@@ -238,14 +306,9 @@ func (e *relayEnv) deadLetter(t testing.TB, endpoint string) DeadLetter {
 // opsEvent waits for the last ops event of kind and returns its data.
 func (e *relayEnv) opsEvent(t testing.TB, kind string) audit.OpsData {
 	t.Helper()
-	var m *jetstream.RawStreamMsg
-	waitFor(t, 15*time.Second, "ops event "+kind, func() bool {
-		var err error
-		m, err = e.audit.GetLastMsgForSubject(context.Background(), "genesys.audit.ops."+kind)
-		return err == nil
-	})
+	m := e.nextMsg(t, "GENESYS_AUDIT", "genesys.audit.ops."+kind)
 	var ev struct{ Data audit.OpsData }
-	if err := json.Unmarshal(m.Data, &ev); err != nil {
+	if err := json.Unmarshal(m.Data(), &ev); err != nil {
 		t.Fatal(err)
 	}
 	return ev.Data
@@ -253,6 +316,7 @@ func (e *relayEnv) opsEvent(t testing.TB, kind string) audit.OpsData {
 
 // recordingObserver counts what the relay reports.
 type recordingObserver struct {
+	changed  changes // notified after each call
 	mu       sync.Mutex
 	statuses map[string]int // endpoint/status → attempts
 	retries  map[string]int
@@ -266,23 +330,25 @@ func newRecordingObserver() *recordingObserver {
 		backlog: map[string]uint64{}, enabled: map[string]bool{}}
 }
 
-func (o *recordingObserver) Attempted(ep, status string, _ time.Duration) {
+// update changes the counts under the lock, then wakes waiters.
+func (o *recordingObserver) update(f func()) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.statuses[ep+"/"+status]++
+	f()
+	o.mu.Unlock()
+	o.changed.notify()
+}
+
+func (o *recordingObserver) Attempted(ep, status string, _ time.Duration) {
+	o.update(func() { o.statuses[ep+"/"+status]++ })
 }
 func (o *recordingObserver) Delivered(string, time.Duration) {}
-func (o *recordingObserver) Retried(ep string)               { o.mu.Lock(); o.retries[ep]++; o.mu.Unlock() }
-func (o *recordingObserver) DeadLettered(ep string)          { o.mu.Lock(); o.dead[ep]++; o.mu.Unlock() }
+func (o *recordingObserver) Retried(ep string)               { o.update(func() { o.retries[ep]++ }) }
+func (o *recordingObserver) DeadLettered(ep string)          { o.update(func() { o.dead[ep]++ }) }
 func (o *recordingObserver) Backlog(ep string, n uint64, _ time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.backlog[ep] = n
+	o.update(func() { o.backlog[ep] = n })
 }
 func (o *recordingObserver) EndpointEnabled(ep string, on bool) {
-	o.mu.Lock()
-	o.enabled[ep] = on
-	o.mu.Unlock()
+	o.update(func() { o.enabled[ep] = on })
 }
 
 func (o *recordingObserver) count(m map[string]int, key string) int {

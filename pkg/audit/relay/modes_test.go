@@ -39,9 +39,8 @@ func TestRelayAdapters(t *testing.T) {
 	es.Mode, es.HMAC.Secret, es.Secrets = ModeHMACHeader, "elastic-hmac-key", nil
 	seqs := env.publish(t, 3, "adapters")
 	env.run(t, Config{Endpoints: []Endpoint{hec, es}})
-	waitFor(t, 15*time.Second, "deliveries to both", func() bool {
-		return len(splunk.accepted()) == 3 && len(elastic.accepted()) == 3
-	})
+	waitFor(t, 15*time.Second, "deliveries to splunk", &splunk.changed, func() bool { return len(splunk.accepted()) == 3 })
+	waitFor(t, 15*time.Second, "deliveries to elastic", &elastic.changed, func() bool { return len(elastic.accepted()) == 3 })
 	if diff := cmp.Diff(seqs, splunk.accepted()); diff != "" {
 		t.Errorf("splunk (-want +got):\n%s", diff)
 	}

@@ -44,7 +44,7 @@ func TestRelayDeliversSignedEventsInOrder(t *testing.T) {
 	ep := testEndpoint("siem", rc.URL)
 	ep.Secrets = []string{vectorSecret, secondSecret}
 	_, stop := env.run(t, Config{Endpoints: []Endpoint{ep}})
-	waitFor(t, 15*time.Second, "5 deliveries", func() bool { return len(rc.accepted()) == 5 })
+	waitFor(t, 15*time.Second, "5 deliveries", &rc.changed, func() bool { return len(rc.accepted()) == 5 })
 	stop()
 
 	if diff := cmp.Diff(seqs, rc.accepted()); diff != "" {
@@ -89,7 +89,7 @@ func TestRelayRetriesAcrossRestartUntilEndpointRecovers(t *testing.T) {
 	cfg := Config{Endpoints: []Endpoint{ep}, Observer: obs}
 
 	_, stop := env.run(t, cfg)
-	waitFor(t, 15*time.Second, "refused connections", func() bool { return obs.count(obs.statuses, "siem/network") >= 2 })
+	waitFor(t, 15*time.Second, "refused connections", &obs.changed, func() bool { return obs.count(obs.statuses, "siem/network") >= 2 })
 	stop()
 	refused := obs.count(obs.statuses, "siem/network")
 
@@ -119,7 +119,7 @@ func TestRelayRetriesAcrossRestartUntilEndpointRecovers(t *testing.T) {
 	t.Cleanup(rc.Close)
 
 	_, stop = env.run(t, cfg) // a new relay process picks up where the first left off
-	waitFor(t, 20*time.Second, "3 deliveries", func() bool { return len(rc.accepted()) == 3 })
+	waitFor(t, 20*time.Second, "3 deliveries", &rc.changed, func() bool { return len(rc.accepted()) == 3 })
 	stop()
 
 	if diff := cmp.Diff(seqs, rc.accepted()); diff != "" {
@@ -176,7 +176,7 @@ func TestRelay410DisablesAndEnableDeliversBacklogInOrder(t *testing.T) {
 	ctx := t.Context()
 
 	var st EndpointState
-	waitFor(t, 15*time.Second, "endpoint disabled", func() bool {
+	waitFor(t, 15*time.Second, "endpoint disabled", env.watchKey(t, stateKeyPrefix+"siem"), func() bool {
 		st, _ = r.Admin().State(ctx, "siem")
 		return !st.Enabled
 	})
@@ -190,7 +190,7 @@ func TestRelay410DisablesAndEnableDeliversBacklogInOrder(t *testing.T) {
 	seqs = append(seqs, env.publish(t, 2, "while-disabled")...)
 	stop()
 	_, stop = env.run(t, cfg) // a restart keeps the endpoint disabled and in place
-	waitFor(t, 10*time.Second, "observer hears disabled", func() bool {
+	waitFor(t, 10*time.Second, "observer hears disabled", &obs.changed, func() bool {
 		obs.mu.Lock()
 		defer obs.mu.Unlock()
 		on, ok := obs.enabled["siem"]
@@ -210,7 +210,7 @@ func TestRelay410DisablesAndEnableDeliversBacklogInOrder(t *testing.T) {
 	if err := r.Admin().Enable(ctx, "siem"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "backlog delivered", func() bool { return len(rc.accepted()) == 4 })
+	waitFor(t, 15*time.Second, "backlog delivered", &rc.changed, func() bool { return len(rc.accepted()) == 4 })
 	stop()
 	if diff := cmp.Diff(seqs, rc.accepted()); diff != "" {
 		t.Errorf("backlog order (-want +got):\n%s", diff)
@@ -308,5 +308,5 @@ func TestRelayWarnsBeforeBacklogLeavesRetention(t *testing.T) {
 			t.Errorf("field %s = %q, want %q (all: %v)", k, ops.Fields[k], v, ops.Fields)
 		}
 	}
-	waitFor(t, 5*time.Second, "backlog metric", func() bool { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.backlog["siem"] == 2 })
+	waitFor(t, 5*time.Second, "backlog metric", &obs.changed, func() bool { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.backlog["siem"] == 2 })
 }

@@ -102,13 +102,17 @@ func TestRelayIntoSink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sink)
+	var served changes
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sink.ServeHTTP(w, r)
+		served.notify()
+	}))
 	t.Cleanup(srv.Close)
 	ep := testEndpoint("dev-sink", srv.URL)
 	ep.Subjects = nil // everything, ops events too: no gaps
 	env.publish(t, 3, "sink")
 	env.run(t, Config{Endpoints: []Endpoint{ep}})
-	waitFor(t, 15*time.Second, "3 events printed", func() bool { return sink.Received() == 3 })
+	waitFor(t, 15*time.Second, "3 events printed", &served, func() bool { return sink.Received() == 3 })
 	if s := out.String(); strings.Contains(s, "GAP") || strings.Contains(s, "REFUSED") || !strings.Contains(s, "seq=3 ") {
 		t.Errorf("sink output:\n%s", s)
 	}
