@@ -66,9 +66,11 @@ var suiteModes = []modeCase{
 		},
 	},
 	{
-		mode:      ModeHMACHeader,
-		configure: func(e *Endpoint) { e.Mode, e.Secrets, e.HMAC = ModeHMACHeader, nil, HMACSettings{Secret: "elastic-hmac-key"} },
-		secrets:   []string{"elastic-hmac-key"},
+		mode: ModeHMACHeader,
+		configure: func(e *Endpoint) {
+			e.Mode, e.Secrets, e.HMAC = ModeHMACHeader, nil, HMACSettings{Secret: "elastic-hmac-key"}
+		},
+		secrets: []string{"elastic-hmac-key"},
 		verify: func(r *http.Request, body []byte, d *Delivery) error {
 			m := hmac.New(sha256.New, []byte("elastic-hmac-key"))
 			m.Write(body)
