@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // maxSinkBody bounds a delivery the sink reads.
@@ -28,7 +30,7 @@ const maxSinkBody = 1 << 20
 // and is followed by "GAP source=… missing sequences 40-41" when events were skipped, or starts
 // with "REPEAT" for a sequence at or below one already seen (a retry or a replay).
 type Sink struct {
-	verifier *Verifier
+	verifier *audit.Verifier
 	out      io.Writer
 	nowFunc  func() time.Time
 
@@ -53,7 +55,7 @@ type SinkEvent struct {
 
 // NewSink returns a Sink that verifies with the given whsec_ secrets and prints to out.
 func NewSink(secrets []string, out io.Writer) (*Sink, error) {
-	v, err := NewVerifier(DefaultTolerance, secrets...)
+	v, err := audit.NewVerifier(audit.DefaultTolerance, secrets...)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +146,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := s.verifier.Verify(r.Header, body, s.nowFunc()); err != nil {
 		s.printf("REFUSED %s\n", err)
 		status := http.StatusUnauthorized
-		if errors.Is(err, ErrMissingHeaders) || errors.Is(err, ErrInvalidTimestamp) {
+		if errors.Is(err, audit.ErrMissingHeaders) || errors.Is(err, audit.ErrInvalidTimestamp) {
 			status = http.StatusBadRequest
 		}
 		http.Error(w, "signature check failed", status)
@@ -152,11 +154,11 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var ev sinkEvent
 	if err := json.Unmarshal(body, &ev); err != nil || ev.ID == "" {
-		s.printf("REFUSED webhook %s: body is not a CloudEvent\n", clip(r.Header.Get(HeaderWebhookID), 128))
+		s.printf("REFUSED webhook %s: body is not a CloudEvent\n", clip(r.Header.Get(audit.HeaderWebhookID), 128))
 		http.Error(w, "not a CloudEvent", http.StatusBadRequest)
 		return
 	}
-	if err := s.record(ev, r.Header.Get(HeaderWebhookSequence)); err != nil {
+	if err := s.record(ev, r.Header.Get(audit.HeaderWebhookSequence)); err != nil {
 		http.Error(w, "cannot keep the event", http.StatusServiceUnavailable)
 		return
 	}

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"cmp"
@@ -64,14 +64,10 @@ func (r *Relay) Replay(ctx context.Context, endpoint string, opt ReplayOptions) 
 		return res, fmt.Errorf("%w (%s: %s)", ErrEndpointDisabled, endpoint, st.Reason)
 	}
 	defer er.send.close()
-	if err := r.waitMirrored(ctx); err != nil {
+	lastSeq, err := r.waitMirrored(ctx)
+	if err != nil {
 		return res, fmt.Errorf("audit: replay: %w", err)
 	}
-	stream, err := r.cfg.JetStream.Stream(ctx, r.cfg.RelayStream)
-	if err != nil {
-		return res, fmt.Errorf("audit: replay: relay stream %s: %w", r.cfg.RelayStream, err)
-	}
-	lastSeq := stream.CachedInfo().State.LastSeq
 	since := opt.Since
 	cons, err := r.cfg.JetStream.OrderedConsumer(ctx, r.cfg.RelayStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: er.ep.Subjects, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since,

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -13,9 +13,21 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// Secrets of the tests: the Standard Webhooks spec's test vector secret and another valid one,
+// for rotation.
+const (
+	vectorSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	secondSecret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
 )
 
 // relayEnv is a NATS server with the audit and dead-letter streams of DESIGN.md.
@@ -23,7 +35,7 @@ type relayEnv struct {
 	js    jetstream.JetStream
 	audit jetstream.Stream
 	dead  jetstream.Stream
-	pub   *Publisher
+	pub   *audit.Publisher
 }
 
 func newRelayEnv(t testing.TB, auditMaxAge time.Duration) *relayEnv {
@@ -34,7 +46,7 @@ func newRelayEnv(t testing.TB, auditMaxAge time.Duration) *relayEnv {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	audit, err := js.CreateStream(ctx, jetstream.StreamConfig{
+	auditStream, err := js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: "GENESYS_AUDIT", Subjects: []string{"genesys.audit.>"}, Retention: jetstream.LimitsPolicy,
 		Discard: jetstream.DiscardNew, MaxAge: auditMaxAge, Duplicates: time.Minute, DenyDelete: true, DenyPurge: true,
 	})
@@ -47,11 +59,11 @@ func newRelayEnv(t testing.TB, auditMaxAge time.Duration) *relayEnv {
 	if err != nil {
 		t.Fatalf("dead stream: %v", err)
 	}
-	pub, err := NewPublisher(js, PublisherConfig{Stream: "GENESYS_AUDIT"})
+	pub, err := audit.NewPublisher(js, audit.PublisherConfig{Stream: "GENESYS_AUDIT"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &relayEnv{js: js, audit: audit, dead: dead, pub: pub}
+	return &relayEnv{js: js, audit: auditStream, dead: dead, pub: pub}
 }
 
 // publish stores n deactivation events with job ids <tag>-<i> and returns their sequences.
@@ -59,8 +71,8 @@ func (e *relayEnv) publish(t testing.TB, n int, tag string) []uint64 {
 	t.Helper()
 	var seqs []uint64
 	for i := range n {
-		ev, err := Origin{}.UserEvent(Record{JobID: fmt.Sprintf("%s-%d", tag, i), Outcome: OutcomeDeactivated,
-			Time: time.Now(), User: Target{ID: "0b5c3d2e-1a2b-4c3d-9e8f-0a1b2c3d4e5f"}})
+		ev, err := audit.Origin{}.UserEvent(audit.Record{JobID: fmt.Sprintf("%s-%d", tag, i), Outcome: audit.OutcomeDeactivated,
+			Time: time.Now(), User: audit.Target{ID: "0b5c3d2e-1a2b-4c3d-9e8f-0a1b2c3d4e5f"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,15 +96,15 @@ func (e *relayEnv) stored(t testing.TB, seq uint64) *jetstream.RawStreamMsg {
 }
 
 // run starts a relay with cfg on the environment; the returned function stops it and waits.
-func (e *relayEnv) run(t testing.TB, cfg RelayConfig) (*Relay, func()) {
+func (e *relayEnv) run(t testing.TB, cfg Config) (*Relay, func()) {
 	t.Helper()
 	cfg.JetStream = e.js
 	if cfg.Logger == nil {
 		cfg.Logger = zaptest.NewLogger(t)
 	}
-	r, err := NewRelay(context.Background(), cfg)
+	r, err := New(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("NewRelay: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -140,7 +152,7 @@ type hit struct {
 }
 
 func (h hit) seq() uint64 {
-	n, _ := strconv.ParseUint(h.header.Get(HeaderWebhookSequence), 10, 64)
+	n, _ := strconv.ParseUint(h.header.Get(audit.HeaderWebhookSequence), 10, 64)
 	return n
 }
 
@@ -148,6 +160,7 @@ func (h hit) seq() uint64 {
 // n-th request (1-based).
 type receiver struct {
 	*httptest.Server
+	changed changes // notified after each answer
 	mu      sync.Mutex
 	hits    []hit
 	respond func(n int, r *http.Request, body []byte, w http.ResponseWriter) int
@@ -176,6 +189,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(rec.Body.Bytes())
+	rc.changed.notify()
 }
 
 func (rc *receiver) all() []hit {
@@ -195,45 +209,106 @@ func (rc *receiver) accepted() []uint64 {
 	return out
 }
 
-// waitFor polls cond every 10 ms for up to d.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+// changes wakes waiters whenever what they watch changes: a receiver's requests, an observer's
+// counts, a KV key. The zero value is ready to use.
+type changes struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// next returns a channel closed at the next notify.
+func (c *changes) next() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch == nil {
+		c.ch = make(chan struct{})
+	}
+	return c.ch
+}
+
+func (c *changes) notify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch != nil {
+		close(c.ch)
+		c.ch = nil
+	}
+}
+
+// waitFor checks cond now and after every change, for up to d: no polling.
+func waitFor(t testing.TB, d time.Duration, what string, c *changes, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
+	timeout := time.NewTimer(d)
+	defer timeout.Stop()
+	for {
+		next := c.next() // before cond, so that no change between the two is missed
+		if cond() {
+			return
+		}
+		select {
+		case <-next:
+		case <-timeout.C:
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// watchKey returns changes notified at every update of key in the relay's state bucket.
+func (e *relayEnv) watchKey(t testing.TB, key string) *changes {
+	t.Helper()
+	kv, err := e.js.KeyValue(context.Background(), "genesys-relay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := kv.Watch(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &changes{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range w.Updates() {
+			c.notify()
+		}
+	}()
+	t.Cleanup(func() { _ = w.Stop(); <-done })
+	return c
+}
+
+// nextMsg waits for the last message on subject in stream, or the first one to come.
+func (e *relayEnv) nextMsg(t testing.TB, stream, subject string) jetstream.Msg {
+	t.Helper()
+	cons, err := e.js.OrderedConsumer(context.Background(), stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := cons.Next(jetstream.FetchMaxWait(15 * time.Second))
+	if err != nil {
+		t.Fatalf("waiting for a message on %s: %v", subject, err)
+	}
+	return m
 }
 
 // deadLetter waits for the relay dead letter of endpoint and decodes it.
 func (e *relayEnv) deadLetter(t testing.TB, endpoint string) DeadLetter {
 	t.Helper()
-	var m *jetstream.RawStreamMsg
-	waitFor(t, 15*time.Second, "dead letter of "+endpoint, func() bool {
-		var err error
-		m, err = e.dead.GetLastMsgForSubject(context.Background(), "genesys.dead.relay."+endpoint)
-		return err == nil
-	})
+	m := e.nextMsg(t, "GENESYS_DEAD", "genesys.dead.relay."+endpoint)
 	var dl DeadLetter
-	if err := json.Unmarshal(m.Data, &dl); err != nil {
+	if err := json.Unmarshal(m.Data(), &dl); err != nil {
 		t.Fatal(err)
 	}
 	return dl
 }
 
 // opsEvent waits for the last ops event of kind and returns its data.
-func (e *relayEnv) opsEvent(t testing.TB, kind string) OpsData {
+func (e *relayEnv) opsEvent(t testing.TB, kind string) audit.OpsData {
 	t.Helper()
-	var m *jetstream.RawStreamMsg
-	waitFor(t, 15*time.Second, "ops event "+kind, func() bool {
-		var err error
-		m, err = e.audit.GetLastMsgForSubject(context.Background(), "genesys.audit.ops."+kind)
-		return err == nil
-	})
-	var ev struct{ Data OpsData }
-	if err := json.Unmarshal(m.Data, &ev); err != nil {
+	m := e.nextMsg(t, "GENESYS_AUDIT", "genesys.audit.ops."+kind)
+	var ev struct{ Data audit.OpsData }
+	if err := json.Unmarshal(m.Data(), &ev); err != nil {
 		t.Fatal(err)
 	}
 	return ev.Data
@@ -241,6 +316,7 @@ func (e *relayEnv) opsEvent(t testing.TB, kind string) OpsData {
 
 // recordingObserver counts what the relay reports.
 type recordingObserver struct {
+	changed  changes // notified after each call
 	mu       sync.Mutex
 	statuses map[string]int // endpoint/status → attempts
 	retries  map[string]int
@@ -254,23 +330,25 @@ func newRecordingObserver() *recordingObserver {
 		backlog: map[string]uint64{}, enabled: map[string]bool{}}
 }
 
-func (o *recordingObserver) Attempted(ep, status string, _ time.Duration) {
+// update changes the counts under the lock, then wakes waiters.
+func (o *recordingObserver) update(f func()) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.statuses[ep+"/"+status]++
+	f()
+	o.mu.Unlock()
+	o.changed.notify()
+}
+
+func (o *recordingObserver) Attempted(ep, status string, _ time.Duration) {
+	o.update(func() { o.statuses[ep+"/"+status]++ })
 }
 func (o *recordingObserver) Delivered(string, time.Duration) {}
-func (o *recordingObserver) Retried(ep string)               { o.mu.Lock(); o.retries[ep]++; o.mu.Unlock() }
-func (o *recordingObserver) DeadLettered(ep string)          { o.mu.Lock(); o.dead[ep]++; o.mu.Unlock() }
+func (o *recordingObserver) Retried(ep string)               { o.update(func() { o.retries[ep]++ }) }
+func (o *recordingObserver) DeadLettered(ep string)          { o.update(func() { o.dead[ep]++ }) }
 func (o *recordingObserver) Backlog(ep string, n uint64, _ time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.backlog[ep] = n
+	o.update(func() { o.backlog[ep] = n })
 }
 func (o *recordingObserver) EndpointEnabled(ep string, on bool) {
-	o.mu.Lock()
-	o.enabled[ep] = on
-	o.mu.Unlock()
+	o.update(func() { o.enabled[ep] = on })
 }
 
 func (o *recordingObserver) count(m map[string]int, key string) int {

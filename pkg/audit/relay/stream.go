@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 
 // ensureRelayStream creates the relay stream when it is missing: a mirror of the audit stream
 // with the audit stream's MaxAge and storage, whose messages cannot be deleted or purged.
-func ensureRelayStream(ctx context.Context, cfg RelayConfig) error {
+func ensureRelayStream(ctx context.Context, cfg Config) error {
 	_, err := cfg.JetStream.Stream(ctx, cfg.RelayStream)
 	if err == nil {
 		return nil
@@ -48,28 +48,29 @@ func ensureRelayStream(ctx context.Context, cfg RelayConfig) error {
 }
 
 // waitMirrored waits until the relay stream holds every message the audit stream held when it
-// was called, so that a replay sees them; it gives up after 30 s or when ctx ends.
-func (r *Relay) waitMirrored(ctx context.Context) error {
+// was called, so that a replay sees them, and returns the relay stream's last sequence then; it
+// gives up after 30 s or when ctx ends.
+func (r *Relay) waitMirrored(ctx context.Context) (uint64, error) {
 	src, err := r.cfg.JetStream.Stream(ctx, r.cfg.AuditStream)
 	if err != nil {
-		return fmt.Errorf("audit: audit stream %s: %w", r.cfg.AuditStream, err)
+		return 0, fmt.Errorf("audit: audit stream %s: %w", r.cfg.AuditStream, err)
 	}
 	want := src.CachedInfo().State.LastSeq
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s, err := r.cfg.JetStream.Stream(ctx, r.cfg.RelayStream)
 		if err != nil {
-			return fmt.Errorf("audit: relay stream %s: %w", r.cfg.RelayStream, err)
+			return 0, fmt.Errorf("audit: relay stream %s: %w", r.cfg.RelayStream, err)
 		}
-		if s.CachedInfo().State.LastSeq >= want {
-			return nil
+		if last := s.CachedInfo().State.LastSeq; last >= want {
+			return last, nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("audit: relay stream %s is at sequence %d, the audit stream at %d: the mirror is not catching up",
+			return 0, fmt.Errorf("audit: relay stream %s is at sequence %d, the audit stream at %d: the mirror is not catching up",
 				r.cfg.RelayStream, s.CachedInfo().State.LastSeq, want)
 		}
 		if !sleepCtx(ctx, 20*time.Millisecond) {
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
 	}
 }

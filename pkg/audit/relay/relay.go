@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"cmp"
@@ -14,11 +14,13 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
-// RelayConfig configures a [Relay]. Every field but JetStream and Endpoints has a default; the
+// Config configures a [Relay]. Every field but JetStream and Endpoints has a default; the
 // defaults match the names of DESIGN.md (jobs.Names), which this package cannot import.
-type RelayConfig struct {
+type Config struct {
 	// JetStream reaches the audit stream, the state bucket and the dead-letter stream. Required.
 	JetStream jetstream.JetStream
 	// Prefix starts the subjects of ops events (<prefix>.audit.ops.<kind>) and relay dead letters
@@ -47,11 +49,11 @@ type RelayConfig struct {
 	// Endpoints receive the events. Names must be unique. At least one for Run.
 	Endpoints []Endpoint
 	// Origin is the CloudEvents source of the relay's ops events. Defaults to the zero Origin.
-	Origin Origin
+	Origin audit.Origin
 	// Logger receives the relay's logs; never a secret or a URL's query. Defaults to zap.NewNop().
 	Logger *zap.Logger
 	// Observer hears every attempt, for metrics. Defaults to one that does nothing.
-	Observer RelayObserver
+	Observer Observer
 	// MonitorInterval is how often the relay measures each endpoint's backlog. Defaults to 30 s.
 	MonitorInterval time.Duration
 	// BacklogWarnRatio is the share of the audit stream's MaxAge the oldest undelivered event of
@@ -71,8 +73,8 @@ type RelayConfig struct {
 	jitterFunc func(time.Duration) time.Duration // tests; default adds up to 20 %
 }
 
-func (c RelayConfig) withDefaults() RelayConfig {
-	c.Prefix = cmp.Or(c.Prefix, DefaultPrefix)
+func (c Config) withDefaults() Config {
+	c.Prefix = cmp.Or(c.Prefix, audit.DefaultPrefix)
 	c.AuditStream = cmp.Or(c.AuditStream, strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(c.Prefix))+"_AUDIT")
 	c.RelayStream = cmp.Or(c.RelayStream, c.AuditStream+"_RELAY")
 	if len(c.Subjects) == 0 {
@@ -101,11 +103,11 @@ func (c RelayConfig) withDefaults() RelayConfig {
 	return c
 }
 
-func (c RelayConfig) validate() error {
+func (c Config) validate() error {
 	if c.JetStream == nil {
 		return errors.New("audit: relay: nil JetStream")
 	}
-	if !prefixRE.MatchString(c.Prefix) {
+	if !audit.ValidPrefix(c.Prefix) {
 		return fmt.Errorf("audit: relay: invalid subject prefix %q", c.Prefix)
 	}
 	if c.BacklogWarnRatio <= 0 || c.BacklogWarnRatio >= 1 || c.MonitorInterval <= 0 || c.ShutdownTimeout <= 0 || c.ConsumerCheckInterval <= 0 {
@@ -114,12 +116,12 @@ func (c RelayConfig) validate() error {
 	return validateEndpoints(c.Endpoints)
 }
 
-// CheckEndpoints reports what [NewRelay] would refuse in endpoints, with the defaults of a relay
+// CheckEndpoints reports what [New] would refuse in endpoints, with the defaults of a relay
 // on prefix applied, without connecting anywhere: for commands that must tell a bad
 // configuration from a failure to start. Errors never carry a secret.
 func CheckEndpoints(prefix string, endpoints []Endpoint) error {
-	cfg := RelayConfig{Prefix: prefix, Endpoints: endpoints}.withDefaults()
-	if !prefixRE.MatchString(cfg.Prefix) {
+	cfg := Config{Prefix: prefix, Endpoints: endpoints}.withDefaults()
+	if !audit.ValidPrefix(cfg.Prefix) {
 		return fmt.Errorf("audit: relay: invalid subject prefix %q", cfg.Prefix)
 	}
 	return validateEndpoints(cfg.Endpoints)
@@ -147,10 +149,10 @@ func validateEndpoints(endpoints []Endpoint) error {
 // only the relay consumes), so a slow or dead endpoint delays no other, and any number of relay
 // processes may run with the same configuration: they share the consumers. The relay records how
 // far each consumer has delivered and recreates a consumer it finds deleted or altered from
-// there, with an ops event, never from "new". Build one with [NewRelay] and call Run; a Relay is safe for concurrent use, and
+// there, with an ops event, never from "new". Build one with [New] and call Run; a Relay is safe for concurrent use, and
 // Run may be called once.
 type Relay struct {
-	cfg     RelayConfig
+	cfg     Config
 	admin   *EndpointAdmin
 	runners []*endpointRunner
 	byName  map[string]*endpointRunner
@@ -161,9 +163,9 @@ type Relay struct {
 	mirrorMoved time.Time // when the monitor saw mirrorSeq change last
 }
 
-// NewRelay checks cfg, opens (or creates) the state bucket and the relay stream (which needs the
+// New checks cfg, opens (or creates) the state bucket and the relay stream (which needs the
 // audit stream). It creates no consumer and starts nothing; Run does. Errors start with "audit: ".
-func NewRelay(ctx context.Context, cfg RelayConfig) (*Relay, error) {
+func New(ctx context.Context, cfg Config) (*Relay, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -214,18 +216,19 @@ func (r *Relay) Run(ctx context.Context) error {
 		return startErr(ctx, err)
 	}
 	defer watcher.Stop() //nolint:errcheck
-	for _, er := range r.runners {
-		st := stateOrDefault(states, er.ep.Name)
-		if _, err := er.ensureConsumer(ctx, st); err != nil {
+	consumers, applied := make([]jetstream.Consumer, len(r.runners)), make([]EndpointState, len(r.runners))
+	for i, er := range r.runners {
+		applied[i] = stateOrDefault(states, er.ep.Name)
+		if consumers[i], err = er.ensureConsumer(ctx, applied[i]); err != nil {
 			return startErr(ctx, err)
 		}
-		er.stateCh <- st
+		er.stateCh <- applied[i]
 	}
 	r.log.Info("relay started", zap.Int("endpoints", len(r.runners)), zap.String("stream", r.cfg.RelayStream),
 		zap.String("mirror_of", r.cfg.AuditStream))
 	var wg sync.WaitGroup
-	for _, er := range r.runners {
-		wg.Go(func() { er.run(ctx) })
+	for i, er := range r.runners {
+		wg.Go(func() { er.run(ctx, consumers[i], applied[i]) })
 	}
 	wg.Go(func() { r.forwardStates(ctx, watcher) })
 	wg.Go(func() { r.monitor(ctx) })

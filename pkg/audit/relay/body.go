@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"bytes"
@@ -10,15 +10,15 @@ import (
 	"time"
 )
 
-// delivery is one stored event made ready for endpoints: the body every mode starts from and
-// what the headers need.
-type delivery struct {
-	id      string    // webhook-id: the CloudEvent id, or "seq_<n>" when that id is unusable
-	seq     uint64    // audit stream sequence
-	subject string    // NATS subject the event was stored on
-	body    []byte    // the stored bytes with the CloudEvents "sequence" extension added
-	time    time.Time // CloudEvents time, for the Splunk HEC envelope; zero when absent
-	source  string    // CloudEvents source
+// Delivery is one stored event made ready for endpoints: the body every mode starts from and
+// what the headers need. Adapters read it and must not change it.
+type Delivery struct {
+	ID      string    // webhook-id: the CloudEvent id, or "seq_<n>" when that id is unusable
+	Seq     uint64    // audit stream sequence
+	Subject string    // NATS subject the event was stored on
+	Body    []byte    // the stored bytes with the CloudEvents "sequence" extension added
+	Time    time.Time // CloudEvents time, for envelopes such as Splunk HEC's; zero when absent
+	Source  string    // CloudEvents source
 }
 
 // webhookIDRE is what the relay accepts as a webhook-id: no '.', which the signed content uses as
@@ -34,7 +34,7 @@ func FormatSequence(seq uint64) string { return fmt.Sprintf("%020d", seq) }
 // every other attribute, and data, keeps the exact bytes the worker stored. A stored event that
 // already has a top-level "sequence" keeps it unchanged. Signatures cover the delivered bytes.
 // An event that is not a JSON object with a string id is refused: it goes to the dead letters.
-func prepareDelivery(data []byte, seq uint64, subject string) (*delivery, error) {
+func prepareDelivery(data []byte, seq uint64, subject string) (*Delivery, error) {
 	var head struct {
 		ID       *string         `json:"id"`
 		Source   string          `json:"source"`
@@ -51,15 +51,15 @@ func prepareDelivery(data []byte, seq uint64, subject string) (*delivery, error)
 	if head.ID == nil || *head.ID == "" {
 		return nil, errors.New("stored event has no id")
 	}
-	d := &delivery{id: *head.ID, seq: seq, subject: subject, source: head.Source}
-	if !webhookIDRE.MatchString(d.id) {
-		d.id = "seq_" + strconv.FormatUint(seq, 10)
+	d := &Delivery{ID: *head.ID, Seq: seq, Subject: subject, Source: head.Source}
+	if !webhookIDRE.MatchString(d.ID) {
+		d.ID = "seq_" + strconv.FormatUint(seq, 10)
 	}
 	if t, err := time.Parse(time.RFC3339Nano, head.Time); err == nil {
-		d.time = t
+		d.Time = t
 	}
 	if head.Sequence != nil {
-		d.body = trimmed
+		d.Body = trimmed
 		return d, nil
 	}
 	member := `"sequence":"` + FormatSequence(seq) + `"`
@@ -70,6 +70,6 @@ func prepareDelivery(data []byte, seq uint64, subject string) (*delivery, error)
 	if len(rest) > 0 && rest[0] != '}' {
 		b = append(b, ',')
 	}
-	d.body = append(b, trimmed[1:]...)
+	d.Body = append(b, trimmed[1:]...)
 	return d, nil
 }

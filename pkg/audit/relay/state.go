@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // EndpointState is what the state bucket holds for an endpoint under "endpoint.<name>". An
@@ -25,6 +27,8 @@ type EndpointState struct {
 }
 
 const (
+	// maxReasonText bounds the reason of an endpoint state, as the audit event bounds its text fields.
+	maxReasonText  = 1024
 	stateKeyPrefix = "endpoint."
 	// pauseFor is how far a disabled endpoint's consumer is paused: "until enabled". A century
 	// stays below time.Duration's 292-year limit, which the server's resume timer uses.
@@ -55,20 +59,20 @@ func decodeStateEntry(e jetstream.KeyValueEntry) (string, EndpointState) {
 
 // EndpointAdmin reads and changes endpoint states: what `relay endpoints list|enable|disable`
 // does, and what the relay does on a 410. It needs no endpoint configuration, only the stream,
-// bucket and prefix of a [RelayConfig]. It is safe for concurrent use and owns no goroutines.
+// bucket and prefix of a [Config]. It is safe for concurrent use and owns no goroutines.
 type EndpointAdmin struct {
 	js     jetstream.JetStream
 	kv     jetstream.KeyValue
 	stream string // the relay stream, where the endpoints' consumers are
-	pub    *Publisher
-	origin Origin
+	pub    *audit.Publisher
+	origin audit.Origin
 	now    func() time.Time
 }
 
 // NewEndpointAdmin opens (or creates) cfg's state bucket. Only JetStream, Prefix, AuditStream,
 // RelayStream, StateBucket, Replicas and Origin of cfg matter. It does not create the relay
 // stream: the relay does.
-func NewEndpointAdmin(ctx context.Context, cfg RelayConfig) (*EndpointAdmin, error) {
+func NewEndpointAdmin(ctx context.Context, cfg Config) (*EndpointAdmin, error) {
 	cfg.Endpoints = nil
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -77,7 +81,7 @@ func NewEndpointAdmin(ctx context.Context, cfg RelayConfig) (*EndpointAdmin, err
 	return newEndpointAdmin(ctx, cfg)
 }
 
-func newEndpointAdmin(ctx context.Context, cfg RelayConfig) (*EndpointAdmin, error) {
+func newEndpointAdmin(ctx context.Context, cfg Config) (*EndpointAdmin, error) {
 	kv, err := cfg.JetStream.KeyValue(ctx, cfg.StateBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = cfg.JetStream.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -88,7 +92,7 @@ func newEndpointAdmin(ctx context.Context, cfg RelayConfig) (*EndpointAdmin, err
 	if err != nil {
 		return nil, fmt.Errorf("audit: relay state bucket %s: %w", cfg.StateBucket, err)
 	}
-	pub, err := NewPublisher(cfg.JetStream, PublisherConfig{Prefix: cfg.Prefix, Stream: cfg.AuditStream})
+	pub, err := audit.NewPublisher(cfg.JetStream, audit.PublisherConfig{Prefix: cfg.Prefix, Stream: cfg.AuditStream})
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +130,7 @@ func (a *EndpointAdmin) set(ctx context.Context, name string, st EndpointState) 
 		return fmt.Errorf("audit: endpoint name %q: want 1–64 of A–Z a–z 0–9 '-' '_'", clip(name, 64))
 	}
 	st.ChangedAt = a.now().UTC()
-	st.Reason = clip(st.Reason, maxText)
+	st.Reason = clip(st.Reason, maxReasonText)
 	val, _ := json.Marshal(st)
 	if _, err := a.kv.Put(ctx, stateKeyPrefix+name, val); err != nil {
 		return fmt.Errorf("audit: endpoint %s: store state: %w", name, err)
@@ -142,7 +146,7 @@ func (a *EndpointAdmin) set(ctx context.Context, name string, st EndpointState) 
 	if st.Status != 0 {
 		fields["status"] = fmt.Sprint(st.Status)
 	}
-	ev, err := a.origin.OpsEvent(Ops{Kind: kind, Time: st.ChangedAt, Fields: fields,
+	ev, err := a.origin.OpsEvent(audit.Ops{Kind: kind, Time: st.ChangedAt, Fields: fields,
 		Message: fmt.Sprintf("webhook endpoint %s %s: %s", name, verb, st.Reason),
 		Key:     name + "\x00" + st.ChangedAt.Format(time.RFC3339Nano)})
 	if err != nil {

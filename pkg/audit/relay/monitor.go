@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"cmp"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // monitor measures every endpoint's backlog each MonitorInterval, reports it to the observer and
@@ -122,7 +124,7 @@ func (r *Relay) warnBacklog(ctx context.Context, endpoint string, events, seq ui
 		endpoint, events, seq, oldest.Round(time.Second), maxAge)
 	r.log.Warn("endpoint backlog nears the audit stream's retention", zap.String("endpoint", endpoint),
 		zap.Uint64("events", events), zap.Duration("oldest", oldest), zap.Duration("max_age", maxAge))
-	ev, err := r.cfg.Origin.OpsEvent(Ops{
+	ev, err := r.cfg.Origin.OpsEvent(audit.Ops{
 		Kind: "relay_backlog_at_risk", Message: msg, Time: now, Key: endpoint + "\x00" + now.Format(time.DateOnly),
 		Fields: map[string]string{
 			"endpoint": endpoint, "events": fmt.Sprint(events), "oldest_seq": fmt.Sprint(seq),

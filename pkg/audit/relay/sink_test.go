@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // lockedBuffer is a bytes.Buffer safe for a handler and the test to share.
@@ -34,7 +36,7 @@ func TestSinkVerifiesAndReportsGaps(t *testing.T) {
 	}
 	srv := httptest.NewServer(sink)
 	t.Cleanup(srv.Close)
-	signer, _ := NewSigner(vectorSecret)
+	signer, _ := audit.NewSigner(vectorSecret)
 	post := func(seq uint64, sig string) int {
 		d, err := prepareDelivery([]byte(`{"id":"e-`+strconv.FormatUint(seq, 10)+`","source":"urn:test","type":"com.offboard-dev.genesys.user.deactivated","subject":"u-1","data":{"message":"done","unmapped":{"outcome":"deactivated"}}}`), seq, "x")
 		if err != nil {
@@ -42,12 +44,12 @@ func TestSinkVerifiesAndReportsGaps(t *testing.T) {
 		}
 		now := time.Now()
 		if sig == "" {
-			sig = signer.Sign(d.id, now, d.body)
+			sig = signer.Sign(d.ID, now, d.Body)
 		}
-		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(d.body))
-		req.Header.Set(HeaderWebhookID, d.id)
-		req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
-		req.Header.Set(HeaderWebhookSignature, sig)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(d.Body))
+		req.Header.Set(audit.HeaderWebhookID, d.ID)
+		req.Header.Set(audit.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set(audit.HeaderWebhookSignature, sig)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -100,13 +102,17 @@ func TestRelayIntoSink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sink)
+	var served changes
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sink.ServeHTTP(w, r)
+		served.notify()
+	}))
 	t.Cleanup(srv.Close)
 	ep := testEndpoint("dev-sink", srv.URL)
 	ep.Subjects = nil // everything, ops events too: no gaps
 	env.publish(t, 3, "sink")
-	env.run(t, RelayConfig{Endpoints: []Endpoint{ep}})
-	waitFor(t, 15*time.Second, "3 events printed", func() bool { return sink.Received() == 3 })
+	env.run(t, Config{Endpoints: []Endpoint{ep}})
+	waitFor(t, 15*time.Second, "3 events printed", &served, func() bool { return sink.Received() == 3 })
 	if s := out.String(); strings.Contains(s, "GAP") || strings.Contains(s, "REFUSED") || !strings.Contains(s, "seq=3 ") {
 		t.Errorf("sink output:\n%s", s)
 	}

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"io"
@@ -14,7 +14,7 @@ import (
 // alone and next to a dead one (connections refused, retrying on the default schedule). Run it
 // with a fixed count, such as
 //
-//	go test ./pkg/audit -run '^$' -bench Relay -benchtime 5000x
+//	go test ./pkg/audit/relay -run '^$' -bench Relay -benchtime 5000x
 func BenchmarkRelay(b *testing.B) {
 	for _, bc := range []struct {
 		name        string
@@ -55,7 +55,7 @@ func benchRelay(b *testing.B, concurrency int, dead bool) {
 	env.publish(b, b.N, "bench")
 	b.ResetTimer()
 	start := time.Now()
-	_, stop := env.run(b, RelayConfig{Endpoints: endpoints, Logger: zap.NewNop()})
+	_, stop := env.run(b, Config{Endpoints: endpoints, Logger: zap.NewNop()})
 	deadline := start.Add(5 * time.Minute)
 	for sink.Received() < b.N && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"cmp"
@@ -9,33 +9,21 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // Mode says how a delivery is shaped and authenticated for one kind of receiver.
 type Mode string
 
-const (
-	// ModeStandard posts the event's bytes (CloudEvents structured JSON) with Standard Webhooks
-	// headers signed with the endpoint's whsec_ secrets. The default.
-	ModeStandard Mode = "standard"
-	// ModeSplunkHEC posts a Splunk HTTP Event Collector envelope {"time","source","sourcetype",
-	// "index","event"} whose event is the CloudEvent, with "Authorization: Splunk <token>".
-	ModeSplunkHEC Mode = "splunk-hec"
-	// ModeHMACHeader posts the event's bytes as application/json with one header holding the
-	// hex HMAC-SHA256 of the body (with a prefix such as "sha256="), which Elastic's HTTP
-	// endpoint input (hmac.header, hmac.key, hmac.type sha256, hmac.prefix) checks. It has no
-	// timestamp, so a receiver cannot refuse a replayed request; prefer ModeStandard where the
-	// receiver can run code.
-	ModeHMACHeader Mode = "hmac-header"
-)
+// The modes are ModeStandard (the default), ModeSplunkHEC and ModeHMACHeader, each in its file
+// mode_<name>.go with its [Adapter].
 
 // Endpoint defaults.
 const (
 	DefaultEndpointTimeout = 15 * time.Second
 	DefaultRetryAfterCap   = time.Hour
-	DefaultHMACHeader      = "X-Hub-Signature-256"
-	DefaultHMACPrefix      = "sha256="
-	DefaultHECSourcetype   = "_json"
 	maxConcurrency         = 256
 )
 
@@ -50,22 +38,16 @@ type Endpoint struct {
 	URL string
 	// Mode shapes and authenticates deliveries. Defaults to ModeStandard.
 	Mode Mode
-	// Secrets are the whsec_ secrets that sign every delivery (one webhook-signature entry each;
-	// two while rotating). Required for ModeStandard, optional for the others.
+	// Secrets are the whsec_ secrets that sign every delivery, whatever the mode (one
+	// webhook-signature entry each; two while rotating). Required for ModeStandard, optional for
+	// the others.
 	Secrets []string
-	// HECToken is the Splunk HEC token. Required for ModeSplunkHEC.
-	HECToken string
-	// HECIndex, HECSource and HECSourcetype fill the HEC envelope. Empty index and source are
-	// left out (the token's defaults apply); HECSourcetype defaults to "_json".
-	HECIndex, HECSource, HECSourcetype string
-	// HMACSecret is the key of ModeHMACHeader, used as raw bytes (Elastic's hmac.key). Required
-	// for ModeHMACHeader.
-	HMACSecret string
-	// HMACHeader and HMACPrefix name the header and start its value. Default to
-	// "X-Hub-Signature-256" and "sha256=".
-	HMACHeader, HMACPrefix string
+	// HEC holds the settings of ModeSplunkHEC; other modes ignore it.
+	HEC HECSettings
+	// HMAC holds the settings of ModeHMACHeader; other modes ignore it.
+	HMAC HMACSettings
 	// Subjects filter what the endpoint receives, such as "genesys.audit.user.>". Defaults to
-	// RelayConfig.Subjects.
+	// Config.Subjects.
 	Subjects []string
 	// Concurrency is how many deliveries may be in flight across all relay replicas (the
 	// consumer's MaxAckPending). 1 keeps events in stream order, also across retries: a failing
@@ -108,15 +90,12 @@ func DefaultSchedule() []time.Duration {
 
 var endpointNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// withDefaults returns e with every default applied.
+// withDefaults returns e with every default applied; each mode's adapter applies its own.
 func (e Endpoint) withDefaults(subjects []string) Endpoint {
 	e.Mode = cmp.Or(e.Mode, ModeStandard)
 	e.Concurrency = cmp.Or(e.Concurrency, 1)
 	e.Timeout = cmp.Or(e.Timeout, DefaultEndpointTimeout)
 	e.RetryAfterCap = cmp.Or(e.RetryAfterCap, DefaultRetryAfterCap)
-	e.HMACHeader = cmp.Or(e.HMACHeader, DefaultHMACHeader)
-	e.HMACPrefix = cmp.Or(e.HMACPrefix, DefaultHMACPrefix)
-	e.HECSourcetype = cmp.Or(e.HECSourcetype, DefaultHECSourcetype)
 	e.StartAt = cmp.Or(e.StartAt, "new")
 	if len(e.Schedule) == 0 {
 		e.Schedule = DefaultSchedule()
@@ -137,24 +116,13 @@ func (e Endpoint) validate() error {
 	if err := checkEndpointURL(e); err != nil {
 		errs = append(errs, err)
 	}
-	switch e.Mode {
-	case ModeStandard:
-		if len(e.Secrets) == 0 {
-			errs = append(errs, errors.New("mode standard needs at least one whsec_ secret"))
-		}
-	case ModeSplunkHEC:
-		if e.HECToken == "" {
-			errs = append(errs, errors.New("mode splunk-hec needs a HEC token"))
-		}
-	case ModeHMACHeader:
-		if e.HMACSecret == "" {
-			errs = append(errs, errors.New("mode hmac-header needs an HMAC secret"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("mode %q: want standard, splunk-hec or hmac-header", clip(string(e.Mode), 32)))
+	if a, err := adapterFor(e); err != nil {
+		errs = append(errs, err)
+	} else if err := a.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(e.Secrets) > 0 {
-		if _, err := NewSigner(e.Secrets...); err != nil {
+		if _, err := audit.NewSigner(e.Secrets...); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -226,11 +194,12 @@ func redactURL(raw string) string {
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }
 
-// secretsOf lists the endpoint's secret strings, so that text quoting a receiver can be scrubbed.
-func (e Endpoint) secretsOf() []string {
-	s := append([]string{e.HECToken, e.HMACSecret}, e.Secrets...)
+// secretsOf lists the endpoint's secret strings and its adapter's, so that text quoting a
+// receiver can be scrubbed.
+func (e Endpoint) secretsOf(a Adapter) []string {
+	s := append(a.Secrets(), e.Secrets...)
 	for _, sec := range e.Secrets {
-		s = append(s, strings.TrimPrefix(sec, SecretPrefix))
+		s = append(s, strings.TrimPrefix(sec, audit.SecretPrefix))
 	}
 	return s
 }
@@ -243,4 +212,16 @@ func scrub(text string, secrets []string) string {
 		}
 	}
 	return text
+}
+
+// clip shortens s to at most n bytes at a rune boundary, marking the cut with "…".
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n -= len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func waitPosition(t *testing.T, env *relayEnv, endpoint string, seq uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "position record", func() bool {
+	waitFor(t, 10*time.Second, "position record", env.watchKey(t, positionKey(endpoint)), func() bool {
 		e, err := kv.Get(t.Context(), positionKey(endpoint))
 		var p position
 		return err == nil && json.Unmarshal(e.Value(), &p) == nil && p.Seq >= seq
@@ -52,14 +52,14 @@ func TestRelayRecreatesDeletedConsumerFromLastDelivered(t *testing.T) {
 	rc := outageReceiver(t, &down)
 	ep := testEndpoint("siem", rc.URL)
 	ep.Schedule = tinySchedule(500) // the outage must not exhaust the attempts
-	env.run(t, RelayConfig{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: 50 * time.Millisecond})
+	env.run(t, Config{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: 50 * time.Millisecond})
 	before := env.publish(t, 2, "before")
-	waitFor(t, 10*time.Second, "first events delivered", func() bool { return len(rc.accepted()) == 2 })
+	waitFor(t, 10*time.Second, "first events delivered", &rc.changed, func() bool { return len(rc.accepted()) == 2 })
 	waitPosition(t, env, "siem", before[1])
 
 	down.Store(true)
 	backlog := env.publish(t, 3, "outage")
-	waitFor(t, 10*time.Second, "a failed attempt", func() bool { return len(rc.all()) > 2 })
+	waitFor(t, 10*time.Second, "a failed attempt", &rc.changed, func() bool { return len(rc.all()) > 2 })
 	if err := env.js.DeleteConsumer(t.Context(), relayStream, ConsumerName("siem")); err != nil { // an admin's mistake
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestRelayRecreatesDeletedConsumerFromLastDelivered(t *testing.T) {
 	}
 	down.Store(false)
 	want := append(slices.Clone(before), backlog...)
-	waitFor(t, 15*time.Second, "backlog delivered", func() bool { return len(rc.accepted()) >= len(want) })
+	waitFor(t, 15*time.Second, "backlog delivered", &rc.changed, func() bool { return len(rc.accepted()) >= len(want) })
 	if diff := cmp.Diff(want, rc.accepted()); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)
 	}
@@ -93,9 +93,9 @@ func TestRelayRevertsAlteredConsumerFilter(t *testing.T) {
 	env := newRelayEnv(t, 0)
 	var down atomic.Bool
 	rc := outageReceiver(t, &down)
-	env.run(t, RelayConfig{Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}, ConsumerCheckInterval: 50 * time.Millisecond})
+	env.run(t, Config{Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}, ConsumerCheckInterval: 50 * time.Millisecond})
 	first := env.publish(t, 1, "first")
-	waitFor(t, 10*time.Second, "first event delivered", func() bool { return len(rc.accepted()) == 1 })
+	waitFor(t, 10*time.Second, "first event delivered", &rc.changed, func() bool { return len(rc.accepted()) == 1 })
 	waitPosition(t, env, "siem", first[0])
 
 	cfg := consumerInfo(t, env, "siem").Config
@@ -109,7 +109,7 @@ func TestRelayRevertsAlteredConsumerFilter(t *testing.T) {
 		t.Errorf("ops event = %+v", ops)
 	}
 	want := append(slices.Clone(first), later...)
-	waitFor(t, 15*time.Second, "later events delivered", func() bool { return len(rc.accepted()) >= len(want) })
+	waitFor(t, 15*time.Second, "later events delivered", &rc.changed, func() bool { return len(rc.accepted()) >= len(want) })
 	if diff := cmp.Diff(want, rc.accepted()); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)
 	}
@@ -128,9 +128,9 @@ func TestRelayReplacesForeignConsumer(t *testing.T) {
 	rc := outageReceiver(t, &down)
 	ep := testEndpoint("siem", rc.URL)
 	ep.Schedule = tinySchedule(500)
-	_, stop := env.run(t, RelayConfig{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: time.Hour})
+	_, stop := env.run(t, Config{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: time.Hour})
 	backlog := env.publish(t, 2, "backlog")
-	waitFor(t, 10*time.Second, "a failed attempt", func() bool { return len(rc.all()) > 0 })
+	waitFor(t, 10*time.Second, "a failed attempt", &rc.changed, func() bool { return len(rc.all()) > 0 })
 	waitPosition(t, env, "siem", 0)
 	stop()
 	ctx := context.Background()
@@ -142,12 +142,12 @@ func TestRelayReplacesForeignConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	down.Store(false)
-	env.run(t, RelayConfig{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: time.Hour})
+	env.run(t, Config{Endpoints: []Endpoint{ep}, ConsumerCheckInterval: time.Hour})
 	ops := env.opsEvent(t, "relay_consumer_recreated")
 	if !strings.Contains(ops.Fields["found"], "replaced") || !strings.Contains(ops.Fields["found"], "ack policy") {
 		t.Errorf("ops event = %+v", ops)
 	}
-	waitFor(t, 15*time.Second, "backlog delivered", func() bool { return len(rc.accepted()) >= len(backlog) })
+	waitFor(t, 15*time.Second, "backlog delivered", &rc.changed, func() bool { return len(rc.accepted()) >= len(backlog) })
 	if diff := cmp.Diff(backlog, rc.accepted()); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)
 	}
@@ -163,10 +163,10 @@ func TestRelayCountsUnmirroredEventsAsBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs := newRecordingObserver()
-	env.run(t, RelayConfig{Endpoints: []Endpoint{testEndpoint("siem", "http://127.0.0.1:1/never")}, Observer: obs,
+	env.run(t, Config{Endpoints: []Endpoint{testEndpoint("siem", "http://127.0.0.1:1/never")}, Observer: obs,
 		MonitorInterval: 20 * time.Millisecond})
 	env.publish(t, 3, "stuck")
-	waitFor(t, 10*time.Second, "backlog of 3", func() bool { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.backlog["siem"] == 3 })
+	waitFor(t, 10*time.Second, "backlog of 3", &obs.changed, func() bool { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.backlog["siem"] == 3 })
 }
 
 // A relay upgraded from reading the audit stream continues where the endpoint's old consumer
@@ -192,8 +192,8 @@ func TestRelayContinuesWhereTheAuditStreamConsumerStopped(t *testing.T) {
 	rc := newReceiver(t, func(int, *http.Request, []byte, http.ResponseWriter) int { return http.StatusNoContent })
 	ep := testEndpoint("siem", rc.URL)
 	ep.StartAt = "new"
-	env.run(t, RelayConfig{Endpoints: []Endpoint{ep}})
-	waitFor(t, 10*time.Second, "the rest delivered", func() bool { return len(rc.accepted()) >= 2 })
+	env.run(t, Config{Endpoints: []Endpoint{ep}})
+	waitFor(t, 10*time.Second, "the rest delivered", &rc.changed, func() bool { return len(rc.accepted()) >= 2 })
 	if diff := cmp.Diff(seqs[2:], rc.accepted()); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)
 	}

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // DeadLetter is the JSON body stored on <prefix>.dead.relay.<endpoint> when the relay gives up
@@ -41,7 +43,7 @@ func (dl *DeadLetter) setEvent(data []byte) {
 		dl.Event = json.RawMessage(data)
 		return
 	}
-	dl.EventText = clip(string(data), MaxEventSize)
+	dl.EventText = clip(string(data), audit.MaxEventSize)
 }
 
 // deadSubject is where dead letters for endpoint go.

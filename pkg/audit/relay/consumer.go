@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // position is what the state bucket keeps under "position.<endpoint>": how far the endpoint's
@@ -73,7 +75,6 @@ func (er *endpointRunner) consumerConfig() jetstream.ConsumerConfig {
 func (er *endpointRunner) ensureConsumer(ctx context.Context, st EndpointState) (jetstream.Consumer, error) {
 	er.mu.Lock()
 	defer er.mu.Unlock()
-	er.state = st
 	rec, hasRec, err := er.r.admin.loadPosition(ctx, er.ep.Name)
 	if err != nil {
 		return nil, err
@@ -136,8 +137,13 @@ func (er *endpointRunner) startOf(ctx context.Context, cfg *jetstream.ConsumerCo
 	default:
 		return "", fmt.Errorf("audit: endpoint %s: consumer %s: %w", er.ep.Name, cname, err)
 	}
-	cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartSequencePolicy, rec.Seq+1, nil
+	startAfter(cfg, rec)
 	return found, nil
+}
+
+// startAfter makes cfg start right after the recorded position.
+func startAfter(cfg *jetstream.ConsumerConfig, rec position) {
+	cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartSequencePolicy, rec.Seq+1, nil
 }
 
 // forgetAttempts drops the attempts recorded under the endpoint's old consumer: the new one
@@ -175,7 +181,7 @@ func (er *endpointRunner) recreate(ctx context.Context, cfg jetstream.ConsumerCo
 	if err := er.deleteConsumer(ctx, cfg.Durable); err != nil {
 		return nil, err
 	}
-	cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartSequencePolicy, rec.Seq+1, nil
+	startAfter(&cfg, rec)
 	return er.r.cfg.JetStream.CreateOrUpdateConsumer(ctx, er.r.cfg.RelayStream, cfg)
 }
 
@@ -245,7 +251,7 @@ func (er *endpointRunner) reportRecreated(ctx context.Context, found string, fro
 	msg := fmt.Sprintf("webhook endpoint %s: %s; the relay recreated consumer %s on %s from sequence %d, right after the last event it recorded as delivered",
 		er.ep.Name, found, cname, er.r.cfg.RelayStream, from)
 	er.log.Error("endpoint consumer recreated", zap.String("found", found), zap.Uint64("start_seq", from))
-	ev, err := er.r.cfg.Origin.OpsEvent(Ops{
+	ev, err := er.r.cfg.Origin.OpsEvent(audit.Ops{
 		Kind: "relay_consumer_recreated", Message: msg, Time: now, Key: er.ep.Name + "\x00" + created.UTC().Format(time.RFC3339Nano),
 		Fields: map[string]string{"endpoint": er.ep.Name, "consumer": cname, "stream": er.r.cfg.RelayStream,
 			"found": found, "start_seq": fmt.Sprint(from)},

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -20,8 +20,7 @@ type endpointRunner struct {
 	stateCh chan EndpointState // latest state wins; only forwardStates and Run write
 	log     *zap.Logger
 
-	mu    sync.Mutex    // serializes ensureConsumer between the runner and the periodic check
-	state EndpointState // the state ensureConsumer last applied; under mu
+	mu sync.Mutex // serializes ensureConsumer between the runner and the periodic check
 }
 
 // errShutdown cancels deliveries still in flight ShutdownTimeout after fetching stopped.
@@ -37,11 +36,19 @@ func (er *endpointRunner) setState(st EndpointState) {
 }
 
 // run follows the endpoint's state until ctx ends: idle while disabled, consuming while enabled.
-func (er *endpointRunner) run(ctx context.Context) {
+// cons is the consumer Run has just brought to state applied; any other state is applied here.
+func (er *endpointRunner) run(ctx context.Context, cons jetstream.Consumer, applied EndpointState) {
 	st := <-er.stateCh
+	if st != applied { // the state changed since Run applied it
+		cons = nil
+	}
 	for ctx.Err() == nil {
 		er.r.cfg.Observer.EndpointEnabled(er.ep.Name, st.Enabled)
-		cons, err := er.ensureConsumer(ctx, st)
+		c, err := cons, error(nil)
+		cons = nil // every later state is applied afresh
+		if c == nil {
+			c, err = er.ensureConsumer(ctx, st)
+		}
 		if err != nil {
 			er.log.Warn("endpoint consumer", zap.Error(err))
 			if sleepCtx(ctx, 5*time.Second) {
@@ -60,7 +67,7 @@ func (er *endpointRunner) run(ctx context.Context) {
 		}
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() { done <- er.consume(runCtx, cons) }()
+		go func() { done <- er.consume(runCtx, c) }()
 		select {
 		case <-ctx.Done():
 			stop()

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -36,8 +36,8 @@ func TestRelayExhaustedScheduleDeadLetters(t *testing.T) {
 	ep := testEndpoint("siem", rc.URL+"/hook?token=url-secret")
 	ep.Schedule = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}
 	hec := testEndpoint("splunk", rc.URL+"/services/collector/event")
-	hec.Mode, hec.HECToken, hec.Secrets, hec.Schedule = ModeSplunkHEC, "hec-token-secret-1234", nil, ep.Schedule
-	env.run(t, RelayConfig{Endpoints: []Endpoint{ep, hec}, Logger: zap.New(core), Observer: obs})
+	hec.Mode, hec.HEC.Token, hec.Secrets, hec.Schedule = ModeSplunkHEC, "hec-token-secret-1234", nil, ep.Schedule
+	env.run(t, Config{Endpoints: []Endpoint{ep, hec}, Logger: zap.New(core), Observer: obs})
 
 	dl := env.deadLetter(t, "siem")
 	if dl.StreamSeq != seqs[0] && dl.StreamSeq != seqs[1] {
@@ -59,7 +59,7 @@ func TestRelayExhaustedScheduleDeadLetters(t *testing.T) {
 		t.Errorf("dead letter names stream %q subject %q, want GENESYS_AUDIT and the event's subject %q", dl.Stream, dl.Subject, stored.Subject)
 	}
 	env.deadLetter(t, "splunk")
-	waitFor(t, 15*time.Second, "both events dead-lettered for both endpoints", func() bool {
+	waitFor(t, 15*time.Second, "both events dead-lettered for both endpoints", &obs.changed, func() bool {
 		return obs.count(obs.dead, "siem") == 2 && obs.count(obs.dead, "splunk") == 2
 	})
 	if n := obs.count(obs.statuses, "siem/500"); n != 6 {
@@ -122,7 +122,7 @@ func TestRelayRefusesRedirectsAndPrivateAddresses(t *testing.T) {
 	}
 	obs := newRecordingObserver()
 	env.publish(t, 1, "ssrf")
-	env.run(t, RelayConfig{Endpoints: []Endpoint{redir, private, local}, lookup: lookup, Observer: obs})
+	env.run(t, Config{Endpoints: []Endpoint{redir, private, local}, lookup: lookup, Observer: obs})
 
 	tests := []struct{ endpoint, result, want string }{
 		{"redirecting", "redirect", "redirect refused: endpoint answered 302 Found to " + target.URL + "/collect; fix the endpoint URL"},
@@ -147,7 +147,7 @@ func TestRelayRefusesRedirectsAndPrivateAddresses(t *testing.T) {
 	if obs.count(obs.statuses, "private/refused") != 2 || obs.count(obs.statuses, "redirecting/302") != 2 {
 		t.Errorf("metrics labels: %v", obs.statuses)
 	}
-	if _, err := NewRelay(t.Context(), RelayConfig{JetStream: env.js, Endpoints: []Endpoint{
+	if _, err := New(t.Context(), Config{JetStream: env.js, Endpoints: []Endpoint{
 		{Name: "meta", URL: "https://169.254.169.254/latest", Secrets: []string{vectorSecret}},
 	}}); err == nil || !strings.Contains(err.Error(), "169.254.169.254 is a link-local address") {
 		t.Errorf("a literal link-local URL: %v", err)

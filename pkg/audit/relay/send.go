@@ -1,12 +1,8 @@
-package audit
+package relay
 
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // Attempt is the record of one delivery attempt, kept while an event is retried and written into
@@ -48,15 +46,21 @@ const maxReceiverText = 512
 // sender delivers to one endpoint. It is safe for concurrent use.
 type sender struct {
 	ep      Endpoint
-	signer  *Signer // nil when the endpoint has no whsec_ secrets
+	adapter Adapter
+	signer  *audit.Signer // nil when the endpoint has no whsec_ secrets
 	client  *http.Client
 	secrets []string
 }
 
+// newSender returns the sender of ep, which is valid and has its defaults.
 func newSender(ep Endpoint, lookup lookupFunc) (*sender, error) {
-	s := &sender{ep: ep, client: newEndpointClient(ep.AllowPrivate, ep.Concurrency, lookup), secrets: ep.secretsOf()}
+	a, err := adapterFor(ep)
+	if err != nil {
+		return nil, fmt.Errorf("audit: endpoint %s: %w", ep.Name, err)
+	}
+	s := &sender{ep: ep, adapter: a, client: newEndpointClient(ep.AllowPrivate, ep.Concurrency, lookup), secrets: ep.secretsOf(a)}
 	if len(ep.Secrets) > 0 {
-		signer, err := NewSigner(ep.Secrets...)
+		signer, err := audit.NewSigner(ep.Secrets...)
 		if err != nil {
 			return nil, fmt.Errorf("audit: endpoint %s: %w", ep.Name, err)
 		}
@@ -69,10 +73,10 @@ func (s *sender) close() { s.client.CloseIdleConnections() }
 
 // send makes one attempt. ctx bounds it together with the endpoint's timeout; when ctx itself
 // ends first the attempt is marked aborted.
-func (s *sender) send(ctx context.Context, d *delivery, now time.Time) Attempt {
+func (s *sender) send(ctx context.Context, d *Delivery, now time.Time) Attempt {
 	req, err := s.request(ctx, d, now)
 	if err != nil {
-		return Attempt{At: now, Result: "network", Error: err.Error()}
+		return Attempt{At: now, Result: "network", Error: scrub(clip(err.Error(), maxReceiverText), s.secrets)}
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.ep.Timeout)
 	defer cancel()
@@ -125,66 +129,30 @@ func (s *sender) failed(ctx, rctx context.Context, a Attempt, err error) Attempt
 	return a
 }
 
-// request builds the POST for the endpoint's mode.
-func (s *sender) request(ctx context.Context, d *delivery, now time.Time) (*http.Request, error) {
-	body, contentType := d.body, ContentType
-	switch s.ep.Mode {
-	case ModeSplunkHEC:
-		body, contentType = s.hecEnvelope(d), "application/json"
-	case ModeHMACHeader:
-		contentType = "application/json" // Elastic's input refuses other types by default
+// request builds the POST: the adapter's body, content type and headers, with the Standard
+// Webhooks headers every mode carries, signed over the body when the endpoint has whsec_ secrets.
+func (s *sender) request(ctx context.Context, d *Delivery, now time.Time) (*http.Request, error) {
+	p, err := s.adapter.Prepare(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("audit: endpoint %s: prepare the delivery: %w", s.ep.Name, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.ep.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.ep.URL, bytes.NewReader(p.Body))
 	if err != nil {
 		return nil, fmt.Errorf("audit: endpoint %s: bad URL %s", s.ep.Name, redactURL(s.ep.URL))
 	}
 	h := req.Header
-	h.Set("Content-Type", contentType)
+	h.Set("Content-Type", p.ContentType)
 	h.Set("User-Agent", "genesys-deactivator-relay/1")
-	h.Set(HeaderWebhookID, d.id)
-	h.Set(HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
-	h.Set(HeaderWebhookSequence, strconv.FormatUint(d.seq, 10))
+	h.Set(audit.HeaderWebhookID, d.ID)
+	h.Set(audit.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+	h.Set(audit.HeaderWebhookSequence, strconv.FormatUint(d.Seq, 10))
 	if s.signer != nil {
-		h.Set(HeaderWebhookSignature, s.signer.Sign(d.id, now, body))
+		h.Set(audit.HeaderWebhookSignature, s.signer.Sign(d.ID, now, p.Body))
 	}
-	switch s.ep.Mode {
-	case ModeSplunkHEC:
-		h.Set("Authorization", "Splunk "+s.ep.HECToken)
-	case ModeHMACHeader:
-		m := hmac.New(sha256.New, []byte(s.ep.HMACSecret))
-		m.Write(body)
-		h.Set(s.ep.HMACHeader, s.ep.HMACPrefix+hex.EncodeToString(m.Sum(nil)))
+	for k, v := range p.Header {
+		h[k] = v
 	}
 	return req, nil
-}
-
-// hecEvent is the Splunk HTTP Event Collector envelope (services/collector/event).
-type hecEvent struct {
-	Time       float64         `json:"time,omitempty"` // epoch seconds with milliseconds
-	Host       string          `json:"host,omitempty"`
-	Source     string          `json:"source,omitempty"`
-	Sourcetype string          `json:"sourcetype,omitempty"`
-	Index      string          `json:"index,omitempty"`
-	Event      json.RawMessage `json:"event"`
-	Fields     map[string]any  `json:"fields,omitempty"`
-}
-
-func (s *sender) hecEnvelope(d *delivery) []byte {
-	ev := hecEvent{
-		Source: s.ep.HECSource, Sourcetype: s.ep.HECSourcetype, Index: s.ep.HECIndex, Event: d.body,
-		Fields: map[string]any{"webhook_id": d.id, "sequence": d.seq}, // indexed fields, for gap searches
-	}
-	if ev.Source == "" {
-		ev.Source = d.source
-	}
-	if !d.time.IsZero() {
-		ev.Time = float64(d.time.UnixMilli()) / 1000
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // keep the event's bytes as stored
-	_ = enc.Encode(ev)       // cannot fail: the event is valid JSON, the rest are plain values
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // parseRetryAfter reads a Retry-After value, delta-seconds or an HTTP date; 0 when absent or bad.

@@ -1,11 +1,11 @@
-package audit
+package relay
 
 import "time"
 
-// RelayObserver hears what the relay does, for metrics. Calls come from many goroutines at once;
+// Observer hears what the relay does, for metrics. Calls come from many goroutines at once;
 // an implementation must be safe for concurrent use and return quickly. Labels are endpoint names
 // and status labels, never URLs or secrets.
-type RelayObserver interface {
+type Observer interface {
 	// Attempted reports one delivery attempt: status is the HTTP status code ("204", "503") or,
 	// without an answer, "timeout", "refused" (egress check) or "network"; took is the request's
 	// duration.

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go/jetstream"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // Every event reaches the endpoint once, in stream order, as the stored bytes plus the sequence
@@ -41,8 +43,8 @@ func TestRelayDeliversSignedEventsInOrder(t *testing.T) {
 	})
 	ep := testEndpoint("siem", rc.URL)
 	ep.Secrets = []string{vectorSecret, secondSecret}
-	_, stop := env.run(t, RelayConfig{Endpoints: []Endpoint{ep}})
-	waitFor(t, 15*time.Second, "5 deliveries", func() bool { return len(rc.accepted()) == 5 })
+	_, stop := env.run(t, Config{Endpoints: []Endpoint{ep}})
+	waitFor(t, 15*time.Second, "5 deliveries", &rc.changed, func() bool { return len(rc.accepted()) == 5 })
 	stop()
 
 	if diff := cmp.Diff(seqs, rc.accepted()); diff != "" {
@@ -54,16 +56,16 @@ func TestRelayDeliversSignedEventsInOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(h.body) != string(d.body) {
-			t.Errorf("seq %d: body %s, want the stored bytes with the sequence: %s", h.seq(), h.body, d.body)
+		if string(h.body) != string(d.Body) {
+			t.Errorf("seq %d: body %s, want the stored bytes with the sequence: %s", h.seq(), h.body, d.Body)
 		}
-		if h.header.Get(HeaderWebhookID) != stored.Header.Get(jetstream.MsgIDHeader) {
-			t.Errorf("webhook-id %q, want the event id %q", h.header.Get(HeaderWebhookID), stored.Header.Get(jetstream.MsgIDHeader))
+		if h.header.Get(audit.HeaderWebhookID) != stored.Header.Get(jetstream.MsgIDHeader) {
+			t.Errorf("webhook-id %q, want the event id %q", h.header.Get(audit.HeaderWebhookID), stored.Header.Get(jetstream.MsgIDHeader))
 		}
-		if ct := h.header.Get("Content-Type"); ct != ContentType {
+		if ct := h.header.Get("Content-Type"); ct != audit.ContentType {
 			t.Errorf("Content-Type %q", ct)
 		}
-		if err := Verify(secondSecret, h.header, h.body, time.Now(), 0); err != nil {
+		if err := audit.Verify(secondSecret, h.header, h.body, time.Now(), 0); err != nil {
 			t.Errorf("our Verify with the second secret: %v", err)
 		}
 	}
@@ -84,10 +86,10 @@ func TestRelayRetriesAcrossRestartUntilEndpointRecovers(t *testing.T) {
 	seqs := env.publish(t, 3, "recover")
 	obs := newRecordingObserver()
 	ep := testEndpoint("siem", "http://"+addr+"/hook")
-	cfg := RelayConfig{Endpoints: []Endpoint{ep}, Observer: obs}
+	cfg := Config{Endpoints: []Endpoint{ep}, Observer: obs}
 
 	_, stop := env.run(t, cfg)
-	waitFor(t, 15*time.Second, "refused connections", func() bool { return obs.count(obs.statuses, "siem/network") >= 2 })
+	waitFor(t, 15*time.Second, "refused connections", &obs.changed, func() bool { return obs.count(obs.statuses, "siem/network") >= 2 })
 	stop()
 	refused := obs.count(obs.statuses, "siem/network")
 
@@ -117,7 +119,7 @@ func TestRelayRetriesAcrossRestartUntilEndpointRecovers(t *testing.T) {
 	t.Cleanup(rc.Close)
 
 	_, stop = env.run(t, cfg) // a new relay process picks up where the first left off
-	waitFor(t, 20*time.Second, "3 deliveries", func() bool { return len(rc.accepted()) == 3 })
+	waitFor(t, 20*time.Second, "3 deliveries", &rc.changed, func() bool { return len(rc.accepted()) == 3 })
 	stop()
 
 	if diff := cmp.Diff(seqs, rc.accepted()); diff != "" {
@@ -134,7 +136,7 @@ func TestRelayRetriesAcrossRestartUntilEndpointRecovers(t *testing.T) {
 	if gap := hits[3].at.Sub(hits[2].at); gap < time.Second {
 		t.Errorf("retried %v after a 429 with Retry-After: 1", gap)
 	}
-	if hits[0].seq() != seqs[0] || hits[3].header.Get(HeaderWebhookID) != hits[0].header.Get(HeaderWebhookID) {
+	if hits[0].seq() != seqs[0] || hits[3].header.Get(audit.HeaderWebhookID) != hits[0].header.Get(audit.HeaderWebhookID) {
 		t.Errorf("webhook-id changed across retries")
 	}
 	if refused < 2 || obs.count(obs.retries, "siem") < refused+3 {
@@ -142,7 +144,7 @@ func TestRelayRetriesAcrossRestartUntilEndpointRecovers(t *testing.T) {
 	}
 	// The delivered event's attempts are cleared from the state bucket.
 	cfg.JetStream = env.js
-	r, err := NewRelay(t.Context(), cfg)
+	r, err := New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,12 +171,12 @@ func TestRelay410DisablesAndEnableDeliversBacklogInOrder(t *testing.T) {
 	})
 	seqs := env.publish(t, 2, "gone")
 	obs := newRecordingObserver()
-	cfg := RelayConfig{Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}, Observer: obs}
+	cfg := Config{Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}, Observer: obs}
 	r, stop := env.run(t, cfg)
 	ctx := t.Context()
 
 	var st EndpointState
-	waitFor(t, 15*time.Second, "endpoint disabled", func() bool {
+	waitFor(t, 15*time.Second, "endpoint disabled", env.watchKey(t, stateKeyPrefix+"siem"), func() bool {
 		st, _ = r.Admin().State(ctx, "siem")
 		return !st.Enabled
 	})
@@ -188,7 +190,7 @@ func TestRelay410DisablesAndEnableDeliversBacklogInOrder(t *testing.T) {
 	seqs = append(seqs, env.publish(t, 2, "while-disabled")...)
 	stop()
 	_, stop = env.run(t, cfg) // a restart keeps the endpoint disabled and in place
-	waitFor(t, 10*time.Second, "observer hears disabled", func() bool {
+	waitFor(t, 10*time.Second, "observer hears disabled", &obs.changed, func() bool {
 		obs.mu.Lock()
 		defer obs.mu.Unlock()
 		on, ok := obs.enabled["siem"]
@@ -208,7 +210,7 @@ func TestRelay410DisablesAndEnableDeliversBacklogInOrder(t *testing.T) {
 	if err := r.Admin().Enable(ctx, "siem"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "backlog delivered", func() bool { return len(rc.accepted()) == 4 })
+	waitFor(t, 15*time.Second, "backlog delivered", &rc.changed, func() bool { return len(rc.accepted()) == 4 })
 	stop()
 	if diff := cmp.Diff(seqs, rc.accepted()); diff != "" {
 		t.Errorf("backlog order (-want +got):\n%s", diff)
@@ -242,12 +244,12 @@ func TestReplaySinceSendsExactlyTheEventsAfterT(t *testing.T) {
 		t.Fatal("two events stored in the same nanosecond: the test cannot tell them apart")
 	}
 	rc := newReceiver(t, func(_ int, r *http.Request, body []byte, _ http.ResponseWriter) int {
-		if err := Verify(vectorSecret, r.Header, body, time.Now(), 0); err != nil {
+		if err := audit.Verify(vectorSecret, r.Header, body, time.Now(), 0); err != nil {
 			return http.StatusUnauthorized
 		}
 		return http.StatusNoContent
 	})
-	r, err := NewRelay(t.Context(), RelayConfig{JetStream: env.js, Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}})
+	r, err := New(t.Context(), Config{JetStream: env.js, Endpoints: []Endpoint{testEndpoint("siem", rc.URL)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,9 +290,9 @@ func TestRelayWarnsBeforeBacklogLeavesRetention(t *testing.T) {
 	t.Parallel()
 	env := newRelayEnv(t, time.Hour)
 	obs := newRecordingObserver()
-	cfg := RelayConfig{Endpoints: []Endpoint{testEndpoint("siem", "http://127.0.0.1:1/never")}, Observer: obs,
+	cfg := Config{Endpoints: []Endpoint{testEndpoint("siem", "http://127.0.0.1:1/never")}, Observer: obs,
 		MonitorInterval: 20 * time.Millisecond, nowFunc: func() time.Time { return time.Now().Add(50 * time.Minute) }}
-	admin, err := NewEndpointAdmin(t.Context(), RelayConfig{JetStream: env.js})
+	admin, err := NewEndpointAdmin(t.Context(), Config{JetStream: env.js})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,5 +308,5 @@ func TestRelayWarnsBeforeBacklogLeavesRetention(t *testing.T) {
 			t.Errorf("field %s = %q, want %q (all: %v)", k, ops.Fields[k], v, ops.Fields)
 		}
 	}
-	waitFor(t, 5*time.Second, "backlog metric", func() bool { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.backlog["siem"] == 2 })
+	waitFor(t, 5*time.Second, "backlog metric", &obs.changed, func() bool { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.backlog["siem"] == 2 })
 }

@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"context"

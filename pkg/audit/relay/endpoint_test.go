@@ -1,4 +1,4 @@
-package audit
+package relay
 
 import (
 	"strings"
@@ -90,8 +90,8 @@ func TestPrepareDelivery(t *testing.T) {
 			t.Errorf("%s: %v", tt.name, err)
 			continue
 		}
-		if string(d.body) != tt.wantBody || d.id != tt.wantID {
-			t.Errorf("%s: body %s id %s, want %s id %s", tt.name, d.body, d.id, tt.wantBody, tt.wantID)
+		if string(d.Body) != tt.wantBody || d.ID != tt.wantID {
+			t.Errorf("%s: body %s id %s, want %s id %s", tt.name, d.Body, d.ID, tt.wantBody, tt.wantID)
 		}
 	}
 }
