@@ -149,8 +149,7 @@ func goldenCases() []goldenCase {
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	for _, c := range goldenCases() {
-		t.Run(string(c.outcome), func(t *testing.T) {
-			t.Parallel()
+		t.Run(string(c.outcome), func(t *testing.T) { // one at a time: ten beds at once load the package's timing-sensitive tests
 			g := newGoldenBed(t, c)
 			id := c.run(g)
 			g.waitDone(id)
