@@ -48,8 +48,9 @@ func fullRecord() Record {
 		JobID: "job-1", Outcome: OutcomeDeactivated, Time: testTime,
 		User:        Target{ID: testUser, UserName: "jane.doe@example.com"},
 		RequestedBy: "hr-bot", Ticket: "HR-42", Reason: "left <the> company", Priority: "urgent",
-		RolesBefore: []string{"employee", "Supervisor"}, TokensRevoked: true, Attempts: 1,
-		Latency: 1500 * time.Millisecond, CorrelationIDs: []string{"c-1", "c-2", "c-3"},
+		Findings: Findings{RolesBefore: []string{"employee", "Supervisor"}, TokensRevoked: true,
+			CorrelationIDs: []string{"c-1", "c-2", "c-3"}},
+		Attempts: 1, Latency: 1500 * time.Millisecond,
 	}
 }
 
