@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/json"
 	"slices"
 )
@@ -74,44 +73,4 @@ func clipSteps(in map[string]json.RawMessage, limit int) map[string]json.RawMess
 		out[clip(name, 64)] = v
 	}
 	return out
-}
-
-// MarshalJSON writes the fields in the order they had before Findings was a struct of its own
-// (attempts and latency_ms between tokens_revoked and correlation_ids): the bytes of an event
-// are the contract with its consumers. Every field of Findings, a new one included, is written.
-func (u Unmapped) MarshalJSON() ([]byte, error) {
-	type plain Unmapped // without this method
-	b, err := encodeNoEscape(plain(u))
-	if err != nil {
-		return nil, err
-	}
-	// Inside a JSON string a quote is always escaped, so `,"key":` is a member of an object.
-	// tokens_revoked is always written and nothing before it nests; attempts is the last member
-	// of that name, as it follows every findings field (steps may nest anything).
-	at := bytes.LastIndex(b, []byte(`,"attempts":`))
-	end := bytes.Index(b[at+1:], []byte(`,"latency_ms":`))
-	tr := bytes.Index(b, []byte(`,"tokens_revoked":`))
-	if at < 0 || end < 0 || tr < 0 || tr > at {
-		return b, nil
-	}
-	end += at + 1
-	end += 1 + bytes.IndexAny(b[end+1:], ",}") // past latency_ms's number
-	moved := b[at:end]
-	trEnd := tr + 1 + bytes.IndexAny(b[tr+1:], ",}") // past tokens_revoked's true or false
-	out := make([]byte, 0, len(b))
-	out = append(out, b[:trEnd]...)
-	out = append(out, moved...)
-	out = append(out, b[trEnd:at]...)
-	out = append(out, b[end:]...)
-	return out, nil
-}
-
-func encodeNoEscape(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // as Event.Encode: the outer encoder does not undo an escape
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

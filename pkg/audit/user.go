@@ -117,8 +117,8 @@ type ActorUser struct {
 	Name string `json:"name"`
 }
 
-// Unmapped holds this project's fields, which OCSF has no place for. Its JSON keeps the order
-// of its fields from before Findings was embedded (see MarshalJSON).
+// Unmapped holds this project's fields, which OCSF has no place for. The findings are embedded as
+// the worker recorded them, so their members appear between replay_of and attempts.
 type Unmapped struct {
 	JobID      string  `json:"job_id"`
 	Outcome    Outcome `json:"outcome"`
