@@ -79,22 +79,41 @@ func (er *endpointRunner) ensureConsumer(ctx context.Context, st EndpointState) 
 	if err != nil {
 		return nil, err
 	}
-	cfg := er.consumerConfig()
-	found, err := er.startOf(ctx, &cfg, rec, hasRec)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Enabled {
-		until := er.r.now().Add(pauseFor)
-		cfg.PauseUntil = &until // an update without PauseUntil would resume the consumer
-	}
-	cons, err := er.r.cfg.JetStream.CreateOrUpdateConsumer(ctx, er.r.cfg.RelayStream, cfg)
-	if err != nil && found == "" && hasRec && isServerFailure(err) {
-		// A consumer deleted and created again under the same name at once can be left without
-		// its store on the server (nats-server removes the old one's files late), and every update
-		// then fails: start it afresh from the recorded position.
-		found = "its consumer could not be updated on the server (" + err.Error() + ")"
-		cons, err = er.recreate(ctx, cfg, rec)
+	var (
+		cfg    jetstream.ConsumerConfig
+		cons   jetstream.Consumer
+		found  string
+		intact bool
+	)
+	for look := 1; ; look++ {
+		cfg = er.consumerConfig()
+		if found, intact, err = er.startOf(ctx, &cfg, rec, hasRec); err != nil {
+			return nil, err
+		}
+		if !st.Enabled {
+			until := er.r.now().Add(pauseFor)
+			cfg.PauseUntil = &until // an update without PauseUntil would resume the consumer
+		}
+		if !intact {
+			cons, err = er.r.cfg.JetStream.CreateOrUpdateConsumer(ctx, er.r.cfg.RelayStream, cfg)
+			break
+		}
+		// Update only: the consumer may have been deleted since startOf found it, and creating it
+		// again here would start it where the deleted one had started (replaying or skipping
+		// events) without a word. When the update fails that way, look again.
+		cons, err = er.r.cfg.JetStream.UpdateConsumer(ctx, er.r.cfg.RelayStream, cfg)
+		if look == 1 && (errors.Is(err, jetstream.ErrConsumerDoesNotExist) || isServerFailure(err)) {
+			continue
+		}
+		if err != nil && hasRec && isServerFailure(err) {
+			// Found intact twice, yet not updatable: a consumer deleted and created again under the
+			// same name at once can be left without its store on the server (nats-server removes the
+			// old one's files late), and every update then fails. Start it afresh from the recorded
+			// position.
+			found = "its consumer could not be updated on the server (" + err.Error() + ")"
+			cons, err = er.recreate(ctx, cfg, rec)
+		}
+		break
 	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: endpoint %s: create consumer %s on %s: %w", er.ep.Name, cfg.Durable, er.r.cfg.RelayStream, err)
@@ -107,15 +126,19 @@ func (er *endpointRunner) ensureConsumer(ctx context.Context, st EndpointState) 
 	if found != "" {
 		er.reportRecreated(ctx, found, rec.Seq+1, info.Created)
 		er.forgetAttempts(ctx)
+		select {
+		case er.recreated <- struct{}{}:
+		default:
+		}
 	}
 	return cons, nil
 }
 
 // startOf sets where cfg starts after looking at the consumer on the server: an intact one keeps
-// its start; one that is missing although recorded, or replaced or altered (deleted here), starts
-// right after the recorded position, and found says what was wrong; a consumer the relay never
-// made starts as firstStart says.
-func (er *endpointRunner) startOf(ctx context.Context, cfg *jetstream.ConsumerConfig, rec position, hasRec bool) (found string, err error) {
+// its start (intact is true, and it must only be updated); one that is missing although
+// recorded, or replaced or altered (deleted here), starts right after the recorded position, and
+// found says what was wrong; a consumer the relay never made starts as firstStart says.
+func (er *endpointRunner) startOf(ctx context.Context, cfg *jetstream.ConsumerConfig, rec position, hasRec bool) (found string, intact bool, err error) {
 	js, stream, cname := er.r.cfg.JetStream, er.r.cfg.RelayStream, cfg.Durable
 	existing, err := js.Consumer(ctx, stream, cname)
 	switch {
@@ -123,22 +146,22 @@ func (er *endpointRunner) startOf(ctx context.Context, cfg *jetstream.ConsumerCo
 		have := existing.CachedInfo()
 		if found = drift(have, rec, hasRec); found == "" {
 			cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = have.Config.DeliverPolicy, have.Config.OptStartSeq, have.Config.OptStartTime
-			return "", nil
+			return "", true, nil
 		}
 		if err := er.deleteConsumer(ctx, cname); err != nil {
-			return "", err
+			return "", false, err
 		}
 	case errors.Is(err, jetstream.ErrConsumerNotFound) && hasRec:
 		found = "its consumer was missing"
 		sleepCtx(ctx, settleAfterDelete) // it may have been deleted a moment ago
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
 		er.firstStart(ctx, cfg)
-		return "", nil
+		return "", false, nil
 	default:
-		return "", fmt.Errorf("audit: endpoint %s: consumer %s: %w", er.ep.Name, cname, err)
+		return "", false, fmt.Errorf("audit: endpoint %s: consumer %s: %w", er.ep.Name, cname, err)
 	}
 	startAfter(cfg, rec)
-	return found, nil
+	return found, false, nil
 }
 
 // startAfter makes cfg start right after the recorded position.

@@ -184,7 +184,7 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 			return nil, err
 		}
 		er := &endpointRunner{r: r, ep: ep, send: s, stateCh: make(chan EndpointState, 1),
-			log: r.log.With(zap.String("endpoint", ep.Name))}
+			recreated: make(chan struct{}, 1), log: r.log.With(zap.String("endpoint", ep.Name))}
 		r.runners = append(r.runners, er)
 		r.byName[ep.Name] = er
 	}
@@ -221,6 +221,10 @@ func (r *Relay) Run(ctx context.Context) error {
 		applied[i] = stateOrDefault(states, er.ep.Name)
 		if consumers[i], err = er.ensureConsumer(ctx, applied[i]); err != nil {
 			return startErr(ctx, err)
+		}
+		select {
+		case <-er.recreated: // consumers[i] is the recreated one; the runner has not fetched yet
+		default:
 		}
 		er.stateCh <- applied[i]
 	}

@@ -20,7 +20,8 @@ type endpointRunner struct {
 	stateCh chan EndpointState // latest state wins; only forwardStates and Run write
 	log     *zap.Logger
 
-	mu sync.Mutex // serializes ensureConsumer between the runner and the periodic check
+	mu        sync.Mutex    // serializes ensureConsumer between the runner and the periodic check
+	recreated chan struct{} // ensureConsumer recreated the consumer: the runner's fetches are stale
 }
 
 // errShutdown cancels deliveries still in flight ShutdownTimeout after fetching stopped.
@@ -48,6 +49,10 @@ func (er *endpointRunner) run(ctx context.Context, cons jetstream.Consumer, appl
 		cons = nil // every later state is applied afresh
 		if c == nil {
 			c, err = er.ensureConsumer(ctx, st)
+			select {
+			case <-er.recreated: // c is the recreated consumer already
+			default:
+			}
 		}
 		if err != nil {
 			er.log.Warn("endpoint consumer", zap.Error(err))
@@ -74,6 +79,11 @@ func (er *endpointRunner) run(ctx context.Context, cons jetstream.Consumer, appl
 			<-done
 			return
 		case st = <-er.stateCh:
+			stop()
+			<-done
+		case <-er.recreated:
+			// The periodic check replaced the consumer while this runner fetched from the old
+			// one, whose pull requests may have vanished with it unanswered: fetch afresh.
 			stop()
 			<-done
 		case err := <-done:
