@@ -13,6 +13,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // Review L8: `genesysctl budget resume --operator NAME` clears a long 429
@@ -60,7 +61,7 @@ func TestBudgetResumeClearsTheFleetPause(t *testing.T) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := b.Wait(wctx, budget.PriorityNormal); err != nil {
+	if err := b.Wait(wctx, priority.Normal); err != nil {
 		t.Fatalf("the worker still holds the pause after the resume: %v", err)
 	}
 	var found bool

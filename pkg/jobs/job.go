@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // Version is the only job schema version this package understands.
@@ -43,14 +45,16 @@ const (
 	ActionReactivate Action = "reactivate"
 )
 
-// Priority selects the lane a job travels in: urgent jobs never wait behind normal ones.
-type Priority string
+// Priority selects the lane a job travels in: urgent jobs never wait behind normal ones. It is
+// [priority.Priority], the one type the worker also hands to the Genesys client and the rate
+// budget; the contract names it here so that a producer needs no other package.
+type Priority = priority.Priority
 
 const (
 	// PriorityUrgent jobs go to <prefix>.jobs.urgent.
-	PriorityUrgent Priority = "urgent"
+	PriorityUrgent = priority.Urgent
 	// PriorityNormal jobs go to <prefix>.jobs.normal. An empty Priority means normal.
-	PriorityNormal Priority = "normal"
+	PriorityNormal = priority.Normal
 )
 
 // Job is one request to deactivate (or, later, reactivate) one Genesys Cloud user.
