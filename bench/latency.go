@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
@@ -101,7 +102,7 @@ func (b *bed) timeJob(ctx context.Context, u genesyssim.User, id string, p jobs.
 	if err != nil {
 		return 0, 0, err
 	}
-	subject := b.names.AuditSubjects()[:len(b.names.AuditSubjects())-1] + "user.deactivated." + u.ID
+	subject := b.names.UserAuditSubject(audit.OutcomeDeactivated, u.ID)
 	deadline := start.Add(10 * time.Minute)
 	for time.Now().Before(deadline) {
 		m, err := stream.GetLastMsgForSubject(ctx, subject)

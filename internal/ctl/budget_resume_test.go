@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
@@ -26,7 +27,7 @@ func TestBudgetResumeClearsTheFleetPause(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, url: srv.ClientURL(), js: js, names: jobs.Names{Prefix: jobs.DefaultPrefix}}
+	f := &fixture{t: t, url: srv.ClientURL(), js: js, names: jobs.Names{Prefix: audit.DefaultPrefix}}
 	ctx := t.Context()
 	if err := jobs.Provision(ctx, js, jobs.TopologyConfig{Names: f.names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second}); err != nil {
 		t.Fatal(err)

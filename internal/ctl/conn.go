@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -39,7 +40,7 @@ type session struct {
 // times out can say why.
 func connect(o *opts, stdout, stderr io.Writer) (*session, error) {
 	s := &session{
-		names: jobs.Names{Prefix: cmp.Or(o.Prefix, jobs.DefaultPrefix)}, natsUser: natsUser(o.NATS), json: o.Output == OutputJSON,
+		names: jobs.Names{Prefix: cmp.Or(o.Prefix, audit.DefaultPrefix)}, natsUser: natsUser(o.NATS), json: o.Output == OutputJSON,
 		stdout: stdout, stderr: stderr, nowFunc: time.Now,
 	}
 	if o.nowFunc != nil {

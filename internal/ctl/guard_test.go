@@ -26,7 +26,7 @@ func guardFixture(t *testing.T) (*fixture, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, url: srv.ClientURL(), js: js, names: jobs.Names{Prefix: jobs.DefaultPrefix}, users: map[string]genesyssim.User{}}
+	f := &fixture{t: t, url: srv.ClientURL(), js: js, names: jobs.Names{Prefix: audit.DefaultPrefix}, users: map[string]genesyssim.User{}}
 	f.sim = genesyssim.NewTestServer(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
 	ctx := t.Context()
 	if err := jobs.Provision(ctx, js, jobs.TopologyConfig{Names: f.names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second}); err != nil {

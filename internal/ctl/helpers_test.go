@@ -62,7 +62,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, url: srv.ClientURL(), js: js, names: jobs.Names{Prefix: jobs.DefaultPrefix}, users: map[string]genesyssim.User{}}
+	f := &fixture{t: t, url: srv.ClientURL(), js: js, names: jobs.Names{Prefix: audit.DefaultPrefix}, users: map[string]genesyssim.User{}}
 	f.sim = genesyssim.NewTestServer(t, genesyssim.Config{Users: 20, RateLimit: 1_000_000, Faults: genesyssim.Faults{
 		ErrorRate: 1, ErrorStatuses: []int{503}, Routes: []string{patchRoute},
 	}})

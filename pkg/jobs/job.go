@@ -24,9 +24,6 @@ import (
 // Version is the only job schema version this package understands.
 const Version = 1
 
-// DefaultPrefix is the subject prefix used when none is configured.
-const DefaultPrefix = "genesys"
-
 // schemaJSON is the job JSON Schema, draft 2020-12.
 //
 //go:embed schema/job.v1.schema.json
@@ -123,7 +120,7 @@ func (u UserRef) Key() string {
 
 // Subject returns the lane subject the job is published on, without a user token:
 // <prefix>.jobs.urgent or <prefix>.jobs.normal, or <prefix>.jobs.reactivate for a reactivation.
-// An empty prefix means [DefaultPrefix].
+// An empty prefix means [audit.DefaultPrefix].
 func (j Job) Subject(prefix string) string {
 	n := Names{Prefix: prefix}
 	if j.Action == ActionReactivate {
