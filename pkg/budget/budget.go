@@ -23,8 +23,7 @@ type Budget struct {
 	cfg   Config
 	p     params
 	store Store
-	raw   Store      // the store itself, without cache: what an operator wrote
-	cache *lastWrite // store, answering with this worker's last write
+	cache *lastWrite // store, answering with this worker's last write; cache.Store reads past it (what an operator wrote)
 	log   *zap.Logger
 	m     *Metrics
 	fb    *fallback
@@ -64,7 +63,6 @@ func New(cfg Config) (*Budget, error) {
 	if b.store == nil {
 		b.store = NewKVStore(cfg.KV, cfg.Key)
 	}
-	b.raw = b.store
 	b.cache = &lastWrite{Store: b.store}
 	b.store = b.cache
 	b.fb = newFallback(cfg)

@@ -116,7 +116,7 @@ func (b *Budget) resumedByOperator(now time.Time) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.OpTimeout)
 	defer cancel()
-	val, _, err := b.raw.Get(ctx)
+	val, _, err := b.cache.Store.Get(ctx)
 	if err != nil {
 		return false
 	}
