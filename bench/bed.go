@@ -25,6 +25,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // bed is an in-process NATS server with the topology provisioned and a
@@ -207,8 +208,8 @@ func (b *bed) startWorker(ctx context.Context, wc workerConfig) (stop func(), er
 		genesys.WithLimiter(genesysbudget.New(bud)),
 		genesys.WithHTTPClient(&http.Client{Transport: genesys.NewTransport(wc.concurrency + 1)}))
 	if err == nil {
-		var w *jobs.Worker
-		w, err = jobs.NewWorker(ctx, jobs.WorkerConfig{JetStream: js, Genesys: c, ID: wc.id, Logger: wc.log,
+		var w *worker.Worker
+		w, err = worker.New(ctx, worker.Config{JetStream: js, Genesys: c, ID: wc.id, Logger: wc.log,
 			Concurrency: wc.concurrency, AckWait: 30 * time.Second, PollWait: 100 * time.Millisecond})
 		if err == nil {
 			wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

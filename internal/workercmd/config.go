@@ -13,6 +13,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // Config is everything the worker process is told, by flags or by the
@@ -198,15 +199,15 @@ func (c *Config) validate() error {
 }
 
 // protection parses the protect flags, which validate has checked (splitList).
-func (c *Config) protection() jobs.Protection {
+func (c *Config) protection() worker.Protection {
 	roles, _ := splitList(c.ProtectRoles)
 	users, _ := splitList(c.ProtectUsers)
-	return jobs.Protection{Roles: roles, UserIDs: users, UserNames: users, ExternalIDs: users}
+	return worker.Protection{Roles: roles, UserIDs: users, UserNames: users, ExternalIDs: users}
 }
 
 // workerConfig is the part of the worker's configuration the flags decide.
-func (c *Config) workerConfig() jobs.WorkerConfig {
-	return jobs.WorkerConfig{
+func (c *Config) workerConfig() worker.Config {
+	return worker.Config{
 		ID: c.WorkerID, Concurrency: c.Concurrency, MaxAttempts: c.MaxAttempts, AckWait: c.AckWait,
 		ShutdownTimeout: c.ShutdownTimeout, ProbeInterval: c.ProbeInterval, Protect: c.protection(),
 		Guard:                  jobs.GuardConfig{Limit: c.GuardLimit, UrgentLimit: c.GuardUrgent, Window: c.GuardWindow},

@@ -15,6 +15,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // metrics are the worker's Prometheus metrics. None carries a secret: labels
@@ -64,10 +65,10 @@ func newMetrics() *metrics {
 	return m
 }
 
-// observer adapts metrics to jobs.Observer.
+// observer adapts metrics to worker.Observer.
 type observer struct{ m *metrics }
 
-var _ jobs.Observer = observer{}
+var _ worker.Observer = observer{}
 
 func (o observer) JobFinished(outcome audit.Outcome, p jobs.Priority, took, sincePublish time.Duration) {
 	o.m.jobs.WithLabelValues(string(outcome), string(p)).Inc()

@@ -1,6 +1,6 @@
 // Package workercmd is the worker process: configuration, start-up checks,
 // health and metrics endpoints, dev mode, and graceful shutdown around
-// jobs.Worker. cmd/worker only calls Main.
+// worker.Worker. cmd/worker only calls Main.
 package workercmd
 
 import (
@@ -25,6 +25,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget/genesysbudget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // Main runs the worker command with args (without the program name) and
@@ -97,10 +98,10 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		}
 		defer dev.close()
 	}
-	var worker atomic.Pointer[jobs.Worker]
+	var running atomic.Pointer[worker.Worker]
 	var conn atomic.Pointer[nats.Conn]
 	var gc atomic.Pointer[genesys.Client]
-	stopHTTP, err := startHTTP(cfg.HTTPListen, m, log, func(ctx context.Context) error { return ready(ctx, &worker, &conn, &gc) })
+	stopHTTP, err := startHTTP(cfg.HTTPListen, m, log, func(ctx context.Context) error { return ready(ctx, &running, &conn, &gc) })
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	if err := ensureTopology(ctx, js, cfg.topo(), cfg.Provision, cfg.NATS.UserName(), refused, log); err != nil {
 		return err
 	}
-	m.reg.MustRegister(newConsumerCollector(js, names), newUnstorableGauge(&worker))
+	m.reg.MustRegister(newConsumerCollector(js, names), newUnstorableGauge(&running))
 	sinkURL := ""
 	if cfg.Dev {
 		// The relay delivers every audit event, signed, to a sink that verifies and prints it.
@@ -168,11 +169,11 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	}
 	wc := cfg.workerConfig()
 	wc.Names, wc.JetStream, wc.Genesys, wc.Logger, wc.Observer = names, js, client, log, observer{m}
-	w, err := jobs.NewWorker(ctx, wc)
+	w, err := worker.New(ctx, wc)
 	if err != nil {
 		return err
 	}
-	worker.Store(w)
+	running.Store(w)
 	conn.Store(nc)
 	log.Info("worker started", zap.String("nats", nc.ConnectedUrlRedacted()), zap.String("genesys", client.BaseURL()),
 		zap.Int("concurrency", cfg.Concurrency), zap.String("prefix", names.Prefix))
@@ -185,9 +186,9 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 }
 
 // ready reports why the worker should not get traffic, or nil.
-func ready(ctx context.Context, w *atomic.Pointer[jobs.Worker], c *atomic.Pointer[nats.Conn], gc *atomic.Pointer[genesys.Client]) error {
-	worker, nc := w.Load(), c.Load()
-	if worker == nil || nc == nil {
+func ready(ctx context.Context, w *atomic.Pointer[worker.Worker], c *atomic.Pointer[nats.Conn], gc *atomic.Pointer[genesys.Client]) error {
+	cur, nc := w.Load(), c.Load()
+	if cur == nil || nc == nil {
 		return errors.New("starting")
 	}
 	if !nc.IsConnected() {
@@ -196,10 +197,10 @@ func ready(ctx context.Context, w *atomic.Pointer[jobs.Worker], c *atomic.Pointe
 	if err := grantHealth(gc.Load()); err != nil {
 		return err
 	}
-	if paused, why := worker.Paused(ctx); paused {
+	if paused, why := cur.Paused(ctx); paused {
 		return fmt.Errorf("paused: %s", why)
 	}
-	if err := worker.ResultsUnstorable(); err != nil {
+	if err := cur.ResultsUnstorable(); err != nil {
 		return fmt.Errorf("results cannot be stored: %w", err)
 	}
 	return nil

@@ -103,17 +103,28 @@ func (s *GuardState) prune(now time.Time) {
 var (
 	// ErrGuardHeld: the guard holds this job's lane; the job waits for an operator.
 	ErrGuardHeld = errors.New("jobs: the mass-deactivation guard holds this job")
-	// errGuardDrop: an operator dropped the held jobs and this is one of them.
-	errGuardDrop = errors.New("jobs: dropped by an operator while the mass-deactivation guard held it")
+	// ErrGuardDrop: an operator dropped the held jobs and this is one of them.
+	ErrGuardDrop = errors.New("jobs: dropped by an operator while the mass-deactivation guard held it")
 )
 
 const defaultGuardKey = "state"
+
+// ReactivateGuardKey is the key of the reactivation guard in the guard
+// bucket. Reactivations have a guard of their own (review D4): re-enabling
+// leavers in bulk, by mistake or by a stolen operator credential, is as
+// dangerous as deactivating staff in bulk, and its cap must not be shared
+// with deactivations (a layoff day would leave no room for an undo, or an
+// undo run would hold the layoff). When it trips, reactivations wait, handed
+// back without an attempt, until an operator resumes it, raises its limit or
+// drops the held reactivations (genesysctl guard ... --reactivations);
+// deactivations are never held by it, and no lane is paused.
+const ReactivateGuardKey = "reactivate"
 
 // Guard is the fleet-wide mass-deactivation guard on the guard bucket. Safe
 // for concurrent use.
 type Guard struct {
 	kv     jetstream.KeyValue
-	lanes  *lanes
+	lanes  *Lanes
 	js     jetstream.JetStream
 	names  Names
 	events *audit.Publisher
@@ -129,7 +140,7 @@ func NewGuard(ctx context.Context, js jetstream.JetStream, names Names, cfg Guar
 	if err != nil {
 		return nil, fmt.Errorf("jobs: open guard bucket %s: %w", names.GuardBucket(), err)
 	}
-	events, err := audit.NewPublisher(js, audit.PublisherConfig{Prefix: names.prefix(), Stream: names.AuditStream()})
+	events, err := audit.NewPublisher(js, audit.PublisherConfig{Prefix: names.EffectivePrefix(), Stream: names.AuditStream()})
 	if err != nil {
 		return nil, err
 	}
@@ -137,9 +148,12 @@ func NewGuard(ctx context.Context, js jetstream.JetStream, names Names, cfg Guar
 	if cfg.Key == lanesKey {
 		return nil, fmt.Errorf("jobs: guard key %q is reserved", lanesKey)
 	}
-	ln := &lanes{kv: kv, js: js, names: names, now: time.Now} // the same bucket: no second lookup
+	ln := &Lanes{kv: kv, js: js, names: names, now: time.Now} // the same bucket: no second lookup
 	return &Guard{kv: kv, lanes: ln, js: js, names: names, events: events, origin: origin, cfg: cfg, now: time.Now}, nil
 }
+
+// Config is the guard's configuration, with its defaults applied.
+func (g *Guard) Config() GuardConfig { return g.cfg }
 
 // State reads the guard's state (a fresh one from the configuration when
 // none is stored yet) and its revision (0 when none is stored).
@@ -200,7 +214,7 @@ func isWrongSequence(err error) bool {
 // tripped true when this call is the one that tripped the guard, and
 // ErrGuardHeld when the job must wait; a job that already holds a slot (a
 // retry) keeps it. A job queued before an operator's "drop held" gets
-// errGuardDrop.
+// ErrGuardDrop.
 func (g *Guard) Reserve(ctx context.Context, jobID string, urgent bool, seq uint64) (tripped bool, err error) {
 	if g.cfg.Limit <= 0 {
 		return false, nil
@@ -211,7 +225,7 @@ func (g *Guard) Reserve(ctx context.Context, jobID string, urgent bool, seq uint
 			return nil
 		}
 		if !urgent && seq != 0 && seq <= st.DropThrough {
-			return errGuardDrop
+			return ErrGuardDrop
 		}
 		all, urg := st.Counts()
 		switch {

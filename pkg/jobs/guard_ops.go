@@ -13,7 +13,7 @@ import (
 // hold names the lanes st holds (none: the hold is lifted). The hold has no
 // end; Resume, SetLimits or DropHeld lift it. Other reasons to hold a lane
 // (the credentials pause, another guard) are left as they are.
-func (g *Guard) holdLanes(ctx context.Context, st GuardState) error {
+func (g *Guard) HoldLanes(ctx context.Context, st GuardState) error {
 	if !g.ownsLanes() {
 		return nil
 	}
@@ -25,9 +25,9 @@ func (g *Guard) holdLanes(ctx context.Context, st GuardState) error {
 		held = append(held, LaneNormal)
 	}
 	if len(held) == 0 {
-		return g.lanes.set(ctx, g.holdName(), nil)
+		return g.lanes.Set(ctx, g.holdName(), nil)
 	}
-	return g.lanes.set(ctx, g.holdName(), &LaneHold{Lanes: held, Reason: "the mass-deactivation guard (" + g.cfg.Key + ") holds these lanes for an operator",
+	return g.lanes.Set(ctx, g.holdName(), &LaneHold{Lanes: held, Reason: "the mass-deactivation guard (" + g.cfg.Key + ") holds these lanes for an operator",
 		By: "guard", Since: cmpTime(st.HeldSince, g.now())})
 }
 
@@ -39,7 +39,7 @@ func (g *Guard) holdName() string { return "guard:" + g.cfg.Key }
 
 // tripped records that this worker tripped the guard: the lanes pause and
 // an ops event says so.
-func (g *Guard) tripped(ctx context.Context, jobID string, urgent bool) error {
+func (g *Guard) Tripped(ctx context.Context, jobID string, urgent bool) error {
 	st, _, err := g.State(ctx)
 	if err != nil {
 		return err
@@ -50,11 +50,11 @@ func (g *Guard) tripped(ctx context.Context, jobID string, urgent bool) error {
 	}
 	all, urg := st.Counts()
 	// The event first: the state already refuses the held jobs, and the event is the record.
-	return errors.Join(g.opsEvent(ctx, "guard_tripped",
+	return errors.Join(g.OpsEvent(ctx, "guard_tripped",
 		fmt.Sprintf("The mass-deactivation guard holds %s jobs: %d deactivations (%d urgent) in the last %s reached the %s limit of %d. An operator must resume, raise the limit or drop the held jobs.",
 			lane, all, urg, st.Window, lane, limit),
 		map[string]string{"lane": lane, "limit": strconv.Itoa(limit), "count": strconv.Itoa(all), "urgent_count": strconv.Itoa(urg),
-			"window": st.Window.String(), "job_id": jobID}, ""), g.holdLanes(ctx, st))
+			"window": st.Window.String(), "job_id": jobID}, ""), g.HoldLanes(ctx, st))
 }
 
 var errNoOperator = errors.New("jobs: a guard decision needs the operator's name")
@@ -115,10 +115,10 @@ func (g *Guard) decided(ctx context.Context, st GuardState, kind, message string
 	if g.cfg.Key != defaultGuardKey {
 		fields["guard"] = g.cfg.Key
 	}
-	return errors.Join(g.holdLanes(ctx, st), g.opsEvent(ctx, kind, message, fields, ""))
+	return errors.Join(g.HoldLanes(ctx, st), g.OpsEvent(ctx, kind, message, fields, ""))
 }
 
-func (g *Guard) opsEvent(ctx context.Context, kind, message string, fields map[string]string, key string) error {
+func (g *Guard) OpsEvent(ctx context.Context, kind, message string, fields map[string]string, key string) error {
 	ev, err := g.origin.OpsEvent(audit.Ops{Kind: kind, Message: message, Fields: fields, Time: g.now().UTC(), Key: key})
 	if err == nil {
 		_, err = g.events.Publish(ctx, ev)
@@ -156,7 +156,7 @@ func (g *Guard) ApplyConfig(ctx context.Context, by string) (prev GuardState, ch
 		"previous_limit": strconv.Itoa(prev.Limit), "previous_urgent_limit": strconv.Itoa(prev.UrgentLimit), "previous_window": prev.Window.String()}
 	msg := fmt.Sprintf("Worker %s started with mass-deactivation guard limits %d (urgent %d) per %s; the stored limits were %d (urgent %d) per %s. The configured limits are in force; a hold stays until an operator lifts it.",
 		by, st.Limit, st.UrgentLimit, st.Window, prev.Limit, prev.UrgentLimit, prev.Window)
-	return prev, true, g.opsEvent(ctx, "guard_limit_set", msg, fields, "")
+	return prev, true, g.OpsEvent(ctx, "guard_limit_set", msg, fields, "")
 }
 
 var errUnchanged = errors.New("jobs: unchanged")

@@ -22,9 +22,9 @@ const (
 // lanesKey is the key of the lanes' holds in the guard bucket.
 const lanesKey = "lanes"
 
-// holdCredentials names the fleet pause after Genesys refused our
+// HoldCredentials names the fleet pause after Genesys refused our
 // credentials or permissions.
-const holdCredentials = "credentials"
+const HoldCredentials = "credentials"
 
 // openHoldFor is how long a consumer stays paused for a hold without an end:
 // JetStream pauses until a time, and such a hold is lifted explicitly.
@@ -71,23 +71,23 @@ func (h LaneHolds) Until(lane string, now time.Time) (time.Time, bool) {
 // changes one hold by compare-and-set and then pauses or resumes each
 // consumer from all the holds together, so lifting one reason never
 // resumes a lane that another reason holds. Safe for concurrent use.
-type lanes struct {
+type Lanes struct {
 	kv    jetstream.KeyValue
 	js    jetstream.JetStream
 	names Names
 	now   func() time.Time
 }
 
-func newLanes(ctx context.Context, js jetstream.JetStream, names Names) (*lanes, error) {
+func NewLanes(ctx context.Context, js jetstream.JetStream, names Names) (*Lanes, error) {
 	kv, err := js.KeyValue(ctx, names.GuardBucket())
 	if err != nil {
 		return nil, fmt.Errorf("jobs: open guard bucket %s: %w", names.GuardBucket(), err)
 	}
-	return &lanes{kv: kv, js: js, names: names, now: time.Now}, nil
+	return &Lanes{kv: kv, js: js, names: names, now: time.Now}, nil
 }
 
-// read returns the stored holds and their revision (0 when none are stored).
-func (l *lanes) read(ctx context.Context) (LaneHolds, uint64, error) {
+// Read returns the stored holds and their revision (0 when none are stored).
+func (l *Lanes) Read(ctx context.Context) (LaneHolds, uint64, error) {
 	e, err := l.kv.Get(ctx, lanesKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return LaneHolds{}, 0, nil
@@ -102,12 +102,12 @@ func (l *lanes) read(ctx context.Context) (LaneHolds, uint64, error) {
 	return h, e.Revision(), nil
 }
 
-// set stores hold under name (nil lifts it), drops lapsed holds, and applies
+// Set stores hold under name (nil lifts it), drops lapsed holds, and applies
 // the result to the consumers. Holds that come out unchanged are not written
 // again (a guard state saved while nothing is held lifts no hold).
-func (l *lanes) set(ctx context.Context, name string, hold *LaneHold) error {
+func (l *Lanes) Set(ctx context.Context, name string, hold *LaneHold) error {
 	for {
-		h, rev, err := l.read(ctx)
+		h, rev, err := l.Read(ctx)
 		if err != nil {
 			return err
 		}
@@ -131,7 +131,7 @@ func (l *lanes) set(ctx context.Context, name string, hold *LaneHold) error {
 			return err
 		}
 		if bytes.Equal(data, stored) {
-			return l.apply(ctx, h)
+			return l.Apply(ctx, h)
 		}
 		if rev == 0 {
 			_, err = l.kv.Create(ctx, lanesKey, data)
@@ -139,7 +139,7 @@ func (l *lanes) set(ctx context.Context, name string, hold *LaneHold) error {
 			_, err = l.kv.Update(ctx, lanesKey, data, rev)
 		}
 		if err == nil {
-			return l.apply(ctx, h)
+			return l.Apply(ctx, h)
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSequence(err) {
 			return fmt.Errorf("jobs: write lane holds: %w", err)
@@ -150,9 +150,9 @@ func (l *lanes) set(ctx context.Context, name string, hold *LaneHold) error {
 	}
 }
 
-// apply pauses each consumer that a hold names until the latest end of its
+// Apply pauses each consumer that a hold names until the latest end of its
 // holds, and resumes the others.
-func (l *lanes) apply(ctx context.Context, h LaneHolds) error {
+func (l *Lanes) Apply(ctx context.Context, h LaneHolds) error {
 	var errs []error
 	now := l.now()
 	for lane, consumer := range map[string]string{LaneUrgent: l.names.UrgentConsumer(), LaneNormal: l.names.NormalConsumer()} {
@@ -172,6 +172,6 @@ func (l *lanes) apply(ctx context.Context, h LaneHolds) error {
 // LaneHolds reads every reason the lanes are held (this guard's and any
 // other), for operators.
 func (g *Guard) LaneHolds(ctx context.Context) (LaneHolds, error) {
-	h, _, err := g.lanes.read(ctx)
+	h, _, err := g.lanes.Read(ctx)
 	return h, err
 }

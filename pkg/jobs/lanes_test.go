@@ -23,13 +23,13 @@ func TestLanesSetSkipsUnchangedHolds(t *testing.T) {
 	if err := Provision(ctx, js, TopologyConfig{Names: names}); err != nil {
 		t.Fatal(err)
 	}
-	l, err := newLanes(ctx, js, names)
+	l, err := NewLanes(ctx, js, names)
 	if err != nil {
 		t.Fatal(err)
 	}
 	revision := func() uint64 {
 		t.Helper()
-		_, rev, err := l.read(ctx)
+		_, rev, err := l.Read(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,14 +44,14 @@ func TestLanesSetSkipsUnchangedHolds(t *testing.T) {
 		return c.CachedInfo().Paused
 	}
 
-	if err := l.set(ctx, "guard:test", nil); err != nil {
+	if err := l.Set(ctx, "guard:test", nil); err != nil {
 		t.Fatal(err)
 	}
 	if rev := revision(); rev != 0 {
 		t.Fatalf("lifting a hold nobody set stored the holds (revision %d)", rev)
 	}
 	hold := &LaneHold{Lanes: []string{LaneNormal}, Reason: "test", By: "guard", Since: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	if err := l.set(ctx, "guard:test", hold); err != nil {
+	if err := l.Set(ctx, "guard:test", hold); err != nil {
 		t.Fatal(err)
 	}
 	first := revision()
@@ -59,13 +59,13 @@ func TestLanesSetSkipsUnchangedHolds(t *testing.T) {
 		t.Fatalf("after the hold: revision %d, normal paused %v, urgent paused %v; want stored, normal alone paused",
 			first, paused(names.NormalConsumer()), paused(names.UrgentConsumer()))
 	}
-	if err := l.set(ctx, "guard:test", hold); err != nil {
+	if err := l.Set(ctx, "guard:test", hold); err != nil {
 		t.Fatal(err)
 	}
 	if rev := revision(); rev != first {
 		t.Errorf("the same hold again wrote the holds: revision %d, want %d", rev, first)
 	}
-	if err := l.set(ctx, "guard:test", nil); err != nil {
+	if err := l.Set(ctx, "guard:test", nil); err != nil {
 		t.Fatal(err)
 	}
 	if rev := revision(); rev == first || paused(names.NormalConsumer()) {

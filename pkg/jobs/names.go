@@ -38,7 +38,7 @@ func (n Names) Validate() error {
 	return nil
 }
 
-func (n Names) prefix() string {
+func (n Names) EffectivePrefix() string {
 	if n.Prefix == "" {
 		return audit.DefaultPrefix
 	}
@@ -48,42 +48,46 @@ func (n Names) prefix() string {
 // upper turns the prefix into a stream-name stem: "genesys" → "GENESYS",
 // "acme.genesys" → "ACME_GENESYS".
 func (n Names) upper() string {
-	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(n.prefix()))
+	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(n.EffectivePrefix()))
 }
 
 // bucket turns the prefix into a bucket-name stem: "acme.genesys" → "acme-genesys".
-func (n Names) bucket() string { return strings.ReplaceAll(n.prefix(), ".", "-") }
+func (n Names) bucket() string { return strings.ReplaceAll(n.EffectivePrefix(), ".", "-") }
 
 func (n Names) JobsStream() string     { return n.upper() + "_JOBS" }
 func (n Names) AuditStream() string    { return n.upper() + "_AUDIT" }
 func (n Names) DeadStream() string     { return n.upper() + "_DEAD" }
 func (n Names) AdvisoryStream() string { return n.upper() + "_ADVISORIES" }
 
-func (n Names) UrgentSubject() string { return n.prefix() + ".jobs.urgent" }
-func (n Names) NormalSubject() string { return n.prefix() + ".jobs.normal" }
+func (n Names) UrgentSubject() string { return n.EffectivePrefix() + ".jobs.urgent" }
+func (n Names) NormalSubject() string { return n.EffectivePrefix() + ".jobs.normal" }
 
 // ReactivateSubject is where reactivation jobs go, apart from the deactivation lanes, so that the
 // NATS permissions can let operators alone publish them (a producer that may deactivate must not
 // be able to re-enable a leaver). The normal lane's consumer takes them.
-func (n Names) ReactivateSubject() string { return n.prefix() + ".jobs." + laneReactivate }
-func (n Names) AuditSubjects() string     { return audit.Subjects(n.prefix()) }
-func (n Names) DeadSubjects() string      { return n.prefix() + ".dead.>" }
+func (n Names) ReactivateSubject() string { return n.EffectivePrefix() + ".jobs." + laneReactivate }
+func (n Names) AuditSubjects() string     { return audit.Subjects(n.EffectivePrefix()) }
+func (n Names) DeadSubjects() string      { return n.EffectivePrefix() + ".dead.>" }
 
 // UserAuditSubject is the subject of the audit event of outcome o about the Genesys user userID:
 // <prefix>.audit.user.<o>.<audit.SubjectToken(userID)>.
 func (n Names) UserAuditSubject(o audit.Outcome, userID string) string {
-	return audit.UserSubject(n.prefix(), o, userID)
+	return audit.UserSubject(n.EffectivePrefix(), o, userID)
 }
 
 // UserAuditSubjects is the filter of every user audit event of outcome o,
 // <prefix>.audit.user.<o>.*, or of every outcome when o is "", <prefix>.audit.user.>.
-func (n Names) UserAuditSubjects(o audit.Outcome) string { return audit.UserSubjects(n.prefix(), o) }
+func (n Names) UserAuditSubjects(o audit.Outcome) string {
+	return audit.UserSubjects(n.EffectivePrefix(), o)
+}
 
 // OpsAuditSubject is the subject of the ops event of the given kind: <prefix>.audit.ops.<kind>.
-func (n Names) OpsAuditSubject(kind string) string { return audit.OpsSubject(n.prefix(), kind) }
+func (n Names) OpsAuditSubject(kind string) string {
+	return audit.OpsSubject(n.EffectivePrefix(), kind)
+}
 
 // DeadSubject is where a dead letter of the given reason (an outcome) goes.
-func (n Names) DeadSubject(reason string) string { return n.prefix() + ".dead." + reason }
+func (n Names) DeadSubject(reason string) string { return n.EffectivePrefix() + ".dead." + reason }
 
 // JobSubject is the lane subject of priority p, without a user token.
 func (n Names) JobSubject(p Priority) string {
@@ -101,8 +105,8 @@ func (n Names) JobSubject(p Priority) string {
 // subject are carried out too, without that ordering.
 func (n Names) SubjectFor(j Job) string { return j.Subject(n.Prefix) + "." + UserToken(j.User) }
 
-// userJobs is the subject filter of every queued job for a user token.
-func (n Names) userJobs(token string) string { return n.prefix() + ".jobs.*." + token }
+// UserJobs is the subject filter of every queued job for a user token.
+func (n Names) UserJobs(token string) string { return n.EffectivePrefix() + ".jobs.*." + token }
 
 // laneSubjects are the subjects one lane's consumer takes: the normal lane also takes
 // reactivations.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/offboard-dev/genesys-deactivator/internal/ctxsleep"
 )
 
 // TopologyConfig says how [Provision] sizes the streams, consumers and buckets of one deployment.
@@ -160,7 +161,7 @@ func retryTransient(ctx context.Context, deadline time.Time, f func() error) err
 		if err == nil || !RetryableJetStreamError(err) || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
 			return err
 		}
-		sleepCtx(ctx, wait)
+		ctxsleep.Sleep(ctx, wait)
 		wait = min(2*wait, 4*time.Second)
 	}
 }

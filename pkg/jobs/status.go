@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -86,6 +87,22 @@ type Steps struct {
 	// Done names the steps completed, in order, as of this record: a job delivered again skips
 	// them (except those that run on every delivery). Steps done after the last write run again.
 	Done []string `json:"done,omitempty"`
+}
+
+// IsDone reports whether a delivery recorded the step of that name done.
+func (s *Steps) IsDone(name string) bool { return slices.Contains(s.Done, name) }
+
+// MarkDone records the step of that name done.
+func (s *Steps) MarkDone(name string) {
+	if !s.IsDone(name) {
+		s.Done = append(s.Done, name)
+	}
+}
+
+// ForeignError says why a message whose job id the record st of another job holds is not run.
+func ForeignError(job Job, st Status) error {
+	return fmt.Errorf("%w: job id %s belongs to a different job (user %q, action %q, dry_run %t, stream sequence %d); this message asks for user %q, action %q, dry_run %t and is not carried out",
+		ErrInvalidJob, job.ID, clip(st.User, 300), st.Action, st.DryRun, st.StreamSeq, clip(job.User.Key(), 300), job.Action, job.DryRun)
 }
 
 // Decided is a job's outcome as the worker decided it, before its results were stored.

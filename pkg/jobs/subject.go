@@ -31,9 +31,9 @@ func (e *subjectError) Is(target error) bool {
 // the action (reactivate for a reactivation, urgent or normal for a deactivation) and a user
 // token, when present, must be [UserToken] of the job's user.
 func (n Names) CheckSubject(subject string, job Job) error {
-	rest, ok := strings.CutPrefix(subject, n.prefix()+".jobs.")
+	rest, ok := strings.CutPrefix(subject, n.EffectivePrefix()+".jobs.")
 	if !ok {
-		return &subjectError{fmt.Sprintf("subject %q is not a jobs subject of prefix %q", clip(subject, 200), n.prefix())}
+		return &subjectError{fmt.Sprintf("subject %q is not a jobs subject of prefix %q", clip(subject, 200), n.EffectivePrefix())}
 	}
 	lane, token, hasToken := strings.Cut(rest, ".")
 	switch {

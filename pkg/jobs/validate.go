@@ -195,3 +195,7 @@ func (p *problems) checkText(field, s string, required bool, maxLen int, re *reg
 		p.add(field, "must not contain control characters or U+FFFD")
 	}
 }
+
+// WellFormedID reports whether id has the form of a job id (length and characters; reserved ids
+// starting "_" included), as Validate checks it.
+func WellFormedID(id string) bool { return len(id) <= MaxIDLength && idRE.MatchString(id) }

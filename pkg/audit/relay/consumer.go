@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/ctxsleep"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
@@ -153,7 +154,7 @@ func (er *endpointRunner) startOf(ctx context.Context, cfg *jetstream.ConsumerCo
 		}
 	case errors.Is(err, jetstream.ErrConsumerNotFound) && hasRec:
 		found = "its consumer was missing"
-		sleepCtx(ctx, settleAfterDelete) // it may have been deleted a moment ago
+		ctxsleep.Sleep(ctx, settleAfterDelete) // it may have been deleted a moment ago
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
 		er.firstStart(ctx, cfg)
 		return "", false, nil
@@ -195,7 +196,7 @@ func (er *endpointRunner) deleteConsumer(ctx context.Context, cname string) erro
 	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("audit: endpoint %s: delete consumer %s: %w", er.ep.Name, cname, err)
 	}
-	sleepCtx(ctx, settleAfterDelete)
+	ctxsleep.Sleep(ctx, settleAfterDelete)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/offboard-dev/genesys-deactivator/internal/ctxsleep"
 )
 
 // ReplayOptions select what [Relay.Replay] sends again.
@@ -134,7 +135,7 @@ func (r *Relay) replayOne(ctx context.Context, er *endpointRunner, msg jetstream
 		case i >= opt.Attempts:
 			return fmt.Errorf("audit: replay: sequence %d: %d attempts failed, last: %s", seq, i, a.Error)
 		}
-		if !sleepCtx(ctx, max(wait, min(a.retryAfter, time.Minute))) {
+		if !ctxsleep.Sleep(ctx, max(wait, min(a.retryAfter, time.Minute))) {
 			return ctx.Err()
 		}
 		wait *= 2

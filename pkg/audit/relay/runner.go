@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/offboard-dev/genesys-deactivator/internal/ctxsleep"
 	"go.uber.org/zap"
 )
 
@@ -56,7 +57,7 @@ func (er *endpointRunner) run(ctx context.Context, cons jetstream.Consumer, appl
 		}
 		if err != nil {
 			er.log.Warn("endpoint consumer", zap.Error(err))
-			if sleepCtx(ctx, 5*time.Second) {
+			if ctxsleep.Sleep(ctx, 5*time.Second) {
 				continue
 			}
 			return
@@ -89,7 +90,7 @@ func (er *endpointRunner) run(ctx context.Context, cons jetstream.Consumer, appl
 		case err := <-done:
 			stop()
 			er.log.Warn("endpoint consumer stopped; reopening", zap.Error(err))
-			sleepCtx(ctx, time.Second)
+			ctxsleep.Sleep(ctx, time.Second)
 		}
 	}
 }
@@ -121,7 +122,7 @@ func (er *endpointRunner) consume(ctx context.Context, cons jetstream.Consumer) 
 		}
 		if err != nil {
 			er.log.Debug("next message", zap.Error(err))
-			sleepCtx(ctx, 100*time.Millisecond)
+			ctxsleep.Sleep(ctx, 100*time.Millisecond)
 			continue
 		}
 		sem <- struct{}{}
@@ -135,16 +136,4 @@ func (er *endpointRunner) consume(ctx context.Context, cons jetstream.Consumer) 
 	defer t.Stop()
 	wg.Wait()
 	return stopErr
-}
-
-// sleepCtx waits d or until ctx ends; it reports whether the full wait happened.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

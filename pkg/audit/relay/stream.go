@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/offboard-dev/genesys-deactivator/internal/ctxsleep"
 )
 
 // The relay reads its own stream, a mirror of the audit stream, rather than the audit stream
@@ -69,7 +70,7 @@ func (r *Relay) waitMirrored(ctx context.Context) (uint64, error) {
 			return 0, fmt.Errorf("audit: relay stream %s is at sequence %d, the audit stream at %d: the mirror is not catching up",
 				r.cfg.RelayStream, s.CachedInfo().State.LastSeq, want)
 		}
-		if !sleepCtx(ctx, 20*time.Millisecond) {
+		if !ctxsleep.Sleep(ctx, 20*time.Millisecond) {
 			return 0, ctx.Err()
 		}
 	}

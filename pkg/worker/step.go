@@ -1,14 +1,14 @@
-package jobs
+package worker
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // Phase is the part of a plan a step belongs to.
@@ -81,7 +81,7 @@ func (e waitError) Unwrap() error { return e.err }
 func wait(err error) error { return waitError{err} }
 
 // Job is the job being run.
-func (r *Run) Job() Job { return r.job }
+func (r *Run) Job() jobs.Job { return r.job }
 
 // User is the Genesys user as the resolve step found it (nil before), after any change a step
 // made and read back.
@@ -106,20 +106,11 @@ func (r *Run) Found(name string, v any) error {
 	return nil
 }
 
-// done reports whether a delivery recorded the step done.
-func (s *Steps) done(name string) bool { return slices.Contains(s.Done, name) }
-
-func (s *Steps) markDone(name string) {
-	if !s.done(name) {
-		s.Done = append(s.Done, name)
-	}
-}
-
 // runSteps runs the steps in order, skipping those an earlier delivery recorded done (unless
 // Every) and those that do not apply, and maps the first error to a verdict.
 func (r *Run) runSteps(ctx context.Context, steps []Step) (verdict, bool) {
 	for _, s := range steps {
-		if !s.Every && r.st.Steps.done(s.Name) {
+		if !s.Every && r.st.Steps.IsDone(s.Name) {
 			continue
 		}
 		if s.Applies != nil && !s.Applies(r) {
@@ -128,7 +119,7 @@ func (r *Run) runSteps(ctx context.Context, steps []Step) (verdict, bool) {
 		if err := s.Do(ctx, r); err != nil {
 			return r.verdictOf(ctx, err), false
 		}
-		r.st.Steps.markDone(s.Name)
+		r.st.Steps.MarkDone(s.Name)
 	}
 	return verdict{}, true
 }

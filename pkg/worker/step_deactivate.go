@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 )
 
 // stepDeactivate PATCHes active=false, re-reading and retrying on version conflicts, and with
-// WorkerConfig.RemoveGrantsOnConflict removes the user's grants when Genesys refuses with a
+// Config.RemoveGrantsOnConflict removes the user's grants when Genesys refuses with a
 // conflict that is not about the version, then tries once more. It runs on every delivery: the
 // user may have been reactivated since. Its undo PATCHes active=true.
 var stepDeactivate = Step{Name: "deactivate", Phase: PhaseCut, Every: true, Do: deactivate, Undo: reactivate}

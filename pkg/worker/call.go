@@ -1,10 +1,12 @@
-package jobs
+package worker
 
 import (
 	"context"
 	"errors"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/ctxsleep"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // maxCorrelationIDs bounds the correlation ids a job records.
@@ -38,8 +40,8 @@ func CallMany[T any](ctx context.Context, r *Run, f func(c *genesys.Client) (T, 
 func (r *Run) genesys() *genesys.Client {
 	if r.gc == nil {
 		r.gc = r.w.cfg.Genesys
-		if r.job.Priority == PriorityUrgent {
-			r.gc = r.gc.WithPriority(PriorityUrgent)
+		if r.job.Priority == jobs.PriorityUrgent {
+			r.gc = r.gc.WithPriority(jobs.PriorityUrgent)
 		}
 	}
 	return r.gc
@@ -64,7 +66,7 @@ func retry429(ctx context.Context, call func() error) error {
 		if !errors.As(err, &rl) {
 			return err
 		}
-		sleepCtx(ctx, genesys.ClampRetryAfter(rl.RetryAfter))
+		ctxsleep.Sleep(ctx, genesys.ClampRetryAfter(rl.RetryAfter))
 		if ctx.Err() != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // reject concludes a message that is not a job this worker may run (unreadable, invalid, on the
@@ -19,10 +20,10 @@ import (
 // stand-in id ([StandInID]). It never touches another job's status or event, and never loops: a
 // status that already exists for the chosen id is this message's own (the same stream sequence).
 // job is the decoded job, or the zero Job for a message that could not be read.
-func (r *Run) reject(ctx context.Context, job Job, why error, ids ...string) {
+func (r *Run) reject(ctx context.Context, job jobs.Job, why error, ids ...string) {
 	id, st, err := r.rejectID(ctx, ids)
 	if job.ID == "" && job.Action == "" {
-		job = Job{Version: Version, Action: ActionDeactivate}
+		job = jobs.Job{Version: jobs.Version, Action: jobs.ActionDeactivate}
 	}
 	job.ID = id
 	r.job = job
@@ -31,7 +32,7 @@ func (r *Run) reject(ctx context.Context, job Job, why error, ids ...string) {
 	case err != nil:
 		r.conclude(ctx, verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)})
 		return
-	case st != nil && st.State == StateDone:
+	case st != nil && st.State == jobs.StateDone:
 		r.log.Info("rejected message already finished", zap.String("outcome", string(st.Outcome)))
 		r.conclude(ctx, verdict{outcome: st.Outcome, finished: true})
 		return
@@ -46,19 +47,19 @@ func (r *Run) reject(ctx context.Context, job Job, why error, ids ...string) {
 
 // rejectID picks the id a rejected message is recorded under, and returns its status when this
 // message has one already (an earlier delivery).
-func (r *Run) rejectID(ctx context.Context, ids []string) (string, *Status, error) {
-	standIn := StandInID(r.seq)
+func (r *Run) rejectID(ctx context.Context, ids []string) (string, *jobs.Status, error) {
+	standIn := jobs.StandInID(r.seq)
 	// After the stand-in, one that is stable across redeliveries too, for a stream recreated
 	// since a stand-in of the same sequence was recorded.
 	ids = append(ids, standIn, standIn+".t"+strconv.FormatInt(r.published.UnixNano(), 10))
 	for i, id := range ids {
 		own := i < len(ids)-2
-		if len(id) > MaxIDLength || !idRE.MatchString(id) || own && IsReservedID(id) {
+		if !jobs.WellFormedID(id) || own && jobs.IsReservedID(id) {
 			continue
 		}
 		st, err := r.w.status.Get(ctx, id)
 		switch {
-		case errors.Is(err, ErrNoStatus):
+		case errors.Is(err, jobs.ErrNoStatus):
 			return id, nil, nil
 		case err != nil:
 			return id, nil, err
@@ -79,7 +80,7 @@ func (r *Run) ownIDs() []string {
 	var body struct {
 		ID string `json:"id"`
 	}
-	if data := r.msg.Data(); len(data) <= MaxJobSize && json.Unmarshal(data, &body) == nil && body.ID != "" {
+	if data := r.msg.Data(); len(data) <= jobs.MaxJobSize && json.Unmarshal(data, &body) == nil && body.ID != "" {
 		ids = append(ids, body.ID)
 	}
 	return ids
@@ -88,12 +89,6 @@ func (r *Run) ownIDs() []string {
 // ours reports whether st is the status of the message being handled: written for this very
 // message (the same stream sequence), or for a job with the same content (a producer's retry
 // after the duplicate window).
-func (r *Run) ours(st Status) bool {
+func (r *Run) ours(st jobs.Status) bool {
 	return st.StreamSeq == r.seq || st.BelongsTo(r.job)
-}
-
-// foreignError says why a message whose id another job holds is not run.
-func foreignError(job Job, st Status) error {
-	return fmt.Errorf("%w: job id %s belongs to a different job (user %q, action %q, dry_run %t, stream sequence %d); this message asks for user %q, action %q, dry_run %t and is not carried out",
-		ErrInvalidJob, job.ID, clip(st.User, 300), st.Action, st.DryRun, st.StreamSeq, clip(job.User.Key(), 300), job.Action, job.DryRun)
 }

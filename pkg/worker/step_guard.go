@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // stepGuardSlot counts this deactivation in the mass-deactivation guard before the PATCH. A held
@@ -22,21 +23,21 @@ var stepGuardSlot = Step{
 
 func reserveGuardSlot(ctx context.Context, r *Run) error {
 	g := r.w.guard
-	urgent := r.job.Priority == PriorityUrgent
+	urgent := r.job.Priority == jobs.PriorityUrgent
 	tripped, err := g.Reserve(ctx, r.job.ID, urgent, r.seq)
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, errGuardDrop):
+	case errors.Is(err, jobs.ErrGuardDrop):
 		return Stop(audit.OutcomeDropped, err)
-	case errors.Is(err, ErrGuardHeld):
+	case errors.Is(err, jobs.ErrGuardHeld):
 		if tripped {
 			r.log.Error("the mass-deactivation guard tripped: holding jobs until an operator decides")
-			if err := g.tripped(ctx, r.job.ID, urgent); err != nil {
+			if err := g.Tripped(ctx, r.job.ID, urgent); err != nil {
 				r.log.Warn("guard trip: pausing the lanes or publishing the ops event failed", zap.Error(err))
 			}
 		} else if st, _, err := g.State(ctx); err == nil {
-			_ = g.holdLanes(ctx, st) // make sure the lanes stay paused
+			_ = g.HoldLanes(ctx, st) // make sure the lanes stay paused
 		}
 		return wait(err)
 	}

@@ -1,10 +1,11 @@
-package jobs
+package worker
 
 import (
 	"errors"
 	"sync/atomic"
 	"time"
 
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 	"go.uber.org/zap"
 )
 
@@ -37,7 +38,7 @@ func (w *Worker) storeResult(log *zap.Logger, err error) {
 		w.stored.err.Store(nil)
 		return
 	}
-	if errors.Is(err, ErrStatusChanged) {
+	if errors.Is(err, jobs.ErrStatusChanged) {
 		return
 	}
 	w.stored.err.Store(&err)

@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // maxClaims bounds how often one delivery picks a new id after finding its id taken. A random id
@@ -22,7 +23,7 @@ const maxClaims = 3
 // storeDeadLetter publishes the job's dead letter under the id recorded in the status (by default
 // "dead:<job id>"). When another message holds that id it records a random one, reports the
 // claim and publishes again.
-func (r *Run) storeDeadLetter(ctx context.Context, dl DeadLetter) error {
+func (r *Run) storeDeadLetter(ctx context.Context, dl jobs.DeadLetter) error {
 	for range maxClaims {
 		dl.MsgID = r.st.DeadLetterID
 		err := r.w.dead.Publish(ctx, dl)
@@ -30,7 +31,7 @@ func (r *Run) storeDeadLetter(ctx context.Context, dl DeadLetter) error {
 		if !errors.As(err, &claimed) {
 			return err
 		}
-		newID := DeadLetterMsgID(r.job.ID) + ":" + randomHex()
+		newID := jobs.DeadLetterMsgID(r.job.ID) + ":" + randomHex()
 		if err := r.idClaimed(ctx, "dead_letter", claimed, newID, func(id string) { r.st.DeadLetterID = id }); err != nil {
 			return err
 		}
@@ -104,7 +105,7 @@ func randomHex() string {
 }
 
 // decidedErr is the error behind a decided outcome, nil when it had none.
-func decidedErr(d *Decided) error {
+func decidedErr(d *jobs.Decided) error {
 	if d.Error == "" {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // Jobs for one user run one at a time and, where it matters, in publish order:
@@ -36,12 +37,12 @@ var errUserBusy = errors.New("jobs: another job for the same user comes first")
 // earlierJobQueued reports whether a job for the same user that was
 // published before this one, and that this one must not overtake, is still
 // in the jobs stream. It costs one read of the stream.
-func (w *Worker) earlierJobQueued(ctx context.Context, job Job, seq uint64) (bool, error) {
+func (w *Worker) earlierJobQueued(ctx context.Context, job jobs.Job, seq uint64) (bool, error) {
 	if seq <= 1 {
 		return false, nil
 	}
-	token := UserToken(job.User)
-	filter := w.cfg.Names.userJobs(token)
+	token := jobs.UserToken(job.User)
+	filter := w.cfg.Names.UserJobs(token)
 	if overtakesDeactivations(job) {
 		filter = w.cfg.Names.ReactivateSubject() + "." + token
 	}
@@ -57,8 +58,8 @@ func (w *Worker) earlierJobQueued(ctx context.Context, job Job, seq uint64) (boo
 
 // overtakesDeactivations reports whether job may run before earlier
 // deactivations of its user: an urgent deactivation that changes something.
-func overtakesDeactivations(job Job) bool {
-	return job.Action == ActionDeactivate && job.Priority == PriorityUrgent && !job.DryRun
+func overtakesDeactivations(job jobs.Job) bool {
+	return job.Action == jobs.ActionDeactivate && job.Priority == jobs.PriorityUrgent && !job.DryRun
 }
 
 type leaseValue struct {

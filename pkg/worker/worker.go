@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"cmp"
@@ -13,13 +13,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/ctxsleep"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
-// WorkerConfig configures a Worker. JetStream and Genesys are required.
-type WorkerConfig struct {
-	Names
+// Config configures a Worker. JetStream and Genesys are required.
+type Config struct {
+	jobs.Names
 	// JetStream is the NATS JetStream context. Required.
 	JetStream jetstream.JetStream
 	// Genesys is the Genesys Cloud client. Required.
@@ -64,12 +66,12 @@ type WorkerConfig struct {
 	// Observer hears what the worker does, for metrics. Defaults to one that ignores it all.
 	Observer Observer
 	// Guard sets the mass-deactivation guard. Defaults to off (Limit 0).
-	Guard GuardConfig
+	Guard jobs.GuardConfig
 	// ReactivateGuard caps reactivations as Guard caps deactivations, under its own key
-	// (ReactivateGuardKey; its Key and UrgentLimit are ignored): past Limit reactivations in
+	// (jobs.ReactivateGuardKey; its Key and UrgentLimit are ignored): past Limit reactivations in
 	// Window, reactivations wait for an operator. Defaults to off (Limit 0); the worker command
 	// sets 10 per hour.
-	ReactivateGuard GuardConfig
+	ReactivateGuard jobs.GuardConfig
 	// RemoveGrantsOnConflict, when Genesys refuses a deactivation with a conflict that is not
 	// about the version, removes every grant of the user (recording each in the audit event) and
 	// tries the deactivation once more. Needs authorization:grant:view and
@@ -84,10 +86,10 @@ type WorkerConfig struct {
 	SnapshotQueues bool
 	// Plan returns the steps the worker runs for a job, nil for a job it does not support (which
 	// ends rejected). For tests that add a step of their own. Defaults to DefaultPlan.
-	Plan func(job Job) []Step
+	Plan func(job jobs.Job) []Step
 }
 
-func (c *WorkerConfig) setDefaults() {
+func (c *Config) setDefaults() {
 	if c.ID == "" {
 		host, _ := os.Hostname()
 		c.ID = fmt.Sprintf("%s-%d", cmp.Or(host, "worker"), os.Getpid())
@@ -114,7 +116,7 @@ func (c *WorkerConfig) setDefaults() {
 	}
 }
 
-func (c *WorkerConfig) validate() error {
+func (c *Config) validate() error {
 	switch {
 	case c.JetStream == nil:
 		return errors.New("jobs: worker config: JetStream is required")
@@ -131,21 +133,21 @@ func (c *WorkerConfig) validate() error {
 // Worker takes jobs from the jobs stream and carries them out: find the
 // user, check the safety rules, deactivate, revoke tokens, store one audit
 // event, ack. Any number of workers share the work through the same durable
-// consumers. Create it with NewWorker and call Run once; Run owns every
+// consumers. Create it with New and call Run once; Run owns every
 // goroutine the worker starts.
 type Worker struct {
-	cfg    WorkerConfig
+	cfg    Config
 	log    *zap.Logger
 	urgent jetstream.Consumer
 	normal jetstream.Consumer
-	status *StatusStore
-	dead   *DeadLetters
+	status *jobs.StatusStore
+	dead   *jobs.DeadLetters
 	events *audit.Publisher
 	pause  *fleetPause
-	lanes  *lanes // the one owner of the consumers' paused state
-	guard  *Guard // nil when the guard is off
+	lanes  *jobs.Lanes // the one owner of the consumers' paused state
+	guard  *jobs.Guard // nil when the guard is off
 	// reactivateGuard caps reactivations; nil when off.
-	reactivateGuard *Guard
+	reactivateGuard *jobs.Guard
 	jobs            jetstream.Stream
 	audits          jetstream.Stream
 	locks           jetstream.KeyValue
@@ -163,9 +165,9 @@ type Worker struct {
 	lastFetchLog  atomic.Int64 // unix nanoseconds of the last fetch error logged
 }
 
-// NewWorker opens the consumers, the status bucket and the publishers that
+// New opens the consumers, the status bucket and the publishers that
 // Provision created.
-func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
+func New(ctx context.Context, cfg Config) (*Worker, error) {
 	cfg.setDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -179,11 +181,11 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: open consumer %s: %w", n.NormalConsumer(), err)
 	}
-	status, err := NewStatusStore(ctx, js, n)
+	status, err := jobs.NewStatusStore(ctx, js, n)
 	if err != nil {
 		return nil, err
 	}
-	events, err := audit.NewPublisher(js, audit.PublisherConfig{Prefix: n.prefix(), Stream: n.AuditStream()})
+	events, err := audit.NewPublisher(js, audit.PublisherConfig{Prefix: n.EffectivePrefix(), Stream: n.AuditStream()})
 	if err != nil {
 		return nil, err
 	}
@@ -202,14 +204,14 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	w := &Worker{
 		maxDeliver: lanesMaxDeliver(urgent, normal),
 		cfg:        cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal,
-		status: status, dead: NewDeadLetters(js, n), events: events, jobs: jobsStream, audits: audits, locks: locks, now: time.Now,
+		status: status, dead: jobs.NewDeadLetters(js, n), events: events, jobs: jobsStream, audits: audits, locks: locks, now: time.Now,
 	}
 	w.pause, w.stopping = newFleetPause(w), make(chan struct{})
-	if w.lanes, err = newLanes(ctx, js, n); err != nil {
+	if w.lanes, err = jobs.NewLanes(ctx, js, n); err != nil {
 		return nil, err
 	}
 	if cfg.Guard.Limit > 0 {
-		if w.guard, err = NewGuard(ctx, js, n, cfg.Guard, cfg.Origin); err != nil {
+		if w.guard, err = jobs.NewGuard(ctx, js, n, cfg.Guard, cfg.Origin); err != nil {
 			return nil, err
 		}
 		if err := w.applyGuardConfig(ctx); err != nil {
@@ -217,8 +219,8 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 		}
 	}
 	if rg := cfg.ReactivateGuard; rg.Limit > 0 {
-		rg.Key, rg.UrgentLimit = ReactivateGuardKey, rg.Limit
-		if w.reactivateGuard, err = NewGuard(ctx, js, n, rg, cfg.Origin); err != nil {
+		rg.Key, rg.UrgentLimit = jobs.ReactivateGuardKey, rg.Limit
+		if w.reactivateGuard, err = jobs.NewGuard(ctx, js, n, rg, cfg.Origin); err != nil {
 			return nil, err
 		}
 	}
@@ -233,7 +235,7 @@ func (w *Worker) applyGuardConfig(ctx context.Context) error {
 		return fmt.Errorf("jobs: apply the guard's configured limits: %w", err)
 	}
 	if changed {
-		g := w.guard.cfg
+		g := w.guard.Config()
 		w.log.Warn("the mass-deactivation guard's stored limits differ from this worker's configuration: the configured ones are now in force (recorded in a guard_limit_set ops event)",
 			zap.Int("limit", g.Limit), zap.Int("urgent_limit", g.UrgentLimit), zap.Duration("window", g.Window),
 			zap.Int("previous_limit", prev.Limit), zap.Int("previous_urgent_limit", prev.UrgentLimit), zap.Duration("previous_window", prev.Window),
@@ -295,7 +297,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err != nil {
 			if ctx.Err() == nil {
 				w.logFetchError(err)
-				sleepCtx(ctx, w.cfg.PollWait)
+				ctxsleep.Sleep(ctx, w.cfg.PollWait)
 			}
 			continue
 		}
@@ -336,7 +338,7 @@ func (w *Worker) urgentReserve(ctx, workCtx context.Context, wg *sync.WaitGroup)
 		if err != nil {
 			if ctx.Err() == nil {
 				w.logFetchError(err)
-				sleepCtx(ctx, w.cfg.PollWait)
+				ctxsleep.Sleep(ctx, w.cfg.PollWait)
 			}
 			continue
 		}
@@ -370,7 +372,7 @@ func (w *Worker) urgentReserve(ctx, workCtx context.Context, wg *sync.WaitGroup)
 func (w *Worker) holdWhileUrgent(ctx context.Context) {
 	deadline := w.now().Add(w.cfg.AckWait / 3)
 	for w.urgentRunning.Load() > 0 && ctx.Err() == nil && w.now().Before(deadline) {
-		sleepCtx(ctx, 10*time.Millisecond)
+		ctxsleep.Sleep(ctx, 10*time.Millisecond)
 	}
 }
 
@@ -390,7 +392,7 @@ func (w *Worker) next(ctx context.Context, n int) ([]jetstream.Msg, bool, error)
 			return msgs, true, err
 		}
 		if w.urgentRunning.Load() > 0 {
-			sleepCtx(ctx, 10*time.Millisecond)
+			ctxsleep.Sleep(ctx, 10*time.Millisecond)
 			continue
 		}
 		msgs, err = fetch(func() (jetstream.MessageBatch, error) { return w.normal.FetchNoWait(n) })
@@ -435,13 +437,4 @@ func fetch(pull func() (jetstream.MessageBatch, error)) ([]jetstream.Msg, error)
 		return nil, err
 	}
 	return msgs, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

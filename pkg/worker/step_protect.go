@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 )
 
 // stepProtect ends the job "protected" (dead letter for review, Genesys untouched) when the user
-// as it is now is protected (WorkerConfig.Protect).
+// as it is now is protected (Config.Protect).
 var stepProtect = Step{Name: "protect", Phase: PhaseCheck, Every: true, Do: func(_ context.Context, r *Run) error {
 	return r.w.cfg.Protect.protected(r.user)
 }}

@@ -1,9 +1,10 @@
-package jobs
+package worker
 
 import (
 	"context"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // stepResolve finds the user by the job's identifier: one call for an id, one or two for an
@@ -32,7 +33,7 @@ func resolve(ctx context.Context, r *Run) error {
 	s := &r.st.Steps
 	if !s.Resolved {
 		s.Resolved, s.WasActive, s.RolesBefore = true, u.Active, u.RoleNames()
-	} else if r.job.Action == ActionDeactivate && u.Active && len(s.GrantsRemoved) == 0 {
+	} else if r.job.Action == jobs.ActionDeactivate && u.Active && len(s.GrantsRemoved) == 0 {
 		// A later delivery that finds the user still active: what it holds now
 		// is what a deactivation would take away (a role may have been granted
 		// since the first delivery read the user).

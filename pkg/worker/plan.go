@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // deactivationPlan is the per-job plan of DESIGN.md, one line per step. A new step goes into
@@ -14,8 +15,8 @@ func deactivationPlan() []Step {
 	return []Step{
 		stepResolve,        // find the user; roles before
 		stepLease,          // no other job for the user runs meanwhile
-		stepSnapshotQueues, // queues before (WorkerConfig.SnapshotQueues)
-		stepSnapshotGrants, // grants before (WorkerConfig.SnapshotGrants); undo: restore access
+		stepSnapshotQueues, // queues before (Config.SnapshotQueues)
+		stepSnapshotGrants, // grants before (Config.SnapshotGrants); undo: restore access
 		stepProtect,        // protected users and roles end "protected"
 		stepDryRun,         // a dry run ends here, Genesys untouched
 		stepGuardSlot,      // the mass-deactivation guard counts the PATCH
@@ -35,13 +36,13 @@ func reactivationPlan() []Step {
 	}, undoSteps(deactivationPlan())...)
 }
 
-// DefaultPlan is the list of steps the worker runs for job when WorkerConfig.Plan is nil; nil for
+// DefaultPlan is the list of steps the worker runs for job when Config.Plan is nil; nil for
 // an action the worker does not support. Each call returns a new slice.
-func DefaultPlan(job Job) []Step {
+func DefaultPlan(job jobs.Job) []Step {
 	switch job.Action {
-	case ActionDeactivate:
+	case jobs.ActionDeactivate:
 		return deactivationPlan()
-	case ActionReactivate:
+	case jobs.ActionReactivate:
 		return reactivationPlan()
 	}
 	return nil
@@ -62,7 +63,7 @@ func (r *Run) plan(ctx context.Context) verdict {
 		return v
 	}
 	switch {
-	case r.job.Action == ActionReactivate:
+	case r.job.Action == jobs.ActionReactivate:
 		if r.activeWhenResolved && !s.Reactivated {
 			r.message = strings.Replace(r.message, "Genesys Cloud user reactivated", "Genesys Cloud user was already active", 1)
 		}

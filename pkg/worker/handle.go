@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"cmp"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // storeTimeout bounds the NATS calls that store a job's result, even during
@@ -30,8 +31,8 @@ type Run struct {
 	seq       uint64
 	delivered uint64
 	published time.Time
-	job       Job
-	st        Status
+	job       jobs.Job
+	st        jobs.Status
 	log       *zap.Logger
 	message   string // the audit event's message, when the plan has more to say
 
@@ -97,9 +98,9 @@ func (r *Run) runOnce(ctx context.Context) (held bool) {
 }
 
 func (r *Run) run(ctx context.Context) {
-	job, err := Decode(r.msg.Data())
+	job, err := jobs.Decode(r.msg.Data())
 	if err != nil {
-		r.reject(ctx, Job{}, err, r.ownIDs()...)
+		r.reject(ctx, jobs.Job{}, err, r.ownIDs()...)
 		return
 	}
 	if err := r.w.cfg.Names.CheckSubject(r.msg.Subject(), job); err != nil {
@@ -124,9 +125,9 @@ func (r *Run) run(ctx context.Context) {
 	e := <-earlierCh
 	switch {
 	case err == nil && !r.ours(st):
-		r.reject(ctx, job, foreignError(job, st))
+		r.reject(ctx, job, jobs.ForeignError(job, st))
 		return
-	case err == nil && st.State == StateDone:
+	case err == nil && st.State == jobs.StateDone:
 		// Finished before and only the ack was lost: the audit event (and
 		// dead letter) are stored, so answer the message as it was answered.
 		r.log.Info("job already finished", zap.String("outcome", string(st.Outcome)))
@@ -134,7 +135,7 @@ func (r *Run) run(ctx context.Context) {
 		return
 	case err == nil:
 		r.st = st
-	case errors.Is(err, ErrNoStatus):
+	case errors.Is(err, jobs.ErrNoStatus):
 		r.st = r.newStatus()
 	default:
 		r.conclude(ctx, verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)})
@@ -179,9 +180,9 @@ func (r *Run) releaseLease(ctx context.Context) {
 	}
 }
 
-func (r *Run) newStatus() Status {
+func (r *Run) newStatus() jobs.Status {
 	now := r.w.now().UTC()
-	return Status{JobID: r.job.ID, State: StateRunning, Priority: r.job.Priority, DryRun: r.job.DryRun,
+	return jobs.Status{JobID: r.job.ID, State: jobs.StateRunning, Priority: r.job.Priority, DryRun: r.job.DryRun,
 		User: r.job.User.Key(), Action: r.job.Action,
 		StreamSeq: r.seq, Worker: r.w.cfg.ID, CreatedAt: now, UpdatedAt: now}
 }
@@ -200,7 +201,7 @@ func (r *Run) conclude(ctx context.Context, v verdict) {
 		w.pause.trip(ctx, v.err)
 	}
 	if d.addAttempt {
-		r.st.Attempts = append(r.st.Attempts, Attempt{N: len(r.st.Attempts) + 1, At: w.now().UTC(), Error: v.err.Error()})
+		r.st.Attempts = append(r.st.Attempts, jobs.Attempt{N: len(r.st.Attempts) + 1, At: w.now().UTC(), Error: v.err.Error()})
 	}
 	if d.outcome != "" && !d.stored {
 		err := r.store(ctx, d, v)
@@ -276,7 +277,7 @@ func (r *Run) store(ctx context.Context, d decision, v verdict) error {
 	if err := r.storeEvent(ctx, d.outcome, errText, now); err != nil {
 		return err
 	}
-	r.st.State, r.st.Outcome, r.st.Error = StateDone, d.outcome, errText
+	r.st.State, r.st.Outcome, r.st.Error = jobs.StateDone, d.outcome, errText
 	r.st.UpdatedAt, r.st.FinishedAt, r.st.Worker = now, now, r.w.cfg.ID
 	return r.w.status.Save(ctx, &r.st)
 }
@@ -288,7 +289,7 @@ func (r *Run) noteDecision(d decision, v verdict) {
 		r.message = cmp.Or(r.message, r.st.Decided.Message)
 		return
 	}
-	r.st.Decided = &Decided{Outcome: d.outcome, Error: errorText(d.outcome, v.err, r.st.Attempts), Message: r.message,
+	r.st.Decided = &jobs.Decided{Outcome: d.outcome, Error: errorText(d.outcome, v.err, r.st.Attempts), Message: r.message,
 		Genesys: genesysErrorOf(v.err)}
 }
 
@@ -320,7 +321,7 @@ func (r *Run) sincePublish() time.Duration {
 
 // errorText is the final error of a failed outcome; for exhausted, every
 // attempt's error.
-func errorText(outcome audit.Outcome, err error, attempts []Attempt) string {
+func errorText(outcome audit.Outcome, err error, attempts []jobs.Attempt) string {
 	if outcome == audit.OutcomeExhausted {
 		parts := make([]string, len(attempts))
 		for i, a := range attempts {

@@ -1,9 +1,10 @@
-package jobs
+package worker
 
 import (
 	"time"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // Observer hears what a worker does, for metrics. Methods are called from
@@ -13,10 +14,10 @@ type Observer interface {
 	// JobFinished: a job's outcome, audit event and status are stored.
 	// took is the time this delivery spent on it, sincePublish the time
 	// since the job was published.
-	JobFinished(outcome audit.Outcome, priority Priority, took, sincePublish time.Duration)
+	JobFinished(outcome audit.Outcome, priority jobs.Priority, took, sincePublish time.Duration)
 	// Deactivated: Genesys confirmed active:false sincePublish after the job
 	// was published.
-	Deactivated(priority Priority, sincePublish time.Duration)
+	Deactivated(priority jobs.Priority, sincePublish time.Duration)
 	// AttemptFailed: a job's attempt failed transiently and was recorded.
 	AttemptFailed()
 	// Paused: this worker paused the fleet (true) or resumed it (false).
@@ -25,7 +26,7 @@ type Observer interface {
 
 type nopObserver struct{}
 
-func (nopObserver) JobFinished(audit.Outcome, Priority, time.Duration, time.Duration) {}
-func (nopObserver) Deactivated(Priority, time.Duration)                               {}
-func (nopObserver) AttemptFailed()                                                    {}
-func (nopObserver) Paused(bool)                                                       {}
+func (nopObserver) JobFinished(audit.Outcome, jobs.Priority, time.Duration, time.Duration) {}
+func (nopObserver) Deactivated(jobs.Priority, time.Duration)                               {}
+func (nopObserver) AttemptFailed()                                                         {}
+func (nopObserver) Paused(bool)                                                            {}

@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"cmp"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // record is what the terminal audit event says about the job.
@@ -48,7 +49,7 @@ func (r *Run) record(outcome audit.Outcome, errText string, now time.Time) audit
 
 // attemptsMade counts the failed attempts plus the one that reached the
 // outcome; a rejected job was never attempted, an exhausted one only failed.
-func attemptsMade(outcome audit.Outcome, failed []Attempt) int {
+func attemptsMade(outcome audit.Outcome, failed []jobs.Attempt) int {
 	switch outcome {
 	case audit.OutcomeRejected:
 		return 0
@@ -59,8 +60,8 @@ func attemptsMade(outcome audit.Outcome, failed []Attempt) int {
 }
 
 // deadLetter is what an operator gets to look at.
-func (r *Run) deadLetter(outcome audit.Outcome, err error, errText string, now time.Time) DeadLetter {
-	dl := DeadLetter{
+func (r *Run) deadLetter(outcome audit.Outcome, err error, errText string, now time.Time) jobs.DeadLetter {
+	dl := jobs.DeadLetter{
 		Version:   1,
 		JobID:     r.job.ID,
 		Outcome:   outcome,
@@ -87,10 +88,10 @@ func (r *Run) deadLetter(outcome audit.Outcome, err error, errText string, now t
 
 // genesysErrorOf is what Genesys answered behind err, for a dead letter; nil when err holds no
 // Genesys API error.
-func genesysErrorOf(err error) *GenesysError {
+func genesysErrorOf(err error) *jobs.GenesysError {
 	var ae *genesys.APIError
 	if !errors.As(err, &ae) {
 		return nil
 	}
-	return &GenesysError{Status: ae.StatusCode, Code: cmp.Or(ae.Code, ae.ScimType), Message: ae.Message, CorrelationID: ae.CorrelationID}
+	return &jobs.GenesysError{Status: ae.StatusCode, Code: cmp.Or(ae.Code, ae.ScimType), Message: ae.Message, CorrelationID: ae.CorrelationID}
 }

@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"context"
@@ -9,18 +9,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
-
-// ReactivateGuardKey is the key of the reactivation guard in the guard
-// bucket. Reactivations have a guard of their own (review D4): re-enabling
-// leavers in bulk, by mistake or by a stolen operator credential, is as
-// dangerous as deactivating staff in bulk, and its cap must not be shared
-// with deactivations (a layoff day would leave no room for an undo, or an
-// undo run would hold the layoff). When it trips, reactivations wait, handed
-// back without an attempt, until an operator resumes it, raises its limit or
-// drops the held reactivations (genesysctl guard ... --reactivations);
-// deactivations are never held by it, and no lane is paused.
-const ReactivateGuardKey = "reactivate"
 
 // stepReactivationGuard counts the reactivation in the reactivation guard before its PATCH.
 // Nothing is counted for a user already active, or when an earlier delivery took the slot (and
@@ -37,9 +27,9 @@ func reserveReactivation(ctx context.Context, r *Run) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, errGuardDrop):
+	case errors.Is(err, jobs.ErrGuardDrop):
 		return Stop(audit.OutcomeDropped, errors.New("jobs: dropped by an operator while the reactivation guard held it"))
-	case errors.Is(err, ErrGuardHeld):
+	case errors.Is(err, jobs.ErrGuardHeld):
 		if tripped {
 			r.log.Error("the reactivation guard tripped: holding reactivations until an operator decides")
 			if err := r.reactivationTripped(ctx, g); err != nil {
@@ -52,15 +42,15 @@ func reserveReactivation(ctx context.Context, r *Run) error {
 }
 
 // reactivationTripped publishes the ops event of a tripped reactivation guard.
-func (r *Run) reactivationTripped(ctx context.Context, g *Guard) error {
+func (r *Run) reactivationTripped(ctx context.Context, g *jobs.Guard) error {
 	st, _, err := g.State(ctx)
 	if err != nil {
 		return err
 	}
 	all, _ := st.Counts()
-	return g.opsEvent(ctx, "reactivation_guard_tripped",
+	return g.OpsEvent(ctx, "reactivation_guard_tripped",
 		fmt.Sprintf("The reactivation guard holds reactivations: %d in the last %s reached the limit of %d. An operator must resume, raise the limit or drop the held reactivations (genesysctl guard ... --reactivations).",
 			all, st.Window, st.Limit),
-		map[string]string{"guard": ReactivateGuardKey, "limit": strconv.Itoa(st.Limit), "count": strconv.Itoa(all),
+		map[string]string{"guard": jobs.ReactivateGuardKey, "limit": strconv.Itoa(st.Limit), "count": strconv.Itoa(all),
 			"window": st.Window.String(), "job_id": r.job.ID}, "")
 }

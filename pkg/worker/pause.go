@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // fleetPause stops the whole fleet when Genesys refuses our credentials or
@@ -61,18 +62,18 @@ func (p *fleetPause) Paused() (bool, string) {
 
 // holdName is this worker's credentials hold among the lanes' holds: each
 // worker lifts only its own, once its own probe passes.
-func (p *fleetPause) holdName() string { return holdCredentials + ":" + p.w.cfg.ID }
+func (p *fleetPause) holdName() string { return jobs.HoldCredentials + ":" + p.w.cfg.ID }
 
 func (p *fleetPause) extend(ctx context.Context) {
 	w := p.w
 	_, reason := p.Paused()
 	now := w.now()
-	hold := &LaneHold{Lanes: []string{LaneUrgent, LaneNormal}, Until: now.Add(2 * w.cfg.ProbeInterval),
+	hold := &jobs.LaneHold{Lanes: []string{jobs.LaneUrgent, jobs.LaneNormal}, Until: now.Add(2 * w.cfg.ProbeInterval),
 		Reason: reason, By: w.cfg.ID, Since: now.UTC()}
-	if err := w.lanes.set(ctx, p.holdName(), hold); err != nil {
+	if err := w.lanes.Set(ctx, p.holdName(), hold); err != nil {
 		// The holds could not be stored: pause both consumers anyway (this hold names both, so
 		// applying it alone resumes nothing another reason holds).
-		err = errors.Join(err, w.lanes.apply(ctx, LaneHolds{Holds: map[string]LaneHold{p.holdName(): *hold}}))
+		err = errors.Join(err, w.lanes.Apply(ctx, jobs.LaneHolds{Holds: map[string]jobs.LaneHold{p.holdName(): *hold}}))
 		w.log.Warn("recording the fleet pause failed", zap.Error(err))
 	}
 }
@@ -107,7 +108,7 @@ func (p *fleetPause) probe(ctx context.Context) {
 		p.extend(ctx)
 		return
 	}
-	if err := w.lanes.set(ctx, p.holdName(), nil); err != nil {
+	if err := w.lanes.Set(ctx, p.holdName(), nil); err != nil {
 		w.log.Warn("resuming the job consumers failed", zap.Error(err))
 		return
 	}
