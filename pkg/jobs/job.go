@@ -1,13 +1,3 @@
-// Package jobs defines the deactivation job message that producers publish to the JOBS stream,
-// and decodes and validates it.
-//
-// A job is a JSON object whose layout is fixed by a version number and described by the JSON
-// Schema in schema/job.v1.schema.json (also available as [Schema]); producers in any language can
-// validate against that file, and [Decode] accepts exactly the documents it accepts (the tests
-// check both against one table). [Decode] never panics, reads at most [MaxJobSize] bytes and
-// reports every problem it finds, each with its field, in a [*ValidationError]. Every error it
-// returns matches [ErrInvalidJob] with errors.Is: such a job can never become valid and is
-// rejected, not retried.
 package jobs
 
 import (

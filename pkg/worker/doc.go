@@ -1,0 +1,21 @@
+// Package worker runs deactivation jobs: it takes them from the jobs stream's two lanes (urgent
+// first), runs each job's plan against Genesys Cloud under the fleet's rate budget, stores the
+// results (dead letter, audit event, status) and only then answers the message.
+//
+// A plan is an ordered list of [Step] values (plan.go; [DefaultPlan]). A step has a name, a
+// [Phase], the before-state it reads, the change it makes ([Step.Do]) and what a reactivation
+// does with what it recorded ([Step.Undo]). The worker records each completed step in the job's
+// status (jobs.Steps.Done), so a redelivered job resumes after the last recorded step, and what
+// the steps found goes into one structure (audit.Findings) that the status keeps and the audit
+// event carries as it is. Every Genesys call of a step goes through [Call] or [CallMany] (the 429
+// wait, the correlation id, the urgent priority). A step ends the plan with an error: [Stop] for
+// an outcome, a Genesys error as it came. decide (ack.go) is the one place that turns what a
+// delivery reached into ack, term, nak or hold.
+//
+// Adding a step: write it in its own file (step_<name>.go) with its test, add one line to
+// deactivationPlan in plan.go, and, if operators choose it, its flag in internal/workercmd.
+// What it finds it records with [Run.Found]; if it has an Undo, the reactivation plan runs it.
+//
+// This package holds no wire formats: the job, its status and dead letter, the names, the guard
+// and the lanes are package jobs'; the audit event is package audit's.
+package worker
