@@ -306,7 +306,6 @@ func TestPipelineUrgentJobOvertakesBacklog(t *testing.T) {
 	t.Logf("urgent job done %s after publication; %d normal jobs finished in between", done.FinishedAt.Sub(published), overtaken)
 }
 
-
 // holdTransport holds every request that names one of its users until release is closed.
 type holdTransport struct {
 	users   []string
