@@ -22,7 +22,9 @@ func guardFixture(t *testing.T) (*fixture, []string) {
 	var ids []string
 	for i, u := range f.ActiveUsers(4) {
 		id := "guard-" + string(rune('a'+i))
-		f.Enqueue([]jobs.UserRef{{ID: u.ID}}, func(j *jobs.Job) { *j = jobs.Job{ID: id, Action: jobs.ActionDeactivate, User: j.User, RequestedBy: "hr"} })
+		f.Enqueue([]jobs.UserRef{{ID: u.ID}}, func(j *jobs.Job) {
+			*j = jobs.Job{ID: id, Action: jobs.ActionDeactivate, User: j.User, RequestedBy: "hr"}
+		})
 		ids = append(ids, id)
 	}
 	testbed.WaitFor(t, "the guard to hold", f.Watch(f.Names.GuardBucket()), testbed.Until[jetstream.KeyValueEntry](func() bool {
