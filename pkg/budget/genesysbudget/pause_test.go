@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
@@ -19,7 +21,16 @@ import (
 // waits out a 429 within its 10 s of retries), until the test ends.
 func startWorker(t *testing.T, b *testbed.T, id string, bcfg budget.Config) {
 	t.Helper()
-	kv, err := b.JS.KeyValue(t.Context(), b.Names.BudgetBucket())
+	nc, err := nats.Connect(b.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(t.Context(), b.Names.BudgetBucket())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +41,7 @@ func startWorker(t *testing.T, b *testbed.T, id string, bcfg budget.Config) {
 	}
 	t.Cleanup(func() { bud.Close() }) // after the worker has stopped (cleanups run last-in first-out)
 	c := b.Client(genesys.WithLimiter(genesysbudget.New(bud)), genesys.WithMaxElapsedTime(10*time.Second))
-	b.Worker(jobs.WorkerConfig{Genesys: c, ID: id, Concurrency: 4, Logger: zaptest.NewLogger(t).Named(id)})
+	b.Worker(jobs.WorkerConfig{JetStream: js, Genesys: c, ID: id, Concurrency: 4, Logger: zaptest.NewLogger(t).Named(id)})
 }
 
 // TestA429PausesTheFleetWithoutSpendingAttempts runs two workers on a
