@@ -94,8 +94,10 @@ func TestRealPermissionLossPausesUntilThePermissionIsBack(t *testing.T) {
 		return p1 && p2
 	})
 	// Many probe rounds while the permission is missing: long enough for the old read-only probe
-	// to resume and re-pause the fleet many times, and to burn MaxDeliver (2).
-	b.WaitUntil("ten probes of the refused PATCH", func() bool { return probes(b) >= 10 })
+	// to resume and re-pause the fleet many times, and to burn MaxDeliver (2). Counted when a
+	// refused probe has renewed the pause (its hold lasts two probe intervals), so that the check
+	// below does not race the renewal on a loaded machine.
+	b.WaitPaused("ten probes of the refused PATCH", func() bool { return probes(b) >= 10 })
 	if !consumerPaused(b, b.Names.NormalConsumer()) || !consumerPaused(b, b.Names.UrgentConsumer()) {
 		t.Error("the consumers are not paused while the permission is missing")
 	}

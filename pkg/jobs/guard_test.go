@@ -103,7 +103,13 @@ func TestGuardDropHeldAndRaiseLimit(t *testing.T) {
 	b.Worker(jobs.WorkerConfig{Concurrency: 4, Guard: guard})
 	users := plainActive(b.Sim)
 	first := b.Enqueue(testbed.Refs(users[:6]), nil)
-	b.WaitUntil("the guard to trip", func() bool { return len(b.OpsEvents("guard_tripped")) > 0 && doneCount(b, first) == 3 })
+	// Tripped means the lanes are held too: an operator's decision that lands between the trip's
+	// state and its hold of the lanes is overtaken by that hold (see the report of issue 14's
+	// test bed), which the old 20 ms polling never hit.
+	b.WaitUntil("the guard to trip", func() bool {
+		return len(b.OpsEvents("guard_tripped")) > 0 && doneCount(b, first) == 3 &&
+			consumerPaused(b, b.Names.NormalConsumer())
+	})
 
 	g, err := jobs.NewGuard(t.Context(), b.JS, b.Names, guard, audit.Origin{})
 	if err != nil {
@@ -127,7 +133,10 @@ func TestGuardDropHeldAndRaiseLimit(t *testing.T) {
 	}
 	// Jobs published after the drop run; past the limit again, raising it lets them through.
 	later := b.Enqueue(testbed.Refs(users[6:12]), func(j *jobs.Job) { j.ID += "-later" })
-	b.WaitUntil("the guard to trip again", func() bool { return doneCount(b, later) == 3 })
+	b.WaitUntil("the guard to trip again", func() bool {
+		return doneCount(b, later) == 3 && len(b.OpsEvents("guard_tripped")) == 2 &&
+			consumerPaused(b, b.Names.NormalConsumer())
+	})
 	if _, err := g.SetLimits(t.Context(), 100, 0, jobs.GuardDecision{Operator: "carol"}); err != nil {
 		t.Fatal(err)
 	}
