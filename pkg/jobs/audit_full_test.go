@@ -35,7 +35,12 @@ func TestFullAuditStreamDoesNotRepeatGenesysCalls(t *testing.T) {
 	w := b.Worker(jobs.WorkerConfig{})
 	ids := b.Enqueue([]jobs.UserRef{{ID: plainUsers(b)[0].ID}}, nil)
 
-	b.WaitUntil("the first store to fail", func() bool { return w.ResultsUnstorable() != nil })
+	// The first failed store, once the decision is in the job's status (the worker may report an
+	// unstorable result before its status write has landed).
+	b.WaitUntil("the first store to fail", func() bool {
+		st, err := b.Status.Get(t.Context(), ids[0])
+		return w.ResultsUnstorable() != nil && err == nil && st.Decided != nil
+	})
 	st, err := b.Status.Get(t.Context(), ids[0])
 	if err != nil || st.Decided == nil || st.Decided.Outcome != audit.OutcomeDeactivated || st.State == jobs.StateDone {
 		t.Fatalf("status before the event is stored: %+v %v", st, err)
