@@ -19,6 +19,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 )
 
 // sinkSecret is the webhook secret the relay signs with and the sink verifies: a fixture.
@@ -81,7 +82,7 @@ func (s *stack) startRelay(ctx context.Context) {
 }
 
 // sinkEvents is what the sink kept, from its GET /events.
-func (s *stack) sinkEvents(ctx context.Context) ([]audit.SinkEvent, error) {
+func (s *stack) sinkEvents(ctx context.Context) ([]relay.SinkEvent, error) {
 	ep, err := s.sink.PortEndpoint(ctx, "8090/tcp", "http")
 	if err != nil {
 		return nil, err
@@ -90,15 +91,15 @@ func (s *stack) sinkEvents(ctx context.Context) ([]audit.SinkEvent, error) {
 }
 
 // sinkEventsAt reads GET /events of the sink at base (http://host:port).
-func sinkEventsAt(ctx context.Context, base string) ([]audit.SinkEvent, error) {
+func sinkEventsAt(ctx context.Context, base string) ([]relay.SinkEvent, error) {
 	var got struct {
-		Events []audit.SinkEvent `json:"events"`
+		Events []relay.SinkEvent `json:"events"`
 	}
 	return got.Events, getJSON(ctx, base+"/events", &got)
 }
 
 // notInSink returns the jobs of jobIDs whose terminal audit event is not among events.
-func notInSink(events []audit.SinkEvent, jobIDs []string) []string {
+func notInSink(events []relay.SinkEvent, jobIDs []string) []string {
 	have := make(map[string]bool, len(events))
 	for _, ev := range events {
 		have[ev.ID] = true

@@ -19,6 +19,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/relaycmd"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 )
 
 // relayStream is the relay's own mirror of the audit stream (review D8).
@@ -78,13 +79,13 @@ func newRelayBed(t *testing.T) *relayBed {
 	if b.pub, err = audit.NewPublisher(b.worker.js, audit.PublisherConfig{Prefix: "genesys", Stream: "GENESYS_AUDIT"}); err != nil {
 		t.Fatal(err)
 	}
-	relay := connect(t, b.url, "relay")
+	as := connect(t, b.url, "relay")
 	sched := make([]time.Duration, 50)
 	for i := range sched {
 		sched[i] = 50 * time.Millisecond
 	}
-	r, err := audit.NewRelay(t.Context(), audit.RelayConfig{JetStream: relay.js, Logger: zaptest.NewLogger(t),
-		Endpoints: []audit.Endpoint{{Name: "siem", URL: b.rc.URL, Secrets: []string{testSecret}, AllowPrivate: true,
+	r, err := relay.New(t.Context(), relay.Config{JetStream: as.js, Logger: zaptest.NewLogger(t),
+		Endpoints: []relay.Endpoint{{Name: "siem", URL: b.rc.URL, Secrets: []string{testSecret}, AllowPrivate: true,
 			StartAt: "all", Subjects: []string{"genesys.audit.user.>"}, Timeout: 5 * time.Second, Schedule: sched}}})
 	if err != nil {
 		t.Fatalf("relay as the relay user: %v", err)
@@ -154,7 +155,7 @@ func TestRelayConsumersAreOutOfOtherRolesReach(t *testing.T) {
 // checkCannotTouchRelayConsumer runs the review's attacks on relay-siem as c.
 func checkCannotTouchRelayConsumer(t *testing.T, c *client) {
 	t.Helper()
-	cname := audit.ConsumerName("siem")
+	cname := relay.ConsumerName("siem")
 	c.denied("fetch from the relay's consumer", "$JS.API.CONSUMER.MSG.NEXT."+relayStream, true, func(ctx context.Context) error {
 		_, err := c.nc.RequestWithContext(ctx, "$JS.API.CONSUMER.MSG.NEXT."+relayStream+"."+cname, []byte(`{"batch":1,"expires":500000000}`))
 		return err
@@ -252,7 +253,7 @@ func TestRelay410AndEndpointCommandsUnderAccounts(t *testing.T) {
 				!strings.Contains(out, "\tenabled")
 		})
 	}
-	admin, err := audit.NewEndpointAdmin(t.Context(), audit.RelayConfig{JetStream: operator.js})
+	admin, err := relay.NewEndpointAdmin(t.Context(), relay.Config{JetStream: operator.js})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
-	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 )
 
 // getenv reads the environment variables the endpoint file names.
@@ -40,7 +40,7 @@ first. Both store an ops event (relay_endpoint_disabled, relay_endpoint_enabled)
 }
 
 // connect opens NATS and the endpoint administration; close ends the connection.
-func connect(ctx context.Context, c *common) (*audit.EndpointAdmin, jetstream.JetStream, func(), error) {
+func connect(ctx context.Context, c *common) (*relay.EndpointAdmin, jetstream.JetStream, func(), error) {
 	nc, err := c.NATS.Connect()
 	if err != nil {
 		return nil, nil, nil, err
@@ -53,7 +53,7 @@ func connect(ctx context.Context, c *common) (*audit.EndpointAdmin, jetstream.Je
 	}
 	cfg := c.relayConfig()
 	cfg.JetStream = js
-	admin, err := audit.NewEndpointAdmin(ctx, cfg)
+	admin, err := relay.NewEndpointAdmin(ctx, cfg)
 	if err != nil {
 		closeNC()
 		return nil, nil, nil, err
@@ -117,7 +117,7 @@ func endpointsCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	return 0
 }
 
-func list(ctx context.Context, admin *audit.EndpointAdmin, stdout io.Writer) error {
+func list(ctx context.Context, admin *relay.EndpointAdmin, stdout io.Writer) error {
 	all, err := admin.List(ctx)
 	if err != nil {
 		return err
@@ -213,12 +213,12 @@ func replayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer closeNC()
 	cfg := c.relayConfig()
 	cfg.JetStream, cfg.Endpoints = js, eps
-	r, err := audit.NewRelay(ctx, cfg)
+	r, err := relay.New(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "relay replay: %v\n", err)
 		return 1
 	}
-	res, err := r.Replay(ctx, c.Endpoint, audit.ReplayOptions{Since: since, Until: until, Attempts: c.Attempts, Force: c.Force})
+	res, err := r.Replay(ctx, c.Endpoint, relay.ReplayOptions{Since: since, Until: until, Attempts: c.Attempts, Force: c.Force})
 	if res.Delivered > 0 {
 		fmt.Fprintf(stdout, "replayed %d events (sequences %d–%d) to %s\n", res.Delivered, res.FirstSeq, res.LastSeq, c.Endpoint)
 	} else if err == nil {

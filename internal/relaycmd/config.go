@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 )
 
 // File is the relay's endpoint file (--config), JSON. Secrets are never inline: each comes from
@@ -22,39 +22,94 @@ import (
 //	    {"name": "siem", "url": "https://siem.example.com/hooks/genesys",
 //	     "secret_files": ["/run/secrets/siem-whsec"]},
 //	    {"name": "splunk", "url": "https://splunk.example.com:8088/services/collector/event",
-//	     "mode": "splunk-hec", "hec_token_file": "/run/secrets/hec-token", "hec_index": "security"},
+//	     "mode": "splunk-hec", "hec": {"token_file": "/run/secrets/hec-token", "index": "security"}},
 //	    {"name": "elastic", "url": "https://agent.example.com:8443/genesys", "mode": "hmac-header",
-//	     "hmac_secret_env": "ELASTIC_HMAC_KEY", "subjects": ["genesys.audit.user.>"]}
+//	     "hmac": {"secret_env": "ELASTIC_HMAC_KEY"}, "subjects": ["genesys.audit.user.>"]}
 //	  ]
 //	}
+//
+// Each mode's settings sit in an object named like the relay.Endpoint field ("hec", "hmac").
+// The older flat form ("hec_token_file", "hec_index", "hmac_secret_env", "hmac_header", ...)
+// still works; an endpoint may use one form or the other, not both.
 type File struct {
 	Endpoints []EndpointFile `json:"endpoints"`
 }
 
-// EndpointFile is one endpoint in the file; audit.Endpoint documents each setting and default.
+// EndpointFile is one endpoint in the file; relay.Endpoint documents each setting and default.
 type EndpointFile struct {
-	Name           string     `json:"name"`
-	URL            string     `json:"url"`
-	Mode           string     `json:"mode,omitempty"`             // standard (default), splunk-hec, hmac-header
-	SecretFiles    []string   `json:"secret_files,omitempty"`     // files of whsec_ secrets, one or more per file (whitespace separated)
-	SecretsEnv     string     `json:"secrets_env,omitempty"`      // an environment variable holding whsec_ secrets, whitespace separated
-	HECTokenFile   string     `json:"hec_token_file,omitempty"`   // file holding the Splunk HEC token
-	HECTokenEnv    string     `json:"hec_token_env,omitempty"`    // or the environment variable holding it
-	HECIndex       string     `json:"hec_index,omitempty"`        // Splunk index; default: the token's
-	HECSource      string     `json:"hec_source,omitempty"`       // Splunk source; default: the CloudEvents source
-	HECSourcetype  string     `json:"hec_sourcetype,omitempty"`   // Splunk sourcetype; default _json
-	HMACSecretFile string     `json:"hmac_secret_file,omitempty"` // file holding the hmac-header key
-	HMACSecretEnv  string     `json:"hmac_secret_env,omitempty"`  // or the environment variable holding it
-	HMACHeader     string     `json:"hmac_header,omitempty"`      // default X-Hub-Signature-256
-	HMACPrefix     string     `json:"hmac_prefix,omitempty"`      // default "sha256="
-	Subjects       []string   `json:"subjects,omitempty"`         // default: <prefix>.audit.>
-	Concurrency    int        `json:"concurrency,omitempty"`      // default 1: in order
-	Timeout        Duration   `json:"timeout,omitempty"`          // default 15s
-	Schedule       []Duration `json:"schedule,omitempty"`         // default 5s doubling to 1h, ≥ 24 h in all
-	RetryAfterCap  Duration   `json:"retry_after_cap,omitempty"`  // default 1h
-	AllowPrivate   bool       `json:"allow_private,omitempty"`    // deliver to private/loopback/link-local addresses
-	AllowHTTP      bool       `json:"allow_http,omitempty"`       // plain http to a non-loopback host
-	StartAt        string     `json:"start_at,omitempty"`         // new (default), all, or an RFC 3339 time
+	Name          string     `json:"name"`
+	URL           string     `json:"url"`
+	Mode          string     `json:"mode,omitempty"`            // standard (default), splunk-hec, hmac-header
+	SecretFiles   []string   `json:"secret_files,omitempty"`    // files of whsec_ secrets, one or more per file (whitespace separated)
+	SecretsEnv    string     `json:"secrets_env,omitempty"`     // an environment variable holding whsec_ secrets, whitespace separated
+	HEC           *HECFile   `json:"hec,omitempty"`             // mode splunk-hec
+	HMAC          *HMACFile  `json:"hmac,omitempty"`            // mode hmac-header
+	Subjects      []string   `json:"subjects,omitempty"`        // default: <prefix>.audit.>
+	Concurrency   int        `json:"concurrency,omitempty"`     // default 1: in order
+	Timeout       Duration   `json:"timeout,omitempty"`         // default 15s
+	Schedule      []Duration `json:"schedule,omitempty"`        // default 5s doubling to 1h, ≥ 24 h in all
+	RetryAfterCap Duration   `json:"retry_after_cap,omitempty"` // default 1h
+	AllowPrivate  bool       `json:"allow_private,omitempty"`   // deliver to private/loopback/link-local addresses
+	AllowHTTP     bool       `json:"allow_http,omitempty"`      // plain http to a non-loopback host
+	StartAt       string     `json:"start_at,omitempty"`        // new (default), all, or an RFC 3339 time
+
+	// The older flat form of HEC and HMAC.
+	HECTokenFile   string `json:"hec_token_file,omitempty"`
+	HECTokenEnv    string `json:"hec_token_env,omitempty"`
+	HECIndex       string `json:"hec_index,omitempty"`
+	HECSource      string `json:"hec_source,omitempty"`
+	HECSourcetype  string `json:"hec_sourcetype,omitempty"`
+	HMACSecretFile string `json:"hmac_secret_file,omitempty"`
+	HMACSecretEnv  string `json:"hmac_secret_env,omitempty"`
+	HMACHeader     string `json:"hmac_header,omitempty"`
+	HMACPrefix     string `json:"hmac_prefix,omitempty"`
+}
+
+// HECFile is the settings of mode splunk-hec (relay.HECSettings), with the token from a file or
+// an environment variable.
+type HECFile struct {
+	TokenFile  string `json:"token_file,omitempty"` // file holding the Splunk HEC token
+	TokenEnv   string `json:"token_env,omitempty"`  // or the environment variable holding it
+	Index      string `json:"index,omitempty"`      // Splunk index; default: the token's
+	Source     string `json:"source,omitempty"`     // Splunk source; default: the CloudEvents source
+	Sourcetype string `json:"sourcetype,omitempty"` // Splunk sourcetype; default _json
+}
+
+// HMACFile is the settings of mode hmac-header (relay.HMACSettings), with the key from a file or
+// an environment variable.
+type HMACFile struct {
+	SecretFile string `json:"secret_file,omitempty"` // file holding the key
+	SecretEnv  string `json:"secret_env,omitempty"`  // or the environment variable holding it
+	Header     string `json:"header,omitempty"`      // default X-Hub-Signature-256
+	Prefix     string `json:"prefix,omitempty"`      // default "sha256="
+}
+
+// hec returns the endpoint's HEC settings, nested or flat; nil when it has none.
+func (ef EndpointFile) hec() (*HECFile, error) {
+	flat := HECFile{TokenFile: ef.HECTokenFile, TokenEnv: ef.HECTokenEnv, Index: ef.HECIndex, Source: ef.HECSource, Sourcetype: ef.HECSourcetype}
+	switch {
+	case ef.HEC != nil && flat != HECFile{}:
+		return nil, errors.New(`set "hec" or the flat hec_* settings, not both`)
+	case ef.HEC != nil:
+		return ef.HEC, nil
+	case flat != HECFile{}:
+		return &flat, nil
+	}
+	return nil, nil
+}
+
+// hmac returns the endpoint's HMAC settings, nested or flat; nil when it has none.
+func (ef EndpointFile) hmac() (*HMACFile, error) {
+	flat := HMACFile{SecretFile: ef.HMACSecretFile, SecretEnv: ef.HMACSecretEnv, Header: ef.HMACHeader, Prefix: ef.HMACPrefix}
+	switch {
+	case ef.HMAC != nil && flat != HMACFile{}:
+		return nil, errors.New(`set "hmac" or the flat hmac_* settings, not both`)
+	case ef.HMAC != nil:
+		return ef.HMAC, nil
+	case flat != HMACFile{}:
+		return &flat, nil
+	}
+	return nil, nil
 }
 
 // Duration is a time.Duration written as a Go duration string ("15s", "1h30m").
@@ -76,7 +131,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // loadFile reads and decodes the endpoint file and resolves every secret. Errors name files,
 // variables and endpoints, never a secret.
-func loadFile(path string, getenv func(string) string) ([]audit.Endpoint, error) {
+func loadFile(path string, getenv func(string) string) ([]relay.Endpoint, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--config: cannot read %s: %v", path, errors.Unwrap(err))
@@ -90,7 +145,7 @@ func loadFile(path string, getenv func(string) string) ([]audit.Endpoint, error)
 	if len(f.Endpoints) == 0 {
 		return nil, fmt.Errorf("--config %s: no endpoints", path)
 	}
-	var eps []audit.Endpoint
+	var eps []relay.Endpoint
 	var errs []error
 	for _, ef := range f.Endpoints {
 		ep, err := ef.endpoint(getenv)
@@ -102,11 +157,10 @@ func loadFile(path string, getenv func(string) string) ([]audit.Endpoint, error)
 	return eps, errors.Join(errs...)
 }
 
-// endpoint turns the file's entry into an audit.Endpoint, reading its secrets.
-func (ef EndpointFile) endpoint(getenv func(string) string) (audit.Endpoint, error) {
-	ep := audit.Endpoint{
-		Name: ef.Name, URL: ef.URL, Mode: audit.Mode(ef.Mode), HECIndex: ef.HECIndex, HECSource: ef.HECSource,
-		HECSourcetype: ef.HECSourcetype, HMACHeader: ef.HMACHeader, HMACPrefix: ef.HMACPrefix, Subjects: ef.Subjects,
+// endpoint turns the file's entry into a relay.Endpoint, reading its secrets.
+func (ef EndpointFile) endpoint(getenv func(string) string) (relay.Endpoint, error) {
+	ep := relay.Endpoint{
+		Name: ef.Name, URL: ef.URL, Mode: relay.Mode(ef.Mode), Subjects: ef.Subjects,
 		Concurrency: ef.Concurrency, Timeout: time.Duration(ef.Timeout), RetryAfterCap: time.Duration(ef.RetryAfterCap),
 		AllowPrivate: ef.AllowPrivate, AllowHTTP: ef.AllowHTTP, StartAt: ef.StartAt,
 	}
@@ -118,13 +172,35 @@ func (ef EndpointFile) endpoint(getenv func(string) string) (audit.Endpoint, err
 	if ep.Secrets, err = readSecrets("secret_files", ef.SecretFiles, "secrets_env", ef.SecretsEnv, getenv); err != nil {
 		errs = append(errs, err)
 	}
-	if ep.HECToken, err = oneSecret("hec_token", ef.HECTokenFile, ef.HECTokenEnv, getenv); err != nil {
+	if ep.HEC, err = ef.hecSettings(getenv); err != nil {
 		errs = append(errs, err)
 	}
-	if ep.HMACSecret, err = oneSecret("hmac_secret", ef.HMACSecretFile, ef.HMACSecretEnv, getenv); err != nil {
+	if ep.HMAC, err = ef.hmacSettings(getenv); err != nil {
 		errs = append(errs, err)
 	}
 	return ep, errors.Join(errs...)
+}
+
+// hecSettings reads the HEC settings and their token.
+func (ef EndpointFile) hecSettings(getenv func(string) string) (relay.HECSettings, error) {
+	f, err := ef.hec()
+	if err != nil || f == nil {
+		return relay.HECSettings{}, err
+	}
+	s := relay.HECSettings{Index: f.Index, Source: f.Source, Sourcetype: f.Sourcetype}
+	s.Token, err = oneSecret("hec_token", f.TokenFile, f.TokenEnv, getenv)
+	return s, err
+}
+
+// hmacSettings reads the HMAC settings and their key.
+func (ef EndpointFile) hmacSettings(getenv func(string) string) (relay.HMACSettings, error) {
+	f, err := ef.hmac()
+	if err != nil || f == nil {
+		return relay.HMACSettings{}, err
+	}
+	s := relay.HMACSettings{Header: f.Header, Prefix: f.Prefix}
+	s.Secret, err = oneSecret("hmac_secret", f.SecretFile, f.SecretEnv, getenv)
+	return s, err
 }
 
 // readSecrets reads whitespace-separated secrets from each file and from the environment variable

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 )
 
 const (
@@ -44,19 +44,55 @@ func TestLoadFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []audit.Endpoint{
+	want := []relay.Endpoint{
 		{Name: "siem", URL: "https://siem.example.com/hooks", Secrets: []string{secretA, secretB}, Timeout: 10 * time.Second,
 			Schedule: []time.Duration{time.Second, time.Minute}, Concurrency: 2, Subjects: []string{"genesys.audit.user.>"}},
-		{Name: "splunk", URL: "https://splunk.example.com:8088/services/collector/event", Mode: audit.ModeSplunkHEC,
-			HECToken: "11111111-2222-3333-4444-555555555555", HECIndex: "security", Secrets: []string{secretB}},
-		{Name: "elastic", URL: "https://10.1.2.3:8443/genesys", Mode: audit.ModeHMACHeader, HMACSecret: "es-key",
+		{Name: "splunk", URL: "https://splunk.example.com:8088/services/collector/event", Mode: relay.ModeSplunkHEC,
+			HEC: relay.HECSettings{Token: "11111111-2222-3333-4444-555555555555", Index: "security"}, Secrets: []string{secretB}},
+		{Name: "elastic", URL: "https://10.1.2.3:8443/genesys", Mode: relay.ModeHMACHeader, HMAC: relay.HMACSettings{Secret: "es-key"},
 			AllowPrivate: true, StartAt: "all"},
 	}
 	if diff := cmp.Diff(want, eps); diff != "" {
 		t.Errorf("endpoints (-want +got):\n%s", diff)
 	}
-	if err := audit.CheckEndpoints("genesys", eps); err != nil {
+	if err := relay.CheckEndpoints("genesys", eps); err != nil {
 		t.Errorf("CheckEndpoints: %v", err)
+	}
+}
+
+// The nested form of each mode's settings reads to the same endpoints as the older flat form,
+// which existing files use (TestLoadFile), with every setting set.
+func TestLoadFileNestedEqualsFlat(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "hec", "11111111-2222-3333-4444-555555555555\n")
+	flat := writeFile(t, dir, "flat.json", `{"endpoints": [
+	  {"name": "splunk", "url": "https://splunk.example.com/services/collector/event", "mode": "splunk-hec",
+	   "hec_token_file": "`+dir+`/hec", "hec_index": "security", "hec_source": "genesys", "hec_sourcetype": "cloudevents"},
+	  {"name": "elastic", "url": "https://agent.example.com/genesys", "mode": "hmac-header", "hmac_secret_env": "ES_KEY",
+	   "hmac_header": "X-Sig", "hmac_prefix": "hmac="}
+	]}`)
+	nested := writeFile(t, dir, "nested.json", `{"endpoints": [
+	  {"name": "splunk", "url": "https://splunk.example.com/services/collector/event", "mode": "splunk-hec",
+	   "hec": {"token_file": "`+dir+`/hec", "index": "security", "source": "genesys", "sourcetype": "cloudevents"}},
+	  {"name": "elastic", "url": "https://agent.example.com/genesys", "mode": "hmac-header",
+	   "hmac": {"secret_env": "ES_KEY", "header": "X-Sig", "prefix": "hmac="}}
+	]}`)
+	getenv := func(k string) string { return map[string]string{"ES_KEY": "es-key"}[k] }
+	want := []relay.Endpoint{
+		{Name: "splunk", URL: "https://splunk.example.com/services/collector/event", Mode: relay.ModeSplunkHEC,
+			HEC: relay.HECSettings{Token: "11111111-2222-3333-4444-555555555555", Index: "security", Source: "genesys", Sourcetype: "cloudevents"}},
+		{Name: "elastic", URL: "https://agent.example.com/genesys", Mode: relay.ModeHMACHeader,
+			HMAC: relay.HMACSettings{Secret: "es-key", Header: "X-Sig", Prefix: "hmac="}},
+	}
+	for _, path := range []string{flat, nested} {
+		eps, err := loadFile(path, getenv)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(path), err)
+		}
+		if diff := cmp.Diff(want, eps); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", filepath.Base(path), diff)
+		}
 	}
 }
 
@@ -71,6 +107,10 @@ func TestLoadFileErrors(t *testing.T) {
 		{"missing secret file", `{"endpoints":[{"name":"a","url":"https://x","secret_files":["/nope/whsec"]}]}`, "cannot read /nope/whsec"},
 		{"empty env", `{"endpoints":[{"name":"a","url":"https://x","secrets_env":"UNSET_VAR"}]}`, "$UNSET_VAR is empty"},
 		{"both token sources", `{"endpoints":[{"name":"a","url":"https://x","hec_token_file":"f","hec_token_env":"E"}]}`, "not both"},
+		{"both token sources nested", `{"endpoints":[{"name":"a","url":"https://x","hec":{"token_file":"f","token_env":"E"}}]}`, "not both"},
+		{"nested and flat hec", `{"endpoints":[{"name":"a","url":"https://x","hec":{"index":"i"},"hec_index":"j"}]}`, `set "hec" or the flat hec_* settings, not both`},
+		{"nested and flat hmac", `{"endpoints":[{"name":"a","url":"https://x","hmac":{"header":"X-Sig"},"hmac_prefix":"p"}]}`, `set "hmac" or the flat hmac_* settings, not both`},
+		{"unknown nested field", `{"endpoints":[{"name":"a","url":"https://x","hmac":{"secret":"inline"}}]}`, `unknown field "secret"`},
 	}
 	for _, tt := range tests {
 		path := writeFile(t, dir, strings.ReplaceAll(tt.name, " ", "-")+".json", tt.content)

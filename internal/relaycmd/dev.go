@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 )
 
 // DevConfig configures [StartDev].
@@ -29,7 +30,7 @@ type DevConfig struct {
 	Out io.Writer
 	// Logger and Observer are the relay's. Default to none.
 	Logger   *zap.Logger
-	Observer audit.RelayObserver
+	Observer relay.Observer
 }
 
 // Dev is a relay delivering to a local verifying sink: what `worker --dev` runs. Stop it once.
@@ -39,7 +40,7 @@ type Dev struct {
 	stop        func()
 }
 
-// StartDev starts an audit.Sink on a loopback port and a relay delivering every new audit event
+// StartDev starts a relay.Sink on a loopback port and a relay delivering every new audit event
 // (ops events included) to it, signed with a fresh random secret. Stop ends both.
 func StartDev(ctx context.Context, cfg DevConfig) (*Dev, error) {
 	if cfg.JetStream == nil || cfg.Out == nil {
@@ -48,7 +49,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (*Dev, error) {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key) // never fails (crypto/rand)
 	secret := audit.SecretPrefix + base64.StdEncoding.EncodeToString(key)
-	sink, err := audit.NewSink([]string{secret}, cfg.Out)
+	sink, err := relay.NewSink([]string{secret}, cfg.Out)
 	if err != nil {
 		return nil, err
 	}
@@ -65,9 +66,9 @@ func StartDev(ctx context.Context, cfg DevConfig) (*Dev, error) {
 	go func() { defer close(served); _ = srv.Serve(ln) }()
 	stopSink := func() { _ = srv.Close(); <-served }
 	url := "http://" + ln.Addr().String() + "/"
-	relay, err := audit.NewRelay(ctx, audit.RelayConfig{
+	r, err := relay.New(ctx, relay.Config{
 		JetStream: cfg.JetStream, Prefix: cfg.Prefix, Logger: cfg.Logger, Observer: cfg.Observer,
-		Endpoints: []audit.Endpoint{{Name: "dev-sink", URL: url, Secrets: []string{secret}, AllowPrivate: true, Timeout: 5 * time.Second}},
+		Endpoints: []relay.Endpoint{{Name: "dev-sink", URL: url, Secrets: []string{secret}, AllowPrivate: true, Timeout: 5 * time.Second}},
 	})
 	if err != nil {
 		stopSink()
@@ -77,7 +78,7 @@ func StartDev(ctx context.Context, cfg DevConfig) (*Dev, error) {
 	ran := make(chan struct{})
 	go func() {
 		defer close(ran)
-		if err := relay.Run(rctx); err != nil && cfg.Logger != nil {
+		if err := r.Run(rctx); err != nil && cfg.Logger != nil {
 			cfg.Logger.Error("dev relay stopped", zap.Error(err))
 		}
 	}()

@@ -14,6 +14,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -57,14 +58,14 @@ func (c *common) validate() error {
 	return errors.Join(errs...)
 }
 
-// relayConfig is the part of audit.RelayConfig the shared settings give.
-func (c *common) relayConfig() audit.RelayConfig {
+// relayConfig is the part of relay.Config the shared settings give.
+func (c *common) relayConfig() relay.Config {
 	names := jobs.Names{Prefix: c.Prefix}
 	stream := c.AuditStream
 	if stream == "" {
 		stream = names.AuditStream()
 	}
-	return audit.RelayConfig{
+	return relay.Config{
 		Prefix: names.Prefix, AuditStream: stream, Subjects: []string{names.AuditSubjects()}, StateBucket: c.StateBucket,
 		Origin: audit.Origin{Source: c.Source},
 	}

@@ -1,5 +1,5 @@
 // Package relaycmd is the relay command: it delivers audit events from NATS JetStream to the
-// security team's webhook endpoints (audit.Relay), and manages endpoints and replays. cmd/relay
+// security team's webhook endpoints (relay.Relay), and manages endpoints and replays. cmd/relay
 // only calls Main.
 package relaycmd
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -299,7 +300,7 @@ func TestStartDev(t *testing.T) {
 	}
 	// The consumer starts at new events: wait until it exists before publishing.
 	waitFor(t, "dev consumer", func() bool {
-		_, err := e.js.Consumer(t.Context(), "GENESYS_AUDIT_RELAY", audit.ConsumerName("dev-sink"))
+		_, err := e.js.Consumer(t.Context(), "GENESYS_AUDIT_RELAY", relay.ConsumerName("dev-sink"))
 		return err == nil
 	})
 	seqs := e.publish(t, 2, "dev")

@@ -5,10 +5,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 )
 
-// Metrics are the relay's Prometheus metrics, an audit.RelayObserver. Labels are endpoint names
+// Metrics are the relay's Prometheus metrics, a relay.Observer. Labels are endpoint names
 // and status labels only. The worker's dev mode can register the same on its own registry.
 type Metrics struct {
 	deliveries *prometheus.CounterVec
@@ -21,7 +21,7 @@ type Metrics struct {
 	enabled    *prometheus.GaugeVec
 }
 
-var _ audit.RelayObserver = (*Metrics)(nil)
+var _ relay.Observer = (*Metrics)(nil)
 
 // NewMetrics creates the relay metrics and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -49,30 +49,30 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Attempted implements audit.RelayObserver.
+// Attempted implements relay.Observer.
 func (m *Metrics) Attempted(endpoint, status string, took time.Duration) {
 	m.deliveries.WithLabelValues(endpoint, status).Inc()
 	m.latency.WithLabelValues(endpoint).Observe(took.Seconds())
 }
 
-// Delivered implements audit.RelayObserver.
+// Delivered implements relay.Observer.
 func (m *Metrics) Delivered(endpoint string, sinceStored time.Duration) {
 	m.endToEnd.WithLabelValues(endpoint).Observe(sinceStored.Seconds())
 }
 
-// Retried implements audit.RelayObserver.
+// Retried implements relay.Observer.
 func (m *Metrics) Retried(endpoint string) { m.retries.WithLabelValues(endpoint).Inc() }
 
-// DeadLettered implements audit.RelayObserver.
+// DeadLettered implements relay.Observer.
 func (m *Metrics) DeadLettered(endpoint string) { m.dead.WithLabelValues(endpoint).Inc() }
 
-// Backlog implements audit.RelayObserver.
+// Backlog implements relay.Observer.
 func (m *Metrics) Backlog(endpoint string, events uint64, oldest time.Duration) {
 	m.backlog.WithLabelValues(endpoint).Set(float64(events))
 	m.oldest.WithLabelValues(endpoint).Set(oldest.Seconds())
 }
 
-// EndpointEnabled implements audit.RelayObserver.
+// EndpointEnabled implements relay.Observer.
 func (m *Metrics) EndpointEnabled(endpoint string, enabled bool) {
 	v := 0.0
 	if enabled {

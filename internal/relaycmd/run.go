@@ -20,7 +20,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
 	"github.com/offboard-dev/genesys-deactivator/internal/httpserve"
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
-	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -48,7 +48,7 @@ func newRunFlags(c *runConfig, stderr io.Writer) *flag.FlagSet {
 }
 
 // load validates the flags and reads the endpoint file. Its errors never carry a secret.
-func loadEndpoints(c *common, path string, getenv func(string) string) ([]audit.Endpoint, error) {
+func loadEndpoints(c *common, path string, getenv func(string) string) ([]relay.Endpoint, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func loadEndpoints(c *common, path string, getenv func(string) string) ([]audit.
 	if err != nil {
 		return nil, err
 	}
-	return eps, audit.CheckEndpoints(c.Prefix, eps)
+	return eps, relay.CheckEndpoints(c.Prefix, eps)
 }
 
 func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -85,7 +85,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return 0
 }
 
-func run(ctx context.Context, c runConfig, eps []audit.Endpoint, log *zap.Logger) error {
+func run(ctx context.Context, c runConfig, eps []relay.Endpoint, log *zap.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := NewMetrics(reg)
@@ -126,13 +126,13 @@ func run(ctx context.Context, c runConfig, eps []audit.Endpoint, log *zap.Logger
 
 // newRelay builds the relay once the audit stream exists (the workers create it: a relay may
 // start first), waiting meanwhile, and while JetStream answers that it is busy.
-func newRelay(ctx context.Context, cfg audit.RelayConfig, log *zap.Logger) (*audit.Relay, error) {
+func newRelay(ctx context.Context, cfg relay.Config, log *zap.Logger) (*relay.Relay, error) {
 	var logged time.Time
 	for {
 		_, err := cfg.JetStream.Stream(ctx, cfg.AuditStream)
-		var r *audit.Relay
+		var r *relay.Relay
 		if err == nil {
-			r, err = audit.NewRelay(ctx, cfg)
+			r, err = relay.New(ctx, cfg)
 		}
 		if err == nil || ctx.Err() != nil || !(errors.Is(err, jetstream.ErrStreamNotFound) || jobs.RetryableJetStreamError(err)) {
 			return r, err

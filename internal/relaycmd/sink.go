@@ -14,7 +14,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
 	"github.com/offboard-dev/genesys-deactivator/internal/httpserve"
-	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 )
 
 // sinkConfig is `relay sink`: a webhook receiver for development, demos and the container tests.
@@ -65,9 +65,9 @@ func sinkCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return code
 	}
 	secrets, err := c.secrets(getenv)
-	var sink *audit.Sink
+	var sink *relay.Sink
 	if err == nil {
-		sink, err = audit.NewSink(secrets, stdout)
+		sink, err = relay.NewSink(secrets, stdout)
 	}
 	if err == nil && (fs.NArg() > 0 || c.Listen == "" || (c.LogFormat != "json" && c.LogFormat != "console")) {
 		err = errors.New("unexpected arguments, or an empty --listen, or a --log-format other than json or console")
@@ -86,7 +86,7 @@ func sinkCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 }
 
 // serveSink restores the journal, then serves the sink until ctx ends.
-func serveSink(ctx context.Context, c sinkConfig, sink *audit.Sink, log *zap.Logger) error {
+func serveSink(ctx context.Context, c sinkConfig, sink *relay.Sink, log *zap.Logger) error {
 	if c.Journal != "" {
 		f, err := os.OpenFile(c.Journal, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
@@ -114,14 +114,14 @@ func serveSink(ctx context.Context, c sinkConfig, sink *audit.Sink, log *zap.Log
 }
 
 // sinkHandler routes /healthz and /events and hands every other path to the sink.
-func sinkHandler(sink *audit.Sink) http.Handler {
+func sinkHandler(sink *relay.Sink) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /events", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(struct {
 			Received int               `json:"received"`
-			Events   []audit.SinkEvent `json:"events"`
+			Events   []relay.SinkEvent `json:"events"`
 		}{sink.Received(), sink.Events()})
 	})
 	mux.Handle("/", sink)

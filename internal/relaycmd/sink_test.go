@@ -17,6 +17,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -54,7 +55,7 @@ func (s *sinkRun) stop(t *testing.T) {
 	}
 }
 
-func (s *sinkRun) events(t *testing.T) (int, []audit.SinkEvent) {
+func (s *sinkRun) events(t *testing.T) (int, []relay.SinkEvent) {
 	t.Helper()
 	resp, err := http.Get("http://" + s.addr + "/events")
 	if err != nil {
@@ -63,7 +64,7 @@ func (s *sinkRun) events(t *testing.T) (int, []audit.SinkEvent) {
 	defer resp.Body.Close()
 	var got struct {
 		Received int               `json:"received"`
-		Events   []audit.SinkEvent `json:"events"`
+		Events   []relay.SinkEvent `json:"events"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
 		t.Fatal(err)

@@ -49,6 +49,17 @@
 // [Publisher.Publish] sets Nats-Msg-Id to the event id. It treats a duplicate acknowledgement as
 // success only after reading the stored message back and finding this event there; otherwise it
 // returns [ErrIDClaimed] (see [CheckDuplicate]): ids are predictable, and a role that may publish
-// on any subject of the stream could have taken one first. This package does not import the Genesys client; errors from it are only text here,
-// and no field may carry a secret.
+// on any subject of the stream could have taken one first.
+//
+// # Webhooks
+//
+// [Signer], [Verify] and [Verifier] are the Standard Webhooks signing and verification
+// primitives, for the relay's deliveries and for any receiver or ingress that checks them.
+//
+// # What it does not hold
+//
+// The webhook relay, its endpoints, modes, dead letters and the development sink are package
+// relay (pkg/audit/relay), which imports this one, never the reverse. This package does not
+// import the Genesys client either; errors from it are only text here, and no field may carry a
+// secret.
 package audit

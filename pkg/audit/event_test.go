@@ -48,8 +48,9 @@ func fullRecord() Record {
 		JobID: "job-1", Outcome: OutcomeDeactivated, Time: testTime,
 		User:        Target{ID: testUser, UserName: "jane.doe@example.com"},
 		RequestedBy: "hr-bot", Ticket: "HR-42", Reason: "left <the> company", Priority: "urgent",
-		RolesBefore: []string{"employee", "Supervisor"}, TokensRevoked: true, Attempts: 1,
-		Latency: 1500 * time.Millisecond, CorrelationIDs: []string{"c-1", "c-2", "c-3"},
+		Findings: Findings{RolesBefore: []string{"employee", "Supervisor"}, TokensRevoked: true,
+			CorrelationIDs: []string{"c-1", "c-2", "c-3"}},
+		Attempts: 1, Latency: 1500 * time.Millisecond,
 	}
 }
 
@@ -76,8 +77,8 @@ func TestUserEventEncoding(t *testing.T) {
 		`"user":{"uid":"` + testUser + `","name":"jane.doe@example.com","email_addr":"jane.doe@example.com","type_id":1,"type":"User"},` +
 		`"actor":{"user":{"name":"hr-bot"},"app_name":"genesys-deactivator"},` +
 		`"unmapped":{"job_id":"job-1","outcome":"deactivated","dead_letter":false,"ticket":"HR-42","reason":"left <the> company",` +
-		`"priority":"urgent","dry_run":false,"roles_before":["employee","Supervisor"],"tokens_revoked":true,"attempts":1,` +
-		`"latency_ms":1500,"correlation_ids":["c-1","c-2","c-3"]}}}`
+		`"priority":"urgent","dry_run":false,"roles_before":["employee","Supervisor"],"tokens_revoked":true,` +
+		`"correlation_ids":["c-1","c-2","c-3"],"attempts":1,"latency_ms":1500}}}`
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Errorf("encoding (-want +got):\n%s", diff)
 	}

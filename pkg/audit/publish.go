@@ -27,6 +27,10 @@ type PublisherConfig struct {
 
 var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
 
+// ValidPrefix reports whether prefix is a subject prefix [NewPublisher] accepts: one or more
+// tokens of A–Z a–z 0–9 '-' '_' separated by dots.
+func ValidPrefix(prefix string) bool { return prefixRE.MatchString(prefix) }
+
 // Publisher stores audit events in JetStream, once per event id. It is safe for concurrent use;
 // it owns no goroutines and needs no Close (the caller owns the NATS connection).
 type Publisher struct {

@@ -42,18 +42,12 @@ type Record struct {
 	RequestedBy, Ticket, Reason, Priority, ReplayOf string
 	DryRun                                          bool
 	Forced                                          bool // a reactivation forced although no deactivation by this system was recorded
-	// What the worker saw and did.
-	RolesBefore    []string      // roles held before the change; nil means unknown
-	TokensRevoked  bool          // every token of the user was revoked
-	Attempts       int           // attempts made, as the job status counts them
-	Latency        time.Duration // from the job's publication to its outcome
-	CorrelationIDs []string      // ININ-Correlation-Id of each Genesys response
-	GrantsRemoved  []string      // grants removed to unblock the change, "role@division"
-	GrantsBefore   []Grant       // the full grants held before the change, when the worker read them
-	GrantsRestored []string      // grants or roles restored by a reactivation, "role@division" or "role"
-	QueuesBefore   []Queue       // the queues the user had joined, when the worker read them
-	Error          string        // the final error, or every attempt's for exhausted
-	Message        string        // Defaults to a sentence for the outcome.
+	// What the worker saw and did: the steps' findings, carried into the event as they are.
+	Findings
+	Attempts int           // attempts made, as the job status counts them
+	Latency  time.Duration // from the job's publication to its outcome
+	Error    string        // the final error, or every attempt's for exhausted
+	Message  string        // Defaults to a sentence for the outcome.
 }
 
 // Target is the user a job is about, as far as it is known.
@@ -123,28 +117,23 @@ type ActorUser struct {
 	Name string `json:"name"`
 }
 
-// Unmapped holds this project's fields, which OCSF has no place for.
+// Unmapped holds this project's fields, which OCSF has no place for. The findings are embedded as
+// the worker recorded them, so their members appear between replay_of and attempts.
 type Unmapped struct {
-	JobID          string   `json:"job_id"`
-	Outcome        Outcome  `json:"outcome"`
-	DeadLetter     bool     `json:"dead_letter"`
-	Ticket         string   `json:"ticket,omitempty"`
-	Reason         string   `json:"reason,omitempty"`
-	Priority       string   `json:"priority,omitempty"`
-	DryRun         bool     `json:"dry_run"`
-	Forced         bool     `json:"forced,omitempty"`
-	ReplayOf       string   `json:"replay_of,omitempty"`
-	RolesBefore    []string `json:"roles_before,omitzero"` // absent: unknown; []: none
-	TokensRevoked  bool     `json:"tokens_revoked"`
-	Attempts       int      `json:"attempts"`
-	LatencyMS      int64    `json:"latency_ms"`
-	CorrelationIDs []string `json:"correlation_ids,omitzero"`
-	GrantsRemoved  []string `json:"grants_removed,omitzero"`
-	GrantsBefore   []Grant  `json:"grants_before,omitzero"`
-	GrantsRestored []string `json:"grants_restored,omitzero"`
-	QueuesBefore   []Queue  `json:"queues_before,omitzero"`
-	Error          string   `json:"error,omitempty"`
-	Truncated      bool     `json:"truncated,omitempty"` // some field was clipped to fit the size limit
+	JobID      string  `json:"job_id"`
+	Outcome    Outcome `json:"outcome"`
+	DeadLetter bool    `json:"dead_letter"`
+	Ticket     string  `json:"ticket,omitempty"`
+	Reason     string  `json:"reason,omitempty"`
+	Priority   string  `json:"priority,omitempty"`
+	DryRun     bool    `json:"dry_run"`
+	Forced     bool    `json:"forced,omitempty"`
+	ReplayOf   string  `json:"replay_of,omitempty"`
+	Findings           // what the job's steps found, as the worker recorded it
+	Attempts   int     `json:"attempts"`
+	LatencyMS  int64   `json:"latency_ms"`
+	Error      string  `json:"error,omitempty"`
+	Truncated  bool    `json:"truncated,omitempty"` // some field was clipped to fit the size limit
 }
 
 var activityNames = map[Activity]string{ActivityEnable: "Enable", ActivityDisable: "Disable"}
@@ -198,11 +187,8 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 		Unmapped: Unmapped{
 			JobID: clip(r.JobID, maxText), Outcome: r.Outcome, DeadLetter: info.deadLetter,
 			Ticket: clip(r.Ticket, maxText), Reason: clip(r.Reason, maxText), Priority: clip(r.Priority, 32),
-			DryRun: r.DryRun, Forced: r.Forced, ReplayOf: clip(r.ReplayOf, maxText), RolesBefore: clipList(r.RolesBefore),
-			TokensRevoked: r.TokensRevoked, Attempts: max(r.Attempts, 0), LatencyMS: max(r.Latency.Milliseconds(), 0),
-			CorrelationIDs: clipList(r.CorrelationIDs), GrantsRemoved: clipList(r.GrantsRemoved),
-			GrantsBefore: clipGrants(r.GrantsBefore), GrantsRestored: clipList(r.GrantsRestored), QueuesBefore: clipQueues(r.QueuesBefore),
-			Error: clip(r.Error, maxError),
+			DryRun: r.DryRun, Forced: r.Forced, ReplayOf: clip(r.ReplayOf, maxText), Findings: r.Findings.clipped(),
+			Attempts: max(r.Attempts, 0), LatencyMS: max(r.Latency.Milliseconds(), 0), Error: clip(r.Error, maxError),
 		},
 	}
 	if r.RequestedBy != "" {
@@ -244,12 +230,7 @@ func fitSize(ev *Event, data *AccountChange) error {
 	if data.Actor.User != nil {
 		data.Actor.User.Name = clip(data.Actor.User.Name, small)
 	}
-	u.RolesBefore = clipList(u.RolesBefore)[:min(len(u.RolesBefore), 10)]
-	u.CorrelationIDs = clipList(u.CorrelationIDs)[:min(len(u.CorrelationIDs), 10)]
-	u.GrantsRemoved = clipList(u.GrantsRemoved)[:min(len(u.GrantsRemoved), 10)]
-	u.GrantsRestored = clipList(u.GrantsRestored)[:min(len(u.GrantsRestored), 10)]
-	u.GrantsBefore = u.GrantsBefore[:min(len(u.GrantsBefore), 10)]
-	u.QueuesBefore = u.QueuesBefore[:min(len(u.QueuesBefore), 10)]
+	u.shrink()
 	_, err := ev.Encode()
 	return err
 }

@@ -29,6 +29,9 @@ type verdict struct {
 	outcome audit.Outcome // terminal when set
 	fail    failure       // when outcome is empty
 	err     error         // the failure, or the error behind a failed outcome
+	// finished: the outcome's results are stored already (an earlier delivery finished the job
+	// and its ack was lost); only the message is answered, as it was then.
+	finished bool
 }
 
 // ackKind is what happens to the JetStream message.
@@ -51,12 +54,14 @@ type decision struct {
 	outcome    audit.Outcome // terminal outcome to store, if any
 	deadLetter bool          // store a dead letter before the audit event
 	addAttempt bool          // record the failure as an attempt first
+	stored     bool          // the outcome's results are stored already: answer only
 }
 
 // decide maps a verdict to what happens to the message. It is the whole
 // outcome→ack policy of DESIGN.md "Errors and attempts", in one pure function:
 //
 //	verdict                     attempt  dead letter  audit  message
+//	finished before (stored)    -        -            -      Ack or TermWithReason, as its outcome
 //	final outcome               -        -            yes    Ack
 //	outcome an operator handles -        yes          yes    TermWithReason
 //	transient, attempts left    +1       -            -      NakWithDelay(backoff(n))
@@ -75,10 +80,11 @@ type decision struct {
 // delivery (DESIGN.md: nothing is dead-lettered, jobs stay queued).
 func decide(v verdict, attempts, maxAttempts int, backoff func(n int) time.Duration, delivered uint64, lastDelivery bool) decision {
 	if v.outcome != "" {
+		d := decision{ack: ackDone, outcome: v.outcome, stored: v.finished}
 		if v.outcome.DeadLetter() {
-			return decision{ack: ackTerm, outcome: v.outcome, deadLetter: true}
+			d.ack, d.deadLetter = ackTerm, !v.finished
 		}
-		return decision{ack: ackDone, outcome: v.outcome}
+		return d
 	}
 	switch {
 	case v.fail == failSystemic:

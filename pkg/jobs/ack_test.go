@@ -34,6 +34,8 @@ func TestDecide(t *testing.T) {
 		{"transient, past last", verdict{fail: failTransient, err: boom}, 9, decision{ack: ackTerm, outcome: audit.OutcomeExhausted, deadLetter: true, addAttempt: true}},
 		{"wait is no attempt", verdict{fail: failWait, err: boom}, 4, decision{ack: ackNak, delay: time.Second}},
 		{"systemic is no attempt: held until the fleet resumes", verdict{fail: failSystemic, err: boom}, 4, decision{ack: ackHold}},
+		{"finished before: answered as then, nothing stored", verdict{outcome: audit.OutcomeDeactivated, finished: true}, 0, decision{ack: ackDone, outcome: audit.OutcomeDeactivated, stored: true}},
+		{"finished before, for review: terminated, no second dead letter", verdict{outcome: audit.OutcomeProtected, finished: true}, 0, decision{ack: ackTerm, outcome: audit.OutcomeProtected, stored: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,7 +22,7 @@ const maxClaims = 3
 // storeDeadLetter publishes the job's dead letter under the id recorded in the status (by default
 // "dead:<job id>"). When another message holds that id it records a random one, reports the
 // claim and publishes again.
-func (r *jobRun) storeDeadLetter(ctx context.Context, dl DeadLetter) error {
+func (r *Run) storeDeadLetter(ctx context.Context, dl DeadLetter) error {
 	for range maxClaims {
 		dl.MsgID = r.st.DeadLetterID
 		err := r.w.dead.Publish(ctx, dl)
@@ -40,7 +40,7 @@ func (r *jobRun) storeDeadLetter(ctx context.Context, dl DeadLetter) error {
 
 // storeEvent publishes the job's terminal audit event under the id recorded in the status (by
 // default audit.EventID(job id)), like storeDeadLetter.
-func (r *jobRun) storeEvent(ctx context.Context, outcome audit.Outcome, errText string, now time.Time) error {
+func (r *Run) storeEvent(ctx context.Context, outcome audit.Outcome, errText string, now time.Time) error {
 	for range maxClaims {
 		ev, err := r.w.cfg.Origin.UserEvent(r.record(outcome, errText, now))
 		if err != nil {
@@ -61,7 +61,7 @@ func (r *jobRun) storeEvent(ctx context.Context, outcome audit.Outcome, errText 
 // idClaimed records newID in the job status before anything is published under it (so that a
 // redelivery reuses it and the job keeps exactly one event and one dead letter), then says loudly
 // that another message held the job's id: an error log and an ops event "event_id_claimed".
-func (r *jobRun) idClaimed(ctx context.Context, what string, claimed *audit.IDClaimedError, newID string, set func(string)) error {
+func (r *Run) idClaimed(ctx context.Context, what string, claimed *audit.IDClaimedError, newID string, set func(string)) error {
 	r.log.Error("another message holds this job's "+what+" id: the job's record is stored under a new random id; someone may be forging ids",
 		zap.String("expected_id", claimed.ID), zap.String("stream", claimed.Stream), zap.Uint64("claiming_seq", claimed.Seq),
 		zap.String("claiming_subject", claimed.Subject), zap.String("new_id", newID))

@@ -14,14 +14,16 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 )
 
 // storeTimeout bounds the NATS calls that store a job's result, even during
 // shutdown: a result that is ready is worth storing.
 const storeTimeout = 10 * time.Second
 
-// jobRun is one delivery of one job message.
-type jobRun struct {
+// Run is one delivery of one job message: what its steps read and change. A step uses Job, User,
+// Findings, Found and Call; the rest is the worker's. A Run belongs to one goroutine.
+type Run struct {
 	w         *Worker
 	started   time.Time
 	msg       jetstream.Msg
@@ -37,13 +39,20 @@ type jobRun struct {
 	lease   *userLease // held from resolution to the end of the delivery
 
 	held bool // conclude held the job for a fleet pause: handle runs it again
+
+	// What the steps share in this delivery.
+	gc                 *genesys.Client // the Genesys client with the job's priority
+	user               *genesys.User   // the user as resolved, after any change read back
+	activeWhenResolved bool            // the user was active when this delivery resolved it
+	patchedBefore      bool            // an earlier delivery sent its PATCH
+	recorded           *audit.Findings // a reactivation: what the user's last deactivation recorded
 }
 
 // handle works on one message and always answers it: ack, term or nak. A
 // job that met a fleet pause (see fleetPause) is held, not answered: it runs
 // again, in the same delivery, once the pause is lifted.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
-	var cur atomic.Pointer[jobRun]
+	var cur atomic.Pointer[Run]
 	stop := keepInProgress(w.cfg.AckWait/3, func() {
 		_ = msg.InProgress()
 		if l := cur.Load().userLease(); l != nil {
@@ -65,8 +74,8 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 }
 
-func (w *Worker) newRun(msg jetstream.Msg) *jobRun {
-	r := &jobRun{w: w, msg: msg, log: w.log, started: w.now()}
+func (w *Worker) newRun(msg jetstream.Msg) *Run {
+	r := &Run{w: w, msg: msg, log: w.log, started: w.now()}
 	if meta, err := msg.Metadata(); err == nil {
 		r.seq, r.published, r.delivered = meta.Sequence.Stream, meta.Timestamp, meta.NumDelivered
 	}
@@ -74,7 +83,7 @@ func (w *Worker) newRun(msg jetstream.Msg) *jobRun {
 }
 
 // runOnce runs the job and reports whether it is held for a fleet pause.
-func (r *jobRun) runOnce(ctx context.Context) (held bool) {
+func (r *Run) runOnce(ctx context.Context) (held bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("panic while handling a job", zap.Any("panic", p), zap.Stack("stack"))
@@ -87,7 +96,7 @@ func (r *jobRun) runOnce(ctx context.Context) (held bool) {
 	return r.held
 }
 
-func (r *jobRun) run(ctx context.Context) {
+func (r *Run) run(ctx context.Context) {
 	job, err := Decode(r.msg.Data())
 	if err != nil {
 		r.reject(ctx, Job{}, err, r.ownIDs()...)
@@ -121,7 +130,7 @@ func (r *jobRun) run(ctx context.Context) {
 		// Finished before and only the ack was lost: the audit event (and
 		// dead letter) are stored, so answer the message as it was answered.
 		r.log.Info("job already finished", zap.String("outcome", string(st.Outcome)))
-		r.ack(st.Outcome)
+		r.conclude(ctx, verdict{outcome: st.Outcome, finished: true})
 		return
 	case err == nil:
 		r.st = st
@@ -153,7 +162,7 @@ func cmpErr(err, def error) error {
 	return def
 }
 
-func (r *jobRun) userLease() *userLease {
+func (r *Run) userLease() *userLease {
 	if r == nil {
 		return nil
 	}
@@ -162,7 +171,7 @@ func (r *jobRun) userLease() *userLease {
 	return r.lease
 }
 
-func (r *jobRun) releaseLease(ctx context.Context) {
+func (r *Run) releaseLease(ctx context.Context) {
 	if l := r.userLease(); l != nil {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 		defer cancel()
@@ -170,7 +179,7 @@ func (r *jobRun) releaseLease(ctx context.Context) {
 	}
 }
 
-func (r *jobRun) newStatus() Status {
+func (r *Run) newStatus() Status {
 	now := r.w.now().UTC()
 	return Status{JobID: r.job.ID, State: StateRunning, Priority: r.job.Priority, DryRun: r.job.DryRun,
 		User: r.job.User.Key(), Action: r.job.Action,
@@ -179,7 +188,7 @@ func (r *jobRun) newStatus() Status {
 
 // conclude applies decide's answer: record an attempt, store the terminal
 // results, answer the message.
-func (r *jobRun) conclude(ctx context.Context, v verdict) {
+func (r *Run) conclude(ctx context.Context, v verdict) {
 	w := r.w
 	v = w.judgeRefusal(ctx, v)
 	last := w.maxDeliver > 0 && r.delivered >= w.maxDeliver
@@ -190,32 +199,50 @@ func (r *jobRun) conclude(ctx context.Context, v verdict) {
 	if v.fail == failSystemic {
 		w.pause.trip(ctx, v.err)
 	}
-	if d.ack == ackHold {
-		r.held = true
-		r.log.Info("holding the job until the fleet resumes", zap.Error(v.err))
-		return
-	}
 	if d.addAttempt {
 		r.st.Attempts = append(r.st.Attempts, Attempt{N: len(r.st.Attempts) + 1, At: w.now().UTC(), Error: v.err.Error()})
 	}
-	if d.outcome == "" {
-		r.handBack(ctx, d, v)
-		return
+	if d.outcome != "" && !d.stored {
+		err := r.store(ctx, d, v)
+		w.storeResult(r.log, err)
+		if err != nil {
+			r.keepDecision(ctx, d)
+			// Handed back even on the consumer's last delivery: ending the job needs its results stored.
+			v = verdict{fail: failWait, err: fmt.Errorf("storing the result failed; handing the job back: %w", err)}
+			d = decide(v, len(r.st.Attempts), w.cfg.MaxAttempts, w.cfg.Backoff, r.delivered, false)
+		} else {
+			r.log.Info("job finished", zap.String("outcome", string(d.outcome)), zap.String("user_id", r.st.Steps.UserID), zap.Int("attempts", len(r.st.Attempts)))
+			w.cfg.Observer.JobFinished(d.outcome, r.job.Priority, w.now().Sub(r.started), r.sincePublish())
+		}
 	}
-	err := r.store(ctx, d, v)
-	w.storeResult(r.log, err)
-	if err != nil {
-		r.keepDecision(ctx, d)
-		r.log.Warn("storing the result failed; handing the job back", zap.Error(err))
-		_ = r.msg.NakWithDelay(waitDelay(r.delivered))
-		return
-	}
-	r.log.Info("job finished", zap.String("outcome", string(d.outcome)), zap.String("user_id", r.st.Steps.UserID), zap.Int("attempts", len(r.st.Attempts)))
-	w.cfg.Observer.JobFinished(d.outcome, r.job.Priority, w.now().Sub(r.started), r.sincePublish())
-	r.ack(d.outcome)
+	r.answer(ctx, d, v)
 }
 
-func (r *jobRun) handBack(ctx context.Context, d decision, v verdict) {
+// answer does to the message what d says. Ack and TermWithReason do not wait for the server's
+// confirmation: the results are stored before, so an ack that is lost only brings a redelivery,
+// which finds the status done and answers again without calling Genesys. (A confirmed DoubleAck
+// cost one more message per job and kept the slot busy for a round trip, for nothing the status
+// does not already guarantee.) TermWithReason's MSG_TERMINATED advisory names the outcome.
+func (r *Run) answer(ctx context.Context, d decision, v verdict) {
+	var err error
+	switch d.ack {
+	case ackDone:
+		err = r.msg.Ack()
+	case ackTerm:
+		err = r.msg.TermWithReason(string(d.outcome))
+	case ackNak:
+		r.handBack(ctx, d, v)
+	case ackHold:
+		r.held = true
+		r.log.Info("holding the job until the fleet resumes", zap.Error(v.err))
+	}
+	if err != nil {
+		// The job is finished and stored; a redelivery finds its status done.
+		r.log.Warn("ack", zap.Error(err))
+	}
+}
+
+func (r *Run) handBack(ctx context.Context, d decision, v verdict) {
 	if d.addAttempt {
 		r.w.cfg.Observer.AttemptFailed()
 		r.st.UpdatedAt, r.st.Worker = r.w.now().UTC(), r.w.cfg.ID
@@ -235,7 +262,7 @@ func (r *jobRun) handBack(ctx context.Context, d decision, v verdict) {
 
 // store keeps the invariant "no job leaves the stream before its results
 // are stored": the dead letter (if any), the audit event, then the status.
-func (r *jobRun) store(ctx context.Context, d decision, v verdict) error {
+func (r *Run) store(ctx context.Context, d decision, v verdict) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	now := r.w.now().UTC()
@@ -256,7 +283,7 @@ func (r *jobRun) store(ctx context.Context, d decision, v verdict) error {
 
 // noteDecision puts the outcome into the status record in memory; the final write stores it with
 // the rest, and keepDecision when the results could not be stored.
-func (r *jobRun) noteDecision(d decision, v verdict) {
+func (r *Run) noteDecision(d decision, v verdict) {
 	if r.st.Decided != nil && r.st.Decided.Outcome == d.outcome {
 		r.message = cmp.Or(r.message, r.st.Decided.Message)
 		return
@@ -271,7 +298,7 @@ func (r *jobRun) noteDecision(d decision, v verdict) {
 // a write per job more would cost every job a round trip. A rejected or dropped job made no
 // Genesys call, and a decision that cannot be written either leaves the redelivery to find the
 // user's state again, which the step record keeps truthful.
-func (r *jobRun) keepDecision(ctx context.Context, d decision) {
+func (r *Run) keepDecision(ctx context.Context, d decision) {
 	if r.st.Decided == nil || d.outcome == audit.OutcomeRejected || d.outcome == audit.OutcomeDropped {
 		return
 	}
@@ -283,28 +310,8 @@ func (r *jobRun) keepDecision(ctx context.Context, d decision) {
 	}
 }
 
-// ack answers a finished job's message: Ack, or TermWithReason when an
-// operator must look (the MSG_TERMINATED advisory then names the outcome).
-// Neither waits for the server's confirmation: the results are stored
-// before, so an ack that is lost only brings a redelivery, which finds the
-// status done and acks again without calling Genesys. (A confirmed
-// DoubleAck cost one more message per job and kept the slot busy for a
-// round trip, for nothing the status does not already guarantee.)
-func (r *jobRun) ack(outcome audit.Outcome) {
-	var err error
-	if outcome.DeadLetter() {
-		err = r.msg.TermWithReason(string(outcome))
-	} else {
-		err = r.msg.Ack()
-	}
-	if err != nil {
-		// The job is finished and stored; a redelivery finds its status done.
-		r.log.Warn("ack", zap.Error(err))
-	}
-}
-
 // sincePublish is the time since the job was published, 0 if unknown.
-func (r *jobRun) sincePublish() time.Duration {
+func (r *Run) sincePublish() time.Duration {
 	if r.published.IsZero() {
 		return 0
 	}

@@ -9,7 +9,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
-	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 )
 
 // ReactivateGuardKey is the key of the reactivation guard in the guard
@@ -23,20 +22,23 @@ import (
 // deactivations are never held by it, and no lane is paused.
 const ReactivateGuardKey = "reactivate"
 
-// reserveReactivation counts the reactivation of u in the reactivation
-// guard before its PATCH. Nothing is counted for a user already active, or
-// when an earlier delivery took the slot (and sent the PATCH).
-func (r *jobRun) reserveReactivation(ctx context.Context, u *genesys.User) (verdict, bool) {
+// stepReactivationGuard counts the reactivation in the reactivation guard before its PATCH.
+// Nothing is counted for a user already active, or when an earlier delivery took the slot (and
+// sent the PATCH).
+var stepReactivationGuard = Step{
+	Name: "reactivation_guard", Phase: PhaseCheck,
+	Applies: func(r *Run) bool { return r.w.reactivateGuard != nil && !r.user.Active && !r.st.Steps.PatchSent },
+	Do:      reserveReactivation,
+}
+
+func reserveReactivation(ctx context.Context, r *Run) error {
 	g := r.w.reactivateGuard
-	if g == nil || u.Active || r.st.Steps.PatchSent {
-		return verdict{}, true
-	}
 	tripped, err := g.Reserve(ctx, r.job.ID, false, r.seq)
 	switch {
 	case err == nil:
-		return verdict{}, true
+		return nil
 	case errors.Is(err, errGuardDrop):
-		return verdict{outcome: audit.OutcomeDropped, err: errors.New("jobs: dropped by an operator while the reactivation guard held it")}, false
+		return Stop(audit.OutcomeDropped, errors.New("jobs: dropped by an operator while the reactivation guard held it"))
 	case errors.Is(err, ErrGuardHeld):
 		if tripped {
 			r.log.Error("the reactivation guard tripped: holding reactivations until an operator decides")
@@ -44,13 +46,13 @@ func (r *jobRun) reserveReactivation(ctx context.Context, u *genesys.User) (verd
 				r.log.Warn("reactivation guard trip: publishing the ops event failed", zap.Error(err))
 			}
 		}
-		return verdict{fail: failWait, err: errors.New("jobs: the reactivation guard holds this job")}, false
+		return wait(errors.New("jobs: the reactivation guard holds this job"))
 	}
-	return verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)}, false
+	return wait(fmt.Errorf("%w: %w", errStore, err))
 }
 
 // reactivationTripped publishes the ops event of a tripped reactivation guard.
-func (r *jobRun) reactivationTripped(ctx context.Context, g *Guard) error {
+func (r *Run) reactivationTripped(ctx context.Context, g *Guard) error {
 	st, _, err := g.State(ctx)
 	if err != nil {
 		return err

@@ -19,7 +19,7 @@ import (
 // stand-in id ([StandInID]). It never touches another job's status or event, and never loops: a
 // status that already exists for the chosen id is this message's own (the same stream sequence).
 // job is the decoded job, or the zero Job for a message that could not be read.
-func (r *jobRun) reject(ctx context.Context, job Job, why error, ids ...string) {
+func (r *Run) reject(ctx context.Context, job Job, why error, ids ...string) {
 	id, st, err := r.rejectID(ctx, ids)
 	if job.ID == "" && job.Action == "" {
 		job = Job{Version: Version, Action: ActionDeactivate}
@@ -33,7 +33,7 @@ func (r *jobRun) reject(ctx context.Context, job Job, why error, ids ...string) 
 		return
 	case st != nil && st.State == StateDone:
 		r.log.Info("rejected message already finished", zap.String("outcome", string(st.Outcome)))
-		r.ack(st.Outcome)
+		r.conclude(ctx, verdict{outcome: st.Outcome, finished: true})
 		return
 	case st != nil:
 		r.st = *st
@@ -46,7 +46,7 @@ func (r *jobRun) reject(ctx context.Context, job Job, why error, ids ...string) 
 
 // rejectID picks the id a rejected message is recorded under, and returns its status when this
 // message has one already (an earlier delivery).
-func (r *jobRun) rejectID(ctx context.Context, ids []string) (string, *Status, error) {
+func (r *Run) rejectID(ctx context.Context, ids []string) (string, *Status, error) {
 	standIn := StandInID(r.seq)
 	// After the stand-in, one that is stable across redeliveries too, for a stream recreated
 	// since a stand-in of the same sequence was recorded.
@@ -71,7 +71,7 @@ func (r *jobRun) rejectID(ctx context.Context, ids []string) (string, *Status, e
 
 // ownIDs are the ids an unreadable message names itself: its Nats-Msg-Id, then the "id" member of
 // its body when the body is a JSON object with a string id (so that its producer finds its status).
-func (r *jobRun) ownIDs() []string {
+func (r *Run) ownIDs() []string {
 	var ids []string
 	if id := r.msg.Headers().Get(jetstream.MsgIDHeader); id != "" {
 		ids = append(ids, id)
@@ -88,7 +88,7 @@ func (r *jobRun) ownIDs() []string {
 // ours reports whether st is the status of the message being handled: written for this very
 // message (the same stream sequence), or for a job with the same content (a producer's retry
 // after the duplicate window).
-func (r *jobRun) ours(st Status) bool {
+func (r *Run) ours(st Status) bool {
 	return st.StreamSeq == r.seq || st.BelongsTo(r.job)
 }
 

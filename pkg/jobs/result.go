@@ -11,7 +11,7 @@ import (
 )
 
 // record is what the terminal audit event says about the job.
-func (r *jobRun) record(outcome audit.Outcome, errText string, now time.Time) audit.Record {
+func (r *Run) record(outcome audit.Outcome, errText string, now time.Time) audit.Record {
 	s, j := r.st.Steps, r.job
 	rec := audit.Record{
 		JobID:   j.ID,
@@ -23,25 +23,22 @@ func (r *jobRun) record(outcome audit.Outcome, errText string, now time.Time) au
 			ExternalID: cmp.Or(s.ExternalID, j.User.ExternalID),
 			UserName:   cmp.Or(s.UserName, j.User.UserName),
 		},
-		RequestedBy:    j.RequestedBy,
-		Ticket:         j.Ticket,
-		Reason:         j.Reason,
-		Priority:       string(j.Priority),
-		ReplayOf:       j.ReplayOf,
-		DryRun:         j.DryRun,
-		Forced:         j.Force,
-		TokensRevoked:  s.TokensRevoked,
-		Attempts:       attemptsMade(outcome, r.st.Attempts),
-		CorrelationIDs: s.CorrelationIDs,
-		GrantsRemoved:  s.GrantsRemoved,
-		GrantsBefore:   s.GrantsBefore,
-		GrantsRestored: s.GrantsRestored,
-		QueuesBefore:   s.QueuesBefore,
-		Error:          errText,
-		Message:        r.message,
+		RequestedBy: j.RequestedBy,
+		Ticket:      j.Ticket,
+		Reason:      j.Reason,
+		Priority:    string(j.Priority),
+		ReplayOf:    j.ReplayOf,
+		DryRun:      j.DryRun,
+		Forced:      j.Force,
+		Findings:    s.Findings,
+		Attempts:    attemptsMade(outcome, r.st.Attempts),
+		Error:       errText,
+		Message:     r.message,
 	}
 	if s.Resolved {
 		rec.RolesBefore = append([]string{}, s.RolesBefore...) // resolved: [] means "no roles"
+	} else {
+		rec.RolesBefore = nil // unknown
 	}
 	if !r.published.IsZero() {
 		rec.Latency = now.Sub(r.published)
@@ -62,7 +59,7 @@ func attemptsMade(outcome audit.Outcome, failed []Attempt) int {
 }
 
 // deadLetter is what an operator gets to look at.
-func (r *jobRun) deadLetter(outcome audit.Outcome, err error, errText string, now time.Time) DeadLetter {
+func (r *Run) deadLetter(outcome audit.Outcome, err error, errText string, now time.Time) DeadLetter {
 	dl := DeadLetter{
 		Version:   1,
 		JobID:     r.job.ID,

@@ -65,32 +65,27 @@ type Status struct {
 }
 
 // Steps records what the plan has done, so that a job received again
-// (after a crash or a lost ack) reports what really happened.
+// (after a crash or a lost ack) reports what really happened: the worker's
+// bookkeeping, and the findings that the audit event carries.
 type Steps struct {
-	Resolved    bool     `json:"resolved"`
-	UserID      string   `json:"user_id,omitempty"`
-	UserName    string   `json:"user_name,omitempty"`
-	ExternalID  string   `json:"external_id,omitempty"`
-	WasActive   bool     `json:"was_active"`             // active when first resolved
-	RolesBefore []string `json:"roles_before,omitempty"` // SCIM roles when first resolved
+	Resolved   bool   `json:"resolved"`
+	UserID     string `json:"user_id,omitempty"`
+	UserName   string `json:"user_name,omitempty"`
+	ExternalID string `json:"external_id,omitempty"`
+	WasActive  bool   `json:"was_active"` // active when first resolved
 	// PatchSent is written before the PATCH: if the worker dies before it
 	// hears the answer, the next one finds an inactive user and knows that
 	// the PATCH was most likely its own, so the outcome stays "deactivated".
-	PatchSent      bool     `json:"patch_sent"`
-	Deactivated    bool     `json:"deactivated"` // Genesys answered active:false to our PATCH
-	TokensRevoked  bool     `json:"tokens_revoked"`
-	CorrelationIDs []string `json:"correlation_ids,omitempty"`
-	// GrantsRemoved lists the grants ("role@division") removed to unblock a
-	// deactivation that Genesys refused with a blocking conflict.
-	GrantsRemoved []string `json:"grants_removed,omitempty"`
-	// GrantsBefore is the access snapshot (WorkerConfig.SnapshotGrants): every grant
-	// with its division when the user was first resolved.
-	GrantsBefore []audit.Grant `json:"grants_before,omitempty"`
-	// QueuesBefore is the queue snapshot (WorkerConfig.SnapshotQueues).
-	QueuesBefore []audit.Queue `json:"queues_before,omitempty"`
+	PatchSent   bool `json:"patch_sent"`
+	Deactivated bool `json:"deactivated"` // Genesys answered active:false to our PATCH
 	// Reactivated: Genesys answered active:true to a reactivation's PATCH.
-	Reactivated    bool     `json:"reactivated,omitempty"`
-	GrantsRestored []string `json:"grants_restored,omitempty"`
+	Reactivated bool `json:"reactivated,omitempty"`
+	// Findings is what the steps found (roles and grants before, tokens revoked, correlation ids,
+	// each later step's own under steps): the audit event carries it as it is.
+	audit.Findings
+	// Done names the steps completed, in order, as of this record: a job delivered again skips
+	// them (except those that run on every delivery). Steps done after the last write run again.
+	Done []string `json:"done,omitempty"`
 }
 
 // Decided is a job's outcome as the worker decided it, before its results were stored.

@@ -82,6 +82,9 @@ type WorkerConfig struct {
 	// SnapshotQueues reads the queues the user has joined before a deactivation (one more call
 	// per page of 100) and records them in the audit event. Defaults to false.
 	SnapshotQueues bool
+	// Plan returns the steps the worker runs for a job, nil for a job it does not support (which
+	// ends rejected). For tests that add a step of their own. Defaults to DefaultPlan.
+	Plan func(job Job) []Step
 }
 
 func (c *WorkerConfig) setDefaults() {
@@ -102,6 +105,9 @@ func (c *WorkerConfig) setDefaults() {
 	c.ProbeInterval = cmp.Or(c.ProbeInterval, 15*time.Second)
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
+	}
+	if c.Plan == nil {
+		c.Plan = DefaultPlan
 	}
 	if c.Probe == nil && c.Genesys != nil {
 		c.Probe = c.Genesys.Probe

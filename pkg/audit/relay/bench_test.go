@@ -1,0 +1,70 @@
+package relay
+
+import (
+	"io"
+	"net"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// BenchmarkRelay measures deliveries per second into a local verifying Sink, with one endpoint
+// alone and next to a dead one (connections refused, retrying on the default schedule). Run it
+// with a fixed count, such as
+//
+//	go test ./pkg/audit/relay -run '^$' -bench Relay -benchtime 5000x
+func BenchmarkRelay(b *testing.B) {
+	for _, bc := range []struct {
+		name        string
+		concurrency int
+		dead        bool
+	}{
+		{"solo/concurrency=1", 1, false},
+		{"with-dead-endpoint/concurrency=1", 1, true},
+		{"solo/concurrency=8", 8, false},
+		{"with-dead-endpoint/concurrency=8", 8, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) { benchRelay(b, bc.concurrency, bc.dead) })
+	}
+}
+
+func benchRelay(b *testing.B, concurrency int, dead bool) {
+	env := newRelayEnv(b, 0)
+	sink, err := NewSink([]string{vectorSecret}, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(sink)
+	b.Cleanup(srv.Close)
+	live := testEndpoint("live", srv.URL)
+	live.Concurrency = concurrency
+	endpoints := []Endpoint{live}
+	if dead {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		d := testEndpoint("dead", "http://"+addr+"/hook")
+		d.Concurrency, d.Schedule = concurrency, DefaultSchedule()
+		endpoints = append(endpoints, d)
+	}
+	env.publish(b, b.N, "bench")
+	b.ResetTimer()
+	start := time.Now()
+	_, stop := env.run(b, Config{Endpoints: endpoints, Logger: zap.NewNop()})
+	deadline := start.Add(5 * time.Minute)
+	for sink.Received() < b.N && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	stop()
+	if got := sink.Received(); got != b.N {
+		b.Fatalf("delivered %d of %d", got, b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "deliveries/s")
+}

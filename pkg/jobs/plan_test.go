@@ -1,0 +1,39 @@
+package jobs
+
+import (
+	"slices"
+	"testing"
+)
+
+func stepNames(steps []Step) []string {
+	names := make([]string, 0, len(steps))
+	for _, s := range steps {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// The plans as DESIGN.md lists them; the reactivation undoes the deactivation's steps in reverse.
+func TestDefaultPlans(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		action Action
+		want   []string
+	}{
+		{ActionDeactivate, []string{"resolve", "lease", "snapshot_queues", "snapshot_grants", "protect", "dry_run", "guard_slot", "deactivate", "revoke_tokens"}},
+		{ActionReactivate, []string{"resolve", "lease", "reactivation_checks", "reactivation_guard", "undo_deactivate", "undo_snapshot_grants"}},
+	} {
+		plan := DefaultPlan(Job{Action: tt.action})
+		if got := stepNames(plan); !slices.Equal(got, tt.want) {
+			t.Errorf("%s plan %v, want %v", tt.action, got, tt.want)
+		}
+		for _, s := range plan {
+			if s.Do == nil || s.Phase == 0 {
+				t.Errorf("%s step %s lacks Do or Phase", tt.action, s.Name)
+			}
+		}
+	}
+	if p := DefaultPlan(Job{Action: "erase"}); p != nil {
+		t.Errorf("plan for an unknown action: %v", stepNames(p))
+	}
+}

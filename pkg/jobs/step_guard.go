@@ -1,0 +1,44 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+)
+
+// stepGuardSlot counts this deactivation in the mass-deactivation guard before the PATCH. A held
+// job goes back to the queue without an attempt (its lane is paused until an operator decides);
+// a job the operator dropped ends "dropped". Nothing is counted for a user already inactive, or
+// when an earlier delivery took the slot (and sent the PATCH).
+var stepGuardSlot = Step{
+	Name: "guard_slot", Phase: PhaseCut,
+	Applies: func(r *Run) bool { return r.w.guard != nil && r.user.Active && !r.st.Steps.PatchSent },
+	Do:      reserveGuardSlot,
+}
+
+func reserveGuardSlot(ctx context.Context, r *Run) error {
+	g := r.w.guard
+	urgent := r.job.Priority == PriorityUrgent
+	tripped, err := g.Reserve(ctx, r.job.ID, urgent, r.seq)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errGuardDrop):
+		return Stop(audit.OutcomeDropped, err)
+	case errors.Is(err, ErrGuardHeld):
+		if tripped {
+			r.log.Error("the mass-deactivation guard tripped: holding jobs until an operator decides")
+			if err := g.tripped(ctx, r.job.ID, urgent); err != nil {
+				r.log.Warn("guard trip: pausing the lanes or publishing the ops event failed", zap.Error(err))
+			}
+		} else if st, _, err := g.State(ctx); err == nil {
+			_ = g.holdLanes(ctx, st) // make sure the lanes stay paused
+		}
+		return wait(err)
+	}
+	return wait(fmt.Errorf("%w: %w", errStore, err))
+}
