@@ -56,12 +56,12 @@ func (b *T) Client(opts ...genesys.Option) *genesys.Client {
 
 // Worker is StartWorker with the test's logger; the test's cleanup stops the worker and fails
 // the test if Run returned an error.
-func (b *T) Worker(cfg WorkerConfig) *Worker {
+func (b *T) Worker(cfg WorkerConfig, setup ...Setup) *Worker {
 	b.TB.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = zaptest.NewLogger(b.TB)
 	}
-	w, err := b.StartWorker(b.TB.Context(), cfg)
+	w, err := b.StartWorker(b.TB.Context(), cfg, setup...)
 	b.check(err)
 	b.TB.Cleanup(func() {
 		if err := w.Stop(); err != nil {

@@ -61,10 +61,13 @@ type Worker struct {
 	err    error
 }
 
+// Setup changes a worker after it is built and before it runs (a test's fixed clock, say).
+type Setup func(*jobs.Worker)
+
 // RunWorker starts a worker with cfg, whose JetStream and Genesys must be set; the bed's
-// defaults fill the other zero fields. The worker runs until Stop, not until ctx ends (ctx
-// only bounds its start), so that a test's cleanup can still stop it.
-func RunWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
+// defaults fill the other zero fields, and setup runs before Run. The worker runs until Stop,
+// not until ctx ends (ctx only bounds its start), so that a test's cleanup can still stop it.
+func RunWorker(ctx context.Context, cfg WorkerConfig, setup ...Setup) (*Worker, error) {
 	if cfg.Backoff == nil {
 		cfg.Backoff = func(int) time.Duration { return defaultBackoff }
 	}
@@ -74,6 +77,9 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	w, err := jobs.NewWorker(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range setup {
+		f(w)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rw := &Worker{Worker: w, cancel: cancel, done: make(chan error, 1)}
@@ -97,7 +103,7 @@ func (w *Worker) Stop() error {
 // StartWorker runs a worker on the bed. When cfg's JetStream is nil the worker gets a NATS
 // connection of its own (as a worker process has; Stop closes it) and the bed's Names; when its
 // Genesys is nil, a client from NewClient. Then RunWorker's defaults apply.
-func (b *Bed) StartWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
+func (b *Bed) StartWorker(ctx context.Context, cfg WorkerConfig, setup ...Setup) (*Worker, error) {
 	if cfg.Genesys == nil {
 		c, err := NewClient(b.SimURL)
 		if err != nil {
@@ -118,7 +124,7 @@ func (b *Bed) StartWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error
 		}
 		cfg.Names = b.Names
 	}
-	w, err := RunWorker(ctx, cfg)
+	w, err := RunWorker(ctx, cfg, setup...)
 	if nc == nil {
 		return w, err
 	}

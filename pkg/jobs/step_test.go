@@ -7,8 +7,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
@@ -21,8 +21,8 @@ import (
 // unmapped.steps.<name>.
 func TestAStepAddedInATestPlan(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 5})
-	u := b.sim.Users()[0]
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 5}})
+	u := b.Sim.Users()[0]
 	if !u.Active {
 		t.Fatalf("simulated user %s is inactive", u.ID)
 	}
@@ -49,12 +49,12 @@ func TestAStepAddedInATestPlan(t *testing.T) {
 		}
 		return nil
 	}}
-	b.worker(jobs.WorkerConfig{Plan: func(job jobs.Job) []jobs.Step {
+	b.Worker(jobs.WorkerConfig{Plan: func(job jobs.Job) []jobs.Step {
 		return append(jobs.DefaultPlan(job), probe, flaky)
 	}})
 
-	id := b.enqueue([]jobs.UserRef{{ID: u.ID}}, nil)[0]
-	st := b.waitDone([]string{id}, 30*time.Second)[id]
+	id := b.Enqueue([]jobs.UserRef{{ID: u.ID}}, nil)[0]
+	st := b.WaitDone(id)[id]
 
 	if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 1 {
 		t.Fatalf("outcome %s after %d failed attempts; want deactivated after 1", st.Outcome, len(st.Attempts))
@@ -69,7 +69,7 @@ func TestAStepAddedInATestPlan(t *testing.T) {
 	}
 	want := probed{UserName: u.UserName, Active: false}
 	var got probed
-	if err := json.Unmarshal(b.auditEvents()[id].Steps["probe"], &got); err != nil || got != want {
+	if err := json.Unmarshal(b.AuditEvents()[id].Steps["probe"], &got); err != nil || got != want {
 		t.Errorf("unmapped.steps.probe = %+v (%v); want %+v", got, err, want)
 	}
 	if raw := st.Steps.Steps["probe"]; string(raw) != `{"user_name":"`+u.UserName+`","active":false}` {
