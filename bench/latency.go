@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
@@ -100,7 +101,7 @@ func (b *bed) timeJob(ctx context.Context, u genesyssim.User, id string, p jobs.
 	if _, err := b.Pub.Enqueue(ctx, j); err != nil {
 		return 0, 0, err
 	}
-	subject := b.Names.AuditSubjects()[:len(b.Names.AuditSubjects())-1] + "user.deactivated." + u.ID
+	subject := b.Names.UserAuditSubject(audit.OutcomeDeactivated, u.ID)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	events, err := b.Messages(ctx, b.Names.AuditStream(), subject)

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // Review L8 under the shipped accounts: the operator may show and clear a
@@ -48,7 +49,7 @@ func TestOperatorClearsA429Pause(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	if err := b.Wait(ctx, budget.PriorityNormal); err != nil {
+	if err := b.Wait(ctx, priority.Normal); err != nil {
 		t.Fatalf("the worker still holds the pause: %v", err)
 	}
 	for _, role := range []string{"producer", "auditor"} {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 )
 
@@ -46,7 +47,7 @@ func TestBudgetResumeClearsTheFleetPause(t *testing.T) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := b.Wait(wctx, budget.PriorityNormal); err != nil {
+	if err := b.Wait(wctx, priority.Normal); err != nil {
 		t.Fatalf("the worker still holds the pause after the resume: %v", err)
 	}
 	var found bool

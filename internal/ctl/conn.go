@@ -6,16 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
-	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nkeys"
 
-	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -39,7 +36,7 @@ type session struct {
 // times out can say why.
 func connect(o *opts, stdout, stderr io.Writer) (*session, error) {
 	s := &session{
-		names: jobs.Names{Prefix: cmp.Or(o.Prefix, jobs.DefaultPrefix)}, natsUser: natsUser(o.NATS), json: o.Output == OutputJSON,
+		names: jobs.Names{Prefix: cmp.Or(o.Prefix, audit.DefaultPrefix)}, natsUser: o.NATS.UserName(), json: o.Output == OutputJSON,
 		stdout: stdout, stderr: stderr, nowFunc: time.Now,
 	}
 	if o.nowFunc != nil {
@@ -94,57 +91,6 @@ func (s *session) emit(v any) {
 	enc := json.NewEncoder(s.stdout)
 	enc.SetEscapeHTML(false)
 	enc.Encode(v) //nolint:errcheck // stdout; nothing better to do
-}
-
-// natsUser names the NATS identity the CLI connects as, for the audit trail: --nats-user; the
-// name of the user JWT in --nats-creds (else its subject, the user's public NKey); the public key
-// of the --nats-nkey seed; "token" for token authentication; "anonymous" without any. A NATS
-// connection cannot ask the server who it is, so this is what the CLI was configured with, which
-// the server verified when it accepted the connection. It never reads a password or token.
-func natsUser(o natsconn.Options) string {
-	switch {
-	case o.User != "":
-		return o.User
-	case o.CredsFile != "":
-		return credsName(o.CredsFile)
-	case o.NKeySeedFile != "":
-		data, err := os.ReadFile(o.NKeySeedFile)
-		if err != nil {
-			return "nkey"
-		}
-		kp, err := nkeys.ParseDecoratedNKey(data)
-		if err != nil {
-			return "nkey"
-		}
-		defer kp.Wipe()
-		if pub, err := kp.PublicKey(); err == nil {
-			return pub
-		}
-		return "nkey"
-	case o.Token != "" || o.TokenFile != "":
-		return "token"
-	}
-	return "anonymous"
-}
-
-// credsName reads the user JWT of a .creds file and returns its name, else its subject.
-func credsName(path string) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "creds"
-	}
-	tok, err := jwt.ParseDecoratedJWT(data)
-	if err != nil {
-		return "creds"
-	}
-	uc, err := jwt.DecodeUserClaims(tok)
-	if err != nil {
-		return "creds"
-	}
-	if uc.Name != "" {
-		return uc.Name
-	}
-	return uc.Subject
 }
 
 // identity is who a changing command records as having asked: the operator and the NATS user.

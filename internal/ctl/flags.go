@@ -49,7 +49,7 @@ func newFlagSet(cmd *command, o *opts, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("genesysctl "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {} // Main prints usage itself, hiding secret defaults
-	fs.StringVar(&o.Prefix, "prefix", cmp.Or(os.Getenv("GENESYS_PREFIX"), jobs.DefaultPrefix), "subject prefix of the deployment (env GENESYS_PREFIX)")
+	fs.StringVar(&o.Prefix, "prefix", cmp.Or(os.Getenv("GENESYS_PREFIX"), audit.DefaultPrefix), "subject prefix of the deployment (env GENESYS_PREFIX)")
 	fs.StringVar(&o.Output, "output", OutputText, "text, or json: one JSON object per line on stdout")
 	fs.DurationVar(&o.Timeout, "timeout", DefaultTimeout, "how long the whole command may take")
 	if cmd.changes {

@@ -4,18 +4,11 @@ import (
 	"bytes"
 	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/nats-io/jwt/v2"
-	"github.com/nats-io/nkeys"
-
-	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -105,50 +98,6 @@ func TestReplayID(t *testing.T) {
 	a, b := replayID(long, 1), replayID(long, 2)
 	if !validJobID(a) || !validJobID(b) || a == b || a != replayID(long, 1) {
 		t.Errorf("replay ids of a long id: %q %q; want distinct, valid and stable", a, b)
-	}
-}
-
-func TestNATSUser(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	ukp, _ := nkeys.CreateUser()
-	upub, _ := ukp.PublicKey()
-	seed, _ := ukp.Seed()
-	akp, _ := nkeys.CreateAccount()
-	claims := jwt.NewUserClaims(upub)
-	claims.Name = "ops-alice"
-	tok, err := claims.Encode(akp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds, _ := jwt.FormatUserConfig(tok, seed)
-	credsPath, seedPath := filepath.Join(dir, "u.creds"), filepath.Join(dir, "u.nk")
-	if err := os.WriteFile(credsPath, creds, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(seedPath, seed, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	claims.Name = ""
-	anonTok, _ := claims.Encode(akp)
-	anonCreds, _ := jwt.FormatUserConfig(anonTok, seed)
-	anonPath := filepath.Join(dir, "anon.creds")
-	if err := os.WriteFile(anonPath, anonCreds, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{
-		"user":         natsUser(natsconn.Options{User: "operator", Password: "pw"}),
-		"creds":        natsUser(natsconn.Options{CredsFile: credsPath}),
-		"creds/noname": natsUser(natsconn.Options{CredsFile: anonPath}),
-		"nkey":         natsUser(natsconn.Options{NKeySeedFile: seedPath}),
-		"token":        natsUser(natsconn.Options{Token: "s3cret"}),
-		"none":         natsUser(natsconn.Options{}),
-		"bad creds":    natsUser(natsconn.Options{CredsFile: seedPath}),
-	}
-	want := map[string]string{"user": "operator", "creds": "ops-alice", "creds/noname": upub, "nkey": upub,
-		"token": "token", "none": "anonymous", "bad creds": "creds"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("natsUser (-want +got):\n%s", diff)
 	}
 }
 

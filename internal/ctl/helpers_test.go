@@ -49,7 +49,7 @@ type fixture struct {
 // newBed is a bed with the topology under the default prefix, as genesysctl expects it.
 func newBed(t *testing.T, sim genesyssim.Config) *fixture {
 	t.Helper()
-	b := testbed.New(t, testbed.Config{Sim: sim, Topology: jobs.TopologyConfig{Names: jobs.Names{Prefix: jobs.DefaultPrefix}}})
+	b := testbed.New(t, testbed.Config{Sim: sim, Topology: jobs.TopologyConfig{Names: jobs.Names{Prefix: audit.DefaultPrefix}}})
 	return &fixture{T: b, users: map[string]genesyssim.User{}}
 }
 

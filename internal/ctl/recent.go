@@ -54,7 +54,7 @@ func runJobs(ctx context.Context, s *session, o *opts, _ []string) int {
 	if o.Since == "" {
 		start = s.nowFunc().Add(-defaultJobsSince)
 	}
-	filter := s.names.Prefix + ".audit.user." + o.Outcome + ".*"
+	filter := s.names.UserAuditSubjects(audit.Outcome(o.Outcome))
 	var lines []jobLine
 	err := s.scan(ctx, s.names.AuditStream(), filter, start, func(m scanned) bool {
 		lines = append(lines, jobLineOf(m))

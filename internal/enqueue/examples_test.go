@@ -25,11 +25,11 @@ func devOrg(t *testing.T) []genesyssim.User {
 func exampleRows(t *testing.T, name string) []*Row {
 	t.Helper()
 	cfg := Config{Action: string(jobs.ActionDeactivate), RequestedBy: "test", Format: FormatAuto, File: filepath.Join("..", "..", "examples", name)}
-	rows, err := cfg.readRows(nil)
+	b, err := cfg.readBatch(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rows
+	return b.rows
 }
 
 // find returns the dev-org user a reference names, as the worker would resolve it.

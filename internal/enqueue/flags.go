@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -96,7 +97,7 @@ func NewFlagSet(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.Format, "format", FormatAuto, "format of --file: auto (by extension .csv/.jsonl/.ndjson/.json, else by content), csv or jsonl")
 	fs.BoolVar(&cfg.SkipInvalid, "skip-invalid", false, "publish the valid rows even if some are invalid (they are reported and skipped; exit status 1)")
 	fs.BoolVar(&cfg.NewIDs, "new-ids", false, "give every job a new random id instead of the deterministic one (repeats a request on purpose)")
-	fs.StringVar(&cfg.Prefix, "prefix", cmp.Or(os.Getenv("GENESYS_PREFIX"), jobs.DefaultPrefix), "subject prefix of the deployment (env GENESYS_PREFIX)")
+	fs.StringVar(&cfg.Prefix, "prefix", cmp.Or(os.Getenv("GENESYS_PREFIX"), audit.DefaultPrefix), "subject prefix of the deployment (env GENESYS_PREFIX)")
 	fs.BoolVar(&cfg.Wait, "wait", false, "follow the jobs to their outcomes, show progress and a summary")
 	fs.DurationVar(&cfg.Timeout, "timeout", DefaultTimeout, "how long --wait waits; jobs not done by then count as pending")
 	fs.StringVar(&cfg.Output, "output", OutputText, "text, or json: one JSON object per job on stdout")

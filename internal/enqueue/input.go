@@ -20,12 +20,6 @@ type batch struct {
 	skipped []skippedLine
 }
 
-// readRows returns the rows the command line asks for; see readBatch.
-func (c *Config) readRows(stdin io.Reader) ([]*Row, error) {
-	b, err := c.readBatch(stdin)
-	return b.rows, err
-}
-
 // readBatch returns the rows the command line asks for: the single user of the flags, or every
 // row of --file with the lines of the file that are not rows. Its error is about the input as a
 // whole (unreadable, unparsable, a bad header, too many rows); problems of single rows are in the

@@ -46,10 +46,11 @@ func TestReadCSV(t *testing.T) {
 		",,749007A2-9498-4ECD-A7B6-EFB47F1F7160,r,,URGENT,,0\n" +
 		"x@y.example,,,r,,,,perhaps\n" +
 		"too\n"
-	rows, err := cfg.readRows(strings.NewReader(in))
+	got, err := cfg.readBatch(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows := got.rows
 	want := []brief{
 		{3, "user_name:a@b.example", "default reason", "HR-0", "ops@host", jobs.PriorityUrgent, false, nil},
 		{5, "external_id:ext-1", "multi\nline", "HR-9", "hr-bot", jobs.PriorityNormal, true, nil},
@@ -92,10 +93,11 @@ func TestDuplicatesAndIDs(t *testing.T) {
 		"a@b.example,left,HR-1,,urgent\n" + // priority does not make another request
 		"a@b.example,left,HR-1,true,\n" + // a dry run does
 		"a@b.example,left,HR-2,,\n"
-	rows, err := cfg.readRows(strings.NewReader(in))
+	got, err := cfg.readBatch(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows := got.rows
 	markDuplicates(rows)
 	if got := []int{rows[0].DuplicateOf, rows[1].DuplicateOf, rows[2].DuplicateOf, rows[3].DuplicateOf}; !cmp.Equal(got, []int{0, 2, 0, 0}) {
 		t.Errorf("DuplicateOf = %v, want [0 2 0 0]", got)
@@ -130,7 +132,7 @@ func TestTooManyRows(t *testing.T) {
 		fmt.Fprintf(&b, "u%d@example.com\n", i)
 	}
 	cfg := testConfig()
-	if _, err := cfg.readRows(&b); err == nil || !strings.Contains(err.Error(), "more than 100000 rows") {
+	if _, err := cfg.readBatch(&b); err == nil || !strings.Contains(err.Error(), "more than 100000 rows") {
 		t.Errorf("err = %v, want too many rows", err)
 	}
 }

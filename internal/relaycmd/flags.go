@@ -32,7 +32,7 @@ type common struct {
 
 func (c *common) register(fs *flag.FlagSet) {
 	c.NATS.RegisterFlags(fs)
-	fs.StringVar(&c.Prefix, "prefix", envdefault.String("GENESYS_PREFIX", jobs.DefaultPrefix), "subject prefix of the deployment: ops events on <prefix>.audit.ops.*, dead letters on <prefix>.dead.relay.<endpoint> (env GENESYS_PREFIX)")
+	fs.StringVar(&c.Prefix, "prefix", envdefault.String("GENESYS_PREFIX", audit.DefaultPrefix), "subject prefix of the deployment: ops events on <prefix>.audit.ops.*, dead letters on <prefix>.dead.relay.<endpoint> (env GENESYS_PREFIX)")
 	fs.StringVar(&c.AuditStream, "audit-stream", envdefault.String("GENESYS_RELAY_AUDIT_STREAM", ""), "audit stream to read; defaults to the prefix's, GENESYS_AUDIT (env GENESYS_RELAY_AUDIT_STREAM)")
 	fs.StringVar(&c.StateBucket, "state-bucket", envdefault.String("GENESYS_RELAY_STATE_BUCKET", ""), "KV bucket of endpoint states; defaults to <prefix>-relay, created when missing (env GENESYS_RELAY_STATE_BUCKET)")
 	fs.StringVar(&c.Source, "source", envdefault.String("GENESYS_SOURCE", audit.DefaultSource), "CloudEvents source of the relay's ops events; use the workers' (env GENESYS_SOURCE)")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -42,7 +43,7 @@ type topoFlags struct {
 func (t *topoFlags) register(fs *flag.FlagSet) { registerTopo(fs, &t.Prefix, &t.Replicas, &t.AckWait) }
 
 func registerTopo(fs *flag.FlagSet, prefix *string, replicas *int, ackWait *time.Duration) {
-	fs.StringVar(prefix, "prefix", envdefault.String("GENESYS_PREFIX", jobs.DefaultPrefix), "subject prefix of every stream, subject and bucket (env GENESYS_PREFIX)")
+	fs.StringVar(prefix, "prefix", envdefault.String("GENESYS_PREFIX", audit.DefaultPrefix), "subject prefix of every stream, subject and bucket (env GENESYS_PREFIX)")
 	fs.IntVar(replicas, "replicas", envdefault.Int("GENESYS_REPLICAS", 1), "replicas of the streams and buckets: 1 for one NATS server, 3 for a cluster (env GENESYS_REPLICAS)")
 	fs.DurationVar(ackWait, "ack-wait", envdefault.Duration("GENESYS_ACK_WAIT", 30*time.Second), "JetStream AckWait of the job consumers (env GENESYS_ACK_WAIT)")
 }

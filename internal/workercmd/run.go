@@ -126,7 +126,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	names := jobs.Names{Prefix: cfg.Prefix}
-	if err := ensureTopology(ctx, js, cfg.topo(), cfg.Provision, cmp.Or(cfg.NATS.User, "(this one)"), refused, log); err != nil {
+	if err := ensureTopology(ctx, js, cfg.topo(), cfg.Provision, cfg.NATS.UserName(), refused, log); err != nil {
 		return err
 	}
 	m.reg.MustRegister(newConsumerCollector(js, names), newUnstorableGauge(&worker))

@@ -92,7 +92,7 @@ func sameEvent(m *jetstream.RawStreamMsg, prefix, subject string, data []byte) b
 	}
 	userType := TypePrefix + "user."
 	if strings.HasPrefix(want.Type, userType) {
-		return strings.HasPrefix(m.Subject, prefix+".audit.user.") && strings.HasPrefix(got.Type, userType) &&
+		return strings.HasPrefix(m.Subject, prefix+"."+routeUser) && strings.HasPrefix(got.Type, userType) &&
 			got.Data.Unmapped.JobID == want.Data.Unmapped.JobID
 	}
 	return m.Subject == subject && got == want

@@ -80,7 +80,7 @@ func (o Origin) OpsEvent(op Ops) (*Event, error) {
 		Type: TypePrefix + "ops." + op.Kind, Time: formatTime(op.Time), DataContentType: DataContentType,
 		DataSchema: OpsDataSchema,
 		Data:       &OpsData{Kind: op.Kind, Message: clip(op.Message, maxText), Time: op.Time.UnixMilli(), Fields: fields, Product: o.product()},
-		route:      "audit.ops." + op.Kind,
+		route:      routeOps + op.Kind,
 	}
 	if _, err := ev.Encode(); err != nil {
 		return nil, err

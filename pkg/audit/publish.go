@@ -10,14 +10,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// DefaultPrefix is the subject prefix when [PublisherConfig.Prefix] is empty.
-const DefaultPrefix = "genesys"
-
 // PublisherConfig configures a [Publisher].
 type PublisherConfig struct {
 	// Prefix starts every subject: <prefix>.audit.user.<outcome>.<user> and
 	// <prefix>.audit.ops.<kind>. One or more tokens of A–Z a–z 0–9 '-' '_' separated by dots.
-	// Defaults to "genesys".
+	// Defaults to [DefaultPrefix].
 	Prefix string
 	// Stream, when set, is the stream every event must land in (Nats-Expected-Stream): a publish
 	// that another stream captures fails instead of bypassing the audit stream's deny-delete and

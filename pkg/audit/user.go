@@ -198,7 +198,7 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 		SpecVersion: SpecVersion, ID: id, Source: o.source(), Type: TypePrefix + "user." + string(r.Outcome),
 		Subject: clip(r.User.ID, maxText), Time: formatTime(r.Time), DataContentType: DataContentType,
 		DataSchema: AccountChangeSchema, Data: data,
-		route: "audit.user." + string(r.Outcome) + "." + SubjectToken(r.User.ID),
+		route: userRoute(r.Outcome, r.User.ID),
 	}
 	return ev, fitSize(ev, data)
 }

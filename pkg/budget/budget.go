@@ -7,23 +7,9 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
-
-// Priority orders waiting requests: urgent ones are granted before normal
-// ones across the fleet. Its values match genesys.Priority.
-type Priority int
-
-const (
-	PriorityNormal Priority = iota
-	PriorityUrgent
-)
-
-func (p Priority) String() string {
-	if p == PriorityUrgent {
-		return "urgent"
-	}
-	return "normal"
-}
 
 // ErrClosed is returned by Wait once the Budget is closed.
 var ErrClosed = errors.New("budget: closed")
@@ -37,20 +23,19 @@ type Budget struct {
 	cfg   Config
 	p     params
 	store Store
-	raw   Store      // the store itself, without cache: what an operator wrote
-	cache *lastWrite // store, answering with this worker's last write
+	cache *lastWrite // store, answering with this worker's last write; cache.Store reads past it (what an operator wrote)
 	log   *zap.Logger
 	m     *Metrics
 	fb    *fallback
 
 	mu       sync.Mutex
-	queues   [2][]*waiter // FIFO per priority
-	pause    int64        // the latest pause end this worker knows of (Unix ns)
-	gen      uint64       // the operators' resumes this worker has seen (state.Resumes)
-	pauseGen uint64       // gen when the pause was set: a resume counted later clears it
-	checked  time.Time    // when a local pause last looked for an operator's resume in KV
-	last     state        // the state as last read or written
-	pending  pending      // observations not yet stored
+	queues   map[priority.Priority][]*waiter // FIFO per priority: Urgent and Normal
+	pause    int64                           // the latest pause end this worker knows of (Unix ns)
+	gen      uint64                          // the operators' resumes this worker has seen (state.Resumes)
+	pauseGen uint64                          // gen when the pause was set: a resume counted later clears it
+	checked  time.Time                       // when a local pause last looked for an operator's resume in KV
+	last     state                           // the state as last read or written
+	pending  pending                         // observations not yet stored
 	closed   bool
 
 	kick  chan struct{} // a waiter arrived
@@ -72,12 +57,12 @@ func New(cfg Config) (*Budget, error) {
 	}
 	b := &Budget{
 		cfg: cfg, p: cfg.params(), store: cfg.Store, log: cfg.Logger.Named("budget"), m: cfg.Metrics,
-		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1), done: make(chan struct{}),
+		queues: map[priority.Priority][]*waiter{},
+		kick:   make(chan struct{}, 1), flush: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	if b.store == nil {
 		b.store = NewKVStore(cfg.KV, cfg.Key)
 	}
-	b.raw = b.store
 	b.cache = &lastWrite{Store: b.store}
 	b.store = b.cache
 	b.fb = newFallback(cfg)
@@ -108,12 +93,13 @@ func (b *Budget) Close() error {
 func (b *Budget) Interval() time.Duration { return b.p.interval(b.cfg.Limit) }
 
 // Wait blocks until one request of priority p may be sent, ctx ends (its
-// error) or the Budget is closed (ErrClosed).
-func (b *Budget) Wait(ctx context.Context, p Priority) error {
+// error) or the Budget is closed (ErrClosed). Urgent requests are granted
+// before normal ones across the fleet; any priority but Urgent is normal.
+func (b *Budget) Wait(ctx context.Context, p priority.Priority) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	p = min(max(p, PriorityNormal), PriorityUrgent)
+	p = p.Normalized()
 	start := time.Now()
 	w := &waiter{ch: make(chan struct{})}
 	b.mu.Lock()
@@ -150,18 +136,18 @@ func (b *Budget) Wait(ctx context.Context, p Priority) error {
 }
 
 // head returns the priority the next grant goes to and how many wait there.
-func (b *Budget) head() (Priority, int) {
+func (b *Budget) head() (priority.Priority, int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if n := len(b.queues[PriorityUrgent]); n > 0 {
-		return PriorityUrgent, min(n, b.cfg.MaxBatch)
+	if n := len(b.queues[priority.Urgent]); n > 0 {
+		return priority.Urgent, min(n, b.cfg.MaxBatch)
 	}
-	return PriorityNormal, min(len(b.queues[PriorityNormal]), b.cfg.MaxBatch)
+	return priority.Normal, min(len(b.queues[priority.Normal]), b.cfg.MaxBatch)
 }
 
 // grant releases up to n waiters of priority p, oldest first. Grants for
 // waiters that left meanwhile are lost, which only leaves budget unused.
-func (b *Budget) grant(p Priority, n int, mode string) {
+func (b *Budget) grant(p priority.Priority, n int, mode string) {
 	b.mu.Lock()
 	q := b.queues[p]
 	n = min(n, len(q))
@@ -197,7 +183,7 @@ func (b *Budget) acquireLoop() {
 
 // sleep waits d, or less when an urgent request arrives while normal ones
 // are being served. It returns false when the Budget is closing.
-func (b *Budget) sleep(p Priority, d time.Duration) bool {
+func (b *Budget) sleep(p priority.Priority, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
@@ -207,7 +193,7 @@ func (b *Budget) sleep(p Priority, d time.Duration) bool {
 		case <-b.done:
 			return false
 		case <-b.kick:
-			if hp, _ := b.head(); hp > p {
+			if hp, _ := b.head(); hp == priority.Urgent && p != priority.Urgent {
 				return true
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // testJitter is the send-jitter allowance of the NATS tests: a grant is
@@ -26,13 +27,13 @@ func TestFleetStaysWithinBudgetWhileWorkersComeAndGo(t *testing.T) {
 		return func(c *budget.Config) { withJitter(c); c.Now = func() time.Time { return time.Now().Add(d) } }
 	}
 	first := f.budget("w1", skewed(0))
-	hammer(ctx, &wg, first, budget.PriorityNormal, 3, &g)
+	hammer(ctx, &wg, first, priority.Normal, 3, &g)
 	for i, off := range []time.Duration{4 * time.Millisecond, -time.Millisecond, 2 * time.Millisecond} {
-		hammer(ctx, &wg, f.budget(string(rune('2'+i)), skewed(off)), budget.PriorityNormal, 3, &g)
+		hammer(ctx, &wg, f.budget(string(rune('2'+i)), skewed(off)), priority.Normal, 3, &g)
 	}
 	time.AfterFunc(500*time.Millisecond, func() { first.Close() }) // a worker leaves mid-run
 	time.AfterFunc(700*time.Millisecond, func() {
-		hammer(ctx, &wg, f.budget("w5", skewed(3*time.Millisecond)), budget.PriorityUrgent, 2, &g)
+		hammer(ctx, &wg, f.budget("w5", skewed(3*time.Millisecond)), priority.Urgent, 2, &g)
 	})
 	<-ctx.Done()
 	wg.Wait()
@@ -57,13 +58,13 @@ func TestUrgentOnOneWorkerIsNotDelayedByNormalsOnAnother(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	var g grants
-	hammer(ctx, &wg, a, budget.PriorityNormal, 8, &g)
+	hammer(ctx, &wg, a, priority.Normal, 8, &g)
 	defer func() { cancel(); wg.Wait() }()
 	limit := 2 * b.Interval()
 	time.Sleep(300 * time.Millisecond) // let worker a saturate the budget
 	for i := range 6 {
 		start := time.Now()
-		if err := b.Wait(t.Context(), budget.PriorityUrgent); err != nil {
+		if err := b.Wait(t.Context(), priority.Urgent); err != nil {
 			t.Fatal(err)
 		}
 		if took := time.Since(start); took > limit+15*time.Millisecond {
@@ -80,14 +81,14 @@ func TestA429PausesEveryWorkerForRetryAfter(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	var ga, gb grants
-	hammer(ctx, &wg, a, budget.PriorityNormal, 2, &ga)
+	hammer(ctx, &wg, a, priority.Normal, 2, &ga)
 	wg.Go(func() { // an urgent request now and then
-		for a.Wait(ctx, budget.PriorityUrgent) == nil {
+		for a.Wait(ctx, priority.Urgent) == nil {
 			ga.add(time.Now())
 			time.Sleep(50 * time.Millisecond)
 		}
 	})
-	hammer(ctx, &wg, b, budget.PriorityNormal, 2, &gb)
+	hammer(ctx, &wg, b, priority.Normal, 2, &gb)
 	time.Sleep(200 * time.Millisecond)
 	at := time.Now()
 	b.Observe(budget.Response{StatusCode: 429, RetryAfter: time.Second})
@@ -119,7 +120,7 @@ func TestLoweredBudgetHoldsUntilTheWindowResets(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	var g grants
-	hammer(ctx, &wg, b, budget.PriorityNormal, 4, &g)
+	hammer(ctx, &wg, b, priority.Normal, 4, &g)
 	time.Sleep(100 * time.Millisecond)
 	lowered := time.Now()
 	b.Observe(budget.Response{StatusCode: 200, Allowed: 5, Count: 1, Reset: 200 * time.Millisecond})

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // TestKVUnavailableFallsBackToALocalShare stops the NATS server under two
@@ -24,8 +25,8 @@ func TestKVUnavailableFallsBackToALocalShare(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	var ga, gb grants
-	hammer(ctx, &wg, a, budget.PriorityNormal, 3, &ga)
-	hammer(ctx, &wg, b, budget.PriorityUrgent, 3, &gb)
+	hammer(ctx, &wg, a, priority.Normal, 3, &ga)
+	hammer(ctx, &wg, b, priority.Urgent, 3, &gb)
 	time.Sleep(200 * time.Millisecond)
 	f.srv.Shutdown()
 	down := time.Now()
@@ -67,7 +68,7 @@ func TestFallbackGrantsAreChargedWhenKVReturns(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Close()
-		hammer(ctx, &wg, b, budget.PriorityNormal, 2, &g)
+		hammer(ctx, &wg, b, priority.Normal, 2, &g)
 	}
 	for _, at := range []time.Duration{300, 700, 1000, 1200} {
 		down := at == 300 || at == 1000
@@ -90,9 +91,9 @@ func TestCrashedUrgentAnnouncementIsFreed(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	var g grants
-	hammer(ctx, &wg, a, budget.PriorityNormal, 4, &g)
+	hammer(ctx, &wg, a, priority.Normal, 4, &g)
 	time.Sleep(100 * time.Millisecond)
-	wg.Go(func() { _ = u.Wait(ctx, budget.PriorityUrgent) })
+	wg.Go(func() { _ = u.Wait(ctx, priority.Urgent) })
 	time.Sleep(2 * time.Millisecond)
 	u.Close()
 	closed := time.Now()

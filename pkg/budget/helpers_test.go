@@ -15,6 +15,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 func TestMain(m *testing.M) {
@@ -123,7 +124,7 @@ func maxInWindow(ts []time.Time, w time.Duration) int {
 
 // hammer runs n goroutines that Wait on b at priority p until ctx ends,
 // recording every grant.
-func hammer(ctx context.Context, wg *sync.WaitGroup, b *budget.Budget, p budget.Priority, n int, g *grants) {
+func hammer(ctx context.Context, wg *sync.WaitGroup, b *budget.Budget, p priority.Priority, n int, g *grants) {
 	for range n {
 		wg.Go(func() {
 			for b.Wait(ctx, p) == nil {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // Metrics are the budget's Prometheus metrics. Create them with NewMetrics
@@ -59,15 +61,15 @@ func (m *Metrics) setInForce(n int) {
 	}
 }
 
-func (m *Metrics) observeWait(p Priority, d time.Duration) {
+func (m *Metrics) observeWait(p priority.Priority, d time.Duration) {
 	if m != nil {
-		m.wait.WithLabelValues(p.String()).Observe(d.Seconds())
+		m.wait.WithLabelValues(string(p)).Observe(d.Seconds())
 	}
 }
 
-func (m *Metrics) addGrants(p Priority, mode string, n int) {
+func (m *Metrics) addGrants(p priority.Priority, mode string, n int) {
 	if m != nil && n > 0 {
-		m.grants.WithLabelValues(p.String(), mode).Add(float64(n))
+		m.grants.WithLabelValues(string(p), mode).Add(float64(n))
 	}
 }
 

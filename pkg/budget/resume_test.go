@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // Review L8: an operator clears a long Retry-After pause in KV, and every
@@ -38,7 +39,7 @@ func TestOperatorResumeClearsALong429Pause(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	if err := other.Wait(short, budget.PriorityUrgent); err == nil {
+	if err := other.Wait(short, priority.Urgent); err == nil {
 		t.Fatal("a worker was granted a request during the fleet's 429 pause")
 	}
 
@@ -51,7 +52,7 @@ func TestOperatorResumeClearsALong429Pause(t *testing.T) {
 	}
 	for name, b := range map[string]*budget.Budget{"the worker that heard the 429": heard, "another worker": other} {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		if err := b.Wait(ctx, budget.PriorityNormal); err != nil {
+		if err := b.Wait(ctx, priority.Normal); err != nil {
 			t.Errorf("%s still waits after the operator's resume: %v", name, err)
 		}
 		cancel()
@@ -69,13 +70,13 @@ func TestA429AfterTheResumePausesAgain(t *testing.T) {
 	b := f.budget("w-1", nil)
 	kv, _ := f.kv()
 	key := budget.KeyFor("sim-client")
-	if err := b.Wait(t.Context(), budget.PriorityNormal); err != nil { // creates the key
+	if err := b.Wait(t.Context(), priority.Normal); err != nil { // creates the key
 		t.Fatal(err)
 	}
 	if _, err := budget.Resume(t.Context(), kv, key, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Wait(t.Context(), budget.PriorityNormal); err != nil { // the worker reads the resume count
+	if err := b.Wait(t.Context(), priority.Normal); err != nil { // the worker reads the resume count
 		t.Fatal(err)
 	}
 	b.Observe(budget.Response{StatusCode: http.StatusTooManyRequests, RetryAfter: 10 * time.Minute})

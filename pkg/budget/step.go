@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // step tries once to obtain grants for n waiting requests of priority p and
 // returns how long to wait before the next try (0: try again at once).
-func (b *Budget) step(p Priority, n int) time.Duration {
+func (b *Budget) step(p priority.Priority, n int) time.Duration {
 	now := b.cfg.Now()
 	if wait := b.localPause(now, p); wait > 0 {
 		if !b.resumedByOperator(now) {
@@ -38,7 +40,7 @@ func (b *Budget) step(p Priority, n int) time.Duration {
 		// Grants made on the local limiter while KV was away count now.
 		s.TAT = max(s.TAT, now.UnixNano()) + int64(debt)*int64(b.p.interval(s.limitAt(now.UnixNano(), b.cfg.Limit)))
 	}
-	d := decide(s, now.UnixNano(), request{id: b.cfg.WorkerID, urgent: p == PriorityUrgent, n: n}, b.p)
+	d := decide(s, now.UnixNano(), request{id: b.cfg.WorkerID, urgent: p == priority.Urgent, n: n}, b.p)
 	if d.next == nil && debt > 0 {
 		d.next = &s
 	}
@@ -48,7 +50,7 @@ func (b *Budget) step(p Priority, n int) time.Duration {
 			// Another worker took the slot. Coming back a little later, at a
 			// random moment, keeps a large fleet from stampeding the key.
 			b.m.conflict()
-			if p == PriorityUrgent {
+			if p == priority.Urgent {
 				return 0
 			}
 			return time.Duration(rand.Int64N(int64(b.Interval()/4) + 1))
@@ -71,11 +73,11 @@ func (b *Budget) step(p Priority, n int) time.Duration {
 	if d.grant > 0 {
 		b.grant(p, d.grant, "kv")
 	}
-	if d.wait > pauseRecheck && b.localPause(now, PriorityUrgent) > 0 {
+	if d.wait > pauseRecheck && b.localPause(now, priority.Urgent) > 0 {
 		// A 429 pause: look again soon, for an operator's resume.
 		return pauseRecheck
 	}
-	if d.wait > 0 && p == PriorityNormal {
+	if d.wait > 0 && p == priority.Normal {
 		// Spread the fleet's wake-ups over the burst tolerance, which absorbs
 		// the delay without losing the slot, so that one worker reads first.
 		d.wait += time.Duration(rand.Int64N(int64(b.Interval()/8) + 1))
@@ -114,17 +116,17 @@ func (b *Budget) resumedByOperator(now time.Time) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.OpTimeout)
 	defer cancel()
-	val, _, err := b.raw.Get(ctx)
+	val, _, err := b.cache.Store.Get(ctx)
 	if err != nil {
 		return false
 	}
 	b.readState(val, b.cfg.Now())
-	return b.localPause(b.cfg.Now(), PriorityUrgent) == 0
+	return b.localPause(b.cfg.Now(), priority.Urgent) == 0
 }
 
 // localPause is how long p must wait for a 429 pause this worker knows of,
 // even when KV has not heard of it (or cannot be reached).
-func (b *Budget) localPause(now time.Time, p Priority) time.Duration {
+func (b *Budget) localPause(now time.Time, p priority.Priority) time.Duration {
 	b.mu.Lock()
 	until := b.pause
 	b.mu.Unlock()
@@ -132,7 +134,7 @@ func (b *Budget) localPause(now time.Time, p Priority) time.Duration {
 	if wait <= 0 {
 		return 0
 	}
-	if p == PriorityNormal {
+	if p == priority.Normal {
 		wait += b.Interval()
 	}
 	return wait
@@ -181,7 +183,7 @@ func (b *Budget) enterFallback(err error) {
 }
 
 // stepFallback grants one request from the local limiter.
-func (b *Budget) stepFallback(now time.Time, p Priority) time.Duration {
+func (b *Budget) stepFallback(now time.Time, p priority.Priority) time.Duration {
 	if wait := b.fb.take(now); wait > 0 {
 		return min(wait, b.fb.until().Sub(now)+time.Millisecond)
 	}

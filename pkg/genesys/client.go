@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // Defaults. The per-attempt timeout matches the official SDK's 16 s.
@@ -28,7 +30,7 @@ const (
 // goroutines. It holds no goroutines and needs no Close.
 type Client struct {
 	*shared
-	priority Priority
+	priority priority.Priority
 
 	Users         *UsersService
 	Tokens        *TokensService
@@ -109,10 +111,10 @@ func NewClient(target string, opts ...Option) (*Client, error) {
 	if sh.limiter == nil {
 		sh.limiter = NewRateLimiter(300, time.Minute)
 	}
-	return newView(sh, PriorityNormal), nil
+	return newView(sh, priority.Normal), nil
 }
 
-func newView(sh *shared, p Priority) *Client {
+func newView(sh *shared, p priority.Priority) *Client {
 	c := &Client{shared: sh, priority: p}
 	c.Users = &UsersService{client: c}
 	c.Tokens = &TokensService{client: c}
@@ -123,7 +125,7 @@ func newView(sh *shared, p Priority) *Client {
 // WithPriority returns a view of the client whose requests pass the limiter
 // with priority p. The view shares everything else (connections, token,
 // limiter) with c.
-func (c *Client) WithPriority(p Priority) *Client { return newView(c.shared, p) }
+func (c *Client) WithPriority(p priority.Priority) *Client { return newView(c.shared, p) }
 
 // MaxIdleConnsPerHost is the fewest idle keep-alive connections to one host
 // the transport of NewTransport keeps.

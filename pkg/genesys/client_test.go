@@ -14,6 +14,8 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"golang.org/x/oauth2"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 const (
@@ -100,11 +102,11 @@ func testMethod(t *testing.T, r *http.Request, want string) {
 // recordingLimiter lets every request through and records what it saw.
 type recordingLimiter struct {
 	mu    sync.Mutex
-	waits []Priority
+	waits []priority.Priority
 	obs   []Observation
 }
 
-func (l *recordingLimiter) Wait(ctx context.Context, p Priority) error {
+func (l *recordingLimiter) Wait(ctx context.Context, p priority.Priority) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.waits = append(l.waits, p)

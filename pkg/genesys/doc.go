@@ -50,6 +50,6 @@
 // during the next wait. A 429 is never retried here: it is reported to the
 // Limiter and returned, because pausing a fleet is the caller's business.
 // Every request, retries included, first waits on the Limiter with the
-// client's Priority (see WithPriority); the default Limiter is a
+// client's priority (see WithPriority); the default Limiter is a
 // golang.org/x/time/rate bucket of 300 requests per minute.
 package genesys

@@ -9,23 +9,9 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
-
-// Priority tells the limiter how urgent a request is. Urgent requests belong
-// to jobs that must not wait behind a backlog.
-type Priority int
-
-const (
-	PriorityNormal Priority = iota
-	PriorityUrgent
-)
-
-func (p Priority) String() string {
-	if p == PriorityUrgent {
-		return "urgent"
-	}
-	return "normal"
-}
 
 // Limiter decides when a request may be sent, and hears what Genesys said
 // about the rate limit. Every API request, retries included, passes through
@@ -35,8 +21,9 @@ func (p Priority) String() string {
 //
 // Implementations must be safe for concurrent use.
 type Limiter interface {
-	// Wait blocks until a request of priority p may be sent, or ctx ends.
-	Wait(ctx context.Context, p Priority) error
+	// Wait blocks until a request of priority p may be sent, or ctx ends. Urgent requests
+	// belong to jobs that must not wait behind a backlog.
+	Wait(ctx context.Context, p priority.Priority) error
 	// Observe reports one response.
 	Observe(o Observation)
 }
@@ -44,7 +31,7 @@ type Limiter interface {
 // Observation is what one response said about the rate limit.
 type Observation struct {
 	Time       time.Time
-	Priority   Priority
+	Priority   priority.Priority
 	StatusCode int
 	Rate       Rate          // the inin-ratelimit-* headers; zero fields when absent
 	RetryAfter time.Duration // on a 429: what Genesys asked us to wait
@@ -109,7 +96,7 @@ func NewRateLimiter(n int, window time.Duration) *RateLimiter {
 }
 
 // Wait implements Limiter.
-func (l *RateLimiter) Wait(ctx context.Context, _ Priority) error {
+func (l *RateLimiter) Wait(ctx context.Context, _ priority.Priority) error {
 	for {
 		l.mu.Lock()
 		wait := l.pausedUntil.Sub(l.nowFunc())

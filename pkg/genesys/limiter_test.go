@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 var _ Limiter = (*RateLimiter)(nil)
@@ -41,13 +43,13 @@ func TestRateLimiterWaitHonoursPauseAndContext(t *testing.T) {
 	l.Observe(Observation{Time: time.Now(), StatusCode: 429, RetryAfter: 10 * time.Second})
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	if err := l.Wait(ctx, PriorityUrgent); !errors.Is(err, context.DeadlineExceeded) {
+	if err := l.Wait(ctx, priority.Urgent); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Wait during a pause = %v, want the context's error", err)
 	}
 	// The pause ends: Wait passes.
 	l2 := NewRateLimiter(1000, time.Second)
 	l2.Observe(Observation{Time: time.Now().Add(-time.Minute), StatusCode: 429, RetryAfter: time.Second})
-	if err := l2.Wait(t.Context(), PriorityNormal); err != nil {
+	if err := l2.Wait(t.Context(), priority.Normal); err != nil {
 		t.Errorf("Wait after the pause: %v", err)
 	}
 }

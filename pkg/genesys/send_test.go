@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // failThen answers the first n calls with status, then 204.
@@ -78,13 +80,13 @@ func TestRateLimitIsReportedToLimiterAndReturned(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 		fmt.Fprint(w, `{"message":"Rate limit exceeded the maximum. Retry the request in [12] seconds","code":"too.many.requests.retry.after","status":429}`)
 	})
-	_, err := c.WithPriority(PriorityUrgent).Tokens.RevokeAll(t.Context(), testUserID)
+	_, err := c.WithPriority(priority.Urgent).Tokens.RevokeAll(t.Context(), testUserID)
 	var rl *RateLimitError
 	if !errors.As(err, &rl) || rl.RetryAfter != 12*time.Second {
 		t.Fatalf("err = %v, want RateLimitError with RetryAfter 12s", err)
 	}
 	obs := b.lim.observations()
-	want := Observation{Priority: PriorityUrgent, StatusCode: 429, Rate: Rate{Allowed: 300, Count: 300, Reset: 12 * time.Second}, RetryAfter: 12 * time.Second}
+	want := Observation{Priority: priority.Urgent, StatusCode: 429, Rate: Rate{Allowed: 300, Count: 300, Reset: 12 * time.Second}, RetryAfter: 12 * time.Second}
 	if len(obs) != 1 {
 		t.Fatalf("observations = %v", obs)
 	}
@@ -92,7 +94,7 @@ func TestRateLimitIsReportedToLimiterAndReturned(t *testing.T) {
 	if obs[0] != want {
 		t.Errorf("observation = %+v, want %+v", obs[0], want)
 	}
-	if b.lim.waits[0] != PriorityUrgent {
+	if b.lim.waits[0] != priority.Urgent {
 		t.Errorf("limiter waited with %v, want urgent", b.lim.waits[0])
 	}
 }
@@ -114,7 +116,7 @@ func TestResponseCarriesRateHeadersAndCorrelationID(t *testing.T) {
 	if resp.CorrelationID != "9b1c-corr" || resp.Rate != (Rate{Allowed: 180, Count: 1, Reset: 61 * time.Second}) {
 		t.Errorf("response = corr %q rate %+v", resp.CorrelationID, resp.Rate)
 	}
-	if b.lim.waits[0] != PriorityNormal {
+	if b.lim.waits[0] != priority.Normal {
 		t.Errorf("default priority = %v, want normal", b.lim.waits[0])
 	}
 }

@@ -39,7 +39,7 @@ func (r *Run) genesys() *genesys.Client {
 	if r.gc == nil {
 		r.gc = r.w.cfg.Genesys
 		if r.job.Priority == PriorityUrgent {
-			r.gc = r.gc.WithPriority(genesys.PriorityUrgent)
+			r.gc = r.gc.WithPriority(PriorityUrgent)
 		}
 	}
 	return r.gc

@@ -17,13 +17,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // Version is the only job schema version this package understands.
 const Version = 1
-
-// DefaultPrefix is the subject prefix used when none is configured.
-const DefaultPrefix = "genesys"
 
 // schemaJSON is the job JSON Schema, draft 2020-12.
 //
@@ -43,14 +42,16 @@ const (
 	ActionReactivate Action = "reactivate"
 )
 
-// Priority selects the lane a job travels in: urgent jobs never wait behind normal ones.
-type Priority string
+// Priority selects the lane a job travels in: urgent jobs never wait behind normal ones. It is
+// [priority.Priority], the one type the worker also hands to the Genesys client and the rate
+// budget; the contract names it here so that a producer needs no other package.
+type Priority = priority.Priority
 
 const (
 	// PriorityUrgent jobs go to <prefix>.jobs.urgent.
-	PriorityUrgent Priority = "urgent"
+	PriorityUrgent = priority.Urgent
 	// PriorityNormal jobs go to <prefix>.jobs.normal. An empty Priority means normal.
-	PriorityNormal Priority = "normal"
+	PriorityNormal = priority.Normal
 )
 
 // Job is one request to deactivate (or, later, reactivate) one Genesys Cloud user.
@@ -119,7 +120,7 @@ func (u UserRef) Key() string {
 
 // Subject returns the lane subject the job is published on, without a user token:
 // <prefix>.jobs.urgent or <prefix>.jobs.normal, or <prefix>.jobs.reactivate for a reactivation.
-// An empty prefix means [DefaultPrefix].
+// An empty prefix means [audit.DefaultPrefix].
 func (j Job) Subject(prefix string) string {
 	n := Names{Prefix: prefix}
 	if j.Action == ActionReactivate {

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,10 +103,15 @@ func (l *lanes) read(ctx context.Context) (LaneHolds, uint64, error) {
 }
 
 // set stores hold under name (nil lifts it), drops lapsed holds, and applies
-// the result to the consumers.
+// the result to the consumers. Holds that come out unchanged are not written
+// again (a guard state saved while nothing is held lifts no hold).
 func (l *lanes) set(ctx context.Context, name string, hold *LaneHold) error {
 	for {
 		h, rev, err := l.read(ctx)
+		if err != nil {
+			return err
+		}
+		stored, err := json.Marshal(h)
 		if err != nil {
 			return err
 		}
@@ -123,6 +129,9 @@ func (l *lanes) set(ctx context.Context, name string, hold *LaneHold) error {
 		data, err := json.Marshal(h)
 		if err != nil {
 			return err
+		}
+		if bytes.Equal(data, stored) {
+			return l.apply(ctx, h)
 		}
 		if rev == 0 {
 			_, err = l.kv.Create(ctx, lanesKey, data)

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // Names derives every stream, subject, consumer and bucket name from one
 // subject prefix, so that several deployments can share a NATS system. The
-// zero value uses DefaultPrefix. Names is a plain value, safe to copy.
+// zero value uses [audit.DefaultPrefix]. Names is a plain value, safe to copy.
 //
 //	what            name (prefix "genesys")
 //	jobs stream     GENESYS_JOBS: genesys.jobs.urgent[.<user token>], genesys.jobs.normal[.<user token>],
@@ -22,7 +24,7 @@ import (
 //	buckets         genesys-status, genesys-budget, genesys-guard, genesys-locks
 type Names struct {
 	// Prefix starts every subject. One or more tokens of A–Z a–z 0–9 '-' '_' separated by
-	// dots. Defaults to DefaultPrefix.
+	// dots. Defaults to [audit.DefaultPrefix].
 	Prefix string
 }
 
@@ -38,7 +40,7 @@ func (n Names) Validate() error {
 
 func (n Names) prefix() string {
 	if n.Prefix == "" {
-		return DefaultPrefix
+		return audit.DefaultPrefix
 	}
 	return n.Prefix
 }
@@ -64,8 +66,21 @@ func (n Names) NormalSubject() string { return n.prefix() + ".jobs.normal" }
 // NATS permissions can let operators alone publish them (a producer that may deactivate must not
 // be able to re-enable a leaver). The normal lane's consumer takes them.
 func (n Names) ReactivateSubject() string { return n.prefix() + ".jobs." + laneReactivate }
-func (n Names) AuditSubjects() string     { return n.prefix() + ".audit.>" }
+func (n Names) AuditSubjects() string     { return audit.Subjects(n.prefix()) }
 func (n Names) DeadSubjects() string      { return n.prefix() + ".dead.>" }
+
+// UserAuditSubject is the subject of the audit event of outcome o about the Genesys user userID:
+// <prefix>.audit.user.<o>.<audit.SubjectToken(userID)>.
+func (n Names) UserAuditSubject(o audit.Outcome, userID string) string {
+	return audit.UserSubject(n.prefix(), o, userID)
+}
+
+// UserAuditSubjects is the filter of every user audit event of outcome o,
+// <prefix>.audit.user.<o>.*, or of every outcome when o is "", <prefix>.audit.user.>.
+func (n Names) UserAuditSubjects(o audit.Outcome) string { return audit.UserSubjects(n.prefix(), o) }
+
+// OpsAuditSubject is the subject of the ops event of the given kind: <prefix>.audit.ops.<kind>.
+func (n Names) OpsAuditSubject(kind string) string { return audit.OpsSubject(n.prefix(), kind) }
 
 // DeadSubject is where a dead letter of the given reason (an outcome) goes.
 func (n Names) DeadSubject(reason string) string { return n.prefix() + ".dead." + reason }

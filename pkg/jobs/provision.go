@@ -15,7 +15,7 @@ import (
 // TopologyConfig says how [Provision] sizes the streams, consumers and buckets of one deployment.
 // The zero value is valid and gives the defaults below, which are those of DESIGN.md.
 type TopologyConfig struct {
-	// Names gives every stream, subject, consumer and bucket name. Defaults to DefaultPrefix.
+	// Names gives every stream, subject, consumer and bucket name. Defaults to audit.DefaultPrefix.
 	Names
 	// Replicas is the replica count of every stream and bucket: 1 for one server, 3 for a cluster.
 	// Defaults to 1.

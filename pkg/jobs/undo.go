@@ -33,7 +33,7 @@ func undoSteps(plan []Step) []Step {
 // lastDeactivation returns what the user's last "deactivated" audit event
 // recorded, or nil when there is none.
 func (w *Worker) lastDeactivation(ctx context.Context, userID string) (*audit.Findings, error) {
-	subject := w.cfg.Names.prefix() + ".audit.user." + string(audit.OutcomeDeactivated) + "." + audit.SubjectToken(userID)
+	subject := w.cfg.Names.UserAuditSubject(audit.OutcomeDeactivated, userID)
 	m, err := w.audits.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, nil

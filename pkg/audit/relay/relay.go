@@ -78,7 +78,7 @@ func (c Config) withDefaults() Config {
 	c.AuditStream = cmp.Or(c.AuditStream, strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(c.Prefix))+"_AUDIT")
 	c.RelayStream = cmp.Or(c.RelayStream, c.AuditStream+"_RELAY")
 	if len(c.Subjects) == 0 {
-		c.Subjects = []string{c.Prefix + ".audit.>"}
+		c.Subjects = []string{audit.Subjects(c.Prefix)}
 	}
 	c.StateBucket = cmp.Or(c.StateBucket, strings.ReplaceAll(c.Prefix, ".", "-")+"-relay")
 	c.Replicas = cmp.Or(c.Replicas, 1)

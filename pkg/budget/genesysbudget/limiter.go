@@ -7,6 +7,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // Limiter is a genesys.Limiter backed by a *budget.Budget. The Budget's owner
@@ -19,13 +20,7 @@ var _ genesys.Limiter = Limiter{}
 func New(b *budget.Budget) Limiter { return Limiter{B: b} }
 
 // Wait implements genesys.Limiter.
-func (l Limiter) Wait(ctx context.Context, p genesys.Priority) error {
-	bp := budget.PriorityNormal
-	if p == genesys.PriorityUrgent {
-		bp = budget.PriorityUrgent
-	}
-	return l.B.Wait(ctx, bp)
-}
+func (l Limiter) Wait(ctx context.Context, p priority.Priority) error { return l.B.Wait(ctx, p) }
 
 // Observe implements genesys.Limiter.
 func (l Limiter) Observe(o genesys.Observation) {
