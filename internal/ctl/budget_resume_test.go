@@ -12,8 +12,8 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
-	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
+	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
 // Review L8: `genesysctl budget resume --operator NAME` clears a long 429
