@@ -48,7 +48,7 @@ func Baseline(ctx context.Context, cfg BaselineConfig, log *zap.Logger) (Baselin
 	if err != nil {
 		return res, err
 	}
-	res.Tutorial, err = tutorial(b, b.activeUsers(cfg.Users), cfg.Threads)
+	res.Tutorial, err = tutorial(b, b.ActiveUsers(cfg.Users), cfg.Threads)
 	b.Close()
 	if err != nil {
 		return res, err
@@ -57,9 +57,10 @@ func Baseline(ctx context.Context, cfg BaselineConfig, log *zap.Logger) (Baselin
 		return res, err
 	}
 	defer b.Close()
-	targets := b.activeUsers(cfg.Users)
+	targets := b.ActiveUsers(cfg.Users)
 	start := time.Now()
-	if _, err := b.enqueue(ctx, targets, "base", jobs.PriorityNormal); err != nil {
+	ids, err := b.enqueue(ctx, targets, "base", jobs.PriorityNormal)
+	if err != nil {
 		return res, err
 	}
 	for i := range 2 {
@@ -70,14 +71,14 @@ func Baseline(ctx context.Context, cfg BaselineConfig, log *zap.Logger) (Baselin
 		}
 		defer stop()
 	}
-	if err := b.waitDrained(ctx, len(targets), 3*time.Duration(cfg.Users)*cfg.Window/time.Duration(cfg.Limit)+time.Minute); err != nil {
+	if _, err := b.waitDone(ctx, ids, 3*time.Duration(cfg.Users)*cfg.Window/time.Duration(cfg.Limit)+time.Minute); err != nil {
 		return res, err
 	}
 	res.Ours.Seconds = time.Since(start).Seconds()
-	c := b.sim.Counters()
+	c := b.Sim.Counters()
 	res.Ours.Calls, res.Ours.TooMany = c.Total, c.ByStatus[429]
 	for _, u := range targets {
-		if after, ok := b.sim.User(u.ID); ok && !after.Active && after.Tokens == 0 {
+		if after, ok := b.Sim.User(u.ID); ok && !after.Active && after.Tokens == 0 {
 			res.Ours.Done++
 		} else {
 			res.Ours.Failed++
@@ -90,7 +91,7 @@ func Baseline(ctx context.Context, cfg BaselineConfig, log *zap.Logger) (Baselin
 // takes users off a shared list and makes the four calls; any non-2xx fails
 // the user (its retry never fires).
 func tutorial(b *bed, users []genesyssim.User, threads int) (Side, error) {
-	tok, err := b.sim.Token("sim-client")
+	tok, err := b.Sim.Token("sim-client")
 	if err != nil {
 		return Side{}, err
 	}
@@ -137,7 +138,7 @@ func tutorial(b *bed, users []genesyssim.User, threads int) (Side, error) {
 	close(next)
 	wg.Wait()
 	side.Seconds = time.Since(start).Seconds()
-	c := b.sim.Counters()
+	c := b.Sim.Counters()
 	side.Calls, side.TooMany = c.Total, c.ByStatus[429]
 	return side, nil
 }

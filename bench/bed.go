@@ -6,39 +6,28 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget/genesysbudget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
-	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
-// bed is an in-process NATS server with the topology provisioned and a
-// simulator on loopback. Close it.
+// bed is an internal/testbed bed on disk, as the benchmarks measure it. Close it.
 type bed struct {
-	srv   *server.Server
-	dir   string
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	sim   *genesyssim.Server
-	http  *httptest.Server
-	names jobs.Names
-	pub   *jobs.Publisher
+	*testbed.Bed
 	// natsURL and simURL are what workers connect to.
 	natsURL, simURL string
 }
@@ -47,60 +36,12 @@ type bed struct {
 func childBed(natsURL, simURL string) *bed { return &bed{natsURL: natsURL, simURL: simURL} }
 
 func newBed(ctx context.Context, simCfg genesyssim.Config) (*bed, error) {
-	dir, err := os.MkdirTemp("", "bench-nats-")
+	tb, err := testbed.Start(ctx, testbed.Config{Sim: simCfg, FileStorage: true,
+		Topology: jobs.TopologyConfig{AckWait: 30 * time.Second, MaxAckPending: 1000}})
 	if err != nil {
 		return nil, err
 	}
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir,
-		JetStreamMaxMemory: 512 << 20, JetStreamMaxStore: 1 << 30, NoLog: true, NoSigs: true})
-	if err != nil {
-		return nil, err
-	}
-	srv.Start()
-	b := &bed{srv: srv, dir: dir}
-	if !srv.ReadyForConnections(10 * time.Second) {
-		b.Close()
-		return nil, fmt.Errorf("nats server not ready")
-	}
-	if b.nc, err = nats.Connect(srv.ClientURL()); err != nil {
-		b.Close()
-		return nil, err
-	}
-	b.js, _ = jetstream.New(b.nc)
-	if err := jobs.Provision(ctx, b.js, jobs.TopologyConfig{Storage: jetstream.FileStorage, AckWait: 30 * time.Second,
-		MaxAckPending: 1000}); err != nil {
-		b.Close()
-		return nil, err
-	}
-	if b.pub, err = jobs.NewPublisher(b.js, b.names); err != nil {
-		b.Close()
-		return nil, err
-	}
-	if b.sim, err = genesyssim.New(simCfg); err != nil {
-		b.Close()
-		return nil, err
-	}
-	b.http = httptest.NewServer(b.sim)
-	b.natsURL, b.simURL = srv.ClientURL(), b.http.URL
-	return b, nil
-}
-
-func (b *bed) Close() {
-	if b.http != nil {
-		b.http.Close()
-	}
-	if b.nc != nil {
-		b.nc.Close()
-	}
-	b.srv.Shutdown()
-	b.srv.WaitForShutdown()
-	os.RemoveAll(b.dir)
-}
-
-// activeUsers returns up to n users that a job would deactivate.
-func (b *bed) activeUsers(n int) []genesyssim.User {
-	us := slices.DeleteFunc(b.sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })
-	return us[:min(n, len(us))]
+	return &bed{Bed: tb, natsURL: tb.URL, simURL: tb.SimURL}, nil
 }
 
 // enqueue publishes one deactivation job per user and returns the job ids.
@@ -109,7 +50,7 @@ func (b *bed) enqueue(ctx context.Context, users []genesyssim.User, prefix strin
 	for i, u := range users {
 		j := jobs.Job{ID: fmt.Sprintf("%s-%d", prefix, i), Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: u.ID},
 			RequestedBy: "bench", Reason: "benchmark", Priority: p}
-		if _, err := b.pub.Enqueue(ctx, j); err != nil {
+		if _, err := b.Pub.Enqueue(ctx, j); err != nil {
 			return nil, err
 		}
 		ids = append(ids, j.ID)
@@ -117,44 +58,41 @@ func (b *bed) enqueue(ctx context.Context, users []genesyssim.User, prefix strin
 	return ids, nil
 }
 
-// waitDrained waits until the jobs stream is empty and the audit stream
-// holds at least n events.
-func (b *bed) waitDrained(ctx context.Context, n int, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		js, err1 := b.streamMsgs(ctx, b.names.JobsStream())
-		as, err2 := b.streamMsgs(ctx, b.names.AuditStream())
-		if err1 == nil && err2 == nil && js == 0 && as >= uint64(n) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not drained within %v: %d jobs left, %d audit events of %d", within, js, as, n)
-		}
-		// Each look is two JetStream API calls on the measured server: often
-		// enough to stop the clock within 1 % of a 5 s run, rarely enough not
-		// to weigh on it.
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (b *bed) streamMsgs(ctx context.Context, name string) (uint64, error) {
-	s, err := b.js.Stream(ctx, name)
+// waitDone waits, at most within, until every job of ids is done, watching the status bucket. It
+// returns how many status updates the watch received: messages the server sent for the
+// measurement, not for the jobs.
+func (b *bed) waitDone(ctx context.Context, ids []string, within time.Duration) (watched uint64, err error) {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	updates, err := b.Watch(ctx, b.Names.StatusBucket())
 	if err != nil {
 		return 0, err
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, err
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
 	}
-	return info.State.Msgs, nil
+	done := map[string]bool{}
+	err = testbed.Await(ctx, updates, func(e jetstream.KeyValueEntry) bool {
+		watched++
+		var st jobs.Status
+		if want[e.Key()] && json.Unmarshal(e.Value(), &st) == nil && st.State == jobs.StateDone {
+			done[e.Key()] = true
+		}
+		return len(done) == len(want)
+	})
+	if err != nil {
+		return watched, fmt.Errorf("%d of %d jobs done within %v: %w", len(done), len(want), within, err)
+	}
+	return watched, nil
 }
 
 // redelivered is how many deliveries of the jobs consumers were redeliveries,
 // once n jobs have been delivered and acked.
 func (b *bed) redelivered(ctx context.Context, n int) (int, error) {
 	var delivered uint64
-	for _, name := range []string{b.names.UrgentConsumer(), b.names.NormalConsumer()} {
-		c, err := b.js.Consumer(ctx, b.names.JobsStream(), name)
+	for _, name := range []string{b.Names.UrgentConsumer(), b.Names.NormalConsumer()} {
+		c, err := b.JS.Consumer(ctx, b.Names.JobsStream(), name)
 		if err != nil {
 			return 0, err
 		}
@@ -188,7 +126,7 @@ func (b *bed) startWorker(ctx context.Context, wc workerConfig) (stop func(), er
 	bc := wc.budget
 	if wc.memStore != nil {
 		bc.Store = wc.memStore
-	} else if bc.KV, err = js.KeyValue(ctx, b.names.BudgetBucket()); err != nil {
+	} else if bc.KV, err = js.KeyValue(ctx, jobs.Names{}.BudgetBucket()); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -204,18 +142,14 @@ func (b *bed) startWorker(ctx context.Context, wc workerConfig) (stop func(), er
 		nc.Close()
 		return nil, err
 	}
-	c, err := genesys.NewClient(b.simURL, genesys.WithCredentials("sim-client", "sim-secret"),
-		genesys.WithLimiter(genesysbudget.New(bud)),
+	c, err := testbed.NewClient(b.simURL, genesys.WithLimiter(genesysbudget.New(bud)),
 		genesys.WithHTTPClient(&http.Client{Transport: genesys.NewTransport(wc.concurrency + 1)}))
 	if err == nil {
-		var w *worker.Worker
-		w, err = worker.New(ctx, worker.Config{JetStream: js, Genesys: c, ID: wc.id, Logger: wc.log,
+		var w *testbed.Worker
+		w, err = testbed.RunWorker(ctx, testbed.WorkerConfig{JetStream: js, Genesys: c, ID: wc.id, Logger: wc.log,
 			Concurrency: wc.concurrency, AckWait: 30 * time.Second, PollWait: 100 * time.Millisecond})
 		if err == nil {
-			wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-			done := make(chan struct{})
-			go func() { defer close(done); _ = w.Run(wctx) }()
-			return func() { cancel(); <-done; bud.Close(); nc.Close() }, nil
+			return func() { _ = w.Stop(); bud.Close(); nc.Close() }, nil
 		}
 	}
 	bud.Close()

@@ -63,8 +63,9 @@ func fleetRun(ctx context.Context, cfg FleetConfig, n int, log *zap.Logger) (Fle
 		return FleetRun{}, err
 	}
 	defer b.Close()
-	targets := b.activeUsers(users)
-	if _, err := b.enqueue(ctx, targets, "fleet", jobs.PriorityNormal); err != nil {
+	targets := b.ActiveUsers(users)
+	ids, err := b.enqueue(ctx, targets, "fleet", jobs.PriorityNormal)
+	if err != nil {
 		return FleetRun{}, err
 	}
 	start := time.Now()
@@ -84,7 +85,7 @@ func fleetRun(ctx context.Context, cfg FleetConfig, n int, log *zap.Logger) (Fle
 		}
 		stops = append(stops, stop)
 	}
-	if err := b.waitDrained(ctx, len(targets), time.Duration(cfg.Windows+30)*cfg.Window+time.Minute); err != nil {
+	if _, err := b.waitDone(ctx, ids, time.Duration(cfg.Windows+30)*cfg.Window+time.Minute); err != nil {
 		return FleetRun{}, err
 	}
 	r := FleetRun{Workers: n, Limit: cfg.Limit, Users: len(targets), Seconds: time.Since(start).Seconds(), Budget: counters(regs)}
@@ -93,7 +94,7 @@ func fleetRun(ctx context.Context, cfg FleetConfig, n int, log *zap.Logger) (Fle
 	}
 	var times []time.Time
 	perUser := map[string]int{}
-	for _, q := range b.sim.Requests() {
+	for _, q := range b.Sim.Requests() {
 		if !strings.Contains(q.Route, " /api/") {
 			continue
 		}

@@ -79,15 +79,16 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 		return OverheadRun{}, err
 	}
 	defer b.Close()
-	targets := b.activeUsers(cfg.Jobs)
+	targets := b.ActiveUsers(cfg.Jobs)
 	if len(targets) < cfg.Jobs {
 		return OverheadRun{}, fmt.Errorf("only %d active users", len(targets))
 	}
-	if _, err := b.enqueue(ctx, targets, "ovh", jobs.PriorityNormal); err != nil {
+	ids, err := b.enqueue(ctx, targets, "ovh", jobs.PriorityNormal)
+	if err != nil {
 		return OverheadRun{}, err
 	}
 	cmd := exec.CommandContext(ctx, os.Args[0], "worker-child")
-	cmd.Env = append(os.Environ(), "BENCH_NATS_URL="+b.srv.ClientURL(), "BENCH_SIM_URL="+b.http.URL,
+	cmd.Env = append(os.Environ(), "BENCH_NATS_URL="+b.Server.ClientURL(), "BENCH_SIM_URL="+b.SimURL,
 		"BENCH_STORE="+store, "BENCH_LIMIT="+strconv.Itoa(cfg.Limit), "BENCH_CONCURRENCY="+strconv.Itoa(cfg.Concurrency))
 	cmd.Stderr = os.Stderr
 	var out bytes.Buffer
@@ -97,7 +98,7 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 		return OverheadRun{}, err
 	}
 	defer stopProfile()
-	v0, err := b.srv.Varz(nil)
+	v0, err := b.Server.Varz(nil)
 	if err != nil {
 		return OverheadRun{}, err
 	}
@@ -105,10 +106,10 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 	if err := cmd.Start(); err != nil {
 		return OverheadRun{}, err
 	}
-	err = b.waitDrained(ctx, len(targets), 10*time.Minute)
+	watched, err := b.waitDone(ctx, ids, 10*time.Minute)
 	took, serverCPU := time.Since(start), selfCPU()-startCPU
 	stopProfile()
-	v1, verr := b.srv.Varz(nil)
+	v1, verr := b.Server.Varz(nil)
 	if err == nil && verr != nil {
 		err = verr
 	}
@@ -133,11 +134,11 @@ func overheadRun(ctx context.Context, cfg OverheadConfig, store string, bare *fl
 	r.WorkerCPUPerJob = perJob(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime())
 	r.ServerCPUPerJob = perJob(serverCPU)
 	r.NATSInPerJob = float64(v1.InMsgs-v0.InMsgs) / float64(len(targets))
-	r.NATSOutPerJob = float64(v1.OutMsgs-v0.OutMsgs) / float64(len(targets))
+	r.NATSOutPerJob = float64(v1.OutMsgs-v0.OutMsgs-int64(watched)) / float64(len(targets)) // not what the bench watched
 	if r.PeakRSSMiB == 0 {
 		return r, fmt.Errorf("the worker child did not report its peak RSS")
 	}
-	c := b.sim.Counters()
+	c := b.Sim.Counters()
 	r.Calls, r.TooMany = c.Total, c.ByStatus[429]
 	if *bare == 0 {
 		*bare, err = bareLoop(ctx, b, cfg.Jobs)
@@ -176,7 +177,7 @@ func selfCPU() time.Duration {
 // bareLoop publishes, fetches and acks n messages one at a time on a
 // work-queue stream of the same server: the least a job can cost.
 func bareLoop(ctx context.Context, b *bed, n int) (float64, error) {
-	s, err := b.js.CreateStream(ctx, jetstream.StreamConfig{Name: "BARE", Subjects: []string{"bare.>"},
+	s, err := b.JS.CreateStream(ctx, jetstream.StreamConfig{Name: "BARE", Subjects: []string{"bare.>"},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage})
 	if err != nil {
 		return 0, err
@@ -188,7 +189,7 @@ func bareLoop(ctx context.Context, b *bed, n int) (float64, error) {
 	payload := make([]byte, 400)
 	start := time.Now()
 	for i := range n {
-		if _, err := b.js.Publish(ctx, "bare.job", payload); err != nil {
+		if _, err := b.JS.Publish(ctx, "bare.job", payload); err != nil {
 			return 0, err
 		}
 		batch, err := c.Fetch(1)

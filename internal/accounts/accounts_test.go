@@ -18,6 +18,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 var names = jobs.Names{Prefix: "genesys"}
@@ -90,7 +91,7 @@ func TestRoles(t *testing.T) {
 	t.Run("operator", func(t *testing.T) { t.Parallel(); checkOperator(t, url, connect(t, url, "operator")) })
 }
 
-// runWorker runs a jobs.Worker as the worker user until the test ends. It protects Master Admins,
+// runWorker runs a worker.Worker as the worker user until the test ends. It protects Master Admins,
 // so that a job for one leaves a dead letter.
 func runWorker(t *testing.T, c *client, sim *genesyssim.TestServer) {
 	t.Helper()
@@ -99,9 +100,9 @@ func runWorker(t *testing.T, c *client, sim *genesyssim.TestServer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := jobs.NewWorker(t.Context(), jobs.WorkerConfig{Names: names, JetStream: c.js, Genesys: g, Logger: zaptest.NewLogger(t),
+	w, err := worker.New(t.Context(), worker.Config{Names: names, JetStream: c.js, Genesys: g, Logger: zaptest.NewLogger(t),
 		ID: "accounts-test", AckWait: 5 * time.Second, PollWait: 50 * time.Millisecond,
-		Protect: jobs.Protection{Roles: []string{"master admin"}}})
+		Protect: worker.Protection{Roles: []string{"master admin"}}})
 	if err != nil {
 		t.Fatalf("worker: %v", err)
 	}

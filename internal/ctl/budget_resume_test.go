@@ -10,10 +10,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
-	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
-	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
@@ -22,17 +21,9 @@ import (
 // requests again.
 func TestBudgetResumeClearsTheFleetPause(t *testing.T) {
 	t.Parallel()
-	srv, nc := natstest.Start(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, url: srv.ClientURL(), js: js, names: jobs.Names{Prefix: audit.DefaultPrefix}}
+	f := newBed(t, genesyssim.Config{Users: 1})
 	ctx := t.Context()
-	if err := jobs.Provision(ctx, js, jobs.TopologyConfig{Names: f.names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	kv, err := js.KeyValue(ctx, f.names.BudgetBucket())
+	kv, err := f.JS.KeyValue(ctx, f.Names.BudgetBucket())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,16 +33,10 @@ func TestBudgetResumeClearsTheFleetPause(t *testing.T) {
 	}
 	t.Cleanup(func() { b.Close() })
 	b.Observe(budget.Response{StatusCode: http.StatusTooManyRequests, RetryAfter: 15 * time.Minute})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, out, _ := f.ctl("budget", "status"); strings.Contains(out, "paused by a 429") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("budget status never showed the 429 pause")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testbed.WaitFor(t, "budget status to show the 429 pause", f.Watch(f.Names.BudgetBucket()), testbed.Until[jetstream.KeyValueEntry](func() bool {
+		_, out, _ := f.ctl("budget", "status")
+		return strings.Contains(out, "paused by a 429")
+	}))
 
 	if code, _, _ := f.ctl("budget", "resume"); code != ExitUsage {
 		t.Errorf("budget resume without --operator: exit %d, want %d", code, ExitUsage)

@@ -9,24 +9,24 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
-	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 func TestDeadReplayAfterTheCauseIsFixed(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	// Fix every cause: no more 503s or blocking 409s, and a worker that protects nobody.
-	f.stop()
-	if err := f.sim.SetFaults(genesyssim.Faults{}); err != nil {
+	_ = f.worker.Stop() // its error, if any, fails the test at cleanup
+	if err := f.Sim.SetFaults(genesyssim.Faults{}); err != nil {
 		t.Fatal(err)
 	}
-	f.worker(jobs.Protection{})
+	f.startWorker(worker.Protection{})
 
 	code, out, errOut := f.ctl("dead", "replay", "--operator", "alice", f.exhausted)
 	if code != ExitOK || out != "exhausted-1: replayed as exhausted-1.r1\n" {
 		t.Fatalf("replay one: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	f.waitDone("exhausted-1.r1")
+	f.WaitDone("exhausted-1.r1")
 
 	code, out, errOut = f.ctl("dead", "replay", "--operator", "alice", "--all", "--output", "json")
 	if code != ExitFailure || !strings.Contains(errOut, "rejected-1: it was rejected as invalid") {
@@ -47,7 +47,7 @@ func TestDeadReplayAfterTheCauseIsFixed(t *testing.T) {
 		t.Errorf("replay --all (-want +got):\n%s", diff)
 	}
 	replays := []string{"exhausted-1.r1", "conflict-1.r1", "protected-1.r1"}
-	for id, st := range f.waitDone(replays...) {
+	for id, st := range f.WaitDone(replays...) {
 		if st.Outcome != audit.OutcomeDeactivated {
 			t.Errorf("replay %s ended %s, want deactivated", id, st.Outcome)
 		}
@@ -56,9 +56,9 @@ func TestDeadReplayAfterTheCauseIsFixed(t *testing.T) {
 	if code, out, _ := f.ctl("dead", "replay", "--operator", "alice", f.exhausted); code != ExitOK || !strings.Contains(out, "exhausted-1.r2") {
 		t.Errorf("second replay: exit %d, %q", code, out)
 	}
-	f.waitDone("exhausted-1.r2") // the user is inactive by now: already_inactive
+	f.WaitDone("exhausted-1.r2") // the user is inactive by now: already_inactive
 	checkReplayEvents(t, f, append(replays, "exhausted-1.r2"))
-	if n := f.counts()[f.names.DeadStream()]; n != 4 {
+	if n := f.counts()[f.Names.DeadStream()]; n != 4 {
 		t.Errorf("%d dead letters after replays, want the 4 kept", n)
 	}
 }
@@ -106,7 +106,7 @@ func checkReplayEvents(t *testing.T, f *fixture, replays []string) {
 func TestDeadPurge(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	dead := func() uint64 { return f.counts()[f.names.DeadStream()] }
+	dead := func() uint64 { return f.counts()[f.Names.DeadStream()] }
 	userEvents := len(f.auditEvents())
 
 	if code, out, errOut := f.ctl("dead", "purge", "--operator", "bob", "--yes", f.conflict); code != ExitOK || out != "conflict-1: purged\n" {

@@ -2,24 +2,22 @@ package ctl
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
-	"go.uber.org/zap/zaptest"
 
-	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 func TestMain(m *testing.M) {
@@ -34,50 +32,35 @@ func TestMain(m *testing.M) {
 // patchRoute is the simulator's route of the SCIM deactivation.
 const patchRoute = "PATCH /api/v2/scim/v2/users/{id}"
 
-// fixture is a NATS server with the topology provisioned, a Genesys simulator and a real worker
-// that has produced one dead letter of each kind, plus one deactivated job:
+// fixture is a bed (internal/testbed) whose worker has produced one dead letter of each kind,
+// plus one deactivated job:
 //
 //	exhausted  every PATCH failed with 503 (MaxAttempts 2)
 //	conflict   the simulator refused the deactivation with a blocking 409
 //	protected  the user holds the protected role Master Admin
 //	rejected   the job is invalid
 type fixture struct {
-	t      *testing.T
-	url    string
-	js     jetstream.JetStream
-	sim    *genesyssim.TestServer
-	names  jobs.Names
-	pub    *jobs.Publisher
-	status *jobs.StatusStore
-	stop   func() // stops the fixture's worker
+	*testbed.T
+	worker *testbed.Worker // the fixture's worker
 	// job ids by outcome, and the users of the valid ones
 	exhausted, conflict, protected, rejected, deactivated string
 	users                                                 map[string]genesyssim.User // by job id
 }
 
+// newBed is a bed with the topology under the default prefix, as genesysctl expects it.
+func newBed(t *testing.T, sim genesyssim.Config) *fixture {
+	t.Helper()
+	b := testbed.New(t, testbed.Config{Sim: sim, Topology: jobs.TopologyConfig{Names: jobs.Names{Prefix: audit.DefaultPrefix}}})
+	return &fixture{T: b, users: map[string]genesyssim.User{}}
+}
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	srv, nc := natstest.Start(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, url: srv.ClientURL(), js: js, names: jobs.Names{Prefix: audit.DefaultPrefix}, users: map[string]genesyssim.User{}}
-	f.sim = genesyssim.NewTestServer(t, genesyssim.Config{Users: 20, RateLimit: 1_000_000, Faults: genesyssim.Faults{
+	f := newBed(t, genesyssim.Config{Users: 20, RateLimit: 1_000_000, Faults: genesyssim.Faults{
 		ErrorRate: 1, ErrorStatuses: []int{503}, Routes: []string{patchRoute},
 	}})
-	ctx := t.Context()
-	if err := jobs.Provision(ctx, js, jobs.TopologyConfig{Names: f.names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	if f.pub, err = jobs.NewPublisher(js, f.names); err != nil {
-		t.Fatal(err)
-	}
-	if f.status, err = jobs.NewStatusStore(ctx, js, f.names); err != nil {
-		t.Fatal(err)
-	}
-	f.stop = f.worker(jobs.Protection{Roles: []string{"master admin"}})
-	users := f.sim.Users()
+	f.worker = f.startWorker(worker.Protection{Roles: []string{"master admin"}})
+	users := f.Sim.Users()
 	admin := users[slices.IndexFunc(users, func(u genesyssim.User) bool {
 		return u.Active && !u.Deleted && slices.Contains(u.Roles(), "Master Admin")
 	})]
@@ -85,111 +68,53 @@ func newFixture(t *testing.T) *fixture {
 		return !u.Active || u.Deleted || slices.Contains(u.Roles(), "Master Admin")
 	})
 	f.exhausted = f.enqueue("exhausted-1", plain[0])
-	f.waitDone(f.exhausted)
-	if err := f.sim.SetFaults(genesyssim.Faults{BlockingUsers: []string{plain[1].ID}}); err != nil {
+	f.WaitDone(f.exhausted)
+	if err := f.Sim.SetFaults(genesyssim.Faults{BlockingUsers: []string{plain[1].ID}}); err != nil {
 		t.Fatal(err)
 	}
 	f.conflict = f.enqueue("conflict-1", plain[1])
 	f.protected = f.enqueue("protected-1", admin)
 	f.deactivated = f.enqueue("deactivated-1", plain[2])
 	f.rejected = "rejected-1"
-	msg := nats.NewMsg(f.names.NormalSubject())
+	msg := nats.NewMsg(f.Names.NormalSubject())
 	msg.Data = []byte(`{"version":1,"id":"rejected-1","action":"fly","user":{"id":"nope"},"requested_by":"hr"}`)
 	msg.Header.Set(jetstream.MsgIDHeader, f.rejected)
-	if _, err := js.PublishMsg(ctx, msg); err != nil {
+	if _, err := f.JS.PublishMsg(t.Context(), msg); err != nil {
 		t.Fatal(err)
 	}
-	f.waitDone(f.conflict, f.protected, f.deactivated, f.rejected)
+	f.WaitDone(f.conflict, f.protected, f.deactivated, f.rejected)
 	return f
 }
 
-// worker starts a jobs.Worker against the simulator; the returned func stops it.
-func (f *fixture) worker(protect jobs.Protection) func() {
-	f.t.Helper()
-	c, err := genesys.NewClient(f.sim.URL, genesys.WithCredentials("sim-client", "sim-secret"),
-		genesys.WithLimiter(genesys.NewRateLimiter(1_000_000, time.Second)), genesys.WithMaxElapsedTime(100*time.Millisecond))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	w, err := jobs.NewWorker(f.t.Context(), jobs.WorkerConfig{
-		Names: f.names, JetStream: f.js, Genesys: c, Logger: zaptest.NewLogger(f.t), ID: "ctl-test",
-		MaxAttempts: 2, Backoff: func(int) time.Duration { return 20 * time.Millisecond },
-		AckWait: 5 * time.Second, PollWait: 50 * time.Millisecond, Protect: protect,
-	})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(f.t.Context()))
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				f.t.Errorf("worker Run: %v", err)
-			}
-		})
-	}
-	f.t.Cleanup(stop)
-	return stop
+// startWorker starts a worker that gives up on a failing PATCH fast (two attempts of 100 ms).
+func (f *fixture) startWorker(protect worker.Protection) *testbed.Worker {
+	f.TB.Helper()
+	return f.Worker(worker.Config{ID: "ctl-test", MaxAttempts: 2, Protect: protect,
+		Genesys: f.Client(genesys.WithMaxElapsedTime(100 * time.Millisecond))})
 }
 
 // enqueue publishes a deactivation job with id for u and remembers the user.
 func (f *fixture) enqueue(id string, u genesyssim.User) string {
-	f.t.Helper()
-	j := jobs.Job{ID: id, Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: u.ID}, RequestedBy: "hr-system",
-		Reason: "left the company", Ticket: "HR-7", Priority: jobs.PriorityUrgent}
-	if _, err := f.pub.Enqueue(f.t.Context(), j); err != nil {
-		f.t.Fatalf("enqueue %s: %v", id, err)
-	}
+	f.TB.Helper()
+	f.Enqueue([]jobs.UserRef{{ID: u.ID}}, func(j *jobs.Job) { j.ID, j.Ticket, j.Priority = id, "HR-7", jobs.PriorityUrgent })
 	f.users[id] = u
 	return id
 }
 
-// waitDone waits (at most 30 s) until every job has a done status, and returns them.
-func (f *fixture) waitDone(ids ...string) map[string]jobs.Status {
-	f.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	out := map[string]jobs.Status{}
-	for _, id := range ids {
-		for {
-			st, err := f.status.Get(f.t.Context(), id)
-			if err == nil && st.State == jobs.StateDone {
-				out[id] = st
-				break
-			}
-			if time.Now().After(deadline) {
-				f.t.Fatalf("job %s not done within 30s: %+v %v", id, st, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	return out
-}
-
 // ctl runs genesysctl against the fixture's server and returns its exit status and output.
 func (f *fixture) ctl(args ...string) (code int, stdout, stderr string) {
-	f.t.Helper()
+	f.TB.Helper()
 	var out, errb bytes.Buffer
-	code = Main(f.t.Context(), append(args, "--nats-url", f.url), strings.NewReader(""), &out, &errb)
+	code = Main(f.TB.Context(), append(args, "--nats-url", f.URL), strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
 // counts returns how many messages each stream holds.
 func (f *fixture) counts() map[string]uint64 {
-	f.t.Helper()
+	f.TB.Helper()
 	out := map[string]uint64{}
-	for _, name := range []string{f.names.JobsStream(), f.names.AuditStream(), f.names.DeadStream(), "KV_" + f.names.StatusBucket()} {
-		s, err := f.js.Stream(f.t.Context(), name)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		info, err := s.Info(f.t.Context())
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		out[name] = info.State.Msgs
+	for _, name := range []string{f.Names.JobsStream(), f.Names.AuditStream(), f.Names.DeadStream(), "KV_" + f.Names.StatusBucket()} {
+		out[name] = f.StreamCount(name)
 	}
 	return out
 }
@@ -204,34 +129,25 @@ type auditEvent struct {
 
 // auditEvents reads every event in the audit stream, in order.
 func (f *fixture) auditEvents() []auditEvent {
-	f.t.Helper()
-	s, err := f.js.Stream(f.t.Context(), f.names.AuditStream())
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	info, err := s.Info(f.t.Context())
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	f.TB.Helper()
 	var out []auditEvent
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := s.GetMsg(f.t.Context(), seq)
-		if err != nil {
-			f.t.Fatal(err)
-		}
+	for _, m := range f.StreamMsgs(f.Names.AuditStream()) {
 		ev := auditEvent{Subject: m.Subject}
-		if err := json.Unmarshal(m.Data, &ev); err != nil && !strings.Contains(m.Subject, ".ops.") {
-			f.t.Fatal(err)
-		}
-		if strings.Contains(m.Subject, ".ops.") {
-			var raw struct {
-				Data audit.OpsData `json:"data"`
+		if !strings.Contains(m.Subject, ".ops.") {
+			if err := json.Unmarshal(m.Data, &ev); err != nil {
+				f.TB.Fatal(err)
 			}
-			if err := json.Unmarshal(m.Data, &raw); err != nil {
-				f.t.Fatal(err)
-			}
-			ev.Ops = raw.Data
+			out = append(out, ev)
+			continue
 		}
+		var raw struct {
+			Type string        `json:"type"`
+			Data audit.OpsData `json:"data"`
+		}
+		if err := json.Unmarshal(m.Data, &raw); err != nil {
+			f.TB.Fatal(err)
+		}
+		ev.Type, ev.Ops = raw.Type, raw.Data
 		out = append(out, ev)
 	}
 	return out

@@ -16,7 +16,7 @@ func TestReadCommands(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	// A webhook relay dead letter shares the stream and has another layout: genesysctl leaves it out.
-	if _, err := f.js.Publish(t.Context(), "genesys.dead.relay.sink", []byte(`{"event_id":"e1","endpoint":"sink"}`)); err != nil {
+	if _, err := f.JS.Publish(t.Context(), "genesys.dead.relay.sink", []byte(`{"event_id":"e1","endpoint":"sink"}`)); err != nil {
 		t.Fatal(err)
 	}
 	before := f.counts()

@@ -27,7 +27,7 @@ func TestForceOnlyWithReactivate(t *testing.T) {
 func TestForceReactivatesAUserWeNeverDeactivated(t *testing.T) {
 	t.Parallel()
 	b := newWorkerBed(t)
-	users := slices.DeleteFunc(b.sim.Users(), func(u genesyssim.User) bool { return u.Active || u.Deleted })
+	users := slices.DeleteFunc(b.Sim.Users(), func(u genesyssim.User) bool { return u.Active || u.Deleted })
 	if len(users) == 0 {
 		t.Fatal("the simulator has no inactive user")
 	}
@@ -40,7 +40,7 @@ func TestForceReactivatesAUserWeNeverDeactivated(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, ": reactivated") {
 		t.Fatalf("forced: exit %d, want 0 and reactivated\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	if u, _ := b.sim.User(users[0].ID); !u.Active {
+	if u, _ := b.Sim.User(users[0].ID); !u.Active {
 		t.Error("the forced reactivation did not re-enable the user")
 	}
 }

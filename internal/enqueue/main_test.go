@@ -2,22 +2,16 @@ package enqueue_test
 
 import (
 	"bytes"
-	"context"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/enqueue"
-	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
-	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
-	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 func TestMain(m *testing.M) {
@@ -29,64 +23,18 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// bed is a NATS server with the topology provisioned and, when asked for, a worker carrying jobs
-// out against a Genesys simulator seeded like the dev org (genesyssim.Config{}), which protects
-// the "Master Admin" role as the dev worker does.
-type bed struct {
-	url   string
-	js    jetstream.JetStream
-	names jobs.Names
-	sim   *genesyssim.TestServer
-}
+// bed is an internal/testbed bed: NATS with the topology provisioned and a Genesys simulator
+// seeded like the dev org (genesyssim.Config{}); newWorkerBed adds a worker that protects the
+// "Master Admin" role as the dev worker does.
+type bed struct{ *testbed.T }
 
-func newBed(t *testing.T) *bed {
-	t.Helper()
-	s, nc := natstest.Start(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &bed{url: s.ClientURL(), js: js}
-	if err := jobs.Provision(t.Context(), js, jobs.TopologyConfig{Names: b.names, Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func newBed(t *testing.T) *bed { t.Helper(); return &bed{testbed.New(t, testbed.Config{})} }
 
 // newWorkerBed is a bed with a running worker.
 func newWorkerBed(t *testing.T) *bed {
 	t.Helper()
 	b := newBed(t)
-	b.sim = genesyssim.NewTestServer(t, genesyssim.Config{})
-	client, err := genesys.NewClient(b.sim.URL,
-		genesys.WithCredentials(genesyssim.DefaultClientID, genesyssim.DefaultClientSecret),
-		genesys.WithLimiter(genesys.NewRateLimiter(1_000_000, time.Second)),
-		genesys.WithMaxElapsedTime(2*time.Second),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := jobs.NewWorker(t.Context(), jobs.WorkerConfig{
-		Names: b.names, JetStream: b.js, Genesys: client, Logger: zaptest.NewLogger(t),
-		Backoff: func(int) time.Duration { return 20 * time.Millisecond },
-		AckWait: 5 * time.Second, PollWait: 50 * time.Millisecond,
-		Protect: jobs.Protection{Roles: []string{genesyssim.RoleMasterAdmin}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("worker Run: %v", err)
-			}
-		})
-	})
+	b.Worker(worker.Config{Protect: worker.Protection{Roles: []string{genesyssim.RoleMasterAdmin}}})
 	return b
 }
 
@@ -99,7 +47,7 @@ type result struct {
 // run runs the command against the bed's server with stdin.
 func (b *bed) run(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	return runMain(t, stdin, append([]string{"--nats-url", b.url}, args...)...)
+	return runMain(t, stdin, append([]string{"--nats-url", b.URL}, args...)...)
 }
 
 func runMain(t *testing.T, stdin string, args ...string) result {
@@ -112,7 +60,7 @@ func runMain(t *testing.T, stdin string, args ...string) result {
 // published is how many messages the jobs stream has ever stored.
 func (b *bed) published(t *testing.T) uint64 {
 	t.Helper()
-	s, err := b.js.Stream(t.Context(), b.names.JobsStream())
+	s, err := b.JS.Stream(t.Context(), b.Names.JobsStream())
 	if err != nil {
 		t.Fatal(err)
 	}

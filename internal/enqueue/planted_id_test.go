@@ -14,7 +14,7 @@ func TestWaitRefusesAPlantedJobUnderTheRowsID(t *testing.T) {
 	t.Parallel()
 	b := newWorkerBed(t)
 	var grace, omar string
-	for _, u := range b.sim.Users() {
+	for _, u := range b.Sim.Users() {
 		if !u.Active || u.Deleted || strings.Contains(strings.Join(u.Roles(), ","), "Admin") {
 			continue
 		}
@@ -27,7 +27,7 @@ func TestWaitRefusesAPlantedJobUnderTheRowsID(t *testing.T) {
 	hrID := jobs.DeterministicID("deactivate", "user_name:"+grace, "HR-77", "terminated") // what the row below gets
 	planted := jobs.Job{Version: jobs.Version, ID: hrID, Action: jobs.ActionDeactivate,
 		User: jobs.UserRef{UserName: omar}, RequestedBy: "hr", DryRun: true}
-	pub, err := jobs.NewPublisher(b.js, b.names)
+	pub, err := jobs.NewPublisher(b.JS, b.Names)
 	if err != nil {
 		t.Fatal(err)
 	}

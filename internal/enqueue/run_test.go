@@ -32,7 +32,7 @@ func TestOffboardingWaitExitsZeroWithSummary(t *testing.T) {
 	if !strings.Contains(r.stderr, "6/6 done  deactivated 6") {
 		t.Errorf("no final progress line on stderr:\n%s", r.stderr)
 	}
-	for _, u := range b.sim.Users() {
+	for _, u := range b.Sim.Users() {
 		if strings.Contains(r.stdout, "user_name:"+u.UserName+":") && u.Active {
 			t.Errorf("%s is still active", u.UserName)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // syncBuffer is a bytes.Buffer safe for the logger and the test to share.
@@ -104,9 +105,9 @@ func TestFlagsReachTheWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := cfg.workerConfig()
-	want := jobs.WorkerConfig{ID: "w7", Concurrency: 9, MaxAttempts: 6, AckWait: 45 * time.Second, ShutdownTimeout: 7 * time.Second,
+	want := worker.Config{ID: "w7", Concurrency: 9, MaxAttempts: 6, AckWait: 45 * time.Second, ShutdownTimeout: 7 * time.Second,
 		ProbeInterval: 3 * time.Second,
-		Protect:       jobs.Protection{Roles: []string{"Admin", "Master Admin"}, UserIDs: []string{"a@b.c"}, UserNames: []string{"a@b.c"}, ExternalIDs: []string{"a@b.c"}},
+		Protect:       worker.Protection{Roles: []string{"Admin", "Master Admin"}, UserIDs: []string{"a@b.c"}, UserNames: []string{"a@b.c"}, ExternalIDs: []string{"a@b.c"}},
 		Guard:         jobs.GuardConfig{Limit: 11, UrgentLimit: 2, Window: 30 * time.Minute}, RemoveGrantsOnConflict: true, SnapshotGrants: true, SnapshotQueues: true,
 		ReactivateGuard: jobs.GuardConfig{Limit: 3, Window: 30 * time.Minute}}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -57,7 +58,7 @@ func TestStandInIDsAreReserved(t *testing.T) {
 	if err := j.Validate(); err == nil || !strings.Contains(err.Error(), "reserved") {
 		t.Errorf("Validate(%s) = %v, want the reserved namespace refused", id, err)
 	}
-	schema := compileSchema(t, jobs.Schema())
+	schema := testbed.CompileSchema(t, jobs.Schema())
 	for body, ok := range map[string]bool{
 		`{"version":1,"id":"_rejected.seq-42","action":"deactivate","user":{"user_name":"a@b.example"},"requested_by":"hr"}`: false,
 		`{"version":1,"id":"a_b","action":"deactivate","user":{"user_name":"a@b.example"},"requested_by":"hr"}`:              true,

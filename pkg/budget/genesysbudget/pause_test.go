@@ -1,62 +1,47 @@
 package genesysbudget_test
 
 import (
-	"context"
-	"fmt"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget/genesysbudget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
-	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
-// startWorker runs a jobs.Worker with its own NATS connection, fleet budget
-// and Genesys client, until the test ends.
-func startWorker(t *testing.T, srv *server.Server, sim *genesyssim.TestServer, id string, bcfg budget.Config) {
+// startWorker runs a worker with its own NATS connection, fleet budget and Genesys client (which
+// waits out a 429 within its 10 s of retries), until the test ends.
+func startWorker(t *testing.T, b *testbed.T, id string, bcfg budget.Config) {
 	t.Helper()
-	nc, err := nats.Connect(srv.ClientURL())
+	nc, err := nats.Connect(b.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := js.KeyValue(t.Context(), jobs.Names{}.BudgetBucket())
+	kv, err := js.KeyValue(t.Context(), b.Names.BudgetBucket())
 	if err != nil {
 		t.Fatal(err)
 	}
 	bcfg.KV, bcfg.Key, bcfg.WorkerID, bcfg.Logger = kv, "sim-client", id, zaptest.NewLogger(t).Named(id)
-	b, err := budget.New(bcfg)
+	bud, err := budget.New(bcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := genesys.NewClient(sim.URL, genesys.WithCredentials("sim-client", "sim-secret"),
-		genesys.WithLimiter(genesysbudget.New(b)), genesys.WithMaxElapsedTime(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := jobs.NewWorker(t.Context(), jobs.WorkerConfig{JetStream: js, Genesys: c, ID: id, Concurrency: 4,
-		AckWait: 5 * time.Second, PollWait: 50 * time.Millisecond, Logger: zaptest.NewLogger(t).Named(id),
-		Backoff: func(int) time.Duration { return 20 * time.Millisecond }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	done := make(chan struct{})
-	go func() { defer close(done); _ = w.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; b.Close(); nc.Close() })
+	t.Cleanup(func() { bud.Close() }) // after the worker has stopped (cleanups run last-in first-out)
+	c := b.Client(genesys.WithLimiter(genesysbudget.New(bud)), genesys.WithMaxElapsedTime(10*time.Second))
+	b.Worker(worker.Config{JetStream: js, Genesys: c, ID: id, Concurrency: 4, Logger: zaptest.NewLogger(t).Named(id)})
 }
 
 // TestA429PausesTheFleetWithoutSpendingAttempts runs two workers on a
@@ -65,51 +50,23 @@ func startWorker(t *testing.T, srv *server.Server, sim *genesyssim.TestServer, i
 // and that every job still ended deactivated with no attempt spent.
 func TestA429PausesTheFleetWithoutSpendingAttempts(t *testing.T) {
 	t.Parallel()
-	srv, nc := natstest.Start(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	if err := jobs.Provision(ctx, js, jobs.TopologyConfig{Storage: jetstream.MemoryStorage, AckWait: 5 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	sim := genesyssim.NewTestServer(t, genesyssim.Config{Users: 120, RateLimit: 40, RateWindow: time.Second})
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 120, RateLimit: 40, RateWindow: time.Second}})
+	sim := b.Sim
 	bcfg := budget.Config{Limit: 40, Window: time.Second, MaxClockSkew: 10 * time.Millisecond, MaxSendJitter: 20 * time.Millisecond}
-	startWorker(t, srv, sim, "a", bcfg)
-	startWorker(t, srv, sim, "b", bcfg)
-
-	pub, err := jobs.NewPublisher(js, jobs.Names{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	active := slices.DeleteFunc(sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })[:40]
-	var ids []string
-	for i, u := range active {
-		j := jobs.Job{ID: fmt.Sprintf("pause-%d", i), Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: u.ID},
-			RequestedBy: "hr-system", Reason: "left the company", Ticket: "HR-1"}
-		if _, err := pub.Enqueue(ctx, j); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, j.ID)
-	}
-	waitFor(t, 10*time.Second, func() bool { return sim.Counters().Total >= 20 })
+	startWorker(t, b, "a", bcfg)
+	startWorker(t, b, "b", bcfg)
+	ids := b.Enqueue(testbed.Refs(b.ActiveUsers(40)), nil)
+	testbed.WaitFor(t, "20 requests", b.SimChanges(), testbed.Until[struct{}](func() bool { return sim.Counters().Total >= 20 }))
 	const retryAfter = 2 * time.Second
 	if err := sim.SetFaults(genesyssim.Faults{BurstRate: 1, BurstLength: 1, BurstRetryAfter: retryAfter}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() bool { return sim.Counters().ByStatus[429] > 0 })
+	testbed.WaitFor(t, "a 429", b.SimChanges(), testbed.Until[struct{}](func() bool { return sim.Counters().ByStatus[429] > 0 }))
 	if err := sim.SetFaults(genesyssim.Faults{}); err != nil {
 		t.Fatal(err)
 	}
 
-	status, err := jobs.NewStatusStore(ctx, js, jobs.Names{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		var st jobs.Status
-		waitFor(t, 30*time.Second, func() bool { st, err = status.Get(ctx, id); return err == nil && st.State == jobs.StateDone })
+	for id, st := range b.WaitDone(ids...) {
 		if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 0 {
 			t.Errorf("job %s: outcome %s, attempts %v; want deactivated with no attempt spent", id, st.Outcome, st.Attempts)
 		}
@@ -141,15 +98,4 @@ func checkPauses(t *testing.T, log []genesyssim.Request, retryAfter time.Duratio
 		t.Fatal("no 429 happened")
 	}
 	t.Logf("%d requests, %d answered 429", len(log), pauses)
-}
-
-func waitFor(t *testing.T, within time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -1,12 +1,14 @@
-package jobs_test
+package worker_test
 
 import (
 	"testing"
 	"time"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // Review L1: a worker started with guard limits that differ from the stored
@@ -14,10 +16,10 @@ import (
 // the previous limits); a hold stays until an operator lifts it.
 func TestWorkerAppliesConfiguredGuardLimits(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 5, RateLimit: 1_000_000})
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 5, RateLimit: 1_000_000}})
 	ctx := t.Context()
 	old := jobs.GuardConfig{Limit: 1, UrgentLimit: 1, Window: time.Hour}
-	g, err := jobs.NewGuard(ctx, b.js, b.names, old, audit.Origin{})
+	g, err := jobs.NewGuard(ctx, b.JS, b.Names, old, audit.Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +31,7 @@ func TestWorkerAppliesConfiguredGuardLimits(t *testing.T) {
 	}
 
 	raised := jobs.GuardConfig{Limit: 100, UrgentLimit: 20, Window: 30 * time.Minute}
-	b.worker(jobs.WorkerConfig{ID: "w-l1", Guard: raised})
+	b.Worker(worker.Config{ID: "w-l1", Guard: raised})
 	st, _, err := g.State(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -40,16 +42,16 @@ func TestWorkerAppliesConfiguredGuardLimits(t *testing.T) {
 	if !st.Held {
 		t.Error("starting a worker lifted the guard's hold; only an operator may")
 	}
-	events := b.opsEvents("guard_limit_set")
+	events := b.OpsEvents("guard_limit_set")
 	if len(events) != 1 {
 		t.Fatalf("%d guard_limit_set events, want 1", len(events))
 	}
-	if e := events[0]; e["worker"] != "w-l1" || e["previous_limit"] != "1" || e["limit"] != "100" || e["operator"] != "worker configuration" {
+	if e := events[0].Fields; e["worker"] != "w-l1" || e["previous_limit"] != "1" || e["limit"] != "100" || e["operator"] != "worker configuration" {
 		t.Errorf("guard_limit_set fields %v", e)
 	}
 
-	b.worker(jobs.WorkerConfig{ID: "w-l1-again", Guard: raised})
-	if n := len(b.opsEvents("guard_limit_set")); n != 1 {
+	b.Worker(worker.Config{ID: "w-l1-again", Guard: raised})
+	if n := len(b.OpsEvents("guard_limit_set")); n != 1 {
 		t.Errorf("%d guard_limit_set events after a start with the same limits, want still 1", n)
 	}
 }
@@ -58,13 +60,13 @@ func TestWorkerAppliesConfiguredGuardLimits(t *testing.T) {
 // with its own state and its own hold on the lanes.
 func TestGuardKeysAreSeparate(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 5, RateLimit: 1_000_000})
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 5, RateLimit: 1_000_000}})
 	ctx := t.Context()
-	a, err := jobs.NewGuard(ctx, b.js, b.names, jobs.GuardConfig{Limit: 1}, audit.Origin{})
+	a, err := jobs.NewGuard(ctx, b.JS, b.Names, jobs.GuardConfig{Limit: 1}, audit.Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := jobs.NewGuard(ctx, b.js, b.names, jobs.GuardConfig{Limit: 7, Key: "reactivations"}, audit.Origin{})
+	other, err := jobs.NewGuard(ctx, b.JS, b.Names, jobs.GuardConfig{Limit: 7, Key: "reactivations"}, audit.Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +80,7 @@ func TestGuardKeysAreSeparate(t *testing.T) {
 	if st.Limit != 7 || len(st.Slots) != 0 {
 		t.Errorf("the second guard's state %+v mixes with the first's", st)
 	}
-	if _, err := jobs.NewGuard(ctx, b.js, b.names, jobs.GuardConfig{Limit: 1, Key: "lanes"}, audit.Origin{}); err == nil {
+	if _, err := jobs.NewGuard(ctx, b.JS, b.Names, jobs.GuardConfig{Limit: 1, Key: "lanes"}, audit.Origin{}); err == nil {
 		t.Error("a guard was given the lanes' reserved key")
 	}
 }

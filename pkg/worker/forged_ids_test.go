@@ -1,4 +1,4 @@
-package jobs_test
+package worker_test
 
 import (
 	"encoding/json"
@@ -6,11 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // Review D1, probes 61 and 62: messages published first with a job's predictable event id (on an
@@ -19,29 +20,29 @@ import (
 // under random ids recorded in its status, and an ops event names the claim.
 func TestForgedIDsDoNotEraseTheJobsRecords(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 30, RateLimit: 1_000_000}})
 	plain := plainUsers(b)[0]
-	admin := slices.IndexFunc(b.sim.Users(), func(u genesyssim.User) bool {
+	admin := slices.IndexFunc(b.Sim.Users(), func(u genesyssim.User) bool {
 		return u.Active && !u.Deleted && slices.Contains(u.Roles(), genesyssim.RoleMasterAdmin)
 	})
 	if admin < 0 {
 		t.Fatal("the simulator has no active Master Admin")
 	}
-	protected := b.sim.Users()[admin]
+	protected := b.Sim.Users()[admin]
 	for _, id := range []string{"suppress-1", "suppress-2"} {
-		b.publishRaw("genesys.audit.ops.relay_heartbeat", `{"note":"harmless"}`, audit.EventID(id))
+		publishRaw(b, "genesys.audit.ops.relay_heartbeat", `{"note":"harmless"}`, audit.EventID(id))
 	}
-	b.publishRaw(b.names.DeadSubject("relay.siem"), `{"note":"harmless"}`, jobs.DeadLetterMsgID("suppress-2"))
+	publishRaw(b, b.Names.DeadSubject("relay.siem"), `{"note":"harmless"}`, jobs.DeadLetterMsgID("suppress-2"))
 
-	b.worker(jobs.WorkerConfig{Protect: jobs.Protection{Roles: []string{genesyssim.RoleMasterAdmin}}})
+	b.Worker(worker.Config{Protect: worker.Protection{Roles: []string{genesyssim.RoleMasterAdmin}}})
 	ids := []string{"suppress-1", "suppress-2"}
-	b.enqueue([]jobs.UserRef{{ID: plain.ID}}, func(j *jobs.Job) { j.ID = ids[0] })
-	b.enqueue([]jobs.UserRef{{ID: protected.ID}}, func(j *jobs.Job) { j.ID = ids[1] })
-	st := b.waitDone(ids, 20*time.Second)
+	b.Enqueue([]jobs.UserRef{{ID: plain.ID}}, func(j *jobs.Job) { j.ID = ids[0] })
+	b.Enqueue([]jobs.UserRef{{ID: protected.ID}}, func(j *jobs.Job) { j.ID = ids[1] })
+	st := b.WaitDone(ids...)
 	if st[ids[0]].Outcome != audit.OutcomeDeactivated || st[ids[1]].Outcome != audit.OutcomeProtected {
 		t.Fatalf("outcomes %s, %s; want deactivated, protected", st[ids[0]].Outcome, st[ids[1]].Outcome)
 	}
-	events := b.auditEvents() // fails the test on a second user event for a job
+	events := b.AuditEvents() // fails the test on a second user event for a job
 	for _, id := range ids {
 		if events[id].Outcome != st[id].Outcome {
 			t.Errorf("%s: user event %+v, want outcome %s", id, events[id], st[id].Outcome)
@@ -50,14 +51,14 @@ func TestForgedIDsDoNotEraseTheJobsRecords(t *testing.T) {
 			t.Errorf("%s: status event id %q, want a new random one", id, st[id].EventID)
 		}
 	}
-	if dl := b.deadLetters()[ids[1]]; dl.Outcome != audit.OutcomeProtected {
+	if dl := b.DeadLetters()[ids[1]]; dl.Outcome != audit.OutcomeProtected {
 		t.Errorf("no dead letter for the protected job: %+v", dl)
 	}
 	if got := st[ids[1]].DeadLetterID; !strings.HasPrefix(got, jobs.DeadLetterMsgID(ids[1])+":") {
 		t.Errorf("status dead letter id %q", got)
 	}
 	claims := 0
-	for _, m := range b.streamMsgs(b.names.AuditStream()) {
+	for _, m := range b.StreamMsgs(b.Names.AuditStream()) {
 		if !strings.HasSuffix(m.Subject, ".ops.event_id_claimed") {
 			continue
 		}
@@ -82,8 +83,8 @@ func TestForgedIDsDoNotEraseTheJobsRecords(t *testing.T) {
 // job dead letter of the same job there (review D1, probe 62).
 func TestDeadLetterPublishChecksTheDuplicate(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 1})
-	dead := jobs.NewDeadLetters(b.js, b.names)
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 1}})
+	dead := jobs.NewDeadLetters(b.JS, b.Names)
 	dl := jobs.DeadLetter{JobID: "dl-1", Outcome: audit.OutcomeProtected, Reason: "protected", Subject: "genesys.jobs.normal", StreamSeq: 1}
 	if err := dead.Publish(t.Context(), dl); err != nil {
 		t.Fatal(err)
@@ -93,7 +94,7 @@ func TestDeadLetterPublishChecksTheDuplicate(t *testing.T) {
 	if err := dead.Publish(t.Context(), again); err != nil {
 		t.Errorf("the job's own dead letter again: %v", err)
 	}
-	seq := b.publishRaw(b.names.DeadSubject("relay.siem"), `{"job_id":"dl-2"}`, jobs.DeadLetterMsgID("dl-2"))
+	seq := publishRaw(b, b.Names.DeadSubject("relay.siem"), `{"job_id":"dl-2"}`, jobs.DeadLetterMsgID("dl-2"))
 	dl.JobID = "dl-2"
 	err := dead.Publish(t.Context(), dl)
 	var claimed *audit.IDClaimedError

@@ -1,8 +1,7 @@
-package jobs_test
+package worker_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,12 +13,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.uber.org/zap/zaptest"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // The golden test records what each outcome stores: the terminal audit event
@@ -30,7 +30,7 @@ import (
 // clocks and ids, and the stored bytes must equal testdata/golden/ byte for
 // byte after one substitution (normaliseGolden). Rewrite the files with
 //
-//	go test ./pkg/jobs -run TestGolden -update
+//	go test ./pkg/worker -run TestGolden -update
 //
 // and name every change of a golden file in the commit that makes it.
 
@@ -64,7 +64,7 @@ func goldenJob(id string) jobs.Job {
 type goldenCase struct {
 	outcome audit.Outcome
 	sim     genesyssim.Config // Users and Now are set by the test
-	worker  jobs.WorkerConfig // the connections, ID, Origin and clock are set by the test
+	worker  worker.Config     // the connections, ID, Origin and clock are set by the test
 	// run adds the user, enqueues, and returns the job whose results are golden once it is done.
 	run func(g *goldenBed) string
 }
@@ -94,21 +94,21 @@ func goldenCases() []goldenCase {
 			g.addUser(goldenUser(true))
 			off := goldenJob("golden-reactivated-off")
 			g.enqueue(off)
-			g.waitDone(off.ID)
+			g.WaitDone(off.ID)
 			on := goldenJob("golden-reactivated")
 			on.Action, on.Reason, on.Ticket = jobs.ActionReactivate, "rehired", "HR-2"
 			g.enqueue(on)
 			return on.ID
 		}},
-		{outcome: audit.OutcomeProtected, worker: jobs.WorkerConfig{Protect: jobs.Protection{UserNames: []string{"Ada.Golden@example.com"}}},
+		{outcome: audit.OutcomeProtected, worker: worker.Config{Protect: worker.Protection{UserNames: []string{"Ada.Golden@example.com"}}},
 			run: enqueue(nil)},
 		{outcome: audit.OutcomeRejected, run: func(g *goldenBed) string {
 			// Undecodable: recorded under its Nats-Msg-Id.
-			msg := nats.NewMsg(g.names.NormalSubject())
+			msg := nats.NewMsg(g.Names.NormalSubject())
 			msg.Data = []byte(`{"version":1,"id":"golden-rejected","action":"deactivate",`)
 			msg.Header.Set(jetstream.MsgIDHeader, "golden-rejected")
-			if _, err := g.js.PublishMsg(g.t.Context(), msg); err != nil {
-				g.t.Fatal(err)
+			if _, err := g.JS.PublishMsg(g.TB.Context(), msg); err != nil {
+				g.TB.Fatal(err)
 			}
 			return "golden-rejected"
 		}},
@@ -116,8 +116,8 @@ func goldenCases() []goldenCase {
 			run: enqueue(nil)},
 		{outcome: audit.OutcomeExhausted, sim: genesyssim.Config{Faults: genesyssim.Faults{
 			ErrorRate: 1, ErrorStatuses: []int{503}, Routes: []string{"PATCH /api/v2/scim/v2/users/{id}"}}},
-			worker: jobs.WorkerConfig{MaxAttempts: 2}, run: enqueue(nil)},
-		{outcome: audit.OutcomeDropped, worker: jobs.WorkerConfig{Concurrency: 1, Guard: jobs.GuardConfig{Limit: 1, Window: time.Hour}},
+			worker: worker.Config{MaxAttempts: 2}, run: enqueue(nil)},
+		{outcome: audit.OutcomeDropped, worker: worker.Config{Concurrency: 1, Guard: jobs.GuardConfig{Limit: 1, Window: time.Hour}},
 			run: func(g *goldenBed) string {
 				// The first deactivation fills the guard, the second is held, an operator drops it.
 				g.addUser(goldenUser(true))
@@ -129,17 +129,17 @@ func goldenCases() []goldenCase {
 				first.User.ID = other.ID
 				g.enqueue(first)
 				g.enqueue(goldenJob("golden-dropped"))
-				guard, err := jobs.NewGuard(g.t.Context(), g.js, g.names, jobs.GuardConfig{Limit: 1, Window: time.Hour}, goldenOrigin)
+				guard, err := jobs.NewGuard(g.TB.Context(), g.JS, g.Names, jobs.GuardConfig{Limit: 1, Window: time.Hour}, goldenOrigin)
 				if err != nil {
-					g.t.Fatal(err)
+					g.TB.Fatal(err)
 				}
 				// "state" is the default guard's key in the guard bucket.
-				g.waitKey(g.names.GuardBucket(), "state", func(v []byte) bool {
+				g.waitKey(g.Names.GuardBucket(), "state", func(v []byte) bool {
 					var st jobs.GuardState
 					return json.Unmarshal(v, &st) == nil && st.Held
 				})
-				if _, err := guard.DropHeld(g.t.Context(), jobs.GuardDecision{Operator: "golden-operator", At: goldenNow}); err != nil {
-					g.t.Fatal(err)
+				if _, err := guard.DropHeld(g.TB.Context(), jobs.GuardDecision{Operator: "golden-operator", At: goldenNow}); err != nil {
+					g.TB.Fatal(err)
 				}
 				return "golden-dropped"
 			}},
@@ -152,11 +152,11 @@ func TestGolden(t *testing.T) {
 		t.Run(string(c.outcome), func(t *testing.T) { // one at a time: ten beds at once load the package's timing-sensitive tests
 			g := newGoldenBed(t, c)
 			id := c.run(g)
-			g.waitDone(id)
+			g.WaitDone(id)
 			ctx := t.Context()
 
 			stored := func(stream, msgID string) *jetstream.RawStreamMsg {
-				s, err := g.js.Stream(ctx, stream)
+				s, err := g.JS.Stream(ctx, stream)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -171,18 +171,18 @@ func TestGolden(t *testing.T) {
 				}
 				return nil
 			}
-			event := stored(g.names.AuditStream(), audit.EventID(id))
+			event := stored(g.Names.AuditStream(), audit.EventID(id))
 			if event == nil {
 				t.Fatalf("no audit event for %s", id)
 			}
-			status, err := g.kv(g.names.StatusBucket()).Get(ctx, id)
+			status, err := g.kv(g.Names.StatusBucket()).Get(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
 			subjects := fmt.Sprintf("event %s %s\n", event.Subject, event.Header.Get(jetstream.MsgIDHeader))
 			g.check(string(c.outcome)+".event.json", event.Data)
 			g.check(string(c.outcome)+".status.json", status.Value())
-			dead := stored(g.names.DeadStream(), jobs.DeadLetterMsgID(id))
+			dead := stored(g.Names.DeadStream(), jobs.DeadLetterMsgID(id))
 			if (dead != nil) != c.outcome.DeadLetter() {
 				t.Errorf("dead letter stored: %t, want %t", dead != nil, c.outcome.DeadLetter())
 			}
@@ -211,10 +211,9 @@ func normaliseGolden(data []byte, requests []genesyssim.Request) []byte {
 	return data
 }
 
-// goldenBed is a bed (bed_test.go: NATS, the provisioned topology, the
-// simulator, the publisher) with one worker on a fixed clock.
+// goldenBed is a test bed (internal/testbed) with one worker on a fixed clock.
 type goldenBed struct {
-	*bed
+	*testbed.T
 	outcome audit.Outcome
 }
 
@@ -222,112 +221,69 @@ func newGoldenBed(t *testing.T, c goldenCase) *goldenBed {
 	t.Helper()
 	simCfg := c.sim
 	simCfg.Users, simCfg.RateLimit, simCfg.Now = -1, 1_000_000, func() time.Time { return goldenNow }
-	g := &goldenBed{bed: newBed(t, simCfg), outcome: c.outcome}
+	g := &goldenBed{T: testbed.New(t, testbed.Config{Sim: simCfg}), outcome: c.outcome}
 
 	cfg := c.worker
-	cfg.JetStream, cfg.Names, cfg.ID, cfg.Origin = g.js, g.names, goldenWorkerID, goldenOrigin
-	cfg.Logger = zaptest.NewLogger(t)
-	cfg.AckWait, cfg.PollWait = 5*time.Second, 50*time.Millisecond
-	cfg.Backoff = func(int) time.Duration { return 20 * time.Millisecond }
+	cfg.ID, cfg.Origin = goldenWorkerID, goldenOrigin
 	cfg.SnapshotGrants, cfg.SnapshotQueues = true, true
 	// One try per call: an error text then says "gave up after 1 attempts" whatever the timing.
-	gc, err := genesys.NewClient(g.sim.URL, genesys.WithCredentials("sim-client", "sim-secret"),
-		genesys.WithLimiter(genesys.NewRateLimiter(1_000_000, time.Second)), genesys.WithMaxElapsedTime(time.Nanosecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Genesys = gc
-	w, err := jobs.NewWorker(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobs.SetWorkerClock(w, func() time.Time { return goldenNow })
-	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	cfg.Genesys = g.Client(genesys.WithMaxElapsedTime(time.Nanosecond))
+	g.Worker(cfg, func(w *worker.Worker) { worker.SetClock(w, func() time.Time { return goldenNow }) })
 	return g
 }
 
 func (g *goldenBed) addUser(u genesyssim.User) {
-	g.t.Helper()
-	if _, err := g.sim.AddUser(u); err != nil {
-		g.t.Fatal(err)
+	g.TB.Helper()
+	if _, err := g.Sim.AddUser(u); err != nil {
+		g.TB.Fatal(err)
 	}
 }
 
 func (g *goldenBed) enqueue(j jobs.Job) {
-	g.t.Helper()
-	if _, err := g.pub.Enqueue(g.t.Context(), j); err != nil {
-		g.t.Fatalf("enqueue %s: %v", j.ID, err)
+	g.TB.Helper()
+	if _, err := g.Pub.Enqueue(g.TB.Context(), j); err != nil {
+		g.TB.Fatalf("enqueue %s: %v", j.ID, err)
 	}
 }
 
 func (g *goldenBed) kv(bucket string) jetstream.KeyValue {
-	g.t.Helper()
-	kv, err := g.js.KeyValue(g.t.Context(), bucket)
+	g.TB.Helper()
+	kv, err := g.JS.KeyValue(g.TB.Context(), bucket)
 	if err != nil {
-		g.t.Fatal(err)
+		g.TB.Fatal(err)
 	}
 	return kv
 }
 
 // waitKey watches key in bucket until its value satisfies ok.
 func (g *goldenBed) waitKey(bucket, key string, ok func([]byte) bool) {
-	g.t.Helper()
-	ctx, cancel := context.WithTimeout(g.t.Context(), 30*time.Second)
-	defer cancel()
-	w, err := g.kv(bucket).Watch(ctx, key)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case e := <-w.Updates():
-			if e != nil && e.Operation() == jetstream.KeyValuePut && ok(e.Value()) {
-				return
-			}
-		case <-ctx.Done():
-			g.t.Fatalf("%s %s: %v", bucket, key, context.Cause(ctx))
-		}
-	}
-}
-
-func (g *goldenBed) waitDone(jobID string) {
-	g.t.Helper()
-	g.waitKey(g.names.StatusBucket(), jobID, func(v []byte) bool {
-		var st jobs.Status
-		return json.Unmarshal(v, &st) == nil && st.State == jobs.StateDone
+	g.TB.Helper()
+	testbed.WaitFor(g.TB, bucket+" "+key, g.Watch(bucket, key), func(e jetstream.KeyValueEntry) bool {
+		return e.Operation() == jetstream.KeyValuePut && ok(e.Value())
 	})
 }
 
 // check compares what was stored, after normaliseGolden, with the golden
 // file, or rewrites the file under -update.
 func (g *goldenBed) check(name string, stored []byte) {
-	g.t.Helper()
-	got := normaliseGolden(stored, g.sim.Requests())
+	g.TB.Helper()
+	got := normaliseGolden(stored, g.Sim.Requests())
 	path := filepath.Join("testdata", "golden", name)
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			g.t.Fatal(err)
+			g.TB.Fatal(err)
 		}
 		if err := os.WriteFile(path, got, 0o644); err != nil {
-			g.t.Fatal(err)
+			g.TB.Fatal(err)
 		}
 		return
 	}
 	want, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		g.t.Fatalf("%s is missing (run with -update to write it); stored:\n%s", path, got)
+		g.TB.Fatalf("%s is missing (run with -update to write it); stored:\n%s", path, got)
 	}
 	if err != nil {
-		g.t.Fatal(err)
+		g.TB.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
 		at := 0
@@ -335,7 +291,7 @@ func (g *goldenBed) check(name string, stored []byte) {
 			at++
 		}
 		near := func(b []byte) []byte { return b[max(at-60, 0):min(at+60, len(b))] }
-		g.t.Errorf("%s differs from what was stored at byte %d:\nstored: …%s…\ngolden: …%s…\nstored in full: %s\n(run with -update to accept it, and name the change in the commit)",
+		g.TB.Errorf("%s differs from what was stored at byte %d:\nstored: …%s…\ngolden: …%s…\nstored in full: %s\n(run with -update to accept it, and name the change in the commit)",
 			path, at, near(got), near(want), got)
 	}
 }

@@ -1,17 +1,18 @@
-package jobs_test
+package worker_test
 
 import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
-func grantedUser(t *testing.T, sim *genesyssim.TestServer) genesyssim.User {
+func grantedUser(t *testing.T, sim *genesyssim.Server) genesyssim.User {
 	t.Helper()
 	i := slices.IndexFunc(plainActive(sim), func(u genesyssim.User) bool { return len(u.Grants) > 1 })
 	if i < 0 {
@@ -22,18 +23,18 @@ func grantedUser(t *testing.T, sim *genesyssim.TestServer) genesyssim.User {
 
 func TestBlockingConflictEndsConflictWithAHint(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 40, RateLimit: 1_000_000})
-	user := grantedUser(t, b.sim)
-	if err := b.sim.SetFaults(genesyssim.Faults{BlockingUsers: []string{user.ID}}); err != nil {
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 40, RateLimit: 1_000_000}})
+	user := grantedUser(t, b.Sim)
+	if err := b.Sim.SetFaults(genesyssim.Faults{BlockingUsers: []string{user.ID}}); err != nil {
 		t.Fatal(err)
 	}
-	b.worker(jobs.WorkerConfig{})
-	ids := b.enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
-	st := b.waitDone(ids, 20*time.Second)[ids[0]]
+	b.Worker(worker.Config{})
+	ids := b.Enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
+	st := b.WaitDone(ids...)[ids[0]]
 	if st.Outcome != audit.OutcomeConflict || !strings.Contains(st.Error, "hint:") {
 		t.Fatalf("status %s %q, want conflict with a hint", st.Outcome, st.Error)
 	}
-	dl := b.deadLetters()[ids[0]]
+	dl := b.DeadLetters()[ids[0]]
 	if dl.Genesys == nil || dl.Genesys.Status != 409 || dl.Genesys.Message == "" {
 		t.Errorf("dead letter %+v lacks what Genesys said", dl.Genesys)
 	}
@@ -44,18 +45,18 @@ func TestBlockingConflictEndsConflictWithAHint(t *testing.T) {
 
 func TestBlockingConflictPolicyRemovesGrantsAndRetries(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 40, RateLimit: 1_000_000})
-	user := grantedUser(t, b.sim)
-	if err := b.sim.SetFaults(genesyssim.Faults{BlockingUsers: []string{user.ID}, BlockingWhileGranted: true}); err != nil {
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 40, RateLimit: 1_000_000}})
+	user := grantedUser(t, b.Sim)
+	if err := b.Sim.SetFaults(genesyssim.Faults{BlockingUsers: []string{user.ID}, BlockingWhileGranted: true}); err != nil {
 		t.Fatal(err)
 	}
-	b.worker(jobs.WorkerConfig{RemoveGrantsOnConflict: true})
-	ids := b.enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
-	st := b.waitDone(ids, 20*time.Second)[ids[0]]
+	b.Worker(worker.Config{RemoveGrantsOnConflict: true})
+	ids := b.Enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
+	st := b.WaitDone(ids...)[ids[0]]
 	if st.Outcome != audit.OutcomeDeactivated {
 		t.Fatalf("status %s %q, want deactivated after removing the grants", st.Outcome, st.Error)
 	}
-	ev := b.auditEvents()[ids[0]]
+	ev := b.AuditEvents()[ids[0]]
 	if len(ev.GrantsRemoved) != len(user.Grants) {
 		t.Errorf("event records %v removed, want the %d grants the user held", ev.GrantsRemoved, len(user.Grants))
 	}
@@ -64,7 +65,7 @@ func TestBlockingConflictPolicyRemovesGrantsAndRetries(t *testing.T) {
 			t.Errorf("grant %s@%s not recorded", g.RoleName, g.DivisionName)
 		}
 	}
-	if after, _ := b.sim.User(user.ID); after.Active || len(after.Grants) != 0 {
+	if after, _ := b.Sim.User(user.ID); after.Active || len(after.Grants) != 0 {
 		t.Errorf("user after: active %t grants %d", after.Active, len(after.Grants))
 	}
 }

@@ -1,6 +1,7 @@
-package jobs
+package worker
 
 import (
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 	"slices"
 	"testing"
 )
@@ -17,13 +18,13 @@ func stepNames(steps []Step) []string {
 func TestDefaultPlans(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		action Action
+		action jobs.Action
 		want   []string
 	}{
-		{ActionDeactivate, []string{"resolve", "lease", "snapshot_queues", "snapshot_grants", "protect", "dry_run", "guard_slot", "deactivate", "revoke_tokens"}},
-		{ActionReactivate, []string{"resolve", "lease", "reactivation_checks", "reactivation_guard", "undo_deactivate", "undo_snapshot_grants"}},
+		{jobs.ActionDeactivate, []string{"resolve", "lease", "snapshot_queues", "snapshot_grants", "protect", "dry_run", "guard_slot", "deactivate", "revoke_tokens"}},
+		{jobs.ActionReactivate, []string{"resolve", "lease", "reactivation_checks", "reactivation_guard", "undo_deactivate", "undo_snapshot_grants"}},
 	} {
-		plan := DefaultPlan(Job{Action: tt.action})
+		plan := DefaultPlan(jobs.Job{Action: tt.action})
 		if got := stepNames(plan); !slices.Equal(got, tt.want) {
 			t.Errorf("%s plan %v, want %v", tt.action, got, tt.want)
 		}
@@ -33,7 +34,7 @@ func TestDefaultPlans(t *testing.T) {
 			}
 		}
 	}
-	if p := DefaultPlan(Job{Action: "erase"}); p != nil {
+	if p := DefaultPlan(jobs.Job{Action: "erase"}); p != nil {
 		t.Errorf("plan for an unknown action: %v", stepNames(p))
 	}
 }

@@ -1,4 +1,4 @@
-package jobs_test
+package worker_test
 
 import (
 	"fmt"
@@ -12,19 +12,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // simProxy is a loopback proxy in front of the bed's simulator; intercept
 // sees every request first and answers it itself by returning true.
-func (b *bed) simProxy(intercept func(w http.ResponseWriter, r *http.Request) bool) string {
-	b.t.Helper()
-	target, err := url.Parse(b.sim.URL)
+func simProxy(b *testbed.T, intercept func(w http.ResponseWriter, r *http.Request) bool) string {
+	b.TB.Helper()
+	target, err := url.Parse(b.SimURL)
 	if err != nil {
-		b.t.Fatal(err)
+		b.TB.Fatal(err)
 	}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -32,17 +34,17 @@ func (b *bed) simProxy(intercept func(w http.ResponseWriter, r *http.Request) bo
 			rp.ServeHTTP(w, r)
 		}
 	}))
-	b.t.Cleanup(srv.Close)
+	b.TB.Cleanup(srv.Close)
 	return srv.URL
 }
 
 // clientAt is the bed's Genesys client, talking to baseURL instead of the simulator.
-func (b *bed) clientAt(baseURL string) *genesys.Client {
-	b.t.Helper()
+func clientAt(b *testbed.T, baseURL string) *genesys.Client {
+	b.TB.Helper()
 	c, err := genesys.NewClient(baseURL, genesys.WithCredentials("sim-client", "sim-secret"),
 		genesys.WithLimiter(genesys.NewRateLimiter(1_000_000, time.Second)), genesys.WithMaxElapsedTime(2*time.Second))
 	if err != nil {
-		b.t.Fatal(err)
+		b.TB.Fatal(err)
 	}
 	return c
 }
@@ -53,11 +55,11 @@ func (b *bed) clientAt(baseURL string) *genesys.Client {
 // audit event's roles_before include Master Admin.
 func TestProtectionIsCheckedAgainAfterAVersionConflict(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
-	user := plainActive(b.sim)[0]
-	direct := b.client()
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 30, RateLimit: 1_000_000}})
+	user := plainActive(b.Sim)[0]
+	direct := b.Client()
 	var once sync.Once
-	proxy := b.simProxy(func(w http.ResponseWriter, r *http.Request) bool {
+	proxy := simProxy(b, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method == http.MethodPatch && strings.HasSuffix(r.URL.Path, "/users/"+user.ID) {
 			once.Do(func() { // an administrator grants Master Admin meanwhile
 				if _, _, err := direct.Users.AddRoles(r.Context(), user.ID, []string{"Master Admin"}); err != nil {
@@ -67,20 +69,20 @@ func TestProtectionIsCheckedAgainAfterAVersionConflict(t *testing.T) {
 		}
 		return false
 	})
-	b.worker(jobs.WorkerConfig{Genesys: b.clientAt(proxy), Protect: jobs.Protection{Roles: []string{"Master Admin"}}})
-	ids := b.enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
-	st := b.waitDone(ids, 20*time.Second)[ids[0]]
+	b.Worker(worker.Config{Genesys: clientAt(b, proxy), Protect: worker.Protection{Roles: []string{"Master Admin"}}})
+	ids := b.Enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
+	st := b.WaitDone(ids...)[ids[0]]
 	if st.Outcome != audit.OutcomeProtected {
 		t.Fatalf("outcome %s (%s), want protected", st.Outcome, st.Error)
 	}
-	if u, _ := b.sim.User(user.ID); !u.Active {
+	if u, _ := b.Sim.User(user.ID); !u.Active {
 		t.Error("the user made Master Admin was deactivated")
 	}
-	ev := b.auditEvents()[ids[0]]
+	ev := b.AuditEvents()[ids[0]]
 	if !slices.Contains(ev.RolesBefore, "Master Admin") {
 		t.Errorf("roles_before %v do not show the Master Admin the user held", ev.RolesBefore)
 	}
-	if _, ok := b.deadLetters()[ids[0]]; !ok {
+	if _, ok := b.DeadLetters()[ids[0]]; !ok {
 		t.Error("no dead letter for the protected user")
 	}
 }
@@ -89,29 +91,29 @@ func TestProtectionIsCheckedAgainAfterAVersionConflict(t *testing.T) {
 // the job "conflict", naming both; the other user is left alone.
 func TestASearchAnsweredWithAnotherUserEndsInConflict(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
-	other := plainActive(b.sim)[1]
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 30, RateLimit: 1_000_000}})
+	other := plainActive(b.Sim)[1]
 	const asked = "someone.else@example.com"
-	proxy := b.simProxy(func(w http.ResponseWriter, r *http.Request) bool {
+	proxy := simProxy(b, func(w http.ResponseWriter, r *http.Request) bool {
 		if q := r.URL.Query(); strings.Contains(q.Get("filter"), asked) {
 			q.Set("filter", strings.ReplaceAll(q.Get("filter"), asked, other.UserName))
 			r.URL.RawQuery = q.Encode()
 		}
 		return false
 	})
-	b.worker(jobs.WorkerConfig{Genesys: b.clientAt(proxy)})
-	ids := b.enqueue([]jobs.UserRef{{UserName: asked}}, nil)
-	st := b.waitDone(ids, 20*time.Second)[ids[0]]
+	b.Worker(worker.Config{Genesys: clientAt(b, proxy)})
+	ids := b.Enqueue([]jobs.UserRef{{UserName: asked}}, nil)
+	st := b.WaitDone(ids...)[ids[0]]
 	if st.Outcome != audit.OutcomeConflict {
 		t.Fatalf("outcome %s (%s), want conflict", st.Outcome, st.Error)
 	}
 	if !strings.Contains(st.Error, asked) || !strings.Contains(st.Error, other.ID) {
 		t.Errorf("the error does not name both users: %s", st.Error)
 	}
-	if u, _ := b.sim.User(other.ID); !u.Active {
+	if u, _ := b.Sim.User(other.ID); !u.Active {
 		t.Error("the other user was deactivated")
 	}
-	if _, ok := b.deadLetters()[ids[0]]; !ok {
+	if _, ok := b.DeadLetters()[ids[0]]; !ok {
 		t.Error("no dead letter for the conflict")
 	}
 }
@@ -121,8 +123,8 @@ func TestASearchAnsweredWithAnotherUserEndsInConflict(t *testing.T) {
 // instead of looping on a NATS key error without attempts.
 func TestAUserIDThatIsNotAUUIDEndsTheJob(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
-	proxy := b.simProxy(func(w http.ResponseWriter, r *http.Request) bool {
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 30, RateLimit: 1_000_000}})
+	proxy := simProxy(b, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method != http.MethodGet || r.URL.Path != "/api/v2/scim/v2/users" {
 			return false
 		}
@@ -130,9 +132,9 @@ func TestAUserIDThatIsNotAUUIDEndsTheJob(t *testing.T) {
 		fmt.Fprint(w, `{"totalResults":1,"Resources":[{"id":"../../tokens/me","userName":"mallory@example.com","active":true,"meta":{"version":"1"}}]}`)
 		return true
 	})
-	b.worker(jobs.WorkerConfig{Genesys: b.clientAt(proxy), MaxAttempts: 2})
-	ids := b.enqueue([]jobs.UserRef{{UserName: "mallory@example.com"}}, nil)
-	st := b.waitDone(ids, 20*time.Second)[ids[0]]
+	b.Worker(worker.Config{Genesys: clientAt(b, proxy), MaxAttempts: 2})
+	ids := b.Enqueue([]jobs.UserRef{{UserName: "mallory@example.com"}}, nil)
+	st := b.WaitDone(ids...)[ids[0]]
 	if st.Outcome != audit.OutcomeExhausted || len(st.Attempts) != 2 {
 		t.Fatalf("outcome %s with %d attempts (%s), want exhausted after 2", st.Outcome, len(st.Attempts), st.Error)
 	}
@@ -147,11 +149,11 @@ func TestAUserIDThatIsNotAUUIDEndsTheJob(t *testing.T) {
 // those of the first attempt.
 func TestRolesBeforeAreReadAgainOnALaterAttempt(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
-	user := plainActive(b.sim)[0]
-	direct := b.client()
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 30, RateLimit: 1_000_000}})
+	user := plainActive(b.Sim)[0]
+	direct := b.Client()
 	var once sync.Once
-	proxy := b.simProxy(func(w http.ResponseWriter, r *http.Request) bool {
+	proxy := simProxy(b, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method != http.MethodPatch || !strings.HasSuffix(r.URL.Path, "/users/"+user.ID) {
 			return false
 		}
@@ -166,13 +168,13 @@ func TestRolesBeforeAreReadAgainOnALaterAttempt(t *testing.T) {
 		})
 		return failed
 	})
-	b.worker(jobs.WorkerConfig{Genesys: b.clientAt(proxy), Protect: jobs.Protection{Roles: []string{"Master Admin"}}})
-	ids := b.enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
-	st := b.waitDone(ids, 20*time.Second)[ids[0]]
+	b.Worker(worker.Config{Genesys: clientAt(b, proxy), Protect: worker.Protection{Roles: []string{"Master Admin"}}})
+	ids := b.Enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
+	st := b.WaitDone(ids...)[ids[0]]
 	if st.Outcome != audit.OutcomeProtected {
 		t.Fatalf("outcome %s (%s), want protected", st.Outcome, st.Error)
 	}
-	if ev := b.auditEvents()[ids[0]]; !slices.Contains(ev.RolesBefore, "Master Admin") {
+	if ev := b.AuditEvents()[ids[0]]; !slices.Contains(ev.RolesBefore, "Master Admin") {
 		t.Errorf("roles_before %v do not show the Master Admin the user held", ev.RolesBefore)
 	}
 }

@@ -1,20 +1,22 @@
-package jobs_test
+package worker_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // probes counts the probe's PATCHes on the user that does not exist.
-func (b *bed) probes() int {
+func probes(b *testbed.T) int {
 	n := 0
-	for _, r := range b.sim.Requests() {
+	for _, r := range b.Sim.Requests() {
 		if r.Route == "PATCH /api/v2/scim/v2/users/{id}" && strings.Contains(r.Path, genesys.ProbeUserID) {
 			n++
 		}
@@ -22,15 +24,15 @@ func (b *bed) probes() int {
 	return n
 }
 
-func (b *bed) consumerPaused(name string) bool {
-	b.t.Helper()
-	c, err := b.js.Consumer(b.t.Context(), b.names.JobsStream(), name)
+func consumerPaused(b *testbed.T, name string) bool {
+	b.TB.Helper()
+	c, err := b.JS.Consumer(b.TB.Context(), b.Names.JobsStream(), name)
 	if err != nil {
-		b.t.Fatal(err)
+		b.TB.Fatal(err)
 	}
-	info, err := c.Info(b.t.Context())
+	info, err := c.Info(b.TB.Context())
 	if err != nil {
-		b.t.Fatal(err)
+		b.TB.Fatal(err)
 	}
 	return info.Paused
 }
@@ -40,15 +42,15 @@ func (b *bed) consumerPaused(name string) bool {
 // not pause and the other jobs run.
 func TestDivision403EndsOneJobWithoutPausingTheFleet(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
-	users := plainActive(b.sim)[:6]
-	if err := b.sim.SetFaults(genesyssim.Faults{DivisionForbiddenUsers: []string{users[0].ID}}); err != nil {
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 30, RateLimit: 1_000_000}})
+	users := plainActive(b.Sim)[:6]
+	if err := b.Sim.SetFaults(genesyssim.Faults{DivisionForbiddenUsers: []string{users[0].ID}}); err != nil {
 		t.Fatal(err)
 	}
-	w, _ := b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
-	ids := b.enqueue(refsByID(users), nil)
+	w := b.Worker(worker.Config{ProbeInterval: 100 * time.Millisecond})
+	ids := b.Enqueue(testbed.Refs(users), nil)
 
-	statuses := b.waitDone(ids, 20*time.Second)
+	statuses := b.WaitDone(ids...)
 	for i, id := range ids {
 		st := statuses[id]
 		want := audit.OutcomeDeactivated
@@ -62,10 +64,10 @@ func TestDivision403EndsOneJobWithoutPausingTheFleet(t *testing.T) {
 	if e := statuses[ids[0]].Error; !strings.Contains(e, "missing.division.permission") || !strings.Contains(e, "division") {
 		t.Errorf("the conflict's error does not say what to do: %q", e)
 	}
-	if dl, ok := b.deadLetters()[ids[0]]; !ok || dl.Outcome != audit.OutcomeConflict {
+	if dl, ok := b.DeadLetters()[ids[0]]; !ok || dl.Outcome != audit.OutcomeConflict {
 		t.Errorf("dead letter of the refused job: %+v, %v", dl, ok)
 	}
-	if n := len(b.opsEvents("fleet_paused")); n != 0 {
+	if n := len(b.OpsEvents("fleet_paused")); n != 0 {
 		t.Errorf("%d fleet_paused events for a 403 on one user's division", n)
 	}
 	if p, why := w.Paused(t.Context()); p {
@@ -79,49 +81,51 @@ func TestDivision403EndsOneJobWithoutPausingTheFleet(t *testing.T) {
 // consumer's MaxDeliver, and they run once the permission is back.
 func TestRealPermissionLossPausesUntilThePermissionIsBack(t *testing.T) {
 	t.Parallel()
-	b := newBedTopology(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000}, func(c *jobs.TopologyConfig) { c.MaxDeliver = 2 })
-	if err := b.sim.SetClientPermissions("sim-client", []string{"oauth:token:delete"}); err != nil {
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 30, RateLimit: 1_000_000}, Topology: jobs.TopologyConfig{MaxDeliver: 2}})
+	if err := b.Sim.SetClientPermissions("sim-client", []string{"oauth:token:delete"}); err != nil {
 		t.Fatal(err)
 	}
-	w1, _ := b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
-	w2, _ := b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
-	ids := b.enqueue(refsByID(plainActive(b.sim)[:8]), nil)
+	w1 := b.Worker(worker.Config{ProbeInterval: 100 * time.Millisecond})
+	w2 := b.Worker(worker.Config{ProbeInterval: 100 * time.Millisecond})
+	ids := b.Enqueue(testbed.Refs(plainActive(b.Sim)[:8]), nil)
 
-	waitFor(t, 10*time.Second, "the fleet to pause", func() bool {
+	b.WaitPaused("the fleet to pause", func() bool {
 		p1, _ := w1.Paused(t.Context())
 		p2, _ := w2.Paused(t.Context())
 		return p1 && p2
 	})
 	// Many probe rounds while the permission is missing: long enough for the old read-only probe
-	// to resume and re-pause the fleet many times, and to burn MaxDeliver (2).
-	waitFor(t, 20*time.Second, "ten probes of the refused PATCH", func() bool { return b.probes() >= 10 })
-	if !b.consumerPaused(b.names.NormalConsumer()) || !b.consumerPaused(b.names.UrgentConsumer()) {
+	// to resume and re-pause the fleet many times, and to burn MaxDeliver (2). Counted when a
+	// refused probe has renewed the pause (its hold lasts two probe intervals), so that the check
+	// below does not race the renewal on a loaded machine.
+	b.WaitPaused("ten probes of the refused PATCH", func() bool { return probes(b) >= 10 })
+	if !consumerPaused(b, b.Names.NormalConsumer()) || !consumerPaused(b, b.Names.UrgentConsumer()) {
 		t.Error("the consumers are not paused while the permission is missing")
 	}
-	if n := len(b.opsEvents("fleet_resumed")); n != 0 {
+	if n := len(b.OpsEvents("fleet_resumed")); n != 0 {
 		t.Errorf("%d fleet_resumed events while the permission is missing (flapping)", n)
 	}
 	for _, id := range ids {
-		if st, err := b.status.Get(t.Context(), id); err == nil && (st.State == jobs.StateDone || len(st.Attempts) > 0) {
+		if st, err := b.Status.Get(t.Context(), id); err == nil && (st.State == jobs.StateDone || len(st.Attempts) > 0) {
 			t.Errorf("job %s moved while the permission was missing: %+v", id, st)
 		}
 	}
-	if n := len(b.deadLetters()); n != 0 {
+	if n := len(b.DeadLetters()); n != 0 {
 		t.Errorf("%d dead letters while the fleet was paused", n)
 	}
 
-	if err := b.sim.SetClientPermissions("sim-client", nil); err != nil {
+	if err := b.Sim.SetClientPermissions("sim-client", nil); err != nil {
 		t.Fatal(err)
 	}
-	for id, st := range b.waitDone(ids, 30*time.Second) {
+	for id, st := range b.WaitDone(ids...) {
 		if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 0 {
 			t.Errorf("job %s after the permission came back: %s, attempts %v", id, st.Outcome, st.Attempts)
 		}
 	}
-	if len(b.deadLetters()) != 0 {
+	if len(b.DeadLetters()) != 0 {
 		t.Error("a job was dead-lettered")
 	}
-	waitFor(t, 5*time.Second, "a fleet_resumed event", func() bool { return len(b.opsEvents("fleet_resumed")) > 0 })
+	b.WaitUntil("a fleet_resumed event", func() bool { return len(b.OpsEvents("fleet_resumed")) > 0 })
 }
 
 // Review D7, one owner of the lanes' state: with the guard holding the
@@ -130,36 +134,36 @@ func TestRealPermissionLossPausesUntilThePermissionIsBack(t *testing.T) {
 // resumes it.
 func TestProbeResumeNeverLiftsAGuardHold(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 30, RateLimit: 1_000_000}})
 	guard := jobs.GuardConfig{Limit: 1, UrgentLimit: 5, Window: time.Hour}
-	b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond, Guard: guard})
-	users := plainActive(b.sim)
-	normal := b.enqueue(refsByID(users[:2]), nil)
-	waitFor(t, 20*time.Second, "the guard_tripped event", func() bool { return len(b.opsEvents("guard_tripped")) > 0 })
-	waitFor(t, 10*time.Second, "the normal lane to be held", func() bool { return b.consumerPaused(b.names.NormalConsumer()) })
+	b.Worker(worker.Config{ProbeInterval: 100 * time.Millisecond, Guard: guard})
+	users := plainActive(b.Sim)
+	normal := b.Enqueue(testbed.Refs(users[:2]), nil)
+	b.WaitUntil("the guard_tripped event", func() bool { return len(b.OpsEvents("guard_tripped")) > 0 })
+	b.WaitPaused("the normal lane to be held", func() bool { return consumerPaused(b, b.Names.NormalConsumer()) })
 
-	if err := b.sim.SetClientPermissions("sim-client", []string{"oauth:token:delete"}); err != nil {
+	if err := b.Sim.SetClientPermissions("sim-client", []string{"oauth:token:delete"}); err != nil {
 		t.Fatal(err)
 	}
-	urgent := b.enqueue(refsByID(users[2:3]), func(j *jobs.Job) { j.ID += "-urgent"; j.Priority = jobs.PriorityUrgent })
-	waitFor(t, 10*time.Second, "the fleet_paused event", func() bool { return len(b.opsEvents("fleet_paused")) > 0 })
-	if err := b.sim.SetClientPermissions("sim-client", nil); err != nil {
+	urgent := b.Enqueue(testbed.Refs(users[2:3]), func(j *jobs.Job) { j.ID += "-urgent"; j.Priority = jobs.PriorityUrgent })
+	b.WaitUntil("the fleet_paused event", func() bool { return len(b.OpsEvents("fleet_paused")) > 0 })
+	if err := b.Sim.SetClientPermissions("sim-client", nil); err != nil {
 		t.Fatal(err)
 	}
-	b.waitDone(urgent, 20*time.Second)
-	waitFor(t, 5*time.Second, "the fleet_resumed event", func() bool { return len(b.opsEvents("fleet_resumed")) > 0 })
+	b.WaitDone(urgent...)
+	b.WaitUntil("the fleet_resumed event", func() bool { return len(b.OpsEvents("fleet_resumed")) > 0 })
 
-	if !b.consumerPaused(b.names.NormalConsumer()) {
+	if !consumerPaused(b, b.Names.NormalConsumer()) {
 		t.Fatal("the probe's resume lifted the guard's hold on the normal lane")
 	}
-	if b.consumerPaused(b.names.UrgentConsumer()) {
+	if consumerPaused(b, b.Names.UrgentConsumer()) {
 		t.Error("the urgent lane stayed paused after the probe passed")
 	}
-	if n := b.doneCount(normal); n != 1 {
+	if n := doneCount(b, normal); n != 1 {
 		t.Fatalf("%d normal jobs done while the guard holds, want 1", n)
 	}
 
-	g, err := jobs.NewGuard(t.Context(), b.js, b.names, guard, audit.Origin{})
+	g, err := jobs.NewGuard(t.Context(), b.JS, b.Names, guard, audit.Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,8 +182,8 @@ func TestProbeResumeNeverLiftsAGuardHold(t *testing.T) {
 	if _, err := g.Resume(t.Context(), jobs.GuardDecision{Operator: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	b.waitDone(normal, 20*time.Second)
-	if b.consumerPaused(b.names.NormalConsumer()) {
+	b.WaitDone(normal...)
+	if consumerPaused(b, b.Names.NormalConsumer()) {
 		t.Error("the normal lane stayed paused after the operator resumed the guard")
 	}
 }
@@ -189,27 +193,27 @@ func TestProbeResumeNeverLiftsAGuardHold(t *testing.T) {
 // Genesys accepts the call again.
 func TestHeldJobsAreHandedBackOnShutdown(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
-	if err := b.sim.SetClientPermissions("sim-client", []string{"oauth:token:delete"}); err != nil {
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 30, RateLimit: 1_000_000}})
+	if err := b.Sim.SetClientPermissions("sim-client", []string{"oauth:token:delete"}); err != nil {
 		t.Fatal(err)
 	}
-	w1, stop1 := b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
-	ids := b.enqueue(refsByID(plainActive(b.sim)[:3]), nil)
-	waitFor(t, 10*time.Second, "the fleet to pause", func() bool { p, _ := w1.Paused(t.Context()); return p })
-	stop1()
+	w1 := b.Worker(worker.Config{ProbeInterval: 100 * time.Millisecond})
+	ids := b.Enqueue(testbed.Refs(plainActive(b.Sim)[:3]), nil)
+	b.WaitPaused("the fleet to pause", func() bool { p, _ := w1.Paused(t.Context()); return p })
+	_ = w1.Stop() // its error, if any, fails the test at cleanup
 	for _, id := range ids {
-		if st, err := b.status.Get(t.Context(), id); err == nil && (st.State == jobs.StateDone || len(st.Attempts) > 0) {
+		if st, err := b.Status.Get(t.Context(), id); err == nil && (st.State == jobs.StateDone || len(st.Attempts) > 0) {
 			t.Errorf("job %s moved when its worker stopped during the pause: %+v", id, st)
 		}
 	}
-	if n := len(b.deadLetters()); n != 0 {
+	if n := len(b.DeadLetters()); n != 0 {
 		t.Errorf("%d dead letters after a stop during the pause", n)
 	}
-	if err := b.sim.SetClientPermissions("sim-client", nil); err != nil {
+	if err := b.Sim.SetClientPermissions("sim-client", nil); err != nil {
 		t.Fatal(err)
 	}
-	b.worker(jobs.WorkerConfig{ProbeInterval: 100 * time.Millisecond})
-	for id, st := range b.waitDone(ids, 30*time.Second) {
+	b.Worker(worker.Config{ProbeInterval: 100 * time.Millisecond})
+	for id, st := range b.WaitDone(ids...) {
 		if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 0 {
 			t.Errorf("job %s: %s, attempts %v", id, st.Outcome, st.Attempts)
 		}

@@ -1,4 +1,4 @@
-package jobs
+package worker
 
 import (
 	"context"
@@ -35,7 +35,7 @@ func TestJudgeRefusal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			probed := false
-			w := &Worker{log: zap.NewNop(), cfg: WorkerConfig{Probe: func(ctx context.Context, failed error) error {
+			w := &Worker{log: zap.NewNop(), cfg: Config{Probe: func(ctx context.Context, failed error) error {
 				probed = true
 				if failed != tt.err {
 					t.Errorf("probe got %v, want the refused call's error", failed)

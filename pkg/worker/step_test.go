@@ -1,4 +1,4 @@
-package jobs_test
+package worker_test
 
 import (
 	"context"
@@ -7,22 +7,23 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // A step written outside the package, in a plan of the test's own: it runs, makes its Genesys
-// call through jobs.Call, is recorded done in the status, is not run again when a later step
+// call through worker.Call, is recorded done in the status, is not run again when a later step
 // fails and the job is delivered again, and what it found is in the audit event under
 // unmapped.steps.<name>.
 func TestAStepAddedInATestPlan(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 5})
-	u := b.sim.Users()[0]
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 5}})
+	u := b.Sim.Users()[0]
 	if !u.Active {
 		t.Fatalf("simulated user %s is inactive", u.ID)
 	}
@@ -32,9 +33,9 @@ func TestAStepAddedInATestPlan(t *testing.T) {
 		Active   bool   `json:"active"`
 	}
 	var probeRuns, flakyRuns atomic.Int32
-	probe := jobs.Step{Name: "probe", Phase: jobs.PhaseClean, Do: func(ctx context.Context, r *jobs.Run) error {
+	probe := worker.Step{Name: "probe", Phase: worker.PhaseClean, Do: func(ctx context.Context, r *worker.Run) error {
 		probeRuns.Add(1)
-		got, err := jobs.Call(ctx, r, func(c *genesys.Client) (*genesys.User, *genesys.Response, error) {
+		got, err := worker.Call(ctx, r, func(c *genesys.Client) (*genesys.User, *genesys.Response, error) {
 			return c.Users.Get(ctx, r.User().ID)
 		})
 		if err != nil {
@@ -43,18 +44,18 @@ func TestAStepAddedInATestPlan(t *testing.T) {
 		return r.Found("probe", probed{UserName: got.UserName, Active: got.Active})
 	}}
 	// flaky fails on its first run only: the job is handed back with an attempt and delivered again.
-	flaky := jobs.Step{Name: "flaky", Phase: jobs.PhaseClean, Do: func(context.Context, *jobs.Run) error {
+	flaky := worker.Step{Name: "flaky", Phase: worker.PhaseClean, Do: func(context.Context, *worker.Run) error {
 		if flakyRuns.Add(1) == 1 {
 			return errors.New("flaky: fails once")
 		}
 		return nil
 	}}
-	b.worker(jobs.WorkerConfig{Plan: func(job jobs.Job) []jobs.Step {
-		return append(jobs.DefaultPlan(job), probe, flaky)
+	b.Worker(worker.Config{Plan: func(job jobs.Job) []worker.Step {
+		return append(worker.DefaultPlan(job), probe, flaky)
 	}})
 
-	id := b.enqueue([]jobs.UserRef{{ID: u.ID}}, nil)[0]
-	st := b.waitDone([]string{id}, 30*time.Second)[id]
+	id := b.Enqueue([]jobs.UserRef{{ID: u.ID}}, nil)[0]
+	st := b.WaitDone(id)[id]
 
 	if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 1 {
 		t.Fatalf("outcome %s after %d failed attempts; want deactivated after 1", st.Outcome, len(st.Attempts))
@@ -69,7 +70,7 @@ func TestAStepAddedInATestPlan(t *testing.T) {
 	}
 	want := probed{UserName: u.UserName, Active: false}
 	var got probed
-	if err := json.Unmarshal(b.auditEvents()[id].Steps["probe"], &got); err != nil || got != want {
+	if err := json.Unmarshal(b.AuditEvents()[id].Steps["probe"], &got); err != nil || got != want {
 		t.Errorf("unmapped.steps.probe = %+v (%v); want %+v", got, err, want)
 	}
 	if raw := st.Steps.Steps["probe"]; string(raw) != `{"user_name":"`+u.UserName+`","active":false}` {

@@ -1,4 +1,4 @@
-package jobs_test
+package worker_test
 
 import (
 	"fmt"
@@ -12,33 +12,34 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 func TestPipeline500Users(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 500, RateLimit: 1_000_000})
-	users := b.sim.Users()
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 500, RateLimit: 1_000_000}})
+	users := b.Sim.Users()
 	before := map[string]genesyssim.User{}
 	for _, u := range users {
 		before[u.ID] = u
 	}
-	b.worker(jobs.WorkerConfig{Concurrency: 8})
-	b.worker(jobs.WorkerConfig{Concurrency: 8})
-	ids := b.enqueue(refsByID(users), nil)
-	statuses := b.waitDone(ids, 90*time.Second)
+	b.Worker(worker.Config{Concurrency: 8})
+	b.Worker(worker.Config{Concurrency: 8})
+	ids := b.Enqueue(testbed.Refs(users), nil)
+	statuses := b.WaitDone(ids...)
 
-	events := b.auditEvents()
+	events := b.AuditEvents()
 	if len(events) != len(ids) || len(statuses) != len(ids) {
 		t.Errorf("%d audit events and %d status records for %d jobs", len(events), len(statuses), len(ids))
 	}
-	if n := b.jobsLeft(); n != 0 {
-		t.Errorf("%d messages left in the jobs stream", n)
-	}
-	calls := b.callsByUser()
+	// A job is acked after its done status is stored: its message leaves the stream a moment later.
+	b.WaitUntil("the jobs stream to empty", func() bool { return b.JobsLeft() == 0 })
+	calls := b.CallsByUser()
 	for i, id := range ids {
 		u := before[users[i].ID]
 		ev, st := events[id], statuses[id]
@@ -56,7 +57,7 @@ func TestPipeline500Users(t *testing.T) {
 		if n := len(calls[u.ID]); n > maxCalls {
 			t.Errorf("user %s (%s): %d calls %v, want at most %d", u.ID, want, n, calls[u.ID], maxCalls)
 		}
-		after, _ := b.sim.User(u.ID)
+		after, _ := b.Sim.User(u.ID)
 		if !u.Deleted && (after.Active || after.Tokens != 0) {
 			t.Errorf("user %s after the job: active %t tokens %d", u.ID, after.Active, after.Tokens)
 		}
@@ -65,21 +66,21 @@ func TestPipeline500Users(t *testing.T) {
 			t.Errorf("event of %s: %+v (roles before %v)", u.ID, ev, u.Roles())
 		}
 	}
-	if dl := b.deadLetters(); len(dl) != 0 {
+	if dl := b.DeadLetters(); len(dl) != 0 {
 		t.Errorf("%d dead letters, want none", len(dl))
 	}
 }
 
 func TestPipelineStormsAreRetriedWithoutSpendingAttemptsOn429(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 60, RateLimit: 1_000_000, Faults: genesyssim.Faults{
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 60, RateLimit: 1_000_000, Faults: genesyssim.Faults{
 		Seed: 3, ErrorRate: 0.2, BurstRate: 0.05, BurstLength: 3, BurstRetryAfter: time.Second,
-	}})
-	b.worker(jobs.WorkerConfig{Concurrency: 6, Genesys: b.client(genesys.WithMaxElapsedTime(10 * time.Second))})
-	active := slices.DeleteFunc(b.sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })[:30]
-	ids := b.enqueue(refsByID(active), nil)
-	statuses := b.waitDone(ids, 120*time.Second)
-	c := b.sim.Counters()
+	}}})
+	b.Worker(worker.Config{Concurrency: 6, Genesys: b.Client(genesys.WithMaxElapsedTime(10 * time.Second))})
+	active := slices.DeleteFunc(b.Sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })[:30]
+	ids := b.Enqueue(testbed.Refs(active), nil)
+	statuses := b.WaitDone(ids...)
+	c := b.Sim.Counters()
 	if c.ByFault[genesyssim.FaultServerError] == 0 || c.ByStatus[429] == 0 {
 		t.Fatalf("faults injected: %v; the storms did not happen", c.ByFault)
 	}
@@ -92,18 +93,18 @@ func TestPipelineStormsAreRetriedWithoutSpendingAttemptsOn429(t *testing.T) {
 
 func TestPipelineExhaustedJobIsDeadLetteredWithEveryAttempt(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 20, RateLimit: 1_000_000, Faults: genesyssim.Faults{
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 20, RateLimit: 1_000_000, Faults: genesyssim.Faults{
 		ErrorRate: 1, ErrorStatuses: []int{503}, Routes: []string{"PATCH /api/v2/scim/v2/users/{id}"},
-	}})
-	b.worker(jobs.WorkerConfig{MaxAttempts: 3, Genesys: b.client(genesys.WithMaxElapsedTime(100 * time.Millisecond))})
-	target := slices.IndexFunc(b.sim.Users(), func(u genesyssim.User) bool { return u.Active && !u.Deleted })
-	user := b.sim.Users()[target]
-	ids := b.enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
-	st := b.waitDone(ids, 30*time.Second)[ids[0]]
+	}}})
+	b.Worker(worker.Config{MaxAttempts: 3, Genesys: b.Client(genesys.WithMaxElapsedTime(100 * time.Millisecond))})
+	target := slices.IndexFunc(b.Sim.Users(), func(u genesyssim.User) bool { return u.Active && !u.Deleted })
+	user := b.Sim.Users()[target]
+	ids := b.Enqueue([]jobs.UserRef{{ID: user.ID}}, nil)
+	st := b.WaitDone(ids...)[ids[0]]
 	if st.Outcome != audit.OutcomeExhausted || len(st.Attempts) != 3 {
 		t.Fatalf("status %+v, want exhausted after 3 attempts", st)
 	}
-	dl, ok := b.deadLetters()[ids[0]]
+	dl, ok := b.DeadLetters()[ids[0]]
 	if !ok || dl.Outcome != audit.OutcomeExhausted || len(dl.Attempts) != 3 {
 		t.Fatalf("dead letter %+v", dl)
 	}
@@ -112,35 +113,35 @@ func TestPipelineExhaustedJobIsDeadLetteredWithEveryAttempt(t *testing.T) {
 			t.Errorf("attempt %d error %q does not say what failed", a.N, a.Error)
 		}
 	}
-	ev := b.auditEvents()[ids[0]]
+	ev := b.AuditEvents()[ids[0]]
 	if ev.Outcome != audit.OutcomeExhausted || ev.Attempts != 3 || strings.Count(ev.Error, "attempt ") != 3 {
 		t.Errorf("audit event %+v", ev)
 	}
-	if u, _ := b.sim.User(user.ID); !u.Active {
+	if u, _ := b.Sim.User(user.ID); !u.Active {
 		t.Errorf("the user was deactivated although every PATCH failed")
 	}
 }
 
 func TestPipelineOutcomes(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 120, RateLimit: 1_000_000})
-	users := b.sim.Users()
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 120, RateLimit: 1_000_000}})
+	users := b.Sim.Users()
 	admin := users[slices.IndexFunc(users, func(u genesyssim.User) bool {
 		return u.Active && !u.Deleted && slices.Contains(u.Roles(), "Master Admin")
 	})]
 	plain := slices.DeleteFunc(slices.Clone(users), func(u genesyssim.User) bool {
 		return !u.Active || u.Deleted || slices.Contains(u.Roles(), "Master Admin")
 	})
-	b.worker(jobs.WorkerConfig{Protect: jobs.Protection{Roles: []string{"master admin"}, UserNames: []string{plain[1].UserName}}})
+	b.Worker(worker.Config{Protect: worker.Protection{Roles: []string{"master admin"}, UserNames: []string{plain[1].UserName}}})
 
-	protected := b.enqueue([]jobs.UserRef{{ID: admin.ID}, {UserName: plain[1].UserName}}, nil)
-	dry := b.enqueue([]jobs.UserRef{{ExternalID: plain[2].ExternalID}}, func(j *jobs.Job) { j.ID += "-dry"; j.DryRun = true })
-	unknown := b.enqueue([]jobs.UserRef{{ID: "00000000-0000-4000-8000-000000000000"}, {ExternalID: `x" or userName pr or externalId eq "y`}, {UserName: "nobody@example.com"}},
+	protected := b.Enqueue([]jobs.UserRef{{ID: admin.ID}, {UserName: plain[1].UserName}}, nil)
+	dry := b.Enqueue([]jobs.UserRef{{ExternalID: plain[2].ExternalID}}, func(j *jobs.Job) { j.ID += "-dry"; j.DryRun = true })
+	unknown := b.Enqueue([]jobs.UserRef{{ID: "00000000-0000-4000-8000-000000000000"}, {ExternalID: `x" or userName pr or externalId eq "y`}, {UserName: "nobody@example.com"}},
 		func(j *jobs.Job) { j.ID += "-unknown" })
-	byName := b.enqueue([]jobs.UserRef{{UserName: plain[3].UserName}, {ExternalID: plain[4].ExternalID}}, func(j *jobs.Job) { j.ID += "-byname"; j.Priority = jobs.PriorityUrgent })
+	byName := b.Enqueue([]jobs.UserRef{{UserName: plain[3].UserName}, {ExternalID: plain[4].ExternalID}}, func(j *jobs.Job) { j.ID += "-byname"; j.Priority = jobs.PriorityUrgent })
 	all := slices.Concat(protected, dry, unknown, byName)
-	statuses := b.waitDone(all, 30*time.Second)
-	events, dead := b.auditEvents(), b.deadLetters()
+	statuses := b.WaitDone(all...)
+	events, dead := b.AuditEvents(), b.DeadLetters()
 
 	expect := func(ids []string, want audit.Outcome, deadLettered bool) {
 		t.Helper()
@@ -158,13 +159,13 @@ func TestPipelineOutcomes(t *testing.T) {
 	expect(unknown, audit.OutcomeNotFound, false)
 	expect(byName, audit.OutcomeDeactivated, false)
 
-	for _, r := range b.sim.Requests() {
+	for _, r := range b.Sim.Requests() {
 		changing := r.Method != http.MethodGet
 		if changing && (r.UserID == admin.ID || r.UserID == plain[1].ID || r.UserID == plain[2].ID) {
 			t.Errorf("a protected or dry-run user got a changing call: %s %s", r.Method, r.Path)
 		}
 	}
-	if u, _ := b.sim.User(admin.ID); !u.Active {
+	if u, _ := b.Sim.User(admin.ID); !u.Active {
 		t.Error("the protected admin was deactivated")
 	}
 	if !strings.Contains(events[protected[0]].Error, "Master Admin") {
@@ -174,8 +175,8 @@ func TestPipelineOutcomes(t *testing.T) {
 
 func TestPipelineMalformedInputIsRejected(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 10, RateLimit: 1_000_000})
-	b.worker(jobs.WorkerConfig{})
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 10, RateLimit: 1_000_000}})
+	b.Worker(worker.Config{})
 	valid := `{"version":1,"id":"%s","action":"deactivate","user":{"id":"6f0b1c7e-1f7a-4c1e-9b43-2a7d2f0c9a11"},"requested_by":"hr"}`
 	bad := map[string]string{
 		"broken-json":     `{"version":1,"id":"broken-json",`,
@@ -191,10 +192,10 @@ func TestPipelineMalformedInputIsRejected(t *testing.T) {
 		"unknown-action":  strings.Replace(fmt.Sprintf(valid, "unknown-action"), "deactivate", "delete", 1),
 	}
 	for id, body := range bad {
-		msg := nats.NewMsg(b.names.NormalSubject())
+		msg := nats.NewMsg(b.Names.NormalSubject())
 		msg.Data = []byte(body)
 		msg.Header.Set(jetstream.MsgIDHeader, id)
-		if _, err := b.js.PublishMsg(t.Context(), msg); err != nil {
+		if _, err := b.JS.PublishMsg(t.Context(), msg); err != nil {
 			t.Fatalf("publish %s: %v", id, err)
 		}
 	}
@@ -202,8 +203,8 @@ func TestPipelineMalformedInputIsRejected(t *testing.T) {
 	for id := range bad {
 		ids = append(ids, id)
 	}
-	statuses := b.waitDone(ids, 30*time.Second)
-	events, dead := b.auditEvents(), b.deadLetters()
+	statuses := b.WaitDone(ids...)
+	events, dead := b.AuditEvents(), b.DeadLetters()
 	for _, id := range ids {
 		if statuses[id].Outcome != audit.OutcomeRejected || events[id].Outcome != audit.OutcomeRejected || events[id].Attempts != 0 {
 			t.Errorf("%s: status %s event %+v, want rejected without an attempt", id, statuses[id].Outcome, events[id])
@@ -212,41 +213,44 @@ func TestPipelineMalformedInputIsRejected(t *testing.T) {
 			t.Errorf("%s: dead letter reason %q is not a clear error", id, dead[id].Reason)
 		}
 	}
-	if n := len(b.sim.Requests()); n != 0 {
+	if n := len(b.Sim.Requests()); n != 0 {
 		t.Errorf("rejected jobs made %d Genesys calls", n)
 	}
 	// The worker is still alive: a valid job after all that is done.
-	ok := b.enqueue([]jobs.UserRef{{ID: b.sim.Users()[0].ID}}, nil)
-	b.waitDone(ok, 10*time.Second)
+	ok := b.Enqueue([]jobs.UserRef{{ID: b.Sim.Users()[0].ID}}, nil)
+	b.WaitDone(ok...)
 }
 
 func TestPipelineRefusedCredentialsPauseTheFleet(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 30, RateLimit: 1_000_000})
-	if err := b.sim.SetClientEnabled("sim-client", false); err != nil {
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 30, RateLimit: 1_000_000}})
+	if err := b.Sim.SetClientEnabled("sim-client", false); err != nil {
 		t.Fatal(err)
 	}
-	w1, _ := b.worker(jobs.WorkerConfig{ProbeInterval: 200 * time.Millisecond})
-	w2, _ := b.worker(jobs.WorkerConfig{ProbeInterval: 200 * time.Millisecond})
-	active := slices.DeleteFunc(b.sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })[:10]
-	ids := b.enqueue(refsByID(active), nil)
+	w1 := b.Worker(worker.Config{ProbeInterval: 200 * time.Millisecond})
+	w2 := b.Worker(worker.Config{ProbeInterval: 200 * time.Millisecond})
+	active := slices.DeleteFunc(b.Sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })[:10]
+	ids := b.Enqueue(testbed.Refs(active), nil)
 
-	waitFor(t, 10*time.Second, "the fleet to pause", func() bool {
+	b.WaitPaused("the fleet to pause", func() bool {
 		p1, _ := w1.Paused(t.Context())
 		p2, _ := w2.Paused(t.Context())
 		return p1 && p2
 	})
-	time.Sleep(500 * time.Millisecond) // a few probe rounds while refused
+	seen := len(b.Sim.Requests())
+	testbed.WaitFor(t, "a few probe rounds while refused", b.SimChanges(), testbed.Until[struct{}](func() bool {
+		return len(b.Sim.Requests()) >= seen+4 // while paused, only the probes call Genesys
+	}))
 	for _, id := range ids {
-		if st, err := b.status.Get(t.Context(), id); err == nil && (st.State == jobs.StateDone || len(st.Attempts) > 0) {
+		if st, err := b.Status.Get(t.Context(), id); err == nil && (st.State == jobs.StateDone || len(st.Attempts) > 0) {
 			t.Errorf("job %s moved while the fleet was paused: %+v", id, st)
 		}
 	}
-	if len(b.deadLetters()) != 0 || len(b.auditEvents()) != 0 {
+	if len(b.DeadLetters()) != 0 || len(b.AuditEvents()) != 0 {
 		t.Error("a paused fleet dead-lettered or finished jobs")
 	}
 	ops := 0
-	for _, m := range b.streamMsgs(b.names.AuditStream()) {
+	for _, m := range b.StreamMsgs(b.Names.AuditStream()) {
 		if strings.HasSuffix(m.Subject, ".audit.ops.fleet_paused") {
 			ops++
 		}
@@ -255,15 +259,15 @@ func TestPipelineRefusedCredentialsPauseTheFleet(t *testing.T) {
 		t.Error("no fleet_paused ops event")
 	}
 
-	if err := b.sim.SetClientEnabled("sim-client", true); err != nil {
+	if err := b.Sim.SetClientEnabled("sim-client", true); err != nil {
 		t.Fatal(err)
 	}
-	for id, st := range b.waitDone(ids, 30*time.Second) {
+	for id, st := range b.WaitDone(ids...) {
 		if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 0 {
 			t.Errorf("job %s after resuming: %s, attempts %v", id, st.Outcome, st.Attempts)
 		}
 	}
-	waitFor(t, 5*time.Second, "readiness to return", func() bool {
+	b.WaitPaused("readiness to return", func() bool {
 		p1, _ := w1.Paused(t.Context())
 		p2, _ := w2.Paused(t.Context())
 		return !p1 && !p2
@@ -273,25 +277,25 @@ func TestPipelineRefusedCredentialsPauseTheFleet(t *testing.T) {
 func TestPipelineUrgentJobOvertakesBacklog(t *testing.T) {
 	t.Parallel()
 	// Throughput is held by a slow Genesys: every call takes 15 ms.
-	b := newBed(t, genesyssim.Config{Users: 2400, RateLimit: 1_000_000, Faults: genesyssim.Faults{LatencyMin: 15 * time.Millisecond, LatencyMax: 15 * time.Millisecond}})
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 2400, RateLimit: 1_000_000, Faults: genesyssim.Faults{LatencyMin: 15 * time.Millisecond, LatencyMax: 15 * time.Millisecond}}})
 	const concurrency = 4
-	b.worker(jobs.WorkerConfig{Concurrency: concurrency})
-	active := slices.DeleteFunc(b.sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })
+	b.Worker(worker.Config{Concurrency: concurrency})
+	active := slices.DeleteFunc(b.Sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })
 	if len(active) < 2001 {
 		t.Fatalf("only %d active users", len(active))
 	}
-	normal := b.enqueue(refsByID(active[1:2001]), nil) // 2,000 deactivations, three calls each
-	waitFor(t, 20*time.Second, "the backlog to start", func() bool {
-		st, err := b.status.Get(t.Context(), normal[20])
+	normal := b.Enqueue(testbed.Refs(active[1:2001]), nil) // 2,000 deactivations, three calls each
+	b.WaitUntil("the backlog to start", func() bool {
+		st, err := b.Status.Get(t.Context(), normal[20])
 		return err == nil && st.State == jobs.StateDone
 	})
 	target := active[0]
 	published := time.Now()
-	urgent := b.enqueue([]jobs.UserRef{{ID: target.ID}}, func(j *jobs.Job) { j.ID = "urgent-1"; j.Priority = jobs.PriorityUrgent })
-	done := b.waitDone(urgent, 20*time.Second)[urgent[0]]
+	urgent := b.Enqueue([]jobs.UserRef{{ID: target.ID}}, func(j *jobs.Job) { j.ID = "urgent-1"; j.Priority = jobs.PriorityUrgent })
+	done := b.WaitDone(urgent...)[urgent[0]]
 	overtaken := 0
 	for _, id := range normal {
-		st, err := b.status.Get(t.Context(), id)
+		st, err := b.Status.Get(t.Context(), id)
 		if err == nil && st.State == jobs.StateDone && st.FinishedAt.After(published) && st.FinishedAt.Before(done.FinishedAt) {
 			overtaken++
 		}
@@ -300,17 +304,6 @@ func TestPipelineUrgentJobOvertakesBacklog(t *testing.T) {
 		t.Errorf("%d normal jobs finished between the urgent job's publication and its end, want at most %d (the in-flight limit)", overtaken, concurrency)
 	}
 	t.Logf("urgent job done %s after publication; %d normal jobs finished in between", done.FinishedAt.Sub(published), overtaken)
-}
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // holdTransport holds every request that names one of its users until release is closed.
@@ -341,25 +334,25 @@ func (h *holdTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // and finishes, in the slot the worker keeps for urgent jobs alone.
 func TestPipelineUrgentJobDoesNotWaitForASlot(t *testing.T) {
 	t.Parallel()
-	b := newBed(t, genesyssim.Config{Users: 20, RateLimit: 1_000_000})
-	active := slices.DeleteFunc(b.sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 20, RateLimit: 1_000_000}})
+	active := slices.DeleteFunc(b.Sim.Users(), func(u genesyssim.User) bool { return !u.Active || u.Deleted })
 	hold := &holdTransport{users: []string{active[1].ID, active[2].ID}, held: make(chan struct{}, 1), release: make(chan struct{})}
 	released := sync.OnceFunc(func() { close(hold.release) })
 	t.Cleanup(released)
-	b.worker(jobs.WorkerConfig{Concurrency: 1, Genesys: b.client(genesys.WithHTTPClient(&http.Client{Transport: hold}))})
-	normal := b.enqueue(refsByID(active[1:3]), nil)
+	b.Worker(worker.Config{Concurrency: 1, Genesys: b.Client(genesys.WithHTTPClient(&http.Client{Transport: hold}))})
+	normal := b.Enqueue(testbed.Refs(active[1:3]), nil)
 	select {
 	case <-hold.held:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the normal job never reached Genesys")
 	}
-	urgent := b.enqueue([]jobs.UserRef{{ID: active[0].ID}}, func(j *jobs.Job) { j.ID = "urgent-1"; j.Priority = jobs.PriorityUrgent })
-	b.waitDone(urgent, 10*time.Second)
+	urgent := b.Enqueue([]jobs.UserRef{{ID: active[0].ID}}, func(j *jobs.Job) { j.ID = "urgent-1"; j.Priority = jobs.PriorityUrgent })
+	b.WaitDone(urgent...)
 	for _, id := range normal {
-		if st, err := b.status.Get(t.Context(), id); err == nil && st.State == jobs.StateDone {
+		if st, err := b.Status.Get(t.Context(), id); err == nil && st.State == jobs.StateDone {
 			t.Errorf("normal job %s finished while its Genesys call was held", id)
 		}
 	}
 	released()
-	b.waitDone(normal, 10*time.Second)
+	b.WaitDone(normal...)
 }

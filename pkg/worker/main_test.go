@@ -1,4 +1,4 @@
-package jobs_test
+package worker_test
 
 import (
 	"context"
@@ -6,14 +6,13 @@ import (
 	"os/signal"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
-	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
-	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // childEnv makes the test binary run as a worker process instead of the
@@ -43,18 +42,18 @@ func runChildWorker() int {
 	if err != nil {
 		return 2
 	}
-	c, err := genesys.NewClient(os.Getenv("CHILD_SIM_URL"), genesys.WithCredentials("sim-client", "sim-secret"),
-		genesys.WithLimiter(genesys.NewRateLimiter(1_000_000, time.Second)))
+	c, err := testbed.NewClient(os.Getenv("CHILD_SIM_URL"))
 	if err != nil {
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	w, err := jobs.NewWorker(ctx, jobs.WorkerConfig{JetStream: js, Genesys: c, ID: "child", Concurrency: 4, AckWait: 5 * time.Second})
+	w, err := testbed.RunWorker(ctx, worker.Config{JetStream: js, Genesys: c, ID: "child", Concurrency: 4})
 	if err != nil {
 		return 2
 	}
-	if err := w.Run(ctx); err != nil {
+	<-ctx.Done()
+	if err := w.Stop(); err != nil {
 		return 1
 	}
 	return 0

@@ -1,8 +1,0 @@
-package jobs
-
-import "time"
-
-// SetWorkerClock makes w read the time from now (status, audit event and
-// dead-letter stamps, leases). Call it before Run. Only the golden test
-// uses it, to fix the stamps it records.
-func SetWorkerClock(w *Worker, now func() time.Time) { w.now = now }
