@@ -22,7 +22,7 @@ import (
 type DevConfig struct {
 	// JetStream reaches the provisioned audit stream. Required.
 	JetStream jetstream.JetStream
-	// Prefix of the deployment. Defaults to "genesys".
+	// Prefix of the deployment. Defaults to audit.DefaultPrefix ("genesys").
 	Prefix string
 	// Listen is the sink's address. Defaults to "127.0.0.1:0" (a free port).
 	Listen string
