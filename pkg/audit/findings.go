@@ -70,7 +70,7 @@ func clipSteps(in map[string]json.RawMessage, limit int) map[string]json.RawMess
 		if len(v) > limit || !json.Valid(v) {
 			v = json.RawMessage(stepClipped)
 		}
-		out[clip(name, 64)] = v
+		out[Clip(name, 64)] = v
 	}
 	return out
 }

@@ -53,7 +53,7 @@ const maxFields = 32
 // fields.
 func (o Origin) OpsEvent(op Ops) (*Event, error) {
 	if !kindRE.MatchString(op.Kind) {
-		return nil, fmt.Errorf("audit: ops kind %q must match %s", clip(op.Kind, 64), kindRE)
+		return nil, fmt.Errorf("audit: ops kind %q must match %s", Clip(op.Kind, 64), kindRE)
 	}
 	if op.Message == "" {
 		return nil, fmt.Errorf("audit: ops event %s has no message", op.Kind)
@@ -68,7 +68,7 @@ func (o Origin) OpsEvent(op Ops) (*Event, error) {
 	if len(op.Fields) > 0 {
 		fields = make(map[string]string, len(op.Fields))
 		for k, v := range op.Fields {
-			fields[clip(k, 64)] = clip(v, maxText)
+			fields[Clip(k, 64)] = Clip(v, maxText)
 		}
 	}
 	key := op.Key
@@ -79,7 +79,7 @@ func (o Origin) OpsEvent(op Ops) (*Event, error) {
 		SpecVersion: SpecVersion, ID: OpsIDPrefix + uuidV5(eventNamespace, "ops\x00"+op.Kind+"\x00"+key), Source: o.source(),
 		Type: TypePrefix + "ops." + op.Kind, Time: formatTime(op.Time), DataContentType: DataContentType,
 		DataSchema: OpsDataSchema,
-		Data:       &OpsData{Kind: op.Kind, Message: clip(op.Message, maxText), Time: op.Time.UnixMilli(), Fields: fields, Product: o.product()},
+		Data:       &OpsData{Kind: op.Kind, Message: Clip(op.Message, maxText), Time: op.Time.UnixMilli(), Fields: fields, Product: o.product()},
 		route:      routeOps + op.Kind,
 	}
 	if _, err := ev.Encode(); err != nil {

@@ -156,7 +156,7 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 	}
 	info, ok := outcomes[r.Outcome]
 	if !ok {
-		return nil, fmt.Errorf("audit: unknown outcome %q", clip(string(r.Outcome), 64))
+		return nil, fmt.Errorf("audit: unknown outcome %q", Clip(string(r.Outcome), 64))
 	}
 	if r.Time.IsZero() {
 		return nil, errNoTime
@@ -180,23 +180,23 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 		SeverityID: info.severity, Severity: severityNames[info.severity],
 		StatusID: info.status, Status: statusNames[info.status],
 		Time:     r.Time.UnixMilli(),
-		Message:  clip(cmp.Or(r.Message, info.message), maxText),
-		Metadata: Metadata{Version: OCSFVersion, Product: o.product(), UID: id, CorrelationUID: clip(r.JobID, maxText), LogName: "audit"},
+		Message:  Clip(cmp.Or(r.Message, info.message), maxText),
+		Metadata: Metadata{Version: OCSFVersion, Product: o.product(), UID: id, CorrelationUID: Clip(r.JobID, maxText), LogName: "audit"},
 		User:     ocsfUser(r.User),
 		Actor:    Actor{AppName: ProductName},
 		Unmapped: Unmapped{
-			JobID: clip(r.JobID, maxText), Outcome: r.Outcome, DeadLetter: info.deadLetter,
-			Ticket: clip(r.Ticket, maxText), Reason: clip(r.Reason, maxText), Priority: clip(r.Priority, 32),
-			DryRun: r.DryRun, Forced: r.Forced, ReplayOf: clip(r.ReplayOf, maxText), Findings: r.Findings.clipped(),
-			Attempts: max(r.Attempts, 0), LatencyMS: max(r.Latency.Milliseconds(), 0), Error: clip(r.Error, maxError),
+			JobID: Clip(r.JobID, maxText), Outcome: r.Outcome, DeadLetter: info.deadLetter,
+			Ticket: Clip(r.Ticket, maxText), Reason: Clip(r.Reason, maxText), Priority: Clip(r.Priority, 32),
+			DryRun: r.DryRun, Forced: r.Forced, ReplayOf: Clip(r.ReplayOf, maxText), Findings: r.Findings.clipped(),
+			Attempts: max(r.Attempts, 0), LatencyMS: max(r.Latency.Milliseconds(), 0), Error: Clip(r.Error, maxError),
 		},
 	}
 	if r.RequestedBy != "" {
-		data.Actor.User = &ActorUser{Name: clip(r.RequestedBy, maxText)}
+		data.Actor.User = &ActorUser{Name: Clip(r.RequestedBy, maxText)}
 	}
 	ev := &Event{
 		SpecVersion: SpecVersion, ID: id, Source: o.source(), Type: TypePrefix + "user." + string(r.Outcome),
-		Subject: clip(r.User.ID, maxText), Time: formatTime(r.Time), DataContentType: DataContentType,
+		Subject: Clip(r.User.ID, maxText), Time: formatTime(r.Time), DataContentType: DataContentType,
 		DataSchema: AccountChangeSchema, Data: data,
 		route: userRoute(r.Outcome, r.User.ID),
 	}
@@ -204,7 +204,7 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 }
 
 func ocsfUser(t Target) User {
-	u := User{UID: clip(t.ID, maxText), UIDAlt: clip(t.ExternalID, maxText), Name: clip(t.UserName, maxText), TypeID: 1, Type: "User"}
+	u := User{UID: Clip(t.ID, maxText), UIDAlt: Clip(t.ExternalID, maxText), Name: Clip(t.UserName, maxText), TypeID: 1, Type: "User"}
 	if strings.Contains(u.Name, "@") {
 		u.EmailAddr = u.Name
 	}
@@ -225,10 +225,10 @@ func fitSize(ev *Event, data *AccountChange) error {
 	u.Truncated = true
 	for _, s := range []*string{&data.Message, &data.Metadata.CorrelationUID, &data.User.UID, &data.User.UIDAlt,
 		&data.User.Name, &data.User.EmailAddr, &u.JobID, &u.Ticket, &u.Reason, &u.ReplayOf, &u.Error, &ev.Subject} {
-		*s = clip(*s, small)
+		*s = Clip(*s, small)
 	}
 	if data.Actor.User != nil {
-		data.Actor.User.Name = clip(data.Actor.User.Name, small)
+		data.Actor.User.Name = Clip(data.Actor.User.Name, small)
 	}
 	u.shrink()
 	_, err := ev.Encode()
@@ -241,13 +241,13 @@ func clipList(in []string) []string {
 	}
 	out := make([]string, 0, min(len(in), maxList))
 	for _, s := range in[:min(len(in), maxList)] {
-		out = append(out, clip(s, maxEntry))
+		out = append(out, Clip(s, maxEntry))
 	}
 	return out
 }
 
-// clip shortens s to at most n bytes at a rune boundary, marking the cut with "…".
-func clip(s string, n int) string {
+// Clip shortens s to at most n bytes at a rune boundary, marking the cut with "…".
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -274,7 +274,7 @@ func clipGrants(in []Grant) []Grant {
 	}
 	out := make([]Grant, 0, min(len(in), 200))
 	for _, g := range in[:min(len(in), 200)] {
-		out = append(out, Grant{RoleID: clip(g.RoleID, 64), RoleName: clip(g.RoleName, 128), DivisionID: clip(g.DivisionID, 64), DivisionName: clip(g.DivisionName, 128)})
+		out = append(out, Grant{RoleID: Clip(g.RoleID, 64), RoleName: Clip(g.RoleName, 128), DivisionID: Clip(g.DivisionID, 64), DivisionName: Clip(g.DivisionName, 128)})
 	}
 	return out
 }
@@ -291,7 +291,7 @@ func clipQueues(in []Queue) []Queue {
 	}
 	out := make([]Queue, 0, min(len(in), 200))
 	for _, q := range in[:min(len(in), 200)] {
-		out = append(out, Queue{ID: clip(q.ID, 64), Name: clip(q.Name, 128)})
+		out = append(out, Queue{ID: Clip(q.ID, 64), Name: Clip(q.Name, 128)})
 	}
 	return out
 }

@@ -73,7 +73,7 @@ func (v *Verifier) Verify(h http.Header, body []byte, now time.Time) error {
 	if id == "" || tsText == "" || sigs == "" {
 		return ErrMissingHeaders
 	}
-	id = clip(id, 128)
+	id = Clip(id, 128)
 	ts, err := strconv.ParseInt(tsText, 10, 64)
 	if err != nil {
 		return fmt.Errorf("webhook %s: %w", id, ErrInvalidTimestamp)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // Adapter shapes and authenticates deliveries for one kind of receiver: one [Mode], one file
@@ -55,6 +57,6 @@ func adapterFor(ep Endpoint) (Adapter, error) {
 		}
 		names = append(names, string(m.mode))
 	}
-	return nil, fmt.Errorf("mode %q: want %s or %s", clip(string(ep.Mode), 32),
+	return nil, fmt.Errorf("mode %q: want %s or %s", audit.Clip(string(ep.Mode), 32),
 		strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 }

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // Delivery is one stored event made ready for endpoints: the body every mode starts from and
@@ -46,7 +48,7 @@ func prepareDelivery(data []byte, seq uint64, subject string) (*Delivery, error)
 		return nil, errors.New("stored message is not a JSON object")
 	}
 	if err := json.Unmarshal(trimmed, &head); err != nil {
-		return nil, fmt.Errorf("stored message is not a CloudEvent: %v", clip(err.Error(), 200))
+		return nil, fmt.Errorf("stored message is not a CloudEvent: %v", audit.Clip(err.Error(), 200))
 	}
 	if head.ID == nil || *head.ID == "" {
 		return nil, errors.New("stored event has no id")

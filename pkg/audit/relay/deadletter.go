@@ -43,7 +43,7 @@ func (dl *DeadLetter) setEvent(data []byte) {
 		dl.Event = json.RawMessage(data)
 		return
 	}
-	dl.EventText = clip(string(data), audit.MaxEventSize)
+	dl.EventText = audit.Clip(string(data), audit.MaxEventSize)
 }
 
 // deadSubject is where dead letters for endpoint go.

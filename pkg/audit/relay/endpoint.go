@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
@@ -110,7 +109,7 @@ func (e Endpoint) withDefaults(subjects []string) Endpoint {
 // secret or the URL's query.
 func (e Endpoint) validate() error {
 	if !endpointNameRE.MatchString(e.Name) {
-		return fmt.Errorf("audit: endpoint name %q: want 1–64 of A–Z a–z 0–9 '-' '_'", clip(e.Name, 64))
+		return fmt.Errorf("audit: endpoint name %q: want 1–64 of A–Z a–z 0–9 '-' '_'", audit.Clip(e.Name, 64))
 	}
 	var errs []error
 	if err := checkEndpointURL(e); err != nil {
@@ -179,7 +178,7 @@ func (e Endpoint) startTime() (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, e.StartAt)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("start_at %q: want new, all or an RFC 3339 time", clip(e.StartAt, 64))
+		return time.Time{}, fmt.Errorf("start_at %q: want new, all or an RFC 3339 time", audit.Clip(e.StartAt, 64))
 	}
 	return t, nil
 }
@@ -212,16 +211,4 @@ func scrub(text string, secrets []string) string {
 		}
 	}
 	return text
-}
-
-// clip shortens s to at most n bytes at a rune boundary, marking the cut with "…".
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	n -= len("…")
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

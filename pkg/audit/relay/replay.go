@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/offboard-dev/genesys-deactivator/internal/ctxsleep"
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
 // ReplayOptions select what [Relay.Replay] sends again.
@@ -52,7 +53,7 @@ func (r *Relay) Replay(ctx context.Context, endpoint string, opt ReplayOptions) 
 	var res ReplayResult
 	er := r.byName[endpoint]
 	if er == nil {
-		return res, fmt.Errorf("audit: replay: no endpoint %q is configured", clip(endpoint, 64))
+		return res, fmt.Errorf("audit: replay: no endpoint %q is configured", audit.Clip(endpoint, 64))
 	}
 	if opt.Since.IsZero() {
 		return res, errors.New("audit: replay: since is required")

@@ -76,7 +76,7 @@ func (s *sender) close() { s.client.CloseIdleConnections() }
 func (s *sender) send(ctx context.Context, d *Delivery, now time.Time) Attempt {
 	req, err := s.request(ctx, d, now)
 	if err != nil {
-		return Attempt{At: now, Result: "network", Error: scrub(clip(err.Error(), maxReceiverText), s.secrets)}
+		return Attempt{At: now, Result: "network", Error: scrub(audit.Clip(err.Error(), maxReceiverText), s.secrets)}
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.ep.Timeout)
 	defer cancel()
@@ -103,7 +103,7 @@ func (s *sender) send(ctx context.Context, d *Delivery, now time.Time) Attempt {
 		a.Error = fmt.Sprintf("endpoint answered %s: %s", resp.Status, strings.TrimSpace(string(text)))
 		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
 	}
-	a.Error = scrub(clip(a.Error, maxReceiverText), s.secrets)
+	a.Error = scrub(audit.Clip(a.Error, maxReceiverText), s.secrets)
 	return a
 }
 
@@ -125,7 +125,7 @@ func (s *sender) failed(ctx, rctx context.Context, a Attempt, err error) Attempt
 		}
 		a.Result, a.Error = "network", err.Error()
 	}
-	a.Error = scrub(clip(a.Error, maxReceiverText), s.secrets)
+	a.Error = scrub(audit.Clip(a.Error, maxReceiverText), s.secrets)
 	return a
 }
 

@@ -154,7 +154,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var ev sinkEvent
 	if err := json.Unmarshal(body, &ev); err != nil || ev.ID == "" {
-		s.printf("REFUSED webhook %s: body is not a CloudEvent\n", clip(r.Header.Get(audit.HeaderWebhookID), 128))
+		s.printf("REFUSED webhook %s: body is not a CloudEvent\n", audit.Clip(r.Header.Get(audit.HeaderWebhookID), 128))
 		http.Error(w, "not a CloudEvent", http.StatusBadRequest)
 		return
 	}

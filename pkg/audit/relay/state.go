@@ -127,10 +127,10 @@ func (a *EndpointAdmin) Enable(ctx context.Context, name string) error {
 
 func (a *EndpointAdmin) set(ctx context.Context, name string, st EndpointState) error {
 	if !endpointNameRE.MatchString(name) {
-		return fmt.Errorf("audit: endpoint name %q: want 1–64 of A–Z a–z 0–9 '-' '_'", clip(name, 64))
+		return fmt.Errorf("audit: endpoint name %q: want 1–64 of A–Z a–z 0–9 '-' '_'", audit.Clip(name, 64))
 	}
 	st.ChangedAt = a.now().UTC()
-	st.Reason = clip(st.Reason, maxReasonText)
+	st.Reason = audit.Clip(st.Reason, maxReasonText)
 	val, _ := json.Marshal(st)
 	if _, err := a.kv.Put(ctx, stateKeyPrefix+name, val); err != nil {
 		return fmt.Errorf("audit: endpoint %s: store state: %w", name, err)
