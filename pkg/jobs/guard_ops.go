@@ -44,6 +44,7 @@ func (g *Guard) Tripped(ctx context.Context, jobID string, urgent bool) error {
 	if err != nil {
 		return err
 	}
+	g.hook("tripped:read")
 	lane, limit := "normal", st.Limit
 	if urgent {
 		lane, limit = "urgent", st.UrgentLimit
