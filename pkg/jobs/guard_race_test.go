@@ -81,3 +81,100 @@ func TestGuardResumeDuringTripLeavesLanesRunning(t *testing.T) {
 	}
 	assertLanesFollowGuard(t, g, js, names)
 }
+
+// The same decision one step later: the trip's SyncLanes has read the held state when the operator
+// resumes (and syncs the lanes); the trip's hold, written after, is stale and must not stay.
+func TestGuardResumeDuringLaneSyncLeavesLanesRunning(t *testing.T) {
+	t.Parallel()
+	g, js, names := tripGuard(t)
+	ctx := t.Context()
+	g.testHook = func(point string) {
+		if point != "sync:read" {
+			return
+		}
+		g.testHook = nil
+		if _, err := g.Resume(ctx, GuardDecision{Operator: "op"}); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := g.Tripped(ctx, "job-2", false); err != nil {
+		t.Fatal(err)
+	}
+	assertLanesFollowGuard(t, g, js, names)
+}
+
+// A trip that lands while an operator's Resume is syncing the lanes holds them again.
+func TestGuardTripDuringResumeHoldsLanes(t *testing.T) {
+	t.Parallel()
+	g, js, names := tripGuard(t)
+	ctx := t.Context()
+	if err := g.Tripped(ctx, "job-2", false); err != nil {
+		t.Fatal(err)
+	}
+	g.testHook = func(point string) {
+		if point != "sync:read" {
+			return
+		}
+		g.testHook = nil
+		// After the resume, one deactivation fills the window and the next trips the guard again.
+		if _, err := g.Reserve(ctx, "job-3", false, 3); err != nil {
+			t.Error(err)
+		}
+		if tripped, _ := g.Reserve(ctx, "job-4", false, 4); !tripped {
+			t.Error("job-4 did not trip the guard")
+		}
+		if err := g.Tripped(ctx, "job-4", false); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := g.Resume(ctx, GuardDecision{Operator: "op"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _ := g.State(ctx); !st.Held {
+		t.Fatal("the guard is not held after the second trip")
+	}
+	assertLanesFollowGuard(t, g, js, names)
+}
+
+// Writing the holds and pausing the consumers are separate steps: a Set that applies its holds
+// after a later Set applied its own must not leave the consumers following the older holds.
+func TestLanesLateApplyFollowsLatestHolds(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	_, nc := natstest.Start(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := Names{}
+	if err := Provision(ctx, js, TopologyConfig{Names: names}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLanes(ctx, js, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.testHook = func(point string) {
+		if point != "set:apply" {
+			return
+		}
+		l.testHook = nil
+		if err := l.Set(ctx, "test", nil); err != nil { // lifted before the hold is applied
+			t.Error(err)
+		}
+	}
+	if err := l.Set(ctx, "test", &LaneHold{Lanes: []string{LaneNormal}, Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := l.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := js.Consumer(ctx, names.JobsStream(), names.NormalConsumer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, held := h.Until(LaneNormal, l.now()); held || c.CachedInfo().Paused {
+		t.Errorf("holds name the normal lane %v, normal consumer paused %v; want both false (the lift was the last Set)", held, c.CachedInfo().Paused)
+	}
+}
