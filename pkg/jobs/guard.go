@@ -131,6 +131,15 @@ type Guard struct {
 	origin audit.Origin
 	cfg    GuardConfig
 	now    func() time.Time
+	// testHook, when set (by in-package tests only), is called at the named points where another
+	// writer may change the guard state, so that tests can interleave an operator's decision there.
+	testHook func(point string)
+}
+
+func (g *Guard) hook(point string) {
+	if g.testHook != nil {
+		g.testHook(point)
+	}
 }
 
 // NewGuard opens the guard bucket, which Provision creates. Operators'

@@ -9,14 +9,49 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
 
-// holdLanes makes the lanes' state agree with the guard's: this guard's
-// hold names the lanes st holds (none: the hold is lifted). The hold has no
-// end; Resume, SetLimits or DropHeld lift it. Other reasons to hold a lane
-// (the credentials pause, another guard) are left as they are.
-func (g *Guard) HoldLanes(ctx context.Context, st GuardState) error {
+// SyncLanes makes the lanes follow the guard's latest state: this guard's
+// hold names the lanes the stored state holds (none: the hold is lifted).
+// The hold has no end; Resume, SetLimits or DropHeld lift it. Other reasons
+// to hold a lane (the credentials pause, another guard) are left as they are.
+//
+// It takes no state on purpose: a hold derived from a state read earlier
+// can be stale (an operator resumed in between) and, written late, would
+// pause the lanes of a guard that no longer holds them; paused consumers
+// deliver nothing, so no Reserve would come to lift it. The invariant:
+// every write of the guard state is followed by a SyncLanes, and SyncLanes
+// returns only when the hold it wrote still matches the guard state read
+// after the write. So whatever order trips, operators and workers
+// interleave in, the last hold written is derived from the latest state
+// (a writer that changes the state after our check runs its own sync after
+// ours), and Lanes.Set makes the consumers follow the last holds written.
+func (g *Guard) SyncLanes(ctx context.Context) error {
 	if !g.ownsLanes() {
 		return nil
 	}
+	for {
+		st, _, err := g.State(ctx)
+		if err != nil {
+			return err
+		}
+		g.hook("sync:read")
+		if err := g.lanes.Set(ctx, g.holdName(), g.laneHold(st)); err != nil {
+			return err
+		}
+		now, _, err := g.State(ctx)
+		if err != nil {
+			return err
+		}
+		if sameHold(st, now) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// laneHold is the lane hold st asks for; nil when it holds no lane.
+func (g *Guard) laneHold(st GuardState) *LaneHold {
 	var held []string
 	if st.UrgentHeld {
 		held = append(held, LaneUrgent)
@@ -25,10 +60,16 @@ func (g *Guard) HoldLanes(ctx context.Context, st GuardState) error {
 		held = append(held, LaneNormal)
 	}
 	if len(held) == 0 {
-		return g.lanes.Set(ctx, g.holdName(), nil)
+		return nil
 	}
-	return g.lanes.Set(ctx, g.holdName(), &LaneHold{Lanes: held, Reason: "the mass-deactivation guard (" + g.cfg.Key + ") holds these lanes for an operator",
-		By: "guard", Since: cmpTime(st.HeldSince, g.now())})
+	return &LaneHold{Lanes: held, Reason: "the mass-deactivation guard (" + g.cfg.Key + ") holds these lanes for an operator",
+		By: "guard", Since: cmpTime(st.HeldSince, g.now())}
+}
+
+// sameHold reports whether a and b ask for the same lane hold (the slots
+// counted do not matter to the lanes).
+func sameHold(a, b GuardState) bool {
+	return a.Held == b.Held && a.UrgentHeld == b.UrgentHeld && a.HeldSince.Equal(b.HeldSince)
 }
 
 // ownsLanes: only the mass-deactivation guard holds the lanes.
@@ -37,13 +78,14 @@ func (g *Guard) ownsLanes() bool { return g.cfg.Key == defaultGuardKey }
 // holdName is this guard's name among the lanes' holds.
 func (g *Guard) holdName() string { return "guard:" + g.cfg.Key }
 
-// tripped records that this worker tripped the guard: the lanes pause and
-// an ops event says so.
+// Tripped records that this worker tripped the guard: an ops event says so
+// and the lanes follow the guard's state, read again (SyncLanes).
 func (g *Guard) Tripped(ctx context.Context, jobID string, urgent bool) error {
 	st, _, err := g.State(ctx)
 	if err != nil {
 		return err
 	}
+	g.hook("tripped:read")
 	lane, limit := "normal", st.Limit
 	if urgent {
 		lane, limit = "urgent", st.UrgentLimit
@@ -54,7 +96,7 @@ func (g *Guard) Tripped(ctx context.Context, jobID string, urgent bool) error {
 		fmt.Sprintf("The mass-deactivation guard holds %s jobs: %d deactivations (%d urgent) in the last %s reached the %s limit of %d. An operator must resume, raise the limit or drop the held jobs.",
 			lane, all, urg, st.Window, lane, limit),
 		map[string]string{"lane": lane, "limit": strconv.Itoa(limit), "count": strconv.Itoa(all), "urgent_count": strconv.Itoa(urg),
-			"window": st.Window.String(), "job_id": jobID}, ""), g.HoldLanes(ctx, st))
+			"window": st.Window.String(), "job_id": jobID}, ""), g.SyncLanes(ctx))
 }
 
 var errNoOperator = errors.New("jobs: a guard decision needs the operator's name")
@@ -115,7 +157,7 @@ func (g *Guard) decided(ctx context.Context, st GuardState, kind, message string
 	if g.cfg.Key != defaultGuardKey {
 		fields["guard"] = g.cfg.Key
 	}
-	return errors.Join(g.HoldLanes(ctx, st), g.OpsEvent(ctx, kind, message, fields, ""))
+	return errors.Join(g.SyncLanes(ctx), g.OpsEvent(ctx, kind, message, fields, ""))
 }
 
 func (g *Guard) OpsEvent(ctx context.Context, kind, message string, fields map[string]string, key string) error {

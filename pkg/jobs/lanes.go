@@ -76,6 +76,15 @@ type Lanes struct {
 	js    jetstream.JetStream
 	names Names
 	now   func() time.Time
+	// testHook, when set (by in-package tests only), is called at the named points where
+	// another Set may interleave.
+	testHook func(point string)
+}
+
+func (l *Lanes) hook(point string) {
+	if l.testHook != nil {
+		l.testHook(point)
+	}
 }
 
 func NewLanes(ctx context.Context, js jetstream.JetStream, names Names) (*Lanes, error) {
@@ -131,15 +140,15 @@ func (l *Lanes) Set(ctx context.Context, name string, hold *LaneHold) error {
 			return err
 		}
 		if bytes.Equal(data, stored) {
-			return l.Apply(ctx, h)
+			return l.applyLatest(ctx, h, rev)
 		}
 		if rev == 0 {
-			_, err = l.kv.Create(ctx, lanesKey, data)
+			rev, err = l.kv.Create(ctx, lanesKey, data)
 		} else {
-			_, err = l.kv.Update(ctx, lanesKey, data, rev)
+			rev, err = l.kv.Update(ctx, lanesKey, data, rev)
 		}
 		if err == nil {
-			return l.Apply(ctx, h)
+			return l.applyLatest(ctx, h, rev)
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSequence(err) {
 			return fmt.Errorf("jobs: write lane holds: %w", err)
@@ -147,6 +156,26 @@ func (l *Lanes) Set(ctx context.Context, name string, hold *LaneHold) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+	}
+}
+
+// applyLatest applies h, the holds stored at revision rev, and then the
+// holds stored since, until the holds it applied are still the stored ones.
+// Writing the holds and pausing the consumers are separate steps, so a Set
+// that applies late could otherwise undo the pause or resume of a later Set;
+// this way the last call to pause or resume a consumer follows the latest holds.
+func (l *Lanes) applyLatest(ctx context.Context, h LaneHolds, rev uint64) error {
+	l.hook("set:apply")
+	for {
+		err := l.Apply(ctx, h)
+		latest, latestRev, rerr := l.Read(ctx)
+		if rerr != nil || latestRev == rev {
+			return errors.Join(err, rerr)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		h, rev = latest, latestRev
 	}
 }
 

@@ -36,8 +36,8 @@ func reserveGuardSlot(ctx context.Context, r *Run) error {
 			if err := g.Tripped(ctx, r.job.ID, urgent); err != nil {
 				r.log.Warn("guard trip: pausing the lanes or publishing the ops event failed", zap.Error(err))
 			}
-		} else if st, _, err := g.State(ctx); err == nil {
-			_ = g.HoldLanes(ctx, st) // make sure the lanes stay paused
+		} else {
+			_ = g.SyncLanes(ctx) // make sure the lanes stay paused while the guard holds
 		}
 		return wait(err)
 	}
