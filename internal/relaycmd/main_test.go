@@ -207,6 +207,12 @@ func TestRunEndpointsAndMetrics(t *testing.T) {
 	t.Parallel()
 	e := newCmdEnv(t)
 	e.publish(t, 2, "run")
+	// The relay counts a delivery in its metrics, then acks it: a copy of each ack tells us.
+	acks, err := e.js.Conn().SubscribeSync("$JS.ACK.GENESYS_AUDIT_RELAY.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acks.Unsubscribe()
 	ctx, cancel := context.WithCancel(t.Context())
 	logs := &syncWriter{w: &bytes.Buffer{}}
 	done := make(chan int, 1)
@@ -227,6 +233,15 @@ func TestRunEndpointsAndMetrics(t *testing.T) {
 		}
 	})
 	e.waitReceived(t, 2)
+	for acked := 0; acked < 2; {
+		msg, err := acks.NextMsg(waitTimeout)
+		if err != nil {
+			t.Fatalf("waiting for the relay to ack 2 deliveries (%d so far): %v", acked, err)
+		}
+		if strings.HasPrefix(string(msg.Data), "+ACK") {
+			acked++
+		}
+	}
 	metrics := scrape(t, "http://"+httpAddr+"/metrics")
 	for _, want := range []string{`audit_relay_deliveries_total{endpoint="siem",status="204"} 2`, `audit_relay_endpoint_enabled{endpoint="siem"} 1`,
 		`audit_relay_delivery_seconds_count{endpoint="siem"} 2`} {
