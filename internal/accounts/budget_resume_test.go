@@ -32,17 +32,26 @@ func TestOperatorClearsA429Pause(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
+	// The budget records the pause in its key: ask the operator's status after each change of it.
+	w, err := kv.Watch(t.Context(), "client.acc-client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
 	b.Observe(budget.Response{StatusCode: http.StatusTooManyRequests, RetryAfter: 15 * time.Minute})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		code, out, errOut := ctlAs(t, url, "operator", "budget", "status")
-		if code == 0 && strings.Contains(out, "client.acc-client: paused by a 429") {
-			break
-		}
-		if time.Now().After(deadline) {
+	timeout := time.After(10 * time.Second)
+	for shown := false; !shown; {
+		select {
+		case _, ok := <-w.Updates():
+			if !ok {
+				t.Fatal("the watch of the budget key ended")
+			}
+		case <-timeout:
+			code, out, errOut := ctlAs(t, url, "operator", "budget", "status")
 			t.Fatalf("operator: budget status never showed the pause: exit %d\n%s%s", code, out, errOut)
 		}
-		time.Sleep(20 * time.Millisecond)
+		code, out, _ := ctlAs(t, url, "operator", "budget", "status")
+		shown = code == 0 && strings.Contains(out, "client.acc-client: paused by a 429")
 	}
 	if code, out, errOut := ctlAs(t, url, "operator", "budget", "resume", "--operator", "alice", "--client-id", "acc-client"); code != 0 || !strings.Contains(out, "pause cleared") {
 		t.Fatalf("operator: budget resume: exit %d\n%s%s", code, out, errOut)

@@ -35,6 +35,7 @@ type hookReceiver struct {
 	mu       sync.Mutex
 	accepted []uint64
 	hits     int
+	hit      chan struct{} // closed by the next request; nil until someone waits
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
@@ -47,6 +48,10 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 		h.hits++
 		if status < 300 {
 			h.accepted = append(h.accepted, seq)
+		}
+		if h.hit != nil {
+			close(h.hit)
+			h.hit = nil
 		}
 		h.mu.Unlock()
 		w.WriteHeader(status)
@@ -66,6 +71,7 @@ func (h *hookReceiver) counts() (hits int, accepted []uint64) {
 type relayBed struct {
 	url    string
 	worker *client
+	relay  *client // the relay's user
 	rc     *hookReceiver
 	pub    *audit.Publisher
 }
@@ -80,6 +86,7 @@ func newRelayBed(t *testing.T) *relayBed {
 		t.Fatal(err)
 	}
 	as := connect(t, b.url, "relay")
+	b.relay = as
 	sched := make([]time.Duration, 50)
 	for i := range sched {
 		sched[i] = 50 * time.Millisecond
@@ -120,15 +127,54 @@ func (b *relayBed) publish(t *testing.T, n int, tag string) []uint64 {
 	return seqs
 }
 
-// waitUntil polls cond every 20 ms for up to 20 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
+// waitTimeout bounds every wait of these tests.
+const waitTimeout = 20 * time.Second
+
+// waitAccepted waits until the receiver has accepted n deliveries, hearing of each request.
+func (h *hookReceiver) waitAccepted(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	timeout := time.After(waitTimeout)
+	for {
+		h.mu.Lock()
+		got := len(h.accepted)
+		if h.hit == nil {
+			h.hit = make(chan struct{})
 		}
-		time.Sleep(20 * time.Millisecond)
+		hit := h.hit
+		h.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-hit:
+		case <-timeout:
+			t.Fatalf("timed out waiting for %d accepted deliveries; got %d", n, got)
+		}
+	}
+}
+
+// waitStored waits, as c, until stream stores a message on subject (any when "") that match accepts, reading
+// the stream with an ordered consumer (which the server delivers to as it stores).
+func waitStored(t *testing.T, c *client, stream, subject string, match func(jetstream.Msg) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+	var cfg jetstream.OrderedConsumerConfig
+	if subject != "" {
+		cfg.FilterSubjects = []string{subject}
+	}
+	cons, err := c.js.OrderedConsumer(ctx, stream, cfg)
+	if err != nil {
+		t.Fatalf("%s: ordered consumer on %s: %v", c.role, stream, err)
+	}
+	for {
+		msg, err := cons.Next(jetstream.FetchContext(ctx))
+		if err != nil {
+			t.Fatalf("%s: waiting for a message on %s in %s: %v", c.role, subject, stream, err)
+		}
+		if match(msg) {
+			return
+		}
 	}
 }
 
@@ -140,13 +186,13 @@ func TestRelayConsumersAreOutOfOtherRolesReach(t *testing.T) {
 	t.Parallel()
 	b := newRelayBed(t)
 	seqs := b.publish(t, 2, "d8-before")
-	waitUntil(t, "first deliveries", func() bool { _, acc := b.rc.counts(); return len(acc) == 2 })
+	b.rc.waitAccepted(t, 2)
 	for _, role := range []string{"producer", "auditor", "operator"} {
 		c := connect(t, b.url, role)
 		checkCannotTouchRelayConsumer(t, c)
 	}
 	seqs = append(seqs, b.publish(t, 2, "d8-after")...)
-	waitUntil(t, "every event delivered", func() bool { _, acc := b.rc.counts(); return len(acc) >= len(seqs) })
+	b.rc.waitAccepted(t, len(seqs))
 	if _, acc := b.rc.counts(); !slices.Equal(acc, seqs) {
 		t.Errorf("delivered %v, want %v (no gap, nothing stolen)", acc, seqs)
 	}
@@ -230,37 +276,39 @@ func TestRelay410AndEndpointCommandsUnderAccounts(t *testing.T) {
 	t.Parallel()
 	b := newRelayBed(t)
 	first := b.publish(t, 1, "d9-first")
-	waitUntil(t, "first delivery", func() bool { _, acc := b.rc.counts(); return len(acc) == 1 })
+	b.rc.waitAccepted(t, 1)
 	b.rc.status.Store(http.StatusGone)
 	gone := b.publish(t, 1, "d9-gone")
 	operator := connect(t, b.url, "operator")
-	var ops *audit.OpsData
-	waitUntil(t, "relay_endpoint_disabled ops event", func() bool {
-		ops = opsEventAs(t.Context(), operator, "relay_endpoint_disabled")
-		return ops != nil
-	})
+	// The relay stores the state, pauses the consumer, then stores the ops event.
+	waitStored(t, operator, "GENESYS_AUDIT", "genesys.audit.ops.relay_endpoint_disabled", func(jetstream.Msg) bool { return true })
+	ops := opsEventAs(t.Context(), operator, "relay_endpoint_disabled")
+	if ops == nil {
+		t.Fatal("operator cannot read the relay_endpoint_disabled ops event")
+	}
 	if ops.Fields["endpoint"] != "siem" || ops.Fields["status"] != "410" || ops.Fields["changed_by"] != "relay" {
 		t.Errorf("ops event = %+v", ops)
 	}
 	later := b.publish(t, 1, "d9-later")
 	for _, role := range []string{"operator", "relay"} {
-		waitUntil(t, "list as "+role+" shows the endpoint disabled with its backlog", func() bool {
-			code, out, errOut := relayAs(t, b.url, role, "endpoints", "list")
-			if code != 0 {
-				t.Fatalf("relay endpoints list as %s: exit %d, stderr %q", role, code, errOut)
-			}
-			return strings.Contains(out, "siem") && strings.Contains(out, "DISABLED") && strings.Contains(out, "endpoint answered 410 Gone") &&
-				!strings.Contains(out, "\tenabled")
-		})
+		code, out, errOut := relayAs(t, b.url, role, "endpoints", "list")
+		if code != 0 {
+			t.Fatalf("relay endpoints list as %s: exit %d, stderr %q", role, code, errOut)
+		}
+		if !strings.Contains(out, "siem") || !strings.Contains(out, "DISABLED") || !strings.Contains(out, "endpoint answered 410 Gone") ||
+			strings.Contains(out, "\tenabled") {
+			t.Errorf("list as %s does not show the endpoint disabled:\n%s", role, out)
+		}
 	}
 	admin, err := relay.NewEndpointAdmin(t.Context(), relay.Config{JetStream: operator.js})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the consumer paused with the later event pending", func() bool {
-		all, err := admin.List(t.Context())
-		return err == nil && len(all) == 1 && all[0].Paused && !all[0].State.Enabled && all[0].Pending >= 1
-	})
+	// The relay's stream sources the audit stream: wait until it holds the later event.
+	waitStored(t, b.relay, relayStream, "", func(m jetstream.Msg) bool { return bytes.Contains(m.Data(), []byte("d9-later-0")) })
+	if all, err := admin.List(t.Context()); err != nil || len(all) != 1 || !all[0].Paused || all[0].State.Enabled || all[0].Pending < 1 {
+		t.Errorf("endpoints = %+v, %v; want siem paused and disabled with the later event pending", all, err)
+	}
 	if hits, _ := b.rc.counts(); hits != 2 {
 		t.Errorf("receiver got %d requests, want 2 (one delivery, one 410, nothing after)", hits)
 	}
@@ -269,7 +317,7 @@ func TestRelay410AndEndpointCommandsUnderAccounts(t *testing.T) {
 		t.Fatalf("relay endpoints enable as operator: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	want := []uint64{first[0], gone[0], later[0]}
-	waitUntil(t, "backlog delivered after enable", func() bool { _, acc := b.rc.counts(); return len(acc) >= 3 })
+	b.rc.waitAccepted(t, 3) // the backlog, after enable
 	if _, acc := b.rc.counts(); !slices.Equal(acc, want) {
 		t.Errorf("delivered %v, want %v", acc, want)
 	}

@@ -104,7 +104,8 @@ type cmdEnv struct {
 	pub    *audit.Publisher
 	config string
 	mu     sync.Mutex
-	got    []string // webhook-sequence of each verified delivery
+	got    []string      // webhook-sequence of each verified delivery
+	more   chan struct{} // closed by the next delivery; nil until someone waits
 }
 
 func newCmdEnv(t *testing.T) *cmdEnv {
@@ -130,6 +131,10 @@ func newCmdEnv(t *testing.T) *cmdEnv {
 		}
 		e.mu.Lock()
 		e.got = append(e.got, r.Header.Get("webhook-sequence"))
+		if e.more != nil {
+			close(e.more)
+			e.more = nil
+		}
 		e.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -170,16 +175,31 @@ func (e *cmdEnv) main(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitReceived waits until the receiver has verified n deliveries, hearing of each as it comes.
+func (e *cmdEnv) waitReceived(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	timeout := time.After(waitTimeout)
+	for {
+		e.mu.Lock()
+		got := len(e.got)
+		if e.more == nil {
+			e.more = make(chan struct{})
 		}
-		time.Sleep(10 * time.Millisecond)
+		more := e.more
+		e.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-more:
+		case <-timeout:
+			t.Fatalf("timed out waiting for %d deliveries; got %d", n, got)
+		}
 	}
 }
+
+// waitTimeout bounds every wait of these tests.
+const waitTimeout = 15 * time.Second
 
 // relay run delivers, serves metrics and stops cleanly; endpoints disable, list and enable act on
 // the running relay.
@@ -187,6 +207,12 @@ func TestRunEndpointsAndMetrics(t *testing.T) {
 	t.Parallel()
 	e := newCmdEnv(t)
 	e.publish(t, 2, "run")
+	// The relay counts a delivery in its metrics, then acks it: a copy of each ack tells us.
+	acks, err := e.js.Conn().SubscribeSync("$JS.ACK.GENESYS_AUDIT_RELAY.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acks.Unsubscribe()
 	ctx, cancel := context.WithCancel(t.Context())
 	logs := &syncWriter{w: &bytes.Buffer{}}
 	done := make(chan int, 1)
@@ -194,8 +220,8 @@ func TestRunEndpointsAndMetrics(t *testing.T) {
 		done <- Main(ctx, []string{"run", "--config", e.config, "--nats-url", e.url, "--http", "127.0.0.1:0", "--log-format", "console"}, io.Discard, logs)
 	}()
 	var httpAddr string
-	waitFor(t, "the metrics address in the log", func() bool {
-		m := regexp.MustCompile(`serving /healthz and /metrics\s+\{"addr": "([^"]+)"`).FindStringSubmatch(logs.String())
+	logs.waitFor(t, "the metrics address in the log", func(text string) bool {
+		m := regexp.MustCompile(`serving /healthz and /metrics\s+\{"addr": "([^"]+)"`).FindStringSubmatch(text)
 		if m != nil {
 			httpAddr = m[1]
 		}
@@ -206,7 +232,16 @@ func TestRunEndpointsAndMetrics(t *testing.T) {
 			t.Logf("relay logs:\n%s", logs.String())
 		}
 	})
-	waitFor(t, "2 deliveries", func() bool { return len(e.received()) == 2 })
+	e.waitReceived(t, 2)
+	for acked := 0; acked < 2; {
+		msg, err := acks.NextMsg(waitTimeout)
+		if err != nil {
+			t.Fatalf("waiting for the relay to ack 2 deliveries (%d so far): %v", acked, err)
+		}
+		if strings.HasPrefix(string(msg.Data), "+ACK") {
+			acked++
+		}
+	}
 	metrics := scrape(t, "http://"+httpAddr+"/metrics")
 	for _, want := range []string{`audit_relay_deliveries_total{endpoint="siem",status="204"} 2`, `audit_relay_endpoint_enabled{endpoint="siem"} 1`,
 		`audit_relay_delivery_seconds_count{endpoint="siem"} 2`} {
@@ -223,13 +258,15 @@ func TestRunEndpointsAndMetrics(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "DISABLED") || !strings.Contains(out, "SIEM maintenance") || !strings.Contains(out, "operator") {
 		t.Errorf("list while disabled: %d\n%s", code, out)
 	}
-	waitFor(t, "enabled gauge 0", func() bool {
-		return strings.Contains(scrape(t, "http://"+httpAddr+"/metrics"), `audit_relay_endpoint_enabled{endpoint="siem"} 0`)
-	})
+	// The relay sets the gauge, then logs that the endpoint is disabled.
+	logs.waitFor(t, "the relay to disable the endpoint", func(text string) bool { return strings.Contains(text, "endpoint disabled") })
+	if metrics := scrape(t, "http://"+httpAddr+"/metrics"); !strings.Contains(metrics, `audit_relay_endpoint_enabled{endpoint="siem"} 0`) {
+		t.Errorf("metrics lack the enabled gauge 0 of a disabled endpoint")
+	}
 	if code, out, errOut := e.main(t, "endpoints", "enable", "siem"); code != 0 {
 		t.Fatalf("enable: %d %s %s", code, out, errOut)
 	}
-	waitFor(t, "the event held while disabled", func() bool { return len(e.received()) == 3 })
+	e.waitReceived(t, 3) // the event held while disabled
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("run exited %d\n%s", code, logs.String())
@@ -272,8 +309,32 @@ func scrape(t *testing.T, url string) string {
 
 // syncWriter lets the relay's logger and the test share a buffer.
 type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu      sync.Mutex
+	w       io.Writer
+	written chan struct{} // closed by the next Write; nil until someone waits
+}
+
+// waitFor waits until cond holds of what was written, asking it again after each write.
+func (s *syncWriter) waitFor(t *testing.T, what string, cond func(string) bool) {
+	t.Helper()
+	timeout := time.After(waitTimeout)
+	for {
+		s.mu.Lock()
+		text := fmt.Sprint(s.w)
+		if s.written == nil {
+			s.written = make(chan struct{})
+		}
+		written := s.written
+		s.mu.Unlock()
+		if cond(text) {
+			return
+		}
+		select {
+		case <-written:
+		case <-timeout:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }
 
 func (s *syncWriter) String() string {
@@ -285,6 +346,10 @@ func (s *syncWriter) String() string {
 func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.written != nil {
+		close(s.written)
+		s.written = nil
+	}
 	return s.w.Write(p)
 }
 
@@ -294,23 +359,24 @@ func TestStartDev(t *testing.T) {
 	e := newCmdEnv(t)
 	var out bytes.Buffer
 	w := &syncWriter{w: &out}
+	// The consumer starts at new events: wait for the server's advisory that it was created
+	// before publishing.
+	created, err := e.js.Conn().SubscribeSync("$JS.EVENT.ADVISORY.CONSUMER.CREATED.GENESYS_AUDIT_RELAY." + relay.ConsumerName("dev-sink"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer created.Unsubscribe()
 	dev, err := StartDev(t.Context(), DevConfig{JetStream: e.js, Out: w})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The consumer starts at new events: wait until it exists before publishing.
-	waitFor(t, "dev consumer", func() bool {
-		_, err := e.js.Consumer(t.Context(), "GENESYS_AUDIT_RELAY", relay.ConsumerName("dev-sink"))
-		return err == nil
-	})
+	if _, err := created.NextMsg(waitTimeout); err != nil {
+		t.Fatalf("waiting for the dev consumer: %v", err)
+	}
 	seqs := e.publish(t, 2, "dev")
-	waitFor(t, "2 printed events", func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return strings.Count(out.String(), "seq=") == 2
-	})
+	w.waitFor(t, "2 printed events", func(text string) bool { return strings.Count(text, "seq=") >= 2 })
 	dev.Stop()
-	if s := out.String(); !strings.Contains(s, fmt.Sprintf("seq=%d ", seqs[1])) || strings.Contains(s, "REFUSED") {
+	if s := out.String(); strings.Count(s, "seq=") != 2 || !strings.Contains(s, fmt.Sprintf("seq=%d ", seqs[1])) || strings.Contains(s, "REFUSED") {
 		t.Errorf("sink output:\n%s", s)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -37,8 +38,8 @@ func startSink(t *testing.T, args ...string) *sinkRun {
 	go func() {
 		s.done <- Main(ctx, append([]string{"sink", "--listen", "127.0.0.1:0", "--log-format", "console"}, args...), s.stdout, logs)
 	}()
-	waitFor(t, "the sink's address in its log", func() bool {
-		m := regexp.MustCompile(`serving the webhook sink\s+\{"addr": "([^"]+)"`).FindStringSubmatch(logs.String())
+	logs.waitFor(t, "the sink's address in its log", func(text string) bool {
+		m := regexp.MustCompile(`serving the webhook sink\s+\{"addr": "([^"]+)"`).FindStringSubmatch(text)
 		if m != nil {
 			s.addr = m[1]
 		}
@@ -52,6 +53,18 @@ func (s *sinkRun) stop(t *testing.T) {
 	s.cancel()
 	if code := <-s.done; code != 0 {
 		t.Errorf("sink exited %d", code)
+	}
+}
+
+// waitEvents waits until this run of the sink has printed printed events, then checks that it
+// holds want in all. (The sink prints an event and keeps it under one lock, which /events takes.)
+func (s *sinkRun) waitEvents(t *testing.T, printed, want int) {
+	t.Helper()
+	s.stdout.waitFor(t, fmt.Sprintf("the sink to print %d events", printed), func(text string) bool {
+		return strings.Count(text, "seq=") >= printed
+	})
+	if n, _ := s.events(t); n != want {
+		t.Fatalf("the sink holds %d events, want %d", n, want)
 	}
 }
 
@@ -94,7 +107,7 @@ func TestSinkCommandKeepsEventsAcrossRestart(t *testing.T) {
 	}()
 
 	e.publish(t, 3, "before")
-	waitFor(t, "3 events in the sink", func() bool { n, _ := sink.events(t); return n == 3 })
+	sink.waitEvents(t, 3, 3)
 	sink.stop(t)
 	if lines := strings.Count(readFile(t, journal), "\n"); lines != 3 {
 		t.Fatalf("journal has %d lines, want 3", lines)
@@ -112,7 +125,7 @@ func TestSinkCommandKeepsEventsAcrossRestart(t *testing.T) {
 		t.Errorf("after the restart the sink holds %d events, want the 3 of its journal", n)
 	}
 	e.publish(t, 2, "after")
-	waitFor(t, "5 events in the sink", func() bool { n, _ := sink.events(t); return n == 5 })
+	sink.waitEvents(t, 2, 5)
 	_, evs := sink.events(t)
 	for i, ev := range evs {
 		if ev.Sequence != uint64(i+1) || ev.Repeat || ev.Outcome != string(audit.OutcomeDeactivated) {
@@ -188,7 +201,7 @@ func TestRunWaitsForTheAuditStream(t *testing.T) {
 			t.Errorf("relay run exited %d\n%s", code, logs.String())
 		}
 	}()
-	waitFor(t, "the relay to say it waits", func() bool { return strings.Contains(logs.String(), "waiting for the audit stream") })
+	logs.waitFor(t, "the relay to say it waits", func(text string) bool { return strings.Contains(text, "waiting for the audit stream") })
 	if err := jobs.Provision(t.Context(), js, jobs.TopologyConfig{}); err != nil {
 		t.Fatal(err)
 	}
@@ -198,5 +211,5 @@ func TestRunWaitsForTheAuditStream(t *testing.T) {
 	}
 	e := &cmdEnv{pub: pub}
 	e.publish(t, 2, "late")
-	waitFor(t, "2 events in the sink", func() bool { n, _ := sink.events(t); return n == 2 })
+	sink.waitEvents(t, 2, 2)
 }

@@ -33,8 +33,8 @@ func TestDevModeWithExamples(t *testing.T) {
 	})
 	urlRE := regexp.MustCompile(`NATS\s+(nats://127\.0\.0\.1:\d+)`)
 	var natsURL string
-	waitFor(t, 30*time.Second, "the dev banner", func() bool {
-		if m := urlRE.FindStringSubmatch(out.String()); m != nil {
+	out.waitFor(t, 30*time.Second, "the dev banner", func(text string) bool {
+		if m := urlRE.FindStringSubmatch(text); m != nil {
 			natsURL = m[1]
 			return true
 		}
@@ -68,8 +68,8 @@ func TestDevModeWithExamples(t *testing.T) {
 		t.Errorf("the malformed row's line is not reported:\n%s", stderr)
 	}
 	// The relay posted every terminal event, signed, to the dev sink, which verified and printed it.
-	waitFor(t, 20*time.Second, "the sink to print the events", func() bool {
-		return strings.Count(out.String(), "deactivated") >= 7 && strings.Contains(out.String(), "protected")
+	out.waitFor(t, 20*time.Second, "the sink to print the events", func(text string) bool {
+		return strings.Count(text, "deactivated") >= 7 && strings.Contains(text, "protected")
 	})
 	if strings.Contains(out.String(), "REFUSED") {
 		t.Errorf("the sink refused a delivery:\n%s", out.String())

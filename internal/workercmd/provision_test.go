@@ -48,7 +48,7 @@ func TestProvisionModes(t *testing.T) {
 	}
 	logs = syncBuffer{}
 	stop := start(t, e.args("--skip-self-check"), &logs)
-	waitFor(t, 10*time.Second, "the worker to start", func() bool { return strings.Contains(logs.String(), "worker started") })
+	logs.waitFor(t, 10*time.Second, "the worker to start", says("worker started"))
 	if s, err := e.js.Stream(t.Context(), "GENESYS_AUDIT"); err != nil || s.CachedInfo().Config.MaxMsgs != -1 || s.CachedInfo().Config.Discard != jetstream.DiscardNew {
 		t.Errorf("audit stream not restored: %v", err)
 	}

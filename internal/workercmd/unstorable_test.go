@@ -20,9 +20,11 @@ func TestFullAuditStreamShowsInReadinessAndMetrics(t *testing.T) {
 	var logs syncBuffer
 	start(t, append(e.args(), "--http", addr), &logs)
 	url := "http://" + addr
-	waitFor(t, 10*time.Second, "readiness", func() bool {
-		return Main(t.Context(), []string{"healthcheck", "--url", url + "/readyz"}, io.Discard, io.Discard) == 0
-	})
+	// The worker is ready once it says it started (its HTTP listener is bound before).
+	logs.waitFor(t, 10*time.Second, "the worker to start", says("worker started"))
+	if code := Main(t.Context(), []string{"healthcheck", "--url", url + "/readyz"}, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("healthcheck /readyz exit %d after the worker started\n%s", code, logs.String())
+	}
 	names := jobs.Names{}
 	s, err := e.js.Stream(t.Context(), names.AuditStream())
 	if err != nil {
@@ -41,9 +43,11 @@ func TestFullAuditStreamShowsInReadinessAndMetrics(t *testing.T) {
 	if _, err := pub.Enqueue(t.Context(), jobs.Job{ID: "full-1", Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: e.sim.Users()[0].ID}, RequestedBy: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "readiness to turn false", func() bool {
-		return Main(t.Context(), []string{"healthcheck", "--url", url + "/readyz"}, io.Discard, io.Discard) == 1
-	})
+	// The worker logs the failure after it recorded it; readiness is false from then on.
+	logs.waitFor(t, 20*time.Second, "the worker to say that results cannot be stored", says("cannot be stored"))
+	if code := Main(t.Context(), []string{"healthcheck", "--url", url + "/readyz"}, io.Discard, io.Discard); code != 1 {
+		t.Errorf("healthcheck /readyz exit %d with results unstorable, want 1", code)
+	}
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
+	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
@@ -29,16 +29,50 @@ import (
 
 // syncBuffer is a bytes.Buffer safe for the logger and the test to share.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // closed by the next Write; nil until someone waits
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.written != nil {
+		close(s.written)
+		s.written = nil
+	}
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// waitFor waits, at most within, until cond holds of what was written, asking it again after
+// each write.
+func (s *syncBuffer) waitFor(t *testing.T, within time.Duration, what string, cond func(string) bool) {
+	t.Helper()
+	timeout := time.After(within)
+	for {
+		s.mu.Lock()
+		text := s.b.String()
+		if s.written == nil {
+			s.written = make(chan struct{})
+		}
+		written := s.written
+		s.mu.Unlock()
+		if cond(text) {
+			return
+		}
+		select {
+		case <-written:
+		case <-timeout:
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+	}
+}
+
+// says is a condition of waitFor: the text holds want.
+func says(want string) func(string) bool {
+	return func(text string) bool { return strings.Contains(text, want) }
+}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -153,25 +187,23 @@ func TestBadConfigurationExits2(t *testing.T) {
 	}
 }
 
-// env is a NATS server and a simulator for running the worker against.
+// env is a NATS server (not provisioned) and a simulator for running the worker against.
 type env struct {
-	ns  *server.Server
-	js  jetstream.JetStream
-	sim *genesyssim.TestServer
+	bed    *testbed.T
+	ns     *server.Server
+	js     jetstream.JetStream
+	sim    *genesyssim.Server
+	simURL string
 }
 
 func newEnv(t *testing.T, simCfg genesyssim.Config) *env {
 	t.Helper()
-	ns, nc := natstest.Start(t)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{ns: ns, js: js, sim: genesyssim.NewTestServer(t, simCfg)}
+	b := testbed.New(t, testbed.Config{Sim: simCfg, NoProvision: true})
+	return &env{bed: b, ns: b.Server, js: b.JS, sim: b.Sim, simURL: b.SimURL}
 }
 
 func (e *env) args(extra ...string) []string {
-	return append([]string{"--nats-url", e.ns.ClientURL(), "--base-url", e.sim.URL, "--client-id", "sim-client",
+	return append([]string{"--nats-url", e.ns.ClientURL(), "--base-url", e.simURL, "--client-id", "sim-client",
 		"--client-secret", "sim-secret", "--http", "", "--rate-per-minute", "1000000", "--probe-interval", "200ms"}, extra...)
 }
 
@@ -198,17 +230,6 @@ func start(t *testing.T, args []string, stderr io.Writer) func() (int, time.Dura
 	return stop
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestGracefulShutdownWithJobsInFlight(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, genesyssim.Config{Users: 40, RateLimit: 1_000_000, Faults: genesyssim.Faults{
@@ -216,10 +237,7 @@ func TestGracefulShutdownWithJobsInFlight(t *testing.T) {
 	}})
 	var logs syncBuffer
 	stop := start(t, e.args("--shutdown-timeout", "100ms", "--concurrency", "4", "--skip-self-check"), &logs)
-	waitFor(t, 10*time.Second, "the topology", func() bool {
-		_, err := e.js.Stream(t.Context(), "GENESYS_JOBS")
-		return err == nil
-	})
+	logs.waitFor(t, 10*time.Second, "the worker to start (after it provisioned the topology)", says("worker started"))
 	pub, err := jobs.NewPublisher(e.js, jobs.Names{})
 	if err != nil {
 		t.Fatal(err)
@@ -235,9 +253,9 @@ func TestGracefulShutdownWithJobsInFlight(t *testing.T) {
 		}
 	}
 	// Wait until jobs are in flight (their token revocation is slow), then stop.
-	waitFor(t, 10*time.Second, "jobs in flight", func() bool {
+	testbed.WaitFor(t, "jobs in flight", e.bed.SimChanges(), testbed.Until[struct{}](func() bool {
 		return len(e.sim.Requests()) > 0 && strings.Contains(fmt.Sprint(e.sim.Counters().ByRoute), "PATCH")
-	})
+	}))
 	code, took := stop()
 	if code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0\n%s", code, logs.String())
@@ -250,17 +268,9 @@ func TestGracefulShutdownWithJobsInFlight(t *testing.T) {
 	}
 	// A second worker finishes everything: nothing lost, no attempt spent.
 	stop2 := start(t, e.args("--skip-self-check", "--concurrency", "8"), &logs)
-	status, err := jobs.NewStatusStore(t.Context(), e.js, jobs.Names{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	statuses := e.bed.WaitDone(ids...)
 	for _, id := range ids {
-		waitFor(t, 30*time.Second, "job "+id, func() bool {
-			st, err := status.Get(t.Context(), id)
-			return err == nil && st.State == jobs.StateDone
-		})
-		st, _ := status.Get(t.Context(), id)
-		if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 0 {
+		if st := statuses[id]; st.State != jobs.StateDone || st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 0 {
 			t.Errorf("job %s: %s with attempts %v", id, st.Outcome, st.Attempts)
 		}
 	}
@@ -301,9 +311,11 @@ func TestHealthAndReadiness(t *testing.T) {
 	var logs syncBuffer
 	start(t, append(e.args(), "--http", addr), &logs)
 	url := "http://" + addr
-	waitFor(t, 10*time.Second, "readiness", func() bool {
-		return Main(t.Context(), []string{"healthcheck", "--url", url + "/readyz"}, io.Discard, io.Discard) == 0
-	})
+	// The worker is ready once it says it started (its HTTP listener is bound before).
+	logs.waitFor(t, 10*time.Second, "the worker to start", says("worker started"))
+	if code := Main(t.Context(), []string{"healthcheck", "--url", url + "/readyz"}, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("healthcheck /readyz exit %d after the worker started\n%s", code, logs.String())
+	}
 	if code := Main(t.Context(), []string{"healthcheck", "--url", url + "/healthz"}, io.Discard, io.Discard); code != 0 {
 		t.Errorf("healthcheck /healthz exit %d", code)
 	}
@@ -326,9 +338,11 @@ func TestHealthAndReadiness(t *testing.T) {
 	if _, err := pub.Enqueue(t.Context(), jobs.Job{ID: "ready-1", Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: e.sim.Users()[0].ID}, RequestedBy: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "readiness to turn false", func() bool {
-		return Main(t.Context(), []string{"healthcheck", "--url", url + "/readyz"}, io.Discard, io.Discard) == 1
-	})
+	// The worker logs the pause after it paused; readiness is false from then on.
+	logs.waitFor(t, 10*time.Second, "the fleet to pause", says("pausing the fleet"))
+	if code := Main(t.Context(), []string{"healthcheck", "--url", url + "/readyz"}, io.Discard, io.Discard); code != 1 {
+		t.Errorf("healthcheck /readyz exit %d with the fleet paused, want 1", code)
+	}
 	if code := Main(t.Context(), []string{"healthcheck", "--url", "http://127.0.0.1:1/healthz", "--timeout", "200ms"}, io.Discard, io.Discard); code != 1 {
 		t.Errorf("healthcheck of nothing exit %d, want 1", code)
 	}
@@ -349,14 +363,14 @@ func TestNoSecretInLogsOrMetricsOnStartupFailures(t *testing.T) {
 	e := newEnv(t, genesyssim.Config{Users: 5, Clients: []genesyssim.Client{{ID: "sim-client", Secret: "not-the-secret"}}})
 	authed := natsWithPassword(t, natsSecret)
 	scenarios := map[string][]string{
-		"NATS unreachable":        {"--nats-url", "nats://127.0.0.1:1", "--nats-user", "w", "--nats-password", natsSecret, "--base-url", e.sim.URL, "--client-id", "sim-client", "--client-secret", genesysSecret},
-		"NATS refuses password":   {"--nats-url", authed, "--nats-user", "w", "--nats-password", "wrong-" + natsSecret, "--base-url", e.sim.URL, "--client-id", "sim-client", "--client-secret", genesysSecret},
-		"NATS password in URL":    {"--nats-url", "nats://w:" + natsSecret + "@127.0.0.1:1", "--base-url", e.sim.URL, "--client-id", "sim-client", "--client-secret", genesysSecret},
-		"Genesys refuses secret":  {"--nats-url", e.ns.ClientURL(), "--base-url", e.sim.URL, "--client-id", "sim-client", "--client-secret-file", secretFile},
+		"NATS unreachable":        {"--nats-url", "nats://127.0.0.1:1", "--nats-user", "w", "--nats-password", natsSecret, "--base-url", e.simURL, "--client-id", "sim-client", "--client-secret", genesysSecret},
+		"NATS refuses password":   {"--nats-url", authed, "--nats-user", "w", "--nats-password", "wrong-" + natsSecret, "--base-url", e.simURL, "--client-id", "sim-client", "--client-secret", genesysSecret},
+		"NATS password in URL":    {"--nats-url", "nats://w:" + natsSecret + "@127.0.0.1:1", "--base-url", e.simURL, "--client-id", "sim-client", "--client-secret", genesysSecret},
+		"Genesys refuses secret":  {"--nats-url", e.ns.ClientURL(), "--base-url", e.simURL, "--client-id", "sim-client", "--client-secret-file", secretFile},
 		"Genesys unreachable":     {"--nats-url", authed, "--nats-user", "w", "--nats-password-file", natsFile, "--base-url", "http://127.0.0.1:1", "--client-id", "sim-client", "--client-secret", genesysSecret},
 		"Genesys plain http":      {"--nats-url", e.ns.ClientURL(), "--base-url", "http://genesys.example:80", "--client-id", "sim-client", "--client-secret", genesysSecret},
 		"secret and secret file":  {"--region", "us-east-1", "--client-id", "x", "--client-secret", genesysSecret, "--client-secret-file", secretFile},
-		"bad HTTP address":        {"--nats-url", e.ns.ClientURL(), "--base-url", e.sim.URL, "--client-id", "sim-client", "--client-secret", genesysSecret, "--http", "256.0.0.1:99999"},
+		"bad HTTP address":        {"--nats-url", e.ns.ClientURL(), "--base-url", e.simURL, "--client-id", "sim-client", "--client-secret", genesysSecret, "--http", "256.0.0.1:99999"},
 		"NATS token and password": {"--nats-url", e.ns.ClientURL(), "--nats-token", natsSecret, "--nats-user", "u", "--nats-password", natsSecret, "--region", "us-east-1", "--client-id", "x", "--client-secret", genesysSecret},
 	}
 	for name, args := range scenarios {
@@ -378,7 +392,7 @@ func TestNoSecretInLogsOrMetricsOnStartupFailures(t *testing.T) {
 	}
 	// Metrics after a refused self-check hold no secret either.
 	m := newMetrics()
-	cfg := Config{NATS: natsconnOptions(e.ns.ClientURL()), BaseURL: e.sim.URL, ClientID: "sim-client", ClientSecret: genesysSecret,
+	cfg := Config{NATS: natsconnOptions(e.ns.ClientURL()), BaseURL: e.simURL, ClientID: "sim-client", ClientSecret: genesysSecret,
 		RatePerMinute: 1000, Replicas: 1, AckWait: 30 * time.Second, Concurrency: 1, MaxAttempts: 1, ShutdownTimeout: time.Second, ProbeInterval: time.Second, LogLevel: "info"}
 	if err := run(t.Context(), cfg, zap.NewNop(), io.Discard, m); err == nil {
 		t.Fatal("run succeeded with a refused secret")

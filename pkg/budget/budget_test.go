@@ -2,6 +2,7 @@ package budget_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func TestUrgentOnOneWorkerIsNotDelayedByNormalsOnAnother(t *testing.T) {
 	hammer(ctx, &wg, a, priority.Normal, 8, &g)
 	defer func() { cancel(); wg.Wait() }()
 	limit := 2 * b.Interval()
-	time.Sleep(300 * time.Millisecond) // let worker a saturate the budget
+	g.waitPaced(t) // worker a saturates the budget
 	for i := range 6 {
 		start := time.Now()
 		if err := b.Wait(t.Context(), priority.Urgent); err != nil {
@@ -70,7 +71,7 @@ func TestUrgentOnOneWorkerIsNotDelayedByNormalsOnAnother(t *testing.T) {
 		if took := time.Since(start); took > limit+15*time.Millisecond {
 			t.Errorf("urgent request %d waited %v behind worker a's normal ones, want at most two intervals (%v)", i, took, limit)
 		}
-		time.Sleep(time.Duration(50+37*i) * time.Millisecond)
+		time.Sleep(time.Duration(50+37*i) * time.Millisecond) // not a wait: urgent requests arrive at varied phases of a's grants
 	}
 }
 
@@ -85,14 +86,20 @@ func TestA429PausesEveryWorkerForRetryAfter(t *testing.T) {
 	wg.Go(func() { // an urgent request now and then
 		for a.Wait(ctx, priority.Urgent) == nil {
 			ga.add(time.Now())
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond) // not a wait: the pace of this urgent load
 		}
 	})
 	hammer(ctx, &wg, b, priority.Normal, 2, &gb)
-	time.Sleep(200 * time.Millisecond)
+	ga.waitPaced(t)
+	gb.waitPaced(t)
 	at := time.Now()
 	b.Observe(budget.Response{StatusCode: 429, RetryAfter: time.Second})
-	time.Sleep(1500 * time.Millisecond)
+	// The whole pause is observed once each worker has a grant after it.
+	for name, g := range map[string]*grants{"a": &ga, "b": &gb} {
+		g.waitUntil(t, "worker "+name+" to be granted after Retry-After", func(ts []time.Time) bool {
+			return slices.ContainsFunc(ts, func(ts time.Time) bool { return !ts.Before(at.Add(time.Second)) })
+		})
+	}
 	cancel()
 	wg.Wait()
 	// Grants decided before the 429 was heard may still be handed out for a
@@ -121,10 +128,11 @@ func TestLoweredBudgetHoldsUntilTheWindowResets(t *testing.T) {
 	var wg sync.WaitGroup
 	var g grants
 	hammer(ctx, &wg, b, priority.Normal, 4, &g)
-	time.Sleep(100 * time.Millisecond)
+	g.waitPaced(t)
 	lowered := time.Now()
 	b.Observe(budget.Response{StatusCode: 200, Allowed: 5, Count: 1, Reset: 200 * time.Millisecond})
 	b.Observe(budget.Response{StatusCode: 200, Allowed: 50, Count: 1}) // never above the configuration
+	// Not a wait: the run, lowered then reset, that the checks below measure.
 	time.Sleep(900 * time.Millisecond)
 	cancel()
 	wg.Wait()

@@ -2,6 +2,7 @@ package budget_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -27,10 +28,10 @@ func TestKVUnavailableFallsBackToALocalShare(t *testing.T) {
 	var ga, gb grants
 	hammer(ctx, &wg, a, priority.Normal, 3, &ga)
 	hammer(ctx, &wg, b, priority.Urgent, 3, &gb)
-	time.Sleep(200 * time.Millisecond)
+	gb.waitPaced(t) // b's urgent requests take the budget on KV (and hold a's normal ones)
 	f.srv.Shutdown()
 	down := time.Now()
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // not a wait: the run on the fallback that the checks below measure
 	cancel()
 	wg.Wait()
 	for name, g := range map[string]*grants{"a": &ga, "b": &gb} {
@@ -92,12 +93,33 @@ func TestCrashedUrgentAnnouncementIsFreed(t *testing.T) {
 	var wg sync.WaitGroup
 	var g grants
 	hammer(ctx, &wg, a, priority.Normal, 4, &g)
-	time.Sleep(100 * time.Millisecond)
-	wg.Go(func() { _ = u.Wait(ctx, priority.Urgent) })
-	time.Sleep(2 * time.Millisecond)
+	g.waitPaced(t) // worker a saturates the budget: an urgent request cannot be served at once
+	kv, _ := f.kv()
+	w, err := kv.Watch(ctx, budget.KeyFor("sim-client"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	granted := make(chan struct{})
+	wg.Go(func() { _ = u.Wait(ctx, priority.Urgent); close(granted) })
+	// Wait until u's announcement is stored (or, should a slot have been free, its request granted).
+	timeout := time.After(waitTimeout)
+	for announced := false; !announced; {
+		select {
+		case e := <-w.Updates():
+			var st struct {
+				Urgent map[string]int64 `json:"urgent"`
+			}
+			announced = e != nil && json.Unmarshal(e.Value(), &st) == nil && st.Urgent["u"] != 0
+		case <-granted:
+			announced = true
+		case <-timeout:
+			t.Fatal("worker u never announced its urgent request")
+		}
+	}
 	u.Close()
 	closed := time.Now()
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // not a wait: the run after u left that the checks below measure
 	cancel()
 	wg.Wait()
 	last := closed

@@ -92,14 +92,77 @@ func (f *fleetBed) budget(id string, edit func(*budget.Config)) *budget.Budget {
 
 // grants records when requests were granted.
 type grants struct {
-	mu sync.Mutex
-	at []time.Time
+	mu    sync.Mutex
+	at    []time.Time
+	added chan struct{} // closed by the next add; nil until someone waits
 }
 
 func (g *grants) add(t time.Time) {
 	g.mu.Lock()
 	g.at = append(g.at, t)
+	if g.added != nil {
+		close(g.added)
+		g.added = nil
+	}
 	g.mu.Unlock()
+}
+
+// waitUntil waits, at most waitTimeout, until cond holds of the grant times (in the order
+// recorded), asking it again after each grant.
+func (g *grants) waitUntil(t *testing.T, what string, cond func([]time.Time) bool) {
+	t.Helper()
+	timeout := time.After(waitTimeout)
+	for {
+		g.mu.Lock()
+		ok := cond(g.at)
+		if g.added == nil {
+			g.added = make(chan struct{})
+		}
+		added := g.added
+		g.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-added:
+		case <-timeout:
+			t.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
+		}
+	}
+}
+
+// waitPaced waits until g holds more grants than a budget's burst: its worker takes the budget
+// at the paced rate from then on (the budget is saturated).
+func (g *grants) waitPaced(t *testing.T) {
+	t.Helper()
+	g.waitUntil(t, "the worker to use its burst", func(ts []time.Time) bool { return len(ts) > defaultBurst })
+}
+
+// defaultBurst is budget.Config's default Burst.
+const defaultBurst = 2
+
+// waitTimeout bounds every wait of these tests.
+const waitTimeout = 10 * time.Second
+
+// waitKV waits, at most waitTimeout, until cond holds, asking it again after each change of key.
+func waitKV(t *testing.T, kv jetstream.KeyValue, key, what string, cond func() bool) {
+	t.Helper()
+	w, err := kv.Watch(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	timeout := time.After(waitTimeout)
+	for !cond() {
+		select {
+		case _, ok := <-w.Updates():
+			if !ok {
+				t.Fatalf("the watch of %s ended while waiting for %s", key, what)
+			}
+		case <-timeout:
+			t.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
+		}
+	}
 }
 
 func (g *grants) times() []time.Time {

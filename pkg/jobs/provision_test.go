@@ -38,21 +38,6 @@ func provisionedJS(t *testing.T, cfg TopologyConfig) jetstream.JetStream {
 	return js
 }
 
-// eventually polls f every 10ms until it reports true, failing the test after 10s.
-func eventually(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
-	for !f() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("gave up after 10s waiting for %s", what)
-		}
-	}
-}
-
 // streamShape is the part of a stream config that Provision decides.
 type streamShape struct {
 	Subjects              []string
@@ -262,11 +247,25 @@ func TestProvisionEnablesPerKeyTTL(t *testing.T) {
 	if _, err := kv.Create(ctx, "lease", []byte("w1"), jetstream.KeyTTL(time.Second)); err != nil {
 		t.Fatalf("Create with KeyTTL: %v", err)
 	}
-	// History 1 keeps the 1s TTL from being raised to the one-minute marker TTL.
-	eventually(t, "the lease to expire", func() bool {
-		_, err := kv.Get(ctx, "lease")
-		return errors.Is(err, jetstream.ErrKeyNotFound)
-	})
+	// History 1 keeps the 1s TTL from being raised to the one-minute marker TTL. The expiry
+	// leaves a marker (the bucket's LimitMarkerTTL), which a watcher hears as a purge.
+	w, err := kv.Watch(ctx, "lease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	timeout := time.After(10 * time.Second)
+	for expired := false; !expired; {
+		select {
+		case e := <-w.Updates():
+			expired = e != nil && e.Operation() == jetstream.KeyValuePurge
+		case <-timeout:
+			t.Fatal("gave up after 10s waiting for the lease to expire")
+		}
+	}
+	if _, err := kv.Get(ctx, "lease"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("Get after the expiry = %v, want ErrKeyNotFound", err)
+	}
 }
 
 func TestProvisionNamesAStreamThatCannotChange(t *testing.T) {
@@ -353,21 +352,22 @@ func fetchOneJob(t *testing.T, js jetstream.JetStream) jetstream.Msg {
 	return nil
 }
 
-// waitForAdvisory polls the advisory stream for the last advisory on subject.
+// waitForAdvisory waits for the first advisory on subject that the advisory stream stores,
+// reading the stream with an ordered consumer (which the server delivers to as it stores).
 func waitForAdvisory(t *testing.T, js jetstream.JetStream, subject string) advisory {
 	t.Helper()
-	s, err := js.Stream(t.Context(), "GENESYS_ADVISORIES")
+	cons, err := js.OrderedConsumer(t.Context(), "GENESYS_ADVISORIES",
+		jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var raw *jetstream.RawStreamMsg
-	eventually(t, "an advisory on "+subject, func() bool {
-		raw, err = s.GetLastMsgForSubject(t.Context(), subject)
-		return err == nil
-	})
+	msg, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+	if err != nil {
+		t.Fatalf("waiting for an advisory on %s: %v", subject, err)
+	}
 	var a advisory
-	if err := json.Unmarshal(raw.Data, &a); err != nil {
-		t.Fatalf("advisory %s: %v", raw.Data, err)
+	if err := json.Unmarshal(msg.Data(), &a); err != nil {
+		t.Fatalf("advisory %s: %v", msg.Data(), err)
 	}
 	return a
 }
