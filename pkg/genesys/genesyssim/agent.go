@@ -195,7 +195,7 @@ func (a AgentState) clone() AgentState {
 }
 
 // membership returns the index of the user's membership of queueID, or -1.
-func (a *AgentState) membership(queueID string) int {
+func (a AgentState) membership(queueID string) int {
 	return slices.IndexFunc(a.Queues, func(m Membership) bool { return m.QueueID == queueID })
 }
 
