@@ -84,10 +84,25 @@ type Config struct {
 	// SnapshotQueues reads the queues the user has joined before a deactivation (one more call
 	// per page of 100) and records them in the audit event. Defaults to false.
 	SnapshotQueues bool
+	// Steps names the optional steps the worker runs (see [OptionalSteps] for the known ones): a
+	// PhaseCut one inside the deactivation before the PATCH, the PhaseClean ones in a follow-up
+	// cleanup job. An unknown name is a config error. Defaults to none (the worker command's
+	// --steps has its own default, [DefaultSteps]).
+	Steps []string
+	// OAuthClientPolicy says what the oauth_clients step does with the OAuth clients the leaver
+	// created: OAuthClientsReport records them, OAuthClientsDisable also disables each. Defaults
+	// to OAuthClientsReport.
+	OAuthClientPolicy string
 	// Plan returns the steps the worker runs for a job, nil for a job it does not support (which
-	// ends rejected). For tests that add a step of their own. Defaults to DefaultPlan.
+	// ends rejected). For tests that add a step of their own. Defaults to Config.DefaultPlan.
 	Plan func(job jobs.Job) []Step
 }
+
+// The values of Config.OAuthClientPolicy.
+const (
+	OAuthClientsReport  = "report"
+	OAuthClientsDisable = "disable"
+)
 
 func (c *Config) setDefaults() {
 	if c.ID == "" {
@@ -108,8 +123,9 @@ func (c *Config) setDefaults() {
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
 	}
+	c.OAuthClientPolicy = cmp.Or(c.OAuthClientPolicy, OAuthClientsReport)
 	if c.Plan == nil {
-		c.Plan = DefaultPlan
+		c.Plan = c.DefaultPlan
 	}
 	if c.Probe == nil && c.Genesys != nil {
 		c.Probe = c.Genesys.Probe
@@ -126,6 +142,11 @@ func (c *Config) validate() error {
 		return errors.New("jobs: worker config: Concurrency and MaxAttempts must be at least 1")
 	case c.AckWait < time.Second:
 		return errors.New("jobs: worker config: AckWait must be at least 1 s")
+	case c.OAuthClientPolicy != OAuthClientsReport && c.OAuthClientPolicy != OAuthClientsDisable:
+		return fmt.Errorf("jobs: worker config: OAuthClientPolicy %q: want %q or %q", c.OAuthClientPolicy, OAuthClientsReport, OAuthClientsDisable)
+	}
+	if err := CheckStepNames(c.Steps); err != nil {
+		return fmt.Errorf("jobs: worker config: %w", err)
 	}
 	return c.Names.Validate()
 }
