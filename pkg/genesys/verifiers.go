@@ -5,11 +5,16 @@ import (
 	"net/http"
 )
 
-// Verifier is one of a user's MFA verifiers (the SDK's Verifier). Type is
-// not in the SDK's model; it is read when Genesys sends it.
+// Verifier is one of a user's MFA verifiers (the SDK's Verifier: id, name,
+// enabled, default, selfUri; PureCloudPlatformClientV2 258.0.0,
+// build/docs/Verifier.md).
 type Verifier struct {
-	ID      string `json:"id"`
-	Name    string `json:"name,omitempty"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Type is not in the SDK's model, so Genesys (and the simulator, which
+	// follows it) sends none: it stays "" and callers must not rely on it.
+	// It is kept, and decoded should Genesys ever send it, because the
+	// contract names it; a verifier's kind shows only in its Name.
 	Type    string `json:"type,omitempty"`
 	Enabled bool   `json:"enabled,omitempty"`
 	Default bool   `json:"default,omitempty"`

@@ -51,7 +51,7 @@ func TestContactCenterPermissions(t *testing.T) {
 		{"GET", "/api/v2/oauth/clients", "", []string{"oauth:client:view"}},
 		{"GET", "/api/v2/oauth/clients/" + seedOAuthClients[0].ID, "", []string{"oauth:client:view"}},
 		{"PUT", "/api/v2/oauth/clients/" + seedOAuthClients[0].ID, `{"name":"x","authorizedGrantType":"CODE","state":"Active"}`, []string{"oauth:client:edit"}},
-		{"GET", "/api/v2/workforcemanagement/agents/" + u + "/managementunit", "", []string{"wfm:agent:view", "wfm:agent:edit"}},
+		{"GET", "/api/v2/workforcemanagement/agents/" + u + "/managementunit", "", wfmAgentViewPerms},
 		{"POST", "/api/v2/workforcemanagement/agents", `{"userIds":["` + u + `"],"destinationManagementUnitId":null}`, []string{"wfm:agent:edit"}},
 		{"GET", "/api/v2/users/" + u + "/verifiers", "", []string{"mfa:verifier:view"}},
 		{"DELETE", "/api/v2/users/" + u + "/verifiers/" + unknownID, "", []string{"mfa:verifier:delete"}},

@@ -37,7 +37,7 @@
 //	PUT    /api/v2/users/{id}/routingstatus               {"status"} → 200 RoutingStatus
 //	GET    /api/v2/users/{id}/presences/purecloud         UserPresence
 //	PATCH  /api/v2/users/{id}/presences/purecloud         {"presenceDefinition":{"id"}} → 200 UserPresence
-//	GET    /api/v2/presence/definitions                   the system presence definitions, paged
+//	GET    /api/v2/presence/definitions                   the system presence definitions, one page (unpaged in the SDK)
 //	GET    /api/v2/routing/queues/{queueId}/members       QueueMemberEntityListing: pageSize (≤100), pageNumber, name, memberBy, joined
 //	DELETE /api/v2/routing/queues/{queueId}/members/{memberId}  204
 //	POST   /api/v2/routing/queues/{queueId}/members       [{"id"}] (1–100) → 204; ?delete=true removes
@@ -91,7 +91,9 @@
 // telephony:station:disassociate, default DELETE/PUT telephony:plugin:all or
 // telephony:phone:assign; callforwarding GET/PATCH conversation:callForwarding:view/edit; flows
 // GET architect:flow:view, unlock architect:flow:unlock; oauth clients GET oauth:client:view, PUT
-// oauth:client:edit; WFM GET wfm:agent:view or wfm:agent:edit, POST wfm:agent:edit; verifiers GET
+// oauth:client:edit; WFM GET wfm:agent:view (or one of the SDK's other readers:
+// wfm:publishedSchedule:view, wfm:schedule:view, coaching:appointment:add|edit,
+// learning:assignment:add|reschedule; not wfm:agent:edit), POST wfm:agent:edit; verifiers GET
 // mfa:verifier:view, DELETE mfa:verifier:delete; presence definitions
 // presence:presenceDefinition:view. Routing status GET and presence GET need none; routing
 // status PUT and presence PATCH need what Config.RoutingStatusPermission and

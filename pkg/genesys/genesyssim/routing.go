@@ -51,18 +51,16 @@ func (s *Server) handlePutRoutingStatus(w http.ResponseWriter, r *http.Request, 
 }
 
 // handlePresenceDefinitions is GET /api/v2/presence/definitions: the org's system presence
-// definitions (OrganizationPresenceDefinitionEntityListing), paged. Permission
-// presence:presenceDefinition:view.
+// definitions (OrganizationPresenceDefinitionEntityListing), all in one page. The SDK documents
+// no paging parameters for this call, only deactivated, divisionId and localeCode
+// (PresenceApi.md, get_presence_definitions), so pageSize and pageNumber are ignored, as
+// GET /api/v2/oauth/clients ignores them. Permission presence:presenceDefinition:view.
 func (s *Server) handlePresenceDefinitions(w http.ResponseWriter, r *http.Request, c *call) {
-	size, number, ok := readPage(w, c, r.URL.Query(), 100)
-	if !ok {
-		return
-	}
-	var entities []map[string]any
-	for _, p := range page(orgPresences, size, number) {
+	entities := make([]map[string]any, 0, len(orgPresences))
+	for _, p := range orgPresences {
 		entities = append(entities, presenceDefinition(p, true))
 	}
-	writeJSON(w, http.StatusOK, contentJSON, listing(r, entities, size, number, len(orgPresences)))
+	writeJSON(w, http.StatusOK, contentJSON, listing(r, entities, max(len(entities), 1), 1, len(entities)))
 }
 
 // presenceDefinition is the PresenceDefinition body; full adds the org definition's fields.

@@ -166,7 +166,10 @@ func (s *Server) contactCenterRoutes() []route {
 		{"GET /api/v2/oauth/clients", []string{"oauth:client:view"}, s.handleOAuthClients},
 		{"GET /api/v2/oauth/clients/{clientId}", []string{"oauth:client:view"}, s.handleGetOAuthClient},
 		{"PUT /api/v2/oauth/clients/{clientId}", []string{"oauth:client:edit"}, s.handlePutOAuthClient},
-		{"GET /api/v2/workforcemanagement/agents/{agentId}/managementunit", []string{"wfm:agent:view", "wfm:agent:edit"}, s.handleAgentManagementUnit},
+		// The SDK's list for this GET (WorkforceManagementApi.md, get_workforcemanagement_agent_managementunit,
+		// PureCloudPlatformClientV2 225.0.0) has no wfm:agent:edit: a client holding only that one
+		// is refused the read.
+		{"GET /api/v2/workforcemanagement/agents/{agentId}/managementunit", wfmAgentViewPerms, s.handleAgentManagementUnit},
 		{"POST /api/v2/workforcemanagement/agents", []string{"wfm:agent:edit"}, s.handleMoveAgents},
 		{"GET /api/v2/users/{id}/verifiers", []string{"mfa:verifier:view"}, s.handleVerifiers},
 		{"DELETE /api/v2/users/{id}/verifiers/{verifierId}", []string{"mfa:verifier:delete"}, s.handleDeleteVerifier},

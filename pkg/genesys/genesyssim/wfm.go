@@ -10,7 +10,7 @@ import (
 // handleAgentManagementUnit is GET /api/v2/workforcemanagement/agents/{agentId}/managementunit:
 // AgentManagementUnitReference {user, managementUnit, businessUnit}. A user in no unit gets 200
 // with the user only (what Genesys answers then is unconfirmed); an unknown user 404.
-// Permission wfm:agent:view or wfm:agent:edit.
+// Permission: any of wfmAgentViewPerms.
 func (s *Server) handleAgentManagementUnit(w http.ResponseWriter, r *http.Request, c *call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -26,6 +26,11 @@ func (s *Server) handleAgentManagementUnit(w http.ResponseWriter, r *http.Reques
 	}
 	writeJSON(w, http.StatusOK, contentJSON, out)
 }
+
+// wfmAgentViewPerms are the permissions of which GET .../agents/{agentId}/managementunit
+// requires any, as the SDK lists them (WorkforceManagementApi.md, 225.0.0).
+var wfmAgentViewPerms = []string{"wfm:agent:view", "wfm:publishedSchedule:view", "wfm:schedule:view",
+	"coaching:appointment:add", "coaching:appointment:edit", "learning:assignment:add", "learning:assignment:reschedule"}
 
 func unitRef(mu UnitInfo) map[string]any {
 	return ref(mu.ID, mu.Name, "/api/v2/workforcemanagement/managementunits/"+mu.ID)
