@@ -18,7 +18,12 @@ import (
 // (step_<name>.go) with Optional set. A function, not a variable, so that every caller gets its
 // own slice.
 func registered() []Step {
-	return []Step{}
+	return []Step{
+		stepOffQueue, // cut: routing status OFF_QUEUE before the PATCH
+		stepPresence, // clean: presence Offline
+		stepQueues,   // clean: leave the queues joined directly; undo: join them again
+		stepStation,  // clean: clear the associated and default station; undo: the default back
+	}
 }
 
 // notByDefault names the optional steps the worker command leaves out of its default (they
@@ -99,13 +104,13 @@ func inPhase(steps []Step, p Phase) []Step {
 // publishes, so that nothing delays the cut of the access. A dry run previews them all.
 func deactivationPlan(optional []Step) []Step {
 	plan := []Step{
-		stepResolve,              // find the user; roles before
-		stepLease,                // no other job for the user runs meanwhile
-		stepSnapshotQueues,       // queues before (Config.SnapshotQueues)
-		stepSnapshotGrants,       // grants before (Config.SnapshotGrants); undo: restore access
-		stepProtect,              // protected users and roles end "protected"
-		dryRunStep(optional),     // a dry run ends here, Genesys untouched, after previewing the optional steps
-		stepGuardSlot,            // the mass-deactivation guard counts the PATCH
+		stepResolve,          // find the user; roles before
+		stepLease,            // no other job for the user runs meanwhile
+		stepSnapshotQueues,   // queues before (Config.SnapshotQueues)
+		stepSnapshotGrants,   // grants before (Config.SnapshotGrants); undo: restore access
+		stepProtect,          // protected users and roles end "protected"
+		dryRunStep(optional), // a dry run ends here, Genesys untouched, after previewing the optional steps
+		stepGuardSlot,        // the mass-deactivation guard counts the PATCH
 	}
 	plan = append(plan, inPhase(optional, PhaseCut)...) // off_queue: nothing new is routed to the user
 	plan = append(plan,
