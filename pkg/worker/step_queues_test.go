@@ -211,3 +211,47 @@ func TestQueuesUndoQueueGone(t *testing.T) {
 		t.Errorf("memberships %v", got)
 	}
 }
+
+// The before-state survives a delivery that fails inside the step: queues stores its record
+// before the first removal, so when a removal's answer is lost (a 5xx after Genesys applied it)
+// and the job is delivered again, the next delivery, which no longer sees that queue, still
+// records it, and a reactivation would still give it back.
+func TestQueuesBeforeStateSurvivesARedelivery(t *testing.T) {
+	t.Parallel()
+	b := ccBed(t, genesyssim.Config{}, "queues")
+	qs := b.Sim.Queues()
+	before := genesyssim.AgentState{RoutingStatus: genesyssim.RoutingOffQueue, Presence: genesyssim.PresenceAvailable, Queues: []genesyssim.Membership{
+		{QueueID: qs[0].ID, MemberBy: genesyssim.MemberByUser}, {QueueID: qs[1].ID, MemberBy: genesyssim.MemberByUser},
+		{QueueID: qs[4].ID, MemberBy: genesyssim.MemberByGroup}}}
+	u := agent(t, b, 0, before)
+	if err := b.Sim.SetFaults(genesyssim.Faults{Routes: []string{membersDelete}, ErrorRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	ids := b.Enqueue([]jobs.UserRef{{ID: u.ID}}, func(j *jobs.Job) { j.ID = "qu-redo" })
+	clean := jobs.CleanupID(ids[0])
+	b.WaitUntil("an attempt of the cleanup to fail", func() bool {
+		st, err := b.Status.Get(t.Context(), clean)
+		return err == nil && len(st.Attempts) > 0
+	})
+	// The first removal had applied; its answer was lost.
+	after := before
+	after.Queues = before.Queues[1:]
+	if err := b.Sim.SetAgent(u.ID, after); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Sim.SetFaults(genesyssim.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.WaitDone(clean)[clean]; st.Outcome != audit.OutcomeCleanedUp {
+		t.Fatalf("cleanup: %s %s", st.Outcome, st.Error)
+	}
+	var rec queuesRecord
+	stepRecord(t, b, clean, "queues", &rec)
+	slices.Sort(rec.Removed)
+	if len(rec.Queues) != 3 || !slices.Equal(rec.Removed, []string{qs[0].ID, qs[1].ID}) {
+		t.Errorf("recorded queues %+v removed %v; want all three, both direct ones removed", rec.Queues, rec.Removed)
+	}
+	if got := memberships(agentNow(t, b, u.ID)); !slices.Equal(got, []string{qs[4].ID + "/group"}) {
+		t.Errorf("memberships %v", got)
+	}
+}
