@@ -91,3 +91,37 @@ func TestPresenceDryRun(t *testing.T) {
 		t.Errorf("preview cost %v, want presence 3 (read, definitions, PATCH)", cost.Steps)
 	}
 }
+
+// The permission of the presence PATCH is UNCONFIRMED (the simulator's PresencePermission). When
+// Genesys enforces one the worker's role lacks, the cleanup job ends conflict, dead-lettered with
+// the step's name, and the access cut stands; when it enforces none, the same role sets Offline.
+func TestPresencePermission(t *testing.T) {
+	t.Parallel()
+	perms := []string{"directory:user:edit", "oauth:token:delete", "presence:presenceDefinition:view"}
+	for _, enforced := range []string{"", "presence:userPresence:edit"} {
+		t.Run("enforced="+enforced, func(t *testing.T) {
+			t.Parallel()
+			b := ccBed(t, genesyssim.Config{PresencePermission: enforced}, "presence")
+			if err := b.Sim.SetClientPermissions(genesyssim.DefaultClientID, perms); err != nil {
+				t.Fatal(err)
+			}
+			u := agent(t, b, 0, genesyssim.AgentState{RoutingStatus: genesyssim.RoutingOffQueue, Presence: genesyssim.PresenceAvailable})
+			got := offboard(t, b, u.ID, "pr-perm", true, nil)
+			now, _ := b.Sim.User(u.ID)
+			if now.Active {
+				t.Fatal("the user is active")
+			}
+			presence := agentNow(t, b, u.ID).Presence
+			if enforced == "" {
+				if got != audit.OutcomeCleanedUp || presence != genesyssim.PresenceOffline {
+					t.Errorf("cleanup %s, presence %s; want cleaned_up and Offline", got, presence)
+				}
+				return
+			}
+			dl, ok := b.DeadLetters()[jobs.CleanupID("pr-perm")]
+			if got != audit.OutcomeConflict || !ok || !strings.Contains(dl.Reason, "presence") || presence != genesyssim.PresenceAvailable {
+				t.Errorf("cleanup %s, dead letter %v %q, presence %s; want conflict naming the step, presence kept", got, ok, dl.Reason, presence)
+			}
+		})
+	}
+}
