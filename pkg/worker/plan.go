@@ -18,7 +18,12 @@ import (
 // (step_<name>.go) with Optional set. A function, not a variable, so that every caller gets its
 // own slice.
 func registered() []Step {
-	return []Step{}
+	return []Step{
+		stepOffQueue, // cut: routing status OFF_QUEUE before the PATCH
+		stepPresence, // clean: presence Offline
+		stepQueues,   // clean: leave the queues joined directly; undo: join them again
+		stepStation,  // clean: clear the associated and default station; undo: the default back
+	}
 }
 
 // notByDefault names the optional steps the worker command leaves out of its default (they
