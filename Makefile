@@ -1,8 +1,8 @@
 # Benchmarks of the fleet rate budget (README, "Benchmarks"). Not run by go test or CI.
 BENCH := go run ./cmd/bench
 
-.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline
-bench: bench-fleet bench-overhead bench-baseline bench-latency
+.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan
+bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan
 
 bench-fleet:
 	$(BENCH) fleet -limit 100 -window 1s -sizes 1,2,4,8 -windows 4 -concurrency 8
@@ -16,6 +16,11 @@ bench-baseline:
 # About 6 minutes: 30 idle samples, then 100 urgent jobs 3 s apart behind 10,000 normal ones, at 300/min.
 bench-latency:
 	$(BENCH) latency -limit 300 -window 1m -idle 30 -backlog 10000 -urgent 100 -urgent-every 3s
+
+# About 7 minutes: the calls of 20 agents' full offboarding one at a time, then 100 urgent leavers
+# 3 s apart behind 1,000 leavers queued with the full contact-center plan, at 300/min.
+bench-plan:
+	$(BENCH) plan -limit 300 -window 1m -steps all -cost-users 20 -backlog 1000 -urgent 100 -urgent-every 3s
 
 # Container images (README, "Containers"), each FROM scratch with one static binary: built from
 # binaries compiled here, so nothing is pulled. IMAGE_TAG=test is what the integration tests use.

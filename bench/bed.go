@@ -91,7 +91,7 @@ func (b *bed) waitDone(ctx context.Context, ids []string, within time.Duration) 
 // once n jobs have been delivered and acked.
 func (b *bed) redelivered(ctx context.Context, n int) (int, error) {
 	var delivered uint64
-	for _, name := range []string{b.Names.UrgentConsumer(), b.Names.NormalConsumer()} {
+	for _, name := range []string{b.Names.UrgentConsumer(), b.Names.NormalConsumer(), b.Names.CleanupConsumer()} {
 		c, err := b.JS.Consumer(ctx, b.Names.JobsStream(), name)
 		if err != nil {
 			return 0, err
@@ -111,6 +111,7 @@ type workerConfig struct {
 	budget      budget.Config // KV, Key, WorkerID and Logger are filled in
 	memStore    *budget.MemStore
 	concurrency int
+	steps       []string // the worker's optional steps (worker --steps); nil: none
 	log         *zap.Logger
 	reg         *prometheus.Registry // receives the budget's metrics when set
 }
@@ -147,7 +148,7 @@ func (b *bed) startWorker(ctx context.Context, wc workerConfig) (stop func(), er
 	if err == nil {
 		var w *testbed.Worker
 		w, err = testbed.RunWorker(ctx, testbed.WorkerConfig{JetStream: js, Genesys: c, ID: wc.id, Logger: wc.log,
-			Concurrency: wc.concurrency, AckWait: 30 * time.Second, PollWait: 100 * time.Millisecond})
+			Concurrency: wc.concurrency, AckWait: 30 * time.Second, PollWait: 100 * time.Millisecond, Steps: wc.steps})
 		if err == nil {
 			return func() { _ = w.Stop(); bud.Close(); nc.Close() }, nil
 		}

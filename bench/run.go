@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // Run runs the benchmark named by args[0] (fleet, overhead, latency,
@@ -19,7 +21,7 @@ import (
 // of JSON on stdout.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: bench fleet|overhead|latency|baseline [flags]")
+		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|baseline [flags]")
 	}
 	if args[0] == "worker-child" {
 		return WorkerChild(ctx)
@@ -36,7 +38,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	idle := fs.Int("idle", 30, "latency: idle samples")
 	backlog := fs.Int("backlog", 10000, "latency: normal jobs queued behind which urgent ones are timed (0: skip)")
 	urgent := fs.Int("urgent", 100, "latency: urgent samples")
-	every := fs.Duration("urgent-every", 3*time.Second, "latency: spacing of urgent jobs")
+	every := fs.Duration("urgent-every", 3*time.Second, "latency, plan: spacing of urgent jobs")
+	steps := fs.String("steps", "all", "plan: the workers' optional steps, comma-separated, or all")
+	costUsers := fs.Int("cost-users", 20, "plan: agents offboarded one at a time to count the calls per user")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -61,6 +65,16 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		out, err = Overhead(ctx, OverheadConfig{Jobs: *n, Concurrency: *conc, Limit: *limit})
 	case "latency":
 		out, err = Latency(ctx, LatencyConfig{Limit: *limit, Window: *window, IdleSamples: *idle, Backlog: *backlog,
+			UrgentSamples: *urgent, UrgentEvery: *every}, log)
+	case "plan":
+		names := strings.Split(*steps, ",")
+		if *steps == "all" {
+			names = nil
+			for _, s := range worker.OptionalSteps() {
+				names = append(names, s.Name)
+			}
+		}
+		out, err = Plan(ctx, PlanConfig{Limit: *limit, Window: *window, Steps: names, CostUsers: *costUsers, Backlog: *backlog,
 			UrgentSamples: *urgent, UrgentEvery: *every}, log)
 	case "baseline":
 		out, err = Baseline(ctx, BaselineConfig{Users: *users, Limit: *limit, Window: *window, Threads: 3}, log)

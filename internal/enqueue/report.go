@@ -36,6 +36,8 @@ type Result struct {
 	Error string `json:"error,omitempty"`
 	// Duplicate is true when JetStream already held the job from an earlier run.
 	Duplicate bool `json:"duplicate"`
+	// Preview is what a dry run found a real job would do, when the worker runs optional steps.
+	Preview *Preview `json:"preview,omitempty"`
 }
 
 // succeeded reports whether an outcome counts as success for the exit status.
@@ -69,6 +71,9 @@ func buildResults(rows []*Row, pubs []published, statuses map[string]jobs.Status
 			res.Outcome = OutcomePending
 			if st, ok := statuses[r.Job.ID]; ok {
 				res.Outcome, res.Error = rowOutcome(r.Job, st)
+				if res.Outcome == audit.OutcomeDryRun {
+					res.Preview = previewOf(st)
+				}
 			}
 		}
 		out = append(out, res)
@@ -116,6 +121,9 @@ func writeText(w io.Writer, results []Result) {
 			fmt.Fprintf(w, "%s: %s: %s\n", head, r.Outcome, r.Error)
 		default:
 			fmt.Fprintf(w, "%s: %s\n", head, r.Outcome)
+		}
+		if r.Preview != nil {
+			writePreview(w, r.Preview)
 		}
 	}
 	fmt.Fprintf(w, "\nSummary: %d %s\n", len(results), plural(len(results), "row", "rows"))
