@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -17,7 +18,7 @@ import (
 type Preview struct {
 	// Calls is every Genesys call the real run would make; 0 when the worker ran no optional step.
 	Calls int `json:"calls"`
-	// Steps are the optional steps that would run, in the order the worker recorded them (by name).
+	// Steps are the optional steps that would run, in the order they would run.
 	Steps []PreviewStep `json:"steps,omitempty"`
 }
 
@@ -38,30 +39,36 @@ func previewOf(st jobs.Status) *Preview {
 	var cost struct {
 		Calls int            `json:"calls"`
 		Steps map[string]int `json:"steps"`
+		Order []string       `json:"order"`
 	}
 	if raw, ok := steps["dry_run"]; !ok || json.Unmarshal(raw, &cost) != nil {
 		return nil
 	}
 	p := &Preview{Calls: cost.Calls}
-	for name, calls := range cost.Steps {
+	order := cost.Order
+	if len(order) != len(cost.Steps) { // an older worker: by name
+		order = slices.Sorted(maps.Keys(cost.Steps))
+	}
+	for _, name := range order {
+		calls := cost.Steps[name]
 		var found struct {
 			Would []string `json:"would"`
 		}
 		_ = json.Unmarshal(steps[name], &found) // a step that recorded no object would change nothing
 		p.Steps = append(p.Steps, PreviewStep{Name: name, Calls: calls, Would: found.Would})
 	}
-	slices.SortFunc(p.Steps, func(a, b PreviewStep) int { return strings.Compare(a.Name, b.Name) })
 	return p
 }
 
-// writePreview writes a preview under its row's line, indented.
+// writePreview writes a preview under its row's line, indented: per step its calls and what it
+// would change, then the calls of the whole real run.
 func writePreview(w io.Writer, p *Preview) {
 	for _, s := range p.Steps {
 		what := "nothing to do"
 		if len(s.Would) > 0 {
 			what = strings.Join(s.Would, "; ")
 		}
-		fmt.Fprintf(w, "    %-14s %-40s %d %s\n", s.Name, what, s.Calls, plural(s.Calls, "call", "calls"))
+		fmt.Fprintf(w, "    %-14s %3d %-5s  %s\n", s.Name, s.Calls, plural(s.Calls, "call", "calls"), what)
 	}
-	fmt.Fprintf(w, "    %-14s %-40s %d %s\n", "in all", "(deactivation, cleanup job and steps)", p.Calls, plural(p.Calls, "call", "calls"))
+	fmt.Fprintf(w, "    %-14s %3d %-5s  the deactivation, its cleanup job and these steps\n", "in all", p.Calls, plural(p.Calls, "call", "calls"))
 }

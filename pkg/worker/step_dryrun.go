@@ -40,6 +40,8 @@ type previewCost struct {
 	BaseCalls int `json:"base_calls"`
 	// Steps is what each optional step that would run would cost.
 	Steps map[string]int `json:"steps,omitempty"`
+	// Order lists those steps in the order they would run.
+	Order []string `json:"order,omitempty"`
 }
 
 // preview runs the optional steps that apply in dry-run mode and records the cost.
@@ -64,6 +66,7 @@ func preview(ctx context.Context, r *Run, optional []Step) error {
 			n = s.Calls(r)
 		}
 		cost.Steps[s.Name] = n
+		cost.Order = append(cost.Order, s.Name)
 		cost.Calls += n
 	}
 	r.message += fmt.Sprintf(" It would run %d optional steps, for %d Genesys calls in all (see unmapped.steps).", len(cost.Steps), cost.Calls)
