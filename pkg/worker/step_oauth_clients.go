@@ -1,0 +1,198 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+)
+
+// OAuth client policies (Config.OAuthClientPolicy).
+const (
+	// OAuthClientReport records the OAuth clients the user created and changes nothing: such a
+	// client often runs an integration the organisation depends on.
+	OAuthClientReport = "report"
+	// OAuthClientDisable also sets each active one to Disabled, which invalidates its tokens
+	// (deleting the user's tokens does not stop a client-credentials integration).
+	OAuthClientDisable = "disable"
+)
+
+// stepOAuthClients records the OAuth clients the user created and, under the disable policy,
+// disables the active ones. Its undo sets the ones it disabled back to Active.
+var stepOAuthClients = Step{
+	Name: "oauth_clients", Phase: PhaseClean, Optional: true,
+	Permissions: []string{"oauth:client:view"}, // and oauth:client:edit under the disable policy: see oauthPermissions
+	Probe:       probeOAuthClients,
+	Calls: func(r *Run) int {
+		var rec oauthRecord
+		recordOf(r.Findings(), "oauth_clients", &rec)
+		n := max(rec.Pages, 1)
+		if rec.Policy == OAuthClientDisable {
+			n += 2 * rec.count(genesys.OAuthClientActive) // a GET and a PUT each
+		}
+		return n
+	},
+	Do:   oauthClients,
+	Undo: restoreOAuthClients,
+}
+
+// oauthPermissions is what the step needs under policy.
+func oauthPermissions(policy string) []string {
+	if policy == OAuthClientDisable {
+		return []string{"oauth:client:view", "oauth:client:edit"}
+	}
+	return []string{"oauth:client:view"}
+}
+
+// oauthRecord is what the oauth_clients step records: the clients the user created, as they
+// were, and what the step did with each.
+type oauthRecord struct {
+	Policy  string     `json:"policy"`
+	Clients []oauthRef `json:"clients"`
+	Pages   int        `json:"pages"` // pages of the org's clients read
+	Result  string     `json:"result"`
+}
+
+type oauthRef struct {
+	ID        string `json:"id"`
+	Name      string `json:"name,omitempty"`
+	State     string `json:"state,omitempty"` // before the step
+	GrantType string `json:"grant_type,omitempty"`
+	Result    string `json:"result,omitempty"` // "disabled", "would disable", or why not
+}
+
+func (rec oauthRecord) count(state string) int {
+	n := 0
+	for _, c := range rec.Clients {
+		if c.State == state && c.Result != "disabled" {
+			n++
+		}
+	}
+	return n
+}
+
+func probeOAuthClients(ctx context.Context, c *genesys.Client) error {
+	_, _, err := c.OAuthClients.CreatedBy(ctx, probeUserID)
+	return err
+}
+
+func oauthClients(ctx context.Context, r *Run) error {
+	userID, policy := r.user.ID, r.w.cfg.OAuthClientPolicy
+	if policy == "" {
+		policy = OAuthClientReport
+	}
+	var pages int
+	clients, err := CallMany(ctx, r, func(c *genesys.Client) ([]genesys.OAuthClient, []*genesys.Response, error) {
+		cs, resps, err := c.OAuthClients.CreatedBy(ctx, userID)
+		pages = len(resps)
+		return cs, resps, err
+	})
+	if err != nil {
+		return err
+	}
+	var rec oauthRecord
+	r.earlier("oauth_clients", &rec) // the states before an earlier delivery disabled some
+	rec.Policy, rec.Pages = policy, pages
+	for _, c := range clients {
+		if !slices.ContainsFunc(rec.Clients, func(e oauthRef) bool { return e.ID == c.ID }) {
+			rec.Clients = append(rec.Clients, oauthRef{ID: c.ID, Name: c.Name, State: c.State, GrantType: c.AuthorizedGrantType})
+		}
+	}
+	switch {
+	case len(rec.Clients) == 0:
+		rec.Clients, rec.Result = []oauthRef{}, "no OAuth client created by the user"
+		return r.Found("oauth_clients", rec)
+	case policy != OAuthClientDisable:
+		rec.Result = fmt.Sprintf("%d reported, not disabled: policy report", len(rec.Clients))
+		if r.DryRun() {
+			r.Would("oauth_clients", rec.Result)
+		}
+		return r.Found("oauth_clients", rec)
+	case r.DryRun():
+		for i := range rec.Clients {
+			if rec.Clients[i].State == genesys.OAuthClientActive {
+				rec.Clients[i].Result = "would disable"
+			}
+		}
+		rec.Result = fmt.Sprintf("would disable %d of %d", rec.count(genesys.OAuthClientActive), len(rec.Clients))
+		if err := r.Found("oauth_clients", rec); err != nil {
+			return err
+		}
+		r.Would("oauth_clients", rec.Result)
+		return nil
+	}
+	if err := disableClients(ctx, r, &rec); err != nil {
+		_ = r.Found("oauth_clients", rec) // what is done so far, for the next attempt
+		return err
+	}
+	return r.Found("oauth_clients", rec)
+}
+
+// disableClients sets each client that was active to Disabled, recording each result.
+func disableClients(ctx context.Context, r *Run, rec *oauthRecord) error {
+	for i := range rec.Clients {
+		c := &rec.Clients[i]
+		if c.State != genesys.OAuthClientActive || c.Result == "disabled" {
+			continue
+		}
+		id := c.ID
+		_, err := Call(ctx, r, func(gc *genesys.Client) (*genesys.OAuthClient, *genesys.Response, error) {
+			return gc.OAuthClients.SetState(ctx, id, genesys.OAuthClientDisabled)
+		})
+		switch {
+		case err == nil:
+			c.Result = "disabled"
+		case refusedItem(err):
+			c.Result = refusal(err)
+		default:
+			return err
+		}
+	}
+	n := 0
+	for _, c := range rec.Clients {
+		if c.Result == "disabled" {
+			n++
+		}
+	}
+	rec.Result = fmt.Sprintf("%d of %d disabled: policy disable", n, len(rec.Clients))
+	return nil
+}
+
+// restoreOAuthClients sets the clients the step disabled back to Active. A client someone
+// deleted since is recorded as not restored.
+func restoreOAuthClients(ctx context.Context, r *Run, recorded *audit.Findings) error {
+	var rec oauthRecord
+	if !recordOf(recorded, "oauth_clients", &rec) {
+		return nil
+	}
+	var out undoRecord
+	for _, c := range rec.Clients {
+		if c.Result != "disabled" {
+			continue
+		}
+		what := "OAuth client " + cmpName(c.Name, c.ID)
+		if r.DryRun() {
+			r.Would("undo_oauth_clients", "set "+what+" back to Active")
+			continue
+		}
+		id := c.ID
+		_, err := Call(ctx, r, func(gc *genesys.Client) (*genesys.OAuthClient, *genesys.Response, error) {
+			return gc.OAuthClients.SetState(ctx, id, genesys.OAuthClientActive)
+		})
+		switch {
+		case err == nil:
+			out.Restored = append(out.Restored, what)
+		case refusedItem(err):
+			out.Skipped = append(out.Skipped, what+": "+refusal(err))
+		default:
+			return err
+		}
+	}
+	if len(out.Restored)+len(out.Skipped) == 0 {
+		return nil
+	}
+	out.Result = fmt.Sprintf("%d of %d set back to Active", len(out.Restored), len(out.Restored)+len(out.Skipped))
+	return r.Found("undo_oauth_clients", out)
+}
