@@ -30,6 +30,11 @@ Admin paths (no authentication: keep the simulator on loopback):
   PUT  /admin/users/{id}/tokens         GET  /admin/roles
   GET|PUT /admin/faults                 POST /admin/clients/{id}/disable|enable
   POST /admin/tokens                    POST /admin/tokens/revoke-all|expire-all
+  GET|PUT /admin/agents/{id}            contact-center state of a user (AgentState JSON)
+  GET  /admin/flows                     PUT  /admin/flows/{id}
+  GET  /admin/oauth-clients             PUT  /admin/oauth-clients/{id}
+  GET  /admin/queues                    GET  /admin/stations
+  GET  /admin/management-units          GET  /admin/presence-definitions
 
 Example:
   genesys-sim --users 500 --rate-limit 300 --rate-window 6s --error-rate 0.02
@@ -80,6 +85,16 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&c.StrictPatch, "strict-patch", false, "refuse the Entra PATCH forms (\"Replace\", \"False\", path-less ops) that are accepted when unset")
 	fs.BoolVar(&c.WeakETag, "weak-etag", false, "send ETag as W/\"<version>\" instead of \"<version>\"")
 	fs.IntVar(&c.ScimDeleteStatus, "scim-delete-status", 204, "success `status` of SCIM DELETE: 200 or 204")
+	fs.BoolVar(&c.OffQueueOnDeactivate, "off-queue-on-deactivate", false, "set a user OFF_QUEUE and Offline when SCIM deactivates them (unconfirmed; kept when unset)")
+	fs.BoolVar(&c.RemoveQueuesOnDeactivate, "remove-queues-on-deactivate", false, "drop a user's queue memberships when SCIM deactivates them (unconfirmed; kept when unset)")
+	fs.BoolVar(&c.ClearStationOnDeactivate, "clear-station-on-deactivate", false, "clear a user's default and associated station when SCIM deactivates them (unconfirmed; kept when unset)")
+	fs.BoolVar(&c.DisableForwardingOnDeactivate, "disable-forwarding-on-deactivate", false, "turn a user's call forwarding off when SCIM deactivates them (unconfirmed; kept when unset)")
+	fs.BoolVar(&c.RemoveFromWFMOnDeactivate, "remove-wfm-on-deactivate", false, "remove a user from their WFM management unit when SCIM deactivates them (unconfirmed; kept when unset)")
+	fs.BoolVar(&c.OfflineOnTokenDelete, "offline-on-token-delete", false, "set a user's presence Offline when DELETE /api/v2/tokens/{userId} revokes their tokens (unconfirmed; kept when unset)")
+	fs.StringVar(&c.RoutingStatusPermission, "routing-status-permission", "", "`permission` PUT /api/v2/users/{id}/routingstatus requires (unconfirmed; none when empty)")
+	fs.StringVar(&c.PresencePermission, "presence-permission", "", "`permission` PATCH /api/v2/users/{id}/presences/purecloud requires (unconfirmed; none when empty)")
+	fs.BoolVar(&c.RemoveGroupMembers, "remove-group-members", false, "let a queue member who joined through a group be removed one by one (refused with 400 when unset, as the fact sheet says)")
+	fs.BoolVar(&c.TakeDefaultStation, "take-default-station", false, "let PUT .../station/defaultstation/{stationId} take another user's default station (409 when unset)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", genesyssim.DefaultMaxBodyBytes, "largest accepted request body; larger gets 413")
 	fs.IntVar(&c.LogSize, "log-size", genesyssim.DefaultLogSize, "request log entries kept (oldest dropped)")
 

@@ -59,7 +59,10 @@ func TestFlagsToConfig(t *testing.T) {
 		"-latency-min", "1ms", "-latency-max", "5ms", "-error-rate", "0.1", "-error-statuses", "502,503",
 		"-503-retry-after", "2s", "-burst-rate", "0.01", "-burst-length", "4", "-burst-retry-after", "3s",
 		"-timeout-rate", "0.02", "-max-hang", "5s", "-conflict-rate", "0.03", "-blocking-rate", "0.04",
-		"-blocking-users", "u1,u2"}
+		"-blocking-users", "u1,u2", "-off-queue-on-deactivate", "-remove-queues-on-deactivate", "-clear-station-on-deactivate",
+		"-disable-forwarding-on-deactivate", "-remove-wfm-on-deactivate", "-offline-on-token-delete",
+		"-routing-status-permission", "routing:agent:edit", "-presence-permission", "presence:userPresence:edit",
+		"-remove-group-members", "-take-default-station"}
 	if err := newFlagSet(&o).Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +76,10 @@ func TestFlagsToConfig(t *testing.T) {
 		RemoveRolesOnDeactivate: true, RevokeTokensOnDeactivate: true, NotFoundWhenNoTokens: true,
 		HideInactiveByID: true, FilterIncludesInactive: true, StrictPatch: true, WeakETag: true,
 		ScimDeleteStatus: 200, MaxBodyBytes: 1000, LogSize: 50,
+		OffQueueOnDeactivate: true, RemoveQueuesOnDeactivate: true, ClearStationOnDeactivate: true,
+		DisableForwardingOnDeactivate: true, RemoveFromWFMOnDeactivate: true, OfflineOnTokenDelete: true,
+		RoutingStatusPermission: "routing:agent:edit", PresencePermission: "presence:userPresence:edit",
+		RemoveGroupMembers: true, TakeDefaultStation: true,
 		Faults: genesyssim.Faults{Seed: 9, Routes: []string{"GET /api/v2/scim/v2/users", "PATCH /api/v2/scim/v2/users/{id}"},
 			LatencyMin: time.Millisecond, LatencyMax: 5 * time.Millisecond, ErrorRate: 0.1, ErrorStatuses: []int{502, 503},
 			ServiceUnavailableRetryAfter: 2 * time.Second, BurstRate: 0.01, BurstLength: 4, BurstRetryAfter: 3 * time.Second,

@@ -6,7 +6,9 @@
 // with Content-Type application/cloudevents+json, so that the same bytes go to NATS and, later,
 // to webhooks, where one signature covers every attribute. Its data is an OCSF 1.8.0 Account
 // Change event (class_uid 3001, category_uid 3): activity 5 Disable (type_uid 300105) for
-// deactivate jobs, 2 Enable (300102) for reactivate jobs. The target is the OCSF user (uid = the
+// deactivate jobs, 2 Enable (300102) for reactivate jobs, 99 Other (300199) for cleanup jobs (the
+// follow-up of a deactivation: the account was disabled by the deactivation's event, and a second
+// Disable would count each leaver twice). The target is the OCSF user (uid = the
 // Genesys user id, uid_alt = the SCIM externalId, name and email_addr = the userName); the
 // requester, as the producer claimed it, is actor.user.name; this project's own fields (job id,
 // outcome, ticket, reason, roles held before, tokens revoked, attempts, latency, Genesys
@@ -39,6 +41,12 @@
 //	conflict          2 Failure      4 High            yes          <prefix>.audit.user.conflict.<user>
 //	exhausted         2 Failure      4 High            yes          <prefix>.audit.user.exhausted.<user>
 //	dropped           2 Failure      3 Medium          yes          <prefix>.audit.user.dropped.<user>
+//	cleaned_up        1 Success      1 Informational   no           <prefix>.audit.user.cleaned_up.<user>
+//	cleanup_skipped   99 Other       1 Informational   no           <prefix>.audit.user.cleanup_skipped.<user>
+//
+// cleanup_skipped is Other, as a dry run is: the cleanup found the user active again and did not
+// run, which is neither the success nor the failure of what it was asked. A cleanup job that
+// fails ends exhausted or conflict like any job (activity 99), its error naming the failing step.
 //
 // <user> is [SubjectToken] of the Genesys user id: the id itself, or "unknown" when no Genesys
 // id is known (a user not found by externalId, a rejected job). Severity is High where a leaver

@@ -100,9 +100,9 @@ func TestUserEventsValidateAgainstSchema(t *testing.T) {
 		"by user name": {UserName: "jane@example.com"}, "nothing known": {},
 	}
 	for _, o := range Outcomes {
-		for _, act := range []Activity{0, ActivityDisable, ActivityEnable} {
+		for _, act := range []Activity{0, ActivityDisable, ActivityEnable, ActivityOther} {
 			for name, target := range targets {
-				r := Record{JobID: "job-" + string(o), Outcome: o, Activity: act, Time: testTime, User: target, Error: "boom\x00\n"}
+				r := Record{JobID: "job-" + string(o), Outcome: o, Activity: act, Time: testTime, User: target, Error: "boom\x00\n", CleanupOf: "job-0"}
 				ev, err := Origin{}.UserEvent(r)
 				if err != nil {
 					t.Fatalf("%s/%d/%s: %v", o, act, name, err)
@@ -128,8 +128,11 @@ func checkOCSF(t *testing.T, b []byte, r Record) {
 	}
 	data := m["data"].(map[string]any)
 	wantAct := 5
-	if r.Activity == ActivityEnable || r.Activity == 0 && r.Outcome == OutcomeReactivated {
+	switch {
+	case r.Activity == ActivityEnable || r.Activity == 0 && r.Outcome == OutcomeReactivated:
 		wantAct = 2
+	case r.Activity == ActivityOther || r.Activity == 0 && (r.Outcome == OutcomeCleanedUp || r.Outcome == OutcomeCleanupSkipped):
+		wantAct = 99
 	}
 	want := map[string]any{
 		"activity_id": float64(wantAct), "type_uid": float64(300100 + wantAct), "class_uid": float64(3001),

@@ -27,12 +27,19 @@ const (
 	// OutcomeDropped: an operator dropped the job while the mass-deactivation guard held it;
 	// Genesys was left untouched. Dead-lettered, so that a wrong drop can be replayed.
 	OutcomeDropped Outcome = "dropped"
+	// OutcomeCleanedUp: a cleanup job (the follow-up of a deactivation) ran every enabled clean
+	// step: queues, station, forwarding and the rest, each recorded under unmapped.steps.
+	OutcomeCleanedUp Outcome = "cleaned_up"
+	// OutcomeCleanupSkipped: a cleanup job found the user active again (reactivated since the
+	// deactivation) and changed nothing. Routine, not a dead letter.
+	OutcomeCleanupSkipped Outcome = "cleanup_skipped"
 )
 
 // Outcomes lists every outcome, in the order of the documentation table.
 var Outcomes = []Outcome{
 	OutcomeDeactivated, OutcomeAlreadyInactive, OutcomeNotFound, OutcomeDryRun, OutcomeReactivated,
 	OutcomeProtected, OutcomeRejected, OutcomeConflict, OutcomeExhausted, OutcomeDropped,
+	OutcomeCleanedUp, OutcomeCleanupSkipped,
 }
 
 // OCSF status_id and severity_id values used here.
@@ -65,6 +72,8 @@ var outcomes = map[Outcome]outcomeInfo{
 	OutcomeConflict:        {StatusFailure, SeverityHigh, true, "Genesys Cloud refused the change (conflict); user may still be active"},
 	OutcomeExhausted:       {StatusFailure, SeverityHigh, true, "every attempt failed; user may still be active"},
 	OutcomeDropped:         {StatusFailure, SeverityMedium, true, "dropped by an operator while the mass-deactivation guard held it; user may still be active"},
+	OutcomeCleanedUp:       {StatusSuccess, SeverityInformational, false, "follow-up cleanup of a deactivated Genesys Cloud user done"},
+	OutcomeCleanupSkipped:  {StatusOther, SeverityInformational, false, "follow-up cleanup skipped: the Genesys Cloud user is active again; nothing was changed"},
 }
 
 // Valid reports whether o is one of the outcomes above.

@@ -18,6 +18,8 @@ func TestOutcomeTable(t *testing.T) {
 		{OutcomeRejected, StatusFailure, SeverityMedium, true, true},
 		{OutcomeConflict, StatusFailure, SeverityHigh, true, true},
 		{OutcomeExhausted, StatusFailure, SeverityHigh, true, true},
+		{OutcomeCleanedUp, StatusSuccess, SeverityInformational, false, true},
+		{OutcomeCleanupSkipped, StatusOther, SeverityInformational, false, true},
 		{"", StatusUnknown, 0, false, false},
 		{"Deactivated", StatusUnknown, 0, false, false},
 	}

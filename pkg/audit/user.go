@@ -25,6 +25,10 @@ const (
 	ActivityEnable Activity = 2
 	// ActivityDisable (type_uid 300105) is the activity of deactivate jobs.
 	ActivityDisable Activity = 5
+	// ActivityOther (type_uid 300199) is the activity of cleanup jobs: the account was disabled
+	// by the deactivation's own event; removing queue memberships, a station or forwarding is
+	// none of the class's activities, and a second Disable would count each leaver twice.
+	ActivityOther Activity = 99
 )
 
 // Record is what the worker knows when a job ends; [Origin.UserEvent] turns it into an event
@@ -35,11 +39,12 @@ type Record struct {
 	JobID    string    // Required. For a message that cannot be decoded, a stable stand-in such as its stream sequence.
 	EventID  string    // The event id. Defaults to EventID(JobID); another only when that id was taken (ErrIDClaimed).
 	Outcome  Outcome   // Required.
-	Activity Activity  // Defaults to ActivityEnable for OutcomeReactivated, else ActivityDisable.
+	Activity Activity  // Defaults to ActivityEnable for OutcomeReactivated, ActivityOther for the cleanup outcomes, else ActivityDisable.
 	Time     time.Time // Required: when the outcome was reached.
 	User     Target
 	// From the job, as the producer sent it.
 	RequestedBy, Ticket, Reason, Priority, ReplayOf string
+	CleanupOf                                       string // a cleanup job: the id of the deactivation it follows
 	DryRun                                          bool
 	Forced                                          bool // a reactivation forced although no deactivation by this system was recorded
 	// What the worker saw and did: the steps' findings, carried into the event as they are.
@@ -129,6 +134,7 @@ type Unmapped struct {
 	DryRun     bool    `json:"dry_run"`
 	Forced     bool    `json:"forced,omitempty"`
 	ReplayOf   string  `json:"replay_of,omitempty"`
+	CleanupOf  string  `json:"cleanup_of,omitempty"` // a cleanup job: the deactivation job it follows
 	Findings           // what the job's steps found, as the worker recorded it
 	Attempts   int     `json:"attempts"`
 	LatencyMS  int64   `json:"latency_ms"`
@@ -136,7 +142,7 @@ type Unmapped struct {
 	Truncated  bool    `json:"truncated,omitempty"` // some field was clipped to fit the size limit
 }
 
-var activityNames = map[Activity]string{ActivityEnable: "Enable", ActivityDisable: "Disable"}
+var activityNames = map[Activity]string{ActivityEnable: "Enable", ActivityDisable: "Disable", ActivityOther: "Other"}
 
 // Limits applied by UserEvent.
 const (
@@ -163,9 +169,13 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 	}
 	act := r.Activity
 	if act == 0 {
-		act = ActivityDisable
-		if r.Outcome == OutcomeReactivated {
+		switch r.Outcome {
+		case OutcomeReactivated:
 			act = ActivityEnable
+		case OutcomeCleanedUp, OutcomeCleanupSkipped:
+			act = ActivityOther
+		default:
+			act = ActivityDisable
 		}
 	}
 	if _, ok := activityNames[act]; !ok {
@@ -187,7 +197,7 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 		Unmapped: Unmapped{
 			JobID: Clip(r.JobID, maxText), Outcome: r.Outcome, DeadLetter: info.deadLetter,
 			Ticket: Clip(r.Ticket, maxText), Reason: Clip(r.Reason, maxText), Priority: Clip(r.Priority, 32),
-			DryRun: r.DryRun, Forced: r.Forced, ReplayOf: Clip(r.ReplayOf, maxText), Findings: r.Findings.clipped(),
+			DryRun: r.DryRun, Forced: r.Forced, ReplayOf: Clip(r.ReplayOf, maxText), CleanupOf: Clip(r.CleanupOf, maxText), Findings: r.Findings.clipped(),
 			Attempts: max(r.Attempts, 0), LatencyMS: max(r.Latency.Milliseconds(), 0), Error: Clip(r.Error, maxError),
 		},
 	}
@@ -224,7 +234,7 @@ func fitSize(ev *Event, data *AccountChange) error {
 	u := &data.Unmapped
 	u.Truncated = true
 	for _, s := range []*string{&data.Message, &data.Metadata.CorrelationUID, &data.User.UID, &data.User.UIDAlt,
-		&data.User.Name, &data.User.EmailAddr, &u.JobID, &u.Ticket, &u.Reason, &u.ReplayOf, &u.Error, &ev.Subject} {
+		&data.User.Name, &data.User.EmailAddr, &u.JobID, &u.Ticket, &u.Reason, &u.ReplayOf, &u.CleanupOf, &u.Error, &ev.Subject} {
 		*s = Clip(*s, small)
 	}
 	if data.Actor.User != nil {

@@ -32,9 +32,16 @@ type Client struct {
 	*shared
 	priority priority.Priority
 
-	Users         *UsersService
-	Tokens        *TokensService
-	Authorization *AuthorizationService
+	Users          *UsersService
+	Tokens         *TokensService
+	Authorization  *AuthorizationService
+	Routing        *RoutingService
+	Presence       *PresenceService
+	Stations       *StationsService
+	CallForwarding *CallForwardingService
+	Flows          *FlowsService
+	OAuthClients   *OAuthClientsService
+	WFM            *WFMService
 }
 
 // shared is the state every view of a client (see WithPriority) shares.
@@ -119,6 +126,13 @@ func newView(sh *shared, p priority.Priority) *Client {
 	c.Users = &UsersService{client: c}
 	c.Tokens = &TokensService{client: c}
 	c.Authorization = &AuthorizationService{client: c}
+	c.Routing = &RoutingService{client: c}
+	c.Presence = &PresenceService{client: c}
+	c.Stations = &StationsService{client: c}
+	c.CallForwarding = &CallForwardingService{client: c}
+	c.Flows = &FlowsService{client: c}
+	c.OAuthClients = &OAuthClientsService{client: c}
+	c.WFM = &WFMService{client: c}
 	return c
 }
 

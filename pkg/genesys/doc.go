@@ -1,6 +1,9 @@
 // Package genesys is a client for the parts of the Genesys Cloud Platform
 // API that offboarding needs: SCIM users (read, find, deactivate,
-// reactivate), token revocation, and role grants. It follows the API as
+// reactivate), token revocation, role grants, and the contact-center state
+// a leaver leaves behind (routing status and queue memberships, presence,
+// stations, call forwarding, Architect flow locks, OAuth clients they
+// created, WFM management unit, MFA verifiers). It follows the API as
 // Genesys documents it (see the project's reference/genesys-api.md), not the
 // original tutorial's endpoints, several of which do not exist.
 //

@@ -264,22 +264,49 @@ func (s *UsersService) List(ctx context.Context, opts *ListOptions) (*UserList, 
 
 // checkID accepts only a Genesys user id, which is a UUID. Anything else
 // (a path segment like "..", an escaped slash, a filter) never reaches a URL.
-func checkID(id string) error {
+func checkID(id string) error { return checkUUID("user", id) }
+
+// checkUUID is checkID for the id of any Genesys entity documented as a
+// globally unique identifier (queues, stations, flows, OAuth clients,
+// management units, presence definitions); kind names it in the error.
+func checkUUID(kind, id string) error {
+	if !isUUID(id) {
+		return fmt.Errorf("%w: %s id %q is not a UUID", ErrInvalidArgument, kind, truncate(id, 64))
+	}
+	return nil
+}
+
+func isUUID(id string) bool {
 	if len(id) != 36 {
-		return fmt.Errorf("%w: user id %q is not a UUID", ErrInvalidArgument, truncate(id, 64))
+		return false
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		switch i {
 		case 8, 13, 18, 23:
 			if c != '-' {
-				return fmt.Errorf("%w: user id %q is not a UUID", ErrInvalidArgument, truncate(id, 64))
+				return false
 			}
 		default:
 			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return fmt.Errorf("%w: user id %q is not a UUID", ErrInvalidArgument, truncate(id, 64))
+				return false
 			}
 		}
+	}
+	return true
+}
+
+// checkSegment accepts an id whose form Genesys does not document (an MFA
+// verifier's): 1 to 128 letters, digits, '-' or '_', so that it stays one
+// path segment and cannot climb out of it.
+func checkSegment(kind, id string) error {
+	ok := len(id) > 0 && len(id) <= 128
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_'
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s id %q is not a plain id", ErrInvalidArgument, kind, truncate(id, 64))
 	}
 	return nil
 }

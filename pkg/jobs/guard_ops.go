@@ -50,14 +50,17 @@ func (g *Guard) SyncLanes(ctx context.Context) error {
 	}
 }
 
-// laneHold is the lane hold st asks for; nil when it holds no lane.
+// laneHold is the lane hold st asks for; nil when it holds no lane. The normal lane's hold also
+// holds the cleanup lane: while an operator looks at a mass deactivation that may be a mistake,
+// the cleanups of the users it reached (queues, stations, forwarding: more to give back) wait
+// too. An urgent-only hold leaves them: they would run only when the normal lane is empty anyway.
 func (g *Guard) laneHold(st GuardState) *LaneHold {
 	var held []string
 	if st.UrgentHeld {
 		held = append(held, LaneUrgent)
 	}
 	if st.Held {
-		held = append(held, LaneNormal)
+		held = append(held, LaneNormal, LaneCleanup)
 	}
 	if len(held) == 0 {
 		return nil

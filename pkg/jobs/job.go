@@ -30,6 +30,11 @@ const (
 	ActionDeactivate Action = "deactivate"
 	// ActionReactivate undoes a deactivation this system made (see [Job.Force] for any other).
 	ActionReactivate Action = "reactivate"
+	// ActionCleanup is the follow-up of a deactivation that the worker publishes itself, once the
+	// user's access is cut: the enabled clean steps (queues, station, forwarding...). Its id is
+	// [CleanupID] of the deactivation's ([Job.CleanupOf]) and it travels on its own lane,
+	// <prefix>.jobs.cleanup, which only workers may publish on.
+	ActionCleanup Action = "cleanup"
 )
 
 // Priority selects the lane a job travels in: urgent jobs never wait behind normal ones. It is
@@ -76,6 +81,9 @@ type Job struct {
 	Force bool `json:"force,omitempty"`
 	// ReplayOf is the id of the job (usually a dead letter) this job replays; same rules as ID.
 	ReplayOf string `json:"replay_of,omitempty"`
+	// CleanupOf is, for a cleanup job alone, the id of the deactivation it follows; the cleanup
+	// job's own id is then CleanupID(CleanupOf).
+	CleanupOf string `json:"cleanup_of,omitempty"`
 	// RequestedAt is when the request was made (RFC 3339); the publisher API fills it when zero.
 	RequestedAt time.Time `json:"requested_at,omitzero"`
 }
@@ -109,14 +117,25 @@ func (u UserRef) Key() string {
 }
 
 // Subject returns the lane subject the job is published on, without a user token:
-// <prefix>.jobs.urgent or <prefix>.jobs.normal, or <prefix>.jobs.reactivate for a reactivation.
-// An empty prefix means [audit.DefaultPrefix].
+// <prefix>.jobs.urgent or <prefix>.jobs.normal, <prefix>.jobs.reactivate for a reactivation,
+// <prefix>.jobs.cleanup for a cleanup job. An empty prefix means [audit.DefaultPrefix].
 func (j Job) Subject(prefix string) string {
 	n := Names{Prefix: prefix}
-	if j.Action == ActionReactivate {
+	switch j.Action {
+	case ActionReactivate:
 		return n.ReactivateSubject()
+	case ActionCleanup:
+		return n.CleanupSubject()
 	}
 	return n.JobSubject(j.Priority)
+}
+
+// CleanupJob is the follow-up job of the deactivation j: action cleanup, the reserved id
+// CleanupID(j.ID), cleanup_of j.ID, the same user (by the same identifier, so that it shares the
+// user's token and order), ticket, requested_by and reason, priority normal.
+func (j Job) CleanupJob(requestedAt time.Time) Job {
+	return Job{Version: Version, ID: CleanupID(j.ID), Action: ActionCleanup, User: j.User, Reason: j.Reason,
+		RequestedBy: j.RequestedBy, Ticket: j.Ticket, Priority: PriorityNormal, CleanupOf: j.ID, RequestedAt: requestedAt}
 }
 
 // MsgID returns the Nats-Msg-Id the job is published with: its id, so that JetStream drops a

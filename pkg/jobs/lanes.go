@@ -15,8 +15,9 @@ import (
 
 // The lanes a hold may name.
 const (
-	LaneUrgent = "urgent"
-	LaneNormal = "normal"
+	LaneUrgent  = "urgent"
+	LaneNormal  = "normal"
+	LaneCleanup = "cleanup" // the follow-up cleanup jobs of deactivations
 )
 
 // lanesKey is the key of the lanes' holds in the guard bucket.
@@ -32,7 +33,7 @@ const openHoldFor = 30 * 24 * time.Hour
 
 // LaneHold is one reason to keep lanes from delivering jobs.
 type LaneHold struct {
-	Lanes  []string  `json:"lanes"`            // LaneUrgent, LaneNormal
+	Lanes  []string  `json:"lanes"`            // LaneUrgent, LaneNormal, LaneCleanup
 	Until  time.Time `json:"until,omitzero"`   // the hold lapses then; zero: until lifted
 	Reason string    `json:"reason,omitempty"` // for operators
 	By     string    `json:"by,omitempty"`     // the worker or component that set it
@@ -184,7 +185,8 @@ func (l *Lanes) applyLatest(ctx context.Context, h LaneHolds, rev uint64) error 
 func (l *Lanes) Apply(ctx context.Context, h LaneHolds) error {
 	var errs []error
 	now := l.now()
-	for lane, consumer := range map[string]string{LaneUrgent: l.names.UrgentConsumer(), LaneNormal: l.names.NormalConsumer()} {
+	for lane, consumer := range map[string]string{LaneUrgent: l.names.UrgentConsumer(), LaneNormal: l.names.NormalConsumer(),
+		LaneCleanup: l.names.CleanupConsumer()} {
 		var err error
 		if until, held := h.Until(lane, now); held {
 			_, err = l.js.PauseConsumer(ctx, l.names.JobsStream(), consumer, until)

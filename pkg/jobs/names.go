@@ -16,11 +16,12 @@ import (
 //
 //	what            name (prefix "genesys")
 //	jobs stream     GENESYS_JOBS: genesys.jobs.urgent[.<user token>], genesys.jobs.normal[.<user token>],
-//	                genesys.jobs.reactivate[.<user token>] (reactivations only; operators alone may publish there)
+//	                genesys.jobs.reactivate[.<user token>] (reactivations only; operators alone may publish there),
+//	                genesys.jobs.cleanup[.<user token>] (cleanup jobs only; workers alone publish there)
 //	audit stream    GENESYS_AUDIT: genesys.audit.>
 //	dead letters    GENESYS_DEAD: genesys.dead.<reason>
 //	advisories      GENESYS_ADVISORIES: MAX_DELIVERIES and MSG_TERMINATED of GENESYS_JOBS
-//	consumers       workers-urgent, workers-normal (durable, on GENESYS_JOBS)
+//	consumers       workers-urgent, workers-normal, workers-cleanup (durable, on GENESYS_JOBS)
 //	buckets         genesys-status, genesys-budget, genesys-guard, genesys-locks
 type Names struct {
 	// Prefix starts every subject. One or more tokens of A–Z a–z 0–9 '-' '_' separated by
@@ -67,6 +68,12 @@ func (n Names) NormalSubject() string { return n.EffectivePrefix() + ".jobs.norm
 // be able to re-enable a leaver). The normal lane's consumer takes them.
 func (n Names) ReactivateSubject() string { return n.EffectivePrefix() + ".jobs." + laneReactivate }
 func (n Names) AuditSubjects() string     { return audit.Subjects(n.EffectivePrefix()) }
+
+// CleanupSubject is where the follow-up cleanup jobs of deactivations go, on their own lane and
+// consumer, so that a worker takes them only when the urgent and normal lanes are empty (a
+// layoff's access cuts never wait behind other leavers' cleanups), and the NATS permissions let
+// workers alone publish there.
+func (n Names) CleanupSubject() string { return n.EffectivePrefix() + ".jobs." + laneCleanup }
 func (n Names) DeadSubjects() string      { return n.EffectivePrefix() + ".dead.>" }
 
 // UserAuditSubject is the subject of the audit event of outcome o about the Genesys user userID:
@@ -108,6 +115,12 @@ func (n Names) SubjectFor(j Job) string { return j.Subject(n.Prefix) + "." + Use
 // UserJobs is the subject filter of every queued job for a user token.
 func (n Names) UserJobs(token string) string { return n.EffectivePrefix() + ".jobs.*." + token }
 
+// cleanupSubjects are the subjects the cleanup consumer takes.
+func (n Names) cleanupSubjects() []string {
+	s := n.CleanupSubject()
+	return []string{s, s + ".*"}
+}
+
 // laneSubjects are the subjects one lane's consumer takes: the normal lane also takes
 // reactivations.
 func (n Names) laneSubjects(p Priority) []string {
@@ -130,6 +143,9 @@ func UserToken(u UserRef) string {
 
 func (n Names) UrgentConsumer() string { return "workers-urgent" }
 func (n Names) NormalConsumer() string { return "workers-normal" }
+
+// CleanupConsumer is the consumer of the cleanup lane.
+func (n Names) CleanupConsumer() string { return "workers-cleanup" }
 
 func (n Names) StatusBucket() string { return n.bucket() + "-status" }
 func (n Names) BudgetBucket() string { return n.bucket() + "-budget" }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -211,7 +212,7 @@ func (c TopologyConfig) streams() []jetstream.StreamConfig {
 	return []jetstream.StreamConfig{{
 		Name:        c.JobsStream(),
 		Description: "deactivation jobs; one consumer per lane",
-		Subjects:    append(c.laneSubjects(PriorityUrgent), c.laneSubjects(PriorityNormal)...),
+		Subjects:    slices.Concat(c.laneSubjects(PriorityUrgent), c.laneSubjects(PriorityNormal), c.cleanupSubjects()),
 		Retention:   jetstream.WorkQueuePolicy, // a job leaves the stream when a worker acks or terms it
 		Discard:     jetstream.DiscardNew,
 		MaxAge:      c.JobsMaxAge,
@@ -255,13 +256,13 @@ func (c TopologyConfig) streams() []jetstream.StreamConfig {
 }
 
 // consumers returns one durable pull consumer per lane, so that urgent jobs never queue behind
-// normal ones. No BackOff: it applies only to AckWait timeouts, and workers NakWithDelay.
+// normal ones, nor normal ones behind cleanup jobs. No BackOff: it applies only to AckWait timeouts, and workers NakWithDelay.
 func (c TopologyConfig) consumers() []jetstream.ConsumerConfig {
-	lane := func(durable string, p Priority) jetstream.ConsumerConfig {
+	lane := func(durable, subject string, filter []string) jetstream.ConsumerConfig {
 		return jetstream.ConsumerConfig{
 			Durable:        durable,
-			Description:    "workers taking " + c.JobSubject(p) + " jobs",
-			FilterSubjects: c.laneSubjects(p),
+			Description:    "workers taking " + subject + " jobs",
+			FilterSubjects: filter,
 			DeliverPolicy:  jetstream.DeliverAllPolicy,
 			AckPolicy:      jetstream.AckExplicitPolicy,
 			AckWait:        c.AckWait,
@@ -270,8 +271,9 @@ func (c TopologyConfig) consumers() []jetstream.ConsumerConfig {
 		}
 	}
 	return []jetstream.ConsumerConfig{
-		lane(c.UrgentConsumer(), PriorityUrgent),
-		lane(c.NormalConsumer(), PriorityNormal),
+		lane(c.UrgentConsumer(), c.UrgentSubject(), c.laneSubjects(PriorityUrgent)),
+		lane(c.NormalConsumer(), c.NormalSubject(), c.laneSubjects(PriorityNormal)),
+		lane(c.CleanupConsumer(), c.CleanupSubject(), c.cleanupSubjects()),
 	}
 }
 

@@ -104,7 +104,7 @@ func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
 	js := provisionedJS(t, TopologyConfig{})
 	const day = 24 * time.Hour
 	streams := map[string]streamShape{
-		"GENESYS_JOBS": {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*", "genesys.jobs.normal", "genesys.jobs.normal.*", "genesys.jobs.reactivate", "genesys.jobs.reactivate.*"}, jetstream.WorkQueuePolicy,
+		"GENESYS_JOBS": {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*", "genesys.jobs.normal", "genesys.jobs.normal.*", "genesys.jobs.reactivate", "genesys.jobs.reactivate.*", "genesys.jobs.cleanup", "genesys.jobs.cleanup.*"}, jetstream.WorkQueuePolicy,
 			jetstream.DiscardNew, -1, -1, 7 * day, day, false, false, jetstream.FileStorage, 1},
 		"GENESYS_AUDIT": {[]string{"genesys.audit.>"}, jetstream.LimitsPolicy,
 			jetstream.DiscardNew, -1, -1, 400 * day, day, true, true, jetstream.FileStorage, 1},
@@ -123,6 +123,7 @@ func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
 	consumers := map[string]consumerShape{
 		"workers-urgent": {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
 		"workers-normal": {[]string{"genesys.jobs.normal", "genesys.jobs.normal.*", "genesys.jobs.reactivate", "genesys.jobs.reactivate.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
+		"workers-cleanup": {[]string{"genesys.jobs.cleanup", "genesys.jobs.cleanup.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
 	}
 	for name, want := range consumers {
 		if diff := cmp.Diff(want, consumerOf(t, js, "GENESYS_JOBS", name)); diff != "" {
@@ -202,7 +203,7 @@ func TestProvisionAppliesAChangedConfig(t *testing.T) {
 	if got := shapeOf(t, js, "GENESYS_JOBS").MaxAge; got != 48*time.Hour {
 		t.Errorf("jobs MaxAge = %v, want 48h", got)
 	}
-	for _, name := range []string{"workers-urgent", "workers-normal"} {
+	for _, name := range []string{"workers-urgent", "workers-normal", "workers-cleanup"} {
 		got := consumerOf(t, js, "GENESYS_JOBS", name)
 		if got.AckWait != 10*time.Second || got.MaxAckPending != 7 {
 			t.Errorf("%s: AckWait %v MaxAckPending %d, want 10s and 7", name, got.AckWait, got.MaxAckPending)
@@ -217,7 +218,7 @@ func TestProvisionDerivesNamesFromThePrefix(t *testing.T) {
 	t.Parallel()
 	js := provisionedJS(t, TopologyConfig{Names: Names{Prefix: "acme.genesys"}})
 	for stream, subjects := range map[string][]string{
-		"ACME_GENESYS_JOBS":  {"acme.genesys.jobs.urgent", "acme.genesys.jobs.urgent.*", "acme.genesys.jobs.normal", "acme.genesys.jobs.normal.*", "acme.genesys.jobs.reactivate", "acme.genesys.jobs.reactivate.*"},
+		"ACME_GENESYS_JOBS":  {"acme.genesys.jobs.urgent", "acme.genesys.jobs.urgent.*", "acme.genesys.jobs.normal", "acme.genesys.jobs.normal.*", "acme.genesys.jobs.reactivate", "acme.genesys.jobs.reactivate.*", "acme.genesys.jobs.cleanup", "acme.genesys.jobs.cleanup.*"},
 		"ACME_GENESYS_AUDIT": {"acme.genesys.audit.>"},
 		"ACME_GENESYS_DEAD":  {"acme.genesys.dead.>"},
 		"ACME_GENESYS_ADVISORIES": {"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ACME_GENESYS_JOBS.*",

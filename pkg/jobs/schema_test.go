@@ -60,6 +60,11 @@ func del(k string) func(m, user map[string]any) {
 	return func(m, _ map[string]any) { delete(m, k) }
 }
 
+// cleanup makes the job the cleanup job of the deactivation parent.
+func cleanup(parent string) func(m, user map[string]any) {
+	return func(m, _ map[string]any) { m["action"], m["id"], m["cleanup_of"] = "cleanup", CleanupID(parent), parent }
+}
+
 func setUser(k string, v any) func(m, user map[string]any) {
 	return func(_, user map[string]any) { delete(user, "id"); user[k] = v }
 }
@@ -98,6 +103,14 @@ func agreementRows() []agreementRow {
 		{"action reactivate", doc(set("action", "reactivate")), true},
 		{"action missing", doc(del("action")), false},
 		{"action unknown", doc(set("action", "delete")), false},
+		{"cleanup", doc(cleanup("job-0")), true},
+		{"cleanup of a long id", doc(cleanup(r("a", 128))), true},
+		{"cleanup without cleanup_of", doc(func(m, u map[string]any) { cleanup("job-0")(m, u); delete(m, "cleanup_of") }), false},
+		{"cleanup with a producer's id", doc(func(m, u map[string]any) { cleanup("job-0")(m, u); m["id"] = "job-1" }), false},
+		{"cleanup dry run", doc(func(m, u map[string]any) { cleanup("job-0")(m, u); m["dry_run"] = true }), false},
+		{"cleanup of a reserved id", doc(cleanup("_rejected.seq-1")), false},
+		{"cleanup_of on a deactivation", doc(set("cleanup_of", "job-0")), false},
+		{"reserved id on a deactivation", doc(set("id", "_cleanup.job-0")), false},
 		{"action upper case", doc(set("action", "DEACTIVATE")), false},
 		{"user missing", doc(del("user")), false},
 		{"user empty", doc(set("user", map[string]any{})), false},

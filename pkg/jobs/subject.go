@@ -28,8 +28,8 @@ func (e *subjectError) Is(target error) bool {
 }
 
 // CheckSubject reports whether job may arrive on subject under names' prefix: the lane must fit
-// the action (reactivate for a reactivation, urgent or normal for a deactivation) and a user
-// token, when present, must be [UserToken] of the job's user.
+// the action (reactivate for a reactivation, cleanup for a cleanup job, urgent or normal for a
+// deactivation) and a user token, when present, must be [UserToken] of the job's user.
 func (n Names) CheckSubject(subject string, job Job) error {
 	rest, ok := strings.CutPrefix(subject, n.EffectivePrefix()+".jobs.")
 	if !ok {
@@ -37,12 +37,16 @@ func (n Names) CheckSubject(subject string, job Job) error {
 	}
 	lane, token, hasToken := strings.Cut(rest, ".")
 	switch {
-	case lane != string(PriorityUrgent) && lane != string(PriorityNormal) && lane != laneReactivate:
+	case lane != string(PriorityUrgent) && lane != string(PriorityNormal) && lane != laneReactivate && lane != laneCleanup:
 		return &subjectError{fmt.Sprintf("subject %q: unknown lane %q", clip(subject, 200), clip(lane, 64))}
 	case job.Action == ActionReactivate && lane != laneReactivate:
 		return &subjectError{fmt.Sprintf("a reactivation must arrive on %s[.<user token>], not on %s", n.ReactivateSubject(), clip(subject, 200))}
 	case job.Action != ActionReactivate && lane == laneReactivate:
 		return &subjectError{fmt.Sprintf("only reactivations may arrive on %s; this job's action is %q", clip(subject, 200), clip(string(job.Action), 32))}
+	case job.Action == ActionCleanup && lane != laneCleanup:
+		return &subjectError{fmt.Sprintf("a cleanup job must arrive on %s[.<user token>], not on %s", n.CleanupSubject(), clip(subject, 200))}
+	case job.Action != ActionCleanup && lane == laneCleanup:
+		return &subjectError{fmt.Sprintf("only cleanup jobs may arrive on %s; this job's action is %q", clip(subject, 200), clip(string(job.Action), 32))}
 	case hasToken && token != UserToken(job.User):
 		return &subjectError{fmt.Sprintf("subject %s names user token %s, but the job's user %s has token %s", clip(subject, 200), clip(token, 64), clip(job.User.Key(), 300), UserToken(job.User))}
 	}
@@ -52,6 +56,9 @@ func (n Names) CheckSubject(subject string, job Job) error {
 // laneReactivate is the lane token of reactivations.
 const laneReactivate = "reactivate"
 
+// laneCleanup is the lane token of cleanup jobs.
+const laneCleanup = "cleanup"
+
 // reservedIDPrefix starts every id the worker gives a message it rejects without using the
 // message's own id (see [StandInID]); [Job.Validate] refuses such ids for real jobs, so that no
 // producer can claim one first.
@@ -59,6 +66,18 @@ const reservedIDPrefix = "_"
 
 // IsReservedID reports whether id is in the worker's reserved namespace (it starts with '_').
 func IsReservedID(id string) bool { return strings.HasPrefix(id, reservedIDPrefix) }
+
+// CleanupID is the reserved id of the cleanup job that follows the deactivation deactivationID:
+// "_cleanup." + deactivationID, or, when that would be longer than [MaxIDLength],
+// "_cleanup-h." + [DeterministicID] of it (two prefixes, so that no plain id can give a hashed
+// one). Reserved, so that no producer can publish a job under it first; a worker publishes it
+// once per deactivation (a second publish is the duplicate of the first).
+func CleanupID(deactivationID string) string {
+	if id := reservedIDPrefix + "cleanup." + deactivationID; len(id) <= MaxIDLength {
+		return id
+	}
+	return reservedIDPrefix + "cleanup-h." + DeterministicID("cleanup", deactivationID, "", "")
+}
 
 // StandInID is the reserved id of the message at stream sequence seq of the jobs stream, for a
 // message that is rejected without an id of its own that can be used: "_rejected.seq-<seq>".

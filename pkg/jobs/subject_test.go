@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -17,6 +18,7 @@ func TestCheckSubject(t *testing.T) {
 	deact := jobs.Job{ID: "j", Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: uid}}
 	react := deact
 	react.Action = jobs.ActionReactivate
+	clean := deact.CleanupJob(time.Time{})
 	tok := jobs.UserToken(deact.User)
 	other := jobs.UserToken(jobs.UserRef{UserName: "someone@example.com"})
 	n := jobs.Names{}
@@ -34,6 +36,14 @@ func TestCheckSubject(t *testing.T) {
 		{"genesys.jobs.normal." + tok, react, false},     // a reactivation on a deactivation lane
 		{"genesys.jobs.reactivate." + tok, deact, false}, // a deactivation on the operators' lane
 		{"genesys.jobs.reactivate." + other, react, false},
+		{n.SubjectFor(clean), clean, true},
+		{"genesys.jobs.cleanup", clean, true},
+		{"genesys.jobs.normal." + tok, clean, false},     // a cleanup on the normal lane
+		{"genesys.jobs.urgent." + tok, clean, false},     // or the urgent one
+		{"genesys.jobs.reactivate." + tok, clean, false}, // or the operators' lane
+		{"genesys.jobs.cleanup." + tok, deact, false},    // a deactivation on the workers' cleanup lane
+		{"genesys.jobs.cleanup." + tok, react, false},    // a reactivation there
+		{"genesys.jobs.cleanup." + other, clean, false},
 		{"acme.jobs.normal", deact, false},
 		{"genesys.jobs.later", deact, false},
 	} {
@@ -72,6 +82,45 @@ func TestStandInIDsAreReserved(t *testing.T) {
 		}
 		if _, err := jobs.Decode([]byte(body)); (err == nil) != ok {
 			t.Errorf("Decode(%s) = %v, want ok %t", body, err, ok)
+		}
+	}
+}
+
+// A cleanup job carries the reserved id of the deactivation it follows, and nothing else may: its
+// id is derived, not chosen, and a long parent id still gives a valid one.
+func TestCleanupJob(t *testing.T) {
+	t.Parallel()
+	parent := jobs.Job{Version: 1, ID: "j-1", Action: jobs.ActionDeactivate, User: jobs.UserRef{UserName: "a@b.example"},
+		RequestedBy: "hr", Ticket: "HR-1", Reason: "left", Priority: jobs.PriorityUrgent}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := parent.CleanupJob(at)
+	want := jobs.Job{Version: 1, ID: "_cleanup.j-1", Action: jobs.ActionCleanup, User: parent.User, RequestedBy: "hr",
+		Ticket: "HR-1", Reason: "left", Priority: jobs.PriorityNormal, CleanupOf: "j-1", RequestedAt: at}
+	if c != want {
+		t.Errorf("CleanupJob = %+v, want %+v", c, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("the cleanup job is invalid: %v", err)
+	}
+	if got := (jobs.Names{}).SubjectFor(c); got != "genesys.jobs.cleanup."+jobs.UserToken(parent.User) {
+		t.Errorf("SubjectFor(cleanup) = %s", got)
+	}
+	long := strings.Repeat("a", jobs.MaxIDLength)
+	if id := jobs.CleanupID(long); len(id) > jobs.MaxIDLength || !strings.HasPrefix(id, "_cleanup-h.") || id == jobs.CleanupID(long[1:]) {
+		t.Errorf("CleanupID of a 128-character id = %q", id)
+	}
+	for name, edit := range map[string]func(j *jobs.Job){
+		"another id":            func(j *jobs.Job) { j.ID = "_cleanup.j-2" },
+		"a producer's id":       func(j *jobs.Job) { j.ID = "j-2" },
+		"no cleanup_of":         func(j *jobs.Job) { j.CleanupOf = "" },
+		"a dry run":             func(j *jobs.Job) { j.DryRun = true },
+		"cleanup_of elsewhere":  func(j *jobs.Job) { j.Action = jobs.ActionDeactivate },
+		"a reserved cleanup_of": func(j *jobs.Job) { j.CleanupOf, j.ID = "_x", jobs.CleanupID("_x") },
+	} {
+		j := c
+		edit(&j)
+		if err := j.Validate(); !errors.Is(err, jobs.ErrInvalidJob) {
+			t.Errorf("%s: Validate = %v, want invalid", name, err)
 		}
 	}
 }

@@ -106,15 +106,20 @@ func (j Job) Validate() error {
 		p.add("version", "unsupported schema version "+strconv.Itoa(j.Version))
 	}
 	p.checkID("id", j.ID, true)
-	if IsReservedID(j.ID) {
-		p.add("id", "must not start with '_': that namespace is reserved for the worker's stand-in ids")
-	}
 	switch j.Action {
 	case ActionDeactivate, ActionReactivate:
+	case ActionCleanup:
+		p.checkCleanup(j)
 	case "":
 		p.add("action", "required")
 	default:
-		p.add("action", `must be "deactivate" or "reactivate"`)
+		p.add("action", `must be "deactivate", "reactivate" or "cleanup"`)
+	}
+	if IsReservedID(j.ID) && j.Action != ActionCleanup {
+		p.add("id", "must not start with '_': that namespace is reserved for the worker's stand-in ids")
+	}
+	if j.CleanupOf != "" && j.Action != ActionCleanup {
+		p.add("cleanup_of", `only a job with action "cleanup" follows a deactivation`)
 	}
 	p.checkUser(j.User)
 	p.checkText("requested_by", j.RequestedBy, true, MaxRequestedByLength, textRE)
@@ -126,10 +131,25 @@ func (j Job) Validate() error {
 		p.add("priority", `must be "urgent" or "normal"`)
 	}
 	p.checkID("replay_of", j.ReplayOf, false)
+	p.checkID("cleanup_of", j.CleanupOf, j.Action == ActionCleanup)
 	if j.Force && j.Action != ActionReactivate {
 		p.add("force", `only a job with action "reactivate" may be forced`)
 	}
 	return p.err()
+}
+
+// checkCleanup checks what only a cleanup job has: the deactivation it follows, and the id derived
+// from it. A cleanup job is never a dry run (a dry run previews the clean steps itself).
+func (p *problems) checkCleanup(j Job) {
+	switch {
+	case IsReservedID(j.CleanupOf):
+		p.add("cleanup_of", "must be the id of a deactivation, not a reserved id")
+	case j.CleanupOf != "" && j.ID != CleanupID(j.CleanupOf):
+		p.add("id", "a cleanup job's id must be the reserved id of its cleanup_of ("+CleanupID(j.CleanupOf)+")")
+	}
+	if j.DryRun {
+		p.add("dry_run", "a cleanup job is never a dry run")
+	}
 }
 
 type problems []Problem

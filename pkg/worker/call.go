@@ -19,7 +19,7 @@ const maxCorrelationIDs = 32
 func Call[T any](ctx context.Context, r *Run, f func(c *genesys.Client) (T, *genesys.Response, error)) (T, error) {
 	var v T
 	var resp *genesys.Response
-	err := retry429(ctx, func() (err error) { v, resp, err = f(r.genesys()); return err })
+	err := retry429(ctx, func() (err error) { v, resp, err = f(r.genesys()); r.calls++; return err })
 	r.addCorrelation(resp)
 	return v, err
 }
@@ -29,7 +29,7 @@ func Call[T any](ctx context.Context, r *Run, f func(c *genesys.Client) (T, *gen
 func CallMany[T any](ctx context.Context, r *Run, f func(c *genesys.Client) (T, []*genesys.Response, error)) (T, error) {
 	var v T
 	var resps []*genesys.Response
-	err := retry429(ctx, func() (err error) { v, resps, err = f(r.genesys()); return err })
+	err := retry429(ctx, func() (err error) { v, resps, err = f(r.genesys()); r.calls += max(len(resps), 1); return err })
 	for _, resp := range resps {
 		r.addCorrelation(resp)
 	}

@@ -42,11 +42,14 @@ type Run struct {
 	held bool // conclude held the job for a fleet pause: handle runs it again
 
 	// What the steps share in this delivery.
-	gc                 *genesys.Client // the Genesys client with the job's priority
-	user               *genesys.User   // the user as resolved, after any change read back
-	activeWhenResolved bool            // the user was active when this delivery resolved it
-	patchedBefore      bool            // an earlier delivery sent its PATCH
-	recorded           *audit.Findings // a reactivation: what the user's last deactivation recorded
+	gc                 *genesys.Client     // the Genesys client with the job's priority
+	user               *genesys.User       // the user as resolved, after any change read back
+	activeWhenResolved bool                // the user was active when this delivery resolved it
+	patchedBefore      bool                // an earlier delivery sent its PATCH
+	recorded           *audit.Findings     // a reactivation: what the user's last deactivation (and its cleanup) recorded
+	would              map[string][]string // a dry run: what each step would change (Would)
+	calls              int                 // Genesys calls made in this delivery (Call, CallMany)
+	resolveCalls       int                 // of which the resolve step's
 }
 
 // handle works on one message and always answers it: ack, term or nak. A

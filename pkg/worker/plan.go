@@ -3,49 +3,145 @@ package worker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
-// deactivationPlan is the per-job plan of DESIGN.md, one line per step. A new step goes into
-// this list (its Applies says when it runs); its Undo, if any, joins the reactivation plan.
-func deactivationPlan() []Step {
-	return []Step{
-		stepResolve,        // find the user; roles before
-		stepLease,          // no other job for the user runs meanwhile
-		stepSnapshotQueues, // queues before (Config.SnapshotQueues)
-		stepSnapshotGrants, // grants before (Config.SnapshotGrants); undo: restore access
-		stepProtect,        // protected users and roles end "protected"
-		stepDryRun,         // a dry run ends here, Genesys untouched
-		stepGuardSlot,      // the mass-deactivation guard counts the PATCH
-		stepDeactivate,     // PATCH active=false (grants removed on a conflict, if configured); undo: PATCH active=true
-		stepRevokeTokens,   // every token of the user
+// registered is the registry of optional steps, those an operator enables by name (Config.Steps,
+// the worker's --steps), in plan order, one line each: a PhaseCut step runs in the deactivation
+// between guard_slot and deactivate (off_queue), the PhaseClean ones in the follow-up cleanup
+// job, after the access is cut (presence, queues, station, forwarding, flows, wfm,
+// oauth_clients, mfa). A step added here is a package-level Step value in its own file
+// (step_<name>.go) with Optional set. A function, not a variable, so that every caller gets its
+// own slice.
+func registered() []Step {
+	return []Step{}
+}
+
+// notByDefault names the optional steps the worker command leaves out of its default (they
+// stay available by name): presence, because the PATCH's permission is unconfirmed and Genesys
+// may set a leaver Offline itself; mfa, because deleting a verifier cannot be undone.
+var notByDefault = []string{"presence", "mfa"}
+
+// OptionalSteps returns the optional steps this worker knows, in plan order: their names are
+// what Config.Steps may list, and their Permissions and Probe are for the self-check.
+func OptionalSteps() []Step { return registered() }
+
+// DefaultSteps names the optional steps the worker command enables when the operator names none:
+// every known one except presence and mfa, in plan order.
+func DefaultSteps() []string {
+	var names []string
+	for _, s := range registered() {
+		if !slices.Contains(notByDefault, s.Name) {
+			names = append(names, s.Name)
+		}
+	}
+	return names
+}
+
+// CheckStepNames reports a name in names that is not a known optional step, listing the known
+// ones.
+func CheckStepNames(names []string) error {
+	known := namesOf(registered())
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			list := "none"
+			if len(known) > 0 {
+				list = strings.Join(known, ", ")
+			}
+			return fmt.Errorf("unknown step %q; the optional steps are: %s", n, list)
+		}
+	}
+	return nil
+}
+
+// enabledSteps are the registered steps that names enables, in plan order.
+func enabledSteps(names []string) []Step {
+	return slices.DeleteFunc(registered(), func(s Step) bool { return !slices.Contains(names, s.Name) })
+}
+
+// DefaultPlan is the list of steps the worker runs for job when Config.Plan is nil, with the
+// optional steps Config.Steps enables; nil for an action the worker does not support. Each call
+// returns a new slice.
+func (c Config) DefaultPlan(job jobs.Job) []Step {
+	return plans(enabledSteps(c.Steps), registered())(job)
+}
+
+// plans returns the plan function of a worker whose enabled optional steps are enabled; known
+// are every optional step it knows, whose undos a reactivation runs whether enabled or not (what
+// a deactivation recorded is given back even if the step was disabled since).
+func plans(enabled, known []Step) func(job jobs.Job) []Step {
+	return func(job jobs.Job) []Step {
+		switch job.Action {
+		case jobs.ActionDeactivate:
+			return deactivationPlan(enabled)
+		case jobs.ActionReactivate:
+			return reactivationPlan(known)
+		case jobs.ActionCleanup:
+			return cleanupPlan(enabled)
+		}
+		return nil
 	}
 }
 
-// reactivationPlan undoes a deactivation: its checks, then the undo of every deactivation step
-// that has one, in reverse order (the PATCH active=true, then the access restored).
-func reactivationPlan() []Step {
+// inPhase are the steps of phase p, in order.
+func inPhase(steps []Step, p Phase) []Step {
+	return slices.DeleteFunc(slices.Clone(steps), func(s Step) bool { return s.Phase != p })
+}
+
+// deactivationPlan is the per-job plan of DESIGN.md, one line per step. A new step goes into
+// this list (its Applies says when it runs), or, if operators choose it, into registered; its
+// Undo, if any, joins the reactivation plan. The enabled optional steps of PhaseCut run before
+// the PATCH; those of PhaseClean go to the follow-up cleanup job that schedule_cleanup
+// publishes, so that nothing delays the cut of the access. A dry run previews them all.
+func deactivationPlan(optional []Step) []Step {
+	plan := []Step{
+		stepResolve,              // find the user; roles before
+		stepLease,                // no other job for the user runs meanwhile
+		stepSnapshotQueues,       // queues before (Config.SnapshotQueues)
+		stepSnapshotGrants,       // grants before (Config.SnapshotGrants); undo: restore access
+		stepProtect,              // protected users and roles end "protected"
+		dryRunStep(optional),     // a dry run ends here, Genesys untouched, after previewing the optional steps
+		stepGuardSlot,            // the mass-deactivation guard counts the PATCH
+	}
+	plan = append(plan, inPhase(optional, PhaseCut)...) // off_queue: nothing new is routed to the user
+	plan = append(plan,
+		stepDeactivate,   // PATCH active=false (grants removed on a conflict, if configured); undo: PATCH active=true
+		stepRevokeTokens, // every token of the user
+	)
+	if len(inPhase(optional, PhaseClean)) > 0 {
+		plan = append(plan, stepScheduleCleanup) // one follow-up job runs the clean phase
+	}
+	return plan
+}
+
+// cleanupPlan is the plan of a cleanup job: the user must still be inactive, then the enabled
+// PhaseClean steps run in order.
+func cleanupPlan(optional []Step) []Step {
 	return append([]Step{
 		stepResolve,
 		stepLease,
-		stepReactivationChecks, // the user's last deactivation; dry run; refused when none and not forced
-		stepReactivationGuard,  // the reactivation guard counts the PATCH
-	}, undoSteps(deactivationPlan())...)
+		stepCleanupCheck, // the user is still inactive; else cleanup_skipped, nothing changed
+	}, inPhase(optional, PhaseClean)...)
 }
 
-// DefaultPlan is the list of steps the worker runs for job when Config.Plan is nil; nil for
-// an action the worker does not support. Each call returns a new slice.
-func DefaultPlan(job jobs.Job) []Step {
-	switch job.Action {
-	case jobs.ActionDeactivate:
-		return deactivationPlan()
-	case jobs.ActionReactivate:
-		return reactivationPlan()
-	}
-	return nil
+// reactivationPlan undoes a deactivation and its cleanup: its checks, then the PATCH
+// active=true (nothing can be given back to an inactive user), then the undo of every other
+// step that has one, in reverse order (the cleanup's, the cut's, the access restored).
+func reactivationPlan(optional []Step) []Step {
+	full := append(deactivationPlan(inPhase(optional, PhaseCut)), inPhase(optional, PhaseClean)...)
+	undos := undoSteps(full)
+	i := slices.IndexFunc(undos, func(s Step) bool { return s.Name == "undo_"+stepDeactivate.Name })
+	undos = append(append([]Step{undos[i]}, undos[:i]...), undos[i+1:]...)
+	return append([]Step{
+		stepResolve,
+		stepLease,
+		stepReactivationChecks, // the user's last deactivation and its cleanup; dry run; refused when none and not forced
+		stepReactivationGuard,  // the reactivation guard counts the PATCH
+	}, undos...)
 }
 
 // plan runs the job's plan and returns a terminal outcome or a failure;
@@ -68,6 +164,8 @@ func (r *Run) plan(ctx context.Context) verdict {
 			r.message = strings.Replace(r.message, "Genesys Cloud user reactivated", "Genesys Cloud user was already active", 1)
 		}
 		return verdict{outcome: audit.OutcomeReactivated}
+	case r.job.Action == jobs.ActionCleanup:
+		return verdict{outcome: audit.OutcomeCleanedUp}
 	case s.Deactivated:
 		return verdict{outcome: audit.OutcomeDeactivated}
 	}
@@ -79,4 +177,13 @@ func activeWord(active bool) string {
 		return "active"
 	}
 	return "inactive"
+}
+
+// namesOf lists the steps' names, in order.
+func namesOf(steps []Step) []string {
+	names := make([]string, 0, len(steps))
+	for _, s := range steps {
+		names = append(names, s.Name)
+	}
+	return names
 }

@@ -24,7 +24,7 @@ func TestDefaultPlans(t *testing.T) {
 		{jobs.ActionDeactivate, []string{"resolve", "lease", "snapshot_queues", "snapshot_grants", "protect", "dry_run", "guard_slot", "deactivate", "revoke_tokens"}},
 		{jobs.ActionReactivate, []string{"resolve", "lease", "reactivation_checks", "reactivation_guard", "undo_deactivate", "undo_snapshot_grants"}},
 	} {
-		plan := DefaultPlan(jobs.Job{Action: tt.action})
+		plan := Config{}.DefaultPlan(jobs.Job{Action: tt.action})
 		if got := stepNames(plan); !slices.Equal(got, tt.want) {
 			t.Errorf("%s plan %v, want %v", tt.action, got, tt.want)
 		}
@@ -34,7 +34,7 @@ func TestDefaultPlans(t *testing.T) {
 			}
 		}
 	}
-	if p := DefaultPlan(jobs.Job{Action: "erase"}); p != nil {
+	if p := (Config{}).DefaultPlan(jobs.Job{Action: "erase"}); p != nil {
 		t.Errorf("plan for an unknown action: %v", stepNames(p))
 	}
 }

@@ -29,12 +29,16 @@ func (r *Run) record(outcome audit.Outcome, errText string, now time.Time) audit
 		Reason:      j.Reason,
 		Priority:    string(j.Priority),
 		ReplayOf:    j.ReplayOf,
+		CleanupOf:   j.CleanupOf,
 		DryRun:      j.DryRun,
 		Forced:      j.Force,
 		Findings:    s.Findings,
 		Attempts:    attemptsMade(outcome, r.st.Attempts),
 		Error:       errText,
 		Message:     r.message,
+	}
+	if j.Action == jobs.ActionCleanup {
+		rec.Activity = audit.ActivityOther // also when it fails: it is not the account's disable
 	}
 	if s.Resolved {
 		rec.RolesBefore = append([]string{}, s.RolesBefore...) // resolved: [] means "no roles"

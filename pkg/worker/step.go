@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
@@ -29,11 +30,16 @@ const (
 // run's findings, which the job status keeps and the audit event carries) and makes its change.
 // A step must be idempotent: a job is delivered again after a crash or a failed attempt, and a
 // step that completed without its completion being written runs again. The worker writes the
-// status before a change that must be known after a crash (the PATCH), on a failed attempt and
-// at the end, not after every step.
+// status before a change that must be known after a crash (the PATCH), after every PhaseClean
+// step (a cleanup job that is delivered again does not repeat a completed one), on a failed
+// attempt and at the end; not after every step.
+//
+// An Optional step runs only when an operator enables it by name (Config.Steps); it must honour
+// [Run.DryRun]: in a dry run it reads and records, changes nothing, and says what it would change
+// with [Run.Would].
 type Step struct {
-	// Name names the step in the status record (Steps.Done) and its own findings. Required;
-	// unique in a plan.
+	// Name names the step in the status record (Steps.Done), its own findings and, for an
+	// Optional step, Config.Steps. Required; unique among the steps one job runs.
 	Name string
 	// Phase is the part of the plan the step belongs to.
 	Phase Phase
@@ -51,6 +57,21 @@ type Step struct {
 	// deactivation (recorded is nil when none is recorded and the reactivation is forced). Nil:
 	// nothing to undo. The reactivation plan runs the undos of the deactivation plan in reverse.
 	Undo func(ctx context.Context, r *Run, recorded *audit.Findings) error
+
+	// Optional: an operator enables the step by name (Config.Steps, the worker's --steps); a step
+	// that is not Optional always runs. An Optional step of PhaseCut runs inside the
+	// deactivation, just before the PATCH; one of PhaseClean runs in the follow-up cleanup job.
+	Optional bool
+	// Permissions are the Genesys permissions the step's calls need, for the self-check and the
+	// docs. Nil: none beyond the base plan's.
+	Permissions []string
+	// Probe makes a call that changes nothing (a read, or a change aimed at a user id that does
+	// not exist) and fails with a 403 when a permission the step needs is missing: the worker's
+	// self-check runs it for every enabled step. Nil: none.
+	Probe func(ctx context.Context, c *genesys.Client) error
+	// Calls is what the step would cost in Genesys calls for this user, its reads included,
+	// asked in a dry run after the step ran (and read): the preview adds it up. Nil: 0.
+	Calls func(r *Run) int
 }
 
 // StopError ends a plan with an outcome; a step returns it through Stop.
@@ -103,11 +124,48 @@ func (r *Run) Found(name string, v any) error {
 		f.Steps = map[string]json.RawMessage{}
 	}
 	f.Steps[name] = b
+	r.mergeWould(name)
 	return nil
 }
 
+// DryRun reports whether the job is a dry run: a step reads and records its before-state, changes
+// nothing, and says what it would change with Would.
+func (r *Run) DryRun() bool { return r.job.DryRun }
+
+// Would records, in a dry run, that the step would make the change what (such as "remove the
+// user from 3 queues"): under unmapped.steps.<step>.would in the audit event, a list in the order
+// said. The step's own findings (Found) must then be a JSON object, or nothing: anything else is
+// kept under "found" next to "would".
+func (r *Run) Would(step, what string) {
+	if r.would == nil {
+		r.would = map[string][]string{}
+	}
+	r.would[step] = append(r.would[step], what)
+	r.mergeWould(step)
+}
+
+// mergeWould puts what the step would change into its findings.
+func (r *Run) mergeWould(step string) {
+	would := r.would[step]
+	if len(would) == 0 {
+		return
+	}
+	f := r.Findings()
+	if f.Steps == nil {
+		f.Steps = map[string]json.RawMessage{}
+	}
+	obj := map[string]json.RawMessage{}
+	if raw := f.Steps[step]; len(raw) > 0 && json.Unmarshal(raw, &obj) != nil {
+		obj = map[string]json.RawMessage{"found": raw}
+	}
+	obj["would"], _ = json.Marshal(would) // a []string always marshals
+	f.Steps[step], _ = json.Marshal(obj)
+}
+
 // runSteps runs the steps in order, skipping those an earlier delivery recorded done (unless
-// Every) and those that do not apply, and maps the first error to a verdict.
+// Every) and those that do not apply, and maps the first error to a verdict. The status is
+// written after each PhaseClean step, so that a cleanup job delivered again (after a crash, or
+// an attempt that failed at a later step) does not repeat a change that completed.
 func (r *Run) runSteps(ctx context.Context, steps []Step) (verdict, bool) {
 	for _, s := range steps {
 		if !s.Every && r.st.Steps.IsDone(s.Name) {
@@ -117,11 +175,51 @@ func (r *Run) runSteps(ctx context.Context, steps []Step) (verdict, bool) {
 			continue
 		}
 		if err := s.Do(ctx, r); err != nil {
-			return r.verdictOf(ctx, err), false
+			return r.verdictOf(ctx, stepError(s, err)), false
 		}
 		r.st.Steps.MarkDone(s.Name)
+		if s.Phase == PhaseClean && !r.job.DryRun {
+			if err := r.saveStatus(ctx); err != nil {
+				return r.verdictOf(ctx, err), false
+			}
+		}
 	}
 	return verdict{}, true
+}
+
+// stepError names the PhaseClean step that failed, so that the attempt, the dead letter and the
+// audit event say which cleanup step an operator must look at. The error is wrapped: a Genesys
+// error still maps as it did, but for a 403: a permission that only a cleanup step needs must
+// not pause the fleet (the access cuts go on), so the cleanup job ends conflict, dead-lettered
+// with the permissions the step needs, and is replayed once they are granted.
+func stepError(s Step, err error) error {
+	var stop *StopError
+	var we waitError
+	if s.Phase != PhaseClean || errors.As(err, &stop) || errors.As(err, &we) {
+		return err
+	}
+	err = fmt.Errorf("step %s: %w", s.Name, err)
+	if errors.Is(err, genesys.ErrForbidden) && !errors.Is(err, genesys.ErrCredentials) {
+		return Stop(audit.OutcomeConflict, fmt.Errorf("%w (hint: Genesys refused a call of the cleanup step %s; it needs %s: grant them to the OAuth client's role or leave the step out of --steps, then replay the dead letter)",
+			err, s.Name, permissionList(s.Permissions)))
+	}
+	return err
+}
+
+func permissionList(perms []string) string {
+	if len(perms) == 0 {
+		return "no permission beyond the base plan's"
+	}
+	return strings.Join(perms, ", ")
+}
+
+// saveStatus writes the status record as it is now.
+func (r *Run) saveStatus(ctx context.Context) error {
+	r.st.UpdatedAt, r.st.Worker = r.w.now().UTC(), r.w.cfg.ID
+	if err := r.w.status.Save(ctx, &r.st); err != nil {
+		return wait(fmt.Errorf("%w: %w", errStore, err))
+	}
+	return nil
 }
 
 // verdictOf maps the error that ended a plan.

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 )
 
@@ -15,18 +14,6 @@ import (
 var stepProtect = Step{Name: "protect", Phase: PhaseCheck, Every: true, Do: func(_ context.Context, r *Run) error {
 	return r.w.cfg.Protect.protected(r.user)
 }}
-
-// stepDryRun ends a dry run with what a real job would do.
-var stepDryRun = Step{
-	Name: "dry_run", Phase: PhaseCheck, Every: true,
-	Applies: func(r *Run) bool { return r.job.DryRun },
-	Do: func(_ context.Context, r *Run) error {
-		u := r.user
-		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would %s it and revoke its tokens.",
-			u.UserName, activeWord(u.Active), map[bool]string{true: "deactivate", false: "leave it inactive and"}[u.Active])
-		return Stop(audit.OutcomeDryRun, nil)
-	},
-}
 
 // Protection names users and roles that the worker never deactivates: a job
 // for them ends "protected" (dead letter for review), Genesys untouched.

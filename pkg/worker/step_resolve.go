@@ -17,6 +17,8 @@ var stepResolve = Step{Name: "resolve", Phase: PhaseCheck, Every: true, Do: reso
 var stepLease = Step{Name: "lease", Phase: PhaseCheck, Every: true, Do: takeLease}
 
 func resolve(ctx context.Context, r *Run) error {
+	before := r.calls
+	defer func() { r.resolveCalls = r.calls - before }()
 	ref := r.job.User
 	u, err := Call(ctx, r, func(c *genesys.Client) (*genesys.User, *genesys.Response, error) {
 		switch {

@@ -51,7 +51,7 @@ func TestAStepAddedInATestPlan(t *testing.T) {
 		return nil
 	}}
 	b.Worker(worker.Config{Plan: func(job jobs.Job) []worker.Step {
-		return append(worker.DefaultPlan(job), probe, flaky)
+		return append(worker.Config{}.DefaultPlan(job), probe, flaky)
 	}})
 
 	id := b.Enqueue([]jobs.UserRef{{ID: u.ID}}, nil)[0]

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -12,7 +13,8 @@ import (
 )
 
 // undoSteps are the undos of the steps that have one, in reverse order, as steps of a
-// reactivation: each gets what its step recorded in the user's last deactivation event (nil
+// reactivation: each gets what its step recorded in the user's last deactivation event and the
+// cleanup that followed it (nil
 // when none is recorded and the reactivation is forced). An undo runs on every delivery when its
 // step does (it reads the state it restores), whatever the step's Applies said at the time:
 // what was recorded is given back even if the worker no longer records it.
@@ -30,22 +32,48 @@ func undoSteps(plan []Step) []Step {
 	return out
 }
 
-// lastDeactivation returns what the user's last "deactivated" audit event
-// recorded, or nil when there is none.
+// lastDeactivation returns what the user's last "deactivated" audit event recorded, merged with
+// what the cleanup job that followed it recorded (its last "cleaned_up" event, when that names
+// this deactivation in cleanup_of: the steps' findings of both, by step name), or nil when no
+// deactivation is recorded. A cleanup that did not end cleaned_up (it failed, or found the user
+// active) adds nothing: what it may have changed is in its dead letter for an operator.
 func (w *Worker) lastDeactivation(ctx context.Context, userID string) (*audit.Findings, error) {
-	subject := w.cfg.Names.UserAuditSubject(audit.OutcomeDeactivated, userID)
+	deact, err := w.lastUserEvent(ctx, audit.OutcomeDeactivated, userID)
+	if deact == nil || err != nil {
+		return nil, err
+	}
+	f := deact.Findings
+	clean, err := w.lastUserEvent(ctx, audit.OutcomeCleanedUp, userID)
+	if err != nil {
+		return nil, err
+	}
+	if clean != nil && clean.CleanupOf == deact.JobID && len(clean.Steps) > 0 {
+		merged := maps.Clone(f.Steps)
+		if merged == nil {
+			merged = map[string]json.RawMessage{}
+		}
+		maps.Copy(merged, clean.Steps)
+		f.Steps = merged
+	}
+	return &f, nil
+}
+
+// lastUserEvent returns the unmapped part of the user's last audit event of outcome o, nil when
+// there is none.
+func (w *Worker) lastUserEvent(ctx context.Context, o audit.Outcome, userID string) (*audit.Unmapped, error) {
+	subject := w.cfg.Names.UserAuditSubject(o, userID)
 	m, err := w.audits.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the user's last deactivation event: %w", err)
+		return nil, fmt.Errorf("read the user's last %s event: %w", o, err)
 	}
 	var ev struct {
 		Data audit.AccountChange `json:"data"`
 	}
 	if err := json.Unmarshal(m.Data, &ev); err != nil {
-		return nil, fmt.Errorf("decode the user's last deactivation event: %w", err)
+		return nil, fmt.Errorf("decode the user's last %s event: %w", o, err)
 	}
-	return &ev.Data.Unmapped.Findings, nil
+	return &ev.Data.Unmapped, nil
 }

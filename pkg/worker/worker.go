@@ -84,10 +84,25 @@ type Config struct {
 	// SnapshotQueues reads the queues the user has joined before a deactivation (one more call
 	// per page of 100) and records them in the audit event. Defaults to false.
 	SnapshotQueues bool
+	// Steps names the optional steps the worker runs (see [OptionalSteps] for the known ones): a
+	// PhaseCut one inside the deactivation before the PATCH, the PhaseClean ones in a follow-up
+	// cleanup job. An unknown name is a config error. Defaults to none (the worker command's
+	// --steps has its own default, [DefaultSteps]).
+	Steps []string
+	// OAuthClientPolicy says what the oauth_clients step does with the OAuth clients the leaver
+	// created: OAuthClientsReport records them, OAuthClientsDisable also disables each. Defaults
+	// to OAuthClientsReport.
+	OAuthClientPolicy string
 	// Plan returns the steps the worker runs for a job, nil for a job it does not support (which
-	// ends rejected). For tests that add a step of their own. Defaults to DefaultPlan.
+	// ends rejected). For tests that add a step of their own. Defaults to Config.DefaultPlan.
 	Plan func(job jobs.Job) []Step
 }
+
+// The values of Config.OAuthClientPolicy.
+const (
+	OAuthClientsReport  = "report"
+	OAuthClientsDisable = "disable"
+)
 
 func (c *Config) setDefaults() {
 	if c.ID == "" {
@@ -108,8 +123,9 @@ func (c *Config) setDefaults() {
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
 	}
+	c.OAuthClientPolicy = cmp.Or(c.OAuthClientPolicy, OAuthClientsReport)
 	if c.Plan == nil {
-		c.Plan = DefaultPlan
+		c.Plan = c.DefaultPlan
 	}
 	if c.Probe == nil && c.Genesys != nil {
 		c.Probe = c.Genesys.Probe
@@ -126,6 +142,11 @@ func (c *Config) validate() error {
 		return errors.New("jobs: worker config: Concurrency and MaxAttempts must be at least 1")
 	case c.AckWait < time.Second:
 		return errors.New("jobs: worker config: AckWait must be at least 1 s")
+	case c.OAuthClientPolicy != OAuthClientsReport && c.OAuthClientPolicy != OAuthClientsDisable:
+		return fmt.Errorf("jobs: worker config: OAuthClientPolicy %q: want %q or %q", c.OAuthClientPolicy, OAuthClientsReport, OAuthClientsDisable)
+	}
+	if err := CheckStepNames(c.Steps); err != nil {
+		return fmt.Errorf("jobs: worker config: %w", err)
 	}
 	return c.Names.Validate()
 }
@@ -138,8 +159,9 @@ func (c *Config) validate() error {
 type Worker struct {
 	cfg    Config
 	log    *zap.Logger
-	urgent jetstream.Consumer
-	normal jetstream.Consumer
+	urgent  jetstream.Consumer
+	normal  jetstream.Consumer
+	cleanup jetstream.Consumer // taken only when urgent and normal are empty
 	status *jobs.StatusStore
 	dead   *jobs.DeadLetters
 	events *audit.Publisher
@@ -161,7 +183,8 @@ type Worker struct {
 	stored   storeHealth   // whether results could be stored at the last try
 	stopping chan struct{} // closed when Run's context ends
 
-	urgentRunning atomic.Int32 // urgent jobs in flight
+	urgentRunning  atomic.Int32 // urgent jobs in flight
+	cleanupRunning atomic.Int32 // cleanup jobs in flight
 	lastFetchLog  atomic.Int64 // unix nanoseconds of the last fetch error logged
 }
 
@@ -180,6 +203,10 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	normal, err := js.Consumer(ctx, n.JobsStream(), n.NormalConsumer())
 	if err != nil {
 		return nil, fmt.Errorf("jobs: open consumer %s: %w", n.NormalConsumer(), err)
+	}
+	cleanup, err := js.Consumer(ctx, n.JobsStream(), n.CleanupConsumer())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: open consumer %s (provision the topology again): %w", n.CleanupConsumer(), err)
 	}
 	status, err := jobs.NewStatusStore(ctx, js, n)
 	if err != nil {
@@ -202,8 +229,8 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("jobs: open bucket %s: %w", n.LocksBucket(), err)
 	}
 	w := &Worker{
-		maxDeliver: lanesMaxDeliver(urgent, normal),
-		cfg:        cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal,
+		maxDeliver: lanesMaxDeliver(urgent, normal, cleanup),
+		cfg:        cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal, cleanup: cleanup,
 		status: status, dead: jobs.NewDeadLetters(js, n), events: events, jobs: jobsStream, audits: audits, locks: locks, now: time.Now,
 	}
 	w.pause, w.stopping = newFleetPause(w), make(chan struct{})
@@ -290,7 +317,8 @@ func (w *Worker) Run(ctx context.Context) error {
 				break more
 			}
 		}
-		msgs, urgent, err := w.next(ctx, free)
+		msgs, lane, err := w.next(ctx, free)
+		urgent, cleanup := lane == laneUrgent, lane == laneCleanup
 		for range free - len(msgs) {
 			<-sem
 		}
@@ -306,11 +334,17 @@ func (w *Worker) Run(ctx context.Context) error {
 		} else {
 			w.holdWhileUrgent(ctx)
 		}
+		if cleanup {
+			w.cleanupRunning.Add(int32(len(msgs)))
+		}
 		for _, msg := range msgs {
 			wg.Go(func() {
 				defer func() {
 					if urgent {
 						w.urgentRunning.Add(-1)
+					}
+					if cleanup {
+						w.cleanupRunning.Add(-1)
 					}
 					<-sem
 				}()
@@ -376,20 +410,29 @@ func (w *Worker) holdWhileUrgent(ctx context.Context) {
 	}
 }
 
-// next returns up to n jobs, at least one unless it fails, and whether they
-// are urgent (a batch comes from one lane). The urgent lane is asked first,
-// without waiting, before every fetch from the normal lane; and while an
-// urgent job is in flight the worker takes no new normal job, so that
-// normal jobs started after an urgent one cannot finish before it. The
-// normal lane is asked without waiting for what it holds, and only when it
-// holds nothing with a wait of PollWait for one job: a backlog costs two
-// pull requests per batch, not per job, and a job held here never waits
-// for a batch to fill.
-func (w *Worker) next(ctx context.Context, n int) ([]jetstream.Msg, bool, error) {
+// lane is where a batch of jobs came from.
+type lane int
+
+const (
+	laneUrgent lane = iota + 1
+	laneNormal
+	laneCleanup
+)
+
+// next returns up to n jobs, at least one unless it fails, and the lane they come from (a batch
+// comes from one lane). The urgent lane is asked first, without waiting, before every fetch from
+// the normal lane; and while an urgent job is in flight the worker takes no new normal job, so
+// that normal jobs started after an urgent one cannot finish before it. The normal lane is asked
+// without waiting for what it holds; only when it holds nothing is the cleanup lane asked (a
+// layoff's access cuts never queue behind cleanups), for at most all slots but one (see
+// cleanupRoom), and only when that holds nothing too does the worker wait PollWait for one normal
+// job: a backlog costs two or three pull requests per batch, not per job, and a job held here
+// never waits for a batch to fill.
+func (w *Worker) next(ctx context.Context, n int) ([]jetstream.Msg, lane, error) {
 	for ctx.Err() == nil {
 		msgs, err := fetch(func() (jetstream.MessageBatch, error) { return w.urgent.FetchNoWait(n) })
 		if len(msgs) > 0 || err != nil {
-			return msgs, true, err
+			return msgs, laneUrgent, err
 		}
 		if w.urgentRunning.Load() > 0 {
 			ctxsleep.Sleep(ctx, 10*time.Millisecond)
@@ -397,17 +440,29 @@ func (w *Worker) next(ctx context.Context, n int) ([]jetstream.Msg, bool, error)
 		}
 		msgs, err = fetch(func() (jetstream.MessageBatch, error) { return w.normal.FetchNoWait(n) })
 		if len(msgs) > 0 || err != nil {
-			return msgs, false, err
+			return msgs, laneNormal, err
+		}
+		if room := min(n, w.cleanupRoom()); room > 0 {
+			msgs, err = fetch(func() (jetstream.MessageBatch, error) { return w.cleanup.FetchNoWait(room) })
+			if len(msgs) > 0 || err != nil {
+				return msgs, laneCleanup, err
+			}
 		}
 		// Nothing queued: wait a little for the next normal job, then look at the urgent lane again.
 		msgs, err = fetch(func() (jetstream.MessageBatch, error) {
 			return w.normal.Fetch(1, jetstream.FetchMaxWait(w.cfg.PollWait))
 		})
 		if len(msgs) > 0 || err != nil {
-			return msgs, false, err
+			return msgs, laneNormal, err
 		}
 	}
-	return nil, false, ctx.Err()
+	return nil, 0, ctx.Err()
+}
+
+// cleanupRoom is how many more cleanup jobs the worker may hold: every slot but one (all of one),
+// so that a normal job that arrives while cleanups run finds a slot free.
+func (w *Worker) cleanupRoom() int {
+	return max(w.cfg.Concurrency-1, 1) - int(w.cleanupRunning.Load())
 }
 
 // logFetchError logs a failed fetch at most every 10 s: while NATS is away,

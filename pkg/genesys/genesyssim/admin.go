@@ -56,6 +56,7 @@ func (s *Server) adminRoutes() {
 		s.ExpireTokens()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	s.adminAgentRoutes(m)
 	s.admin = m
 }
 

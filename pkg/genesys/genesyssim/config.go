@@ -122,6 +122,40 @@ type Config struct {
 	// ScimDeleteStatus is the success status of SCIM DELETE, 200 or 204 (both documented).
 	// Defaults to 204.
 	ScimDeleteStatus int
+	// OffQueueOnDeactivate sets a user OFF_QUEUE (presence Offline) when SCIM deactivates them
+	// (unconfirmed, contact-center.md section 1). Defaults to false: routing status and
+	// presence are kept.
+	OffQueueOnDeactivate bool
+	// RemoveQueuesOnDeactivate drops every queue membership, group ones included, when SCIM
+	// deactivates a user (unconfirmed). Defaults to false: memberships are kept.
+	RemoveQueuesOnDeactivate bool
+	// ClearStationOnDeactivate clears a user's default and associated station when SCIM
+	// deactivates them (unconfirmed). Defaults to false: stations are kept.
+	ClearStationOnDeactivate bool
+	// DisableForwardingOnDeactivate turns call forwarding off (targets kept) when SCIM
+	// deactivates a user (unconfirmed). Defaults to false: forwarding keeps ringing.
+	DisableForwardingOnDeactivate bool
+	// RemoveFromWFMOnDeactivate removes a user from their WFM management unit when SCIM
+	// deactivates them (unconfirmed). Defaults to false: the unit is kept.
+	RemoveFromWFMOnDeactivate bool
+	// OfflineOnTokenDelete sets a user's presence Offline (and so OFF_QUEUE) when
+	// DELETE /api/v2/tokens/{userId} revokes their tokens (unconfirmed, contact-center.md
+	// section 2). Defaults to false: presence is kept.
+	OfflineOnTokenDelete bool
+	// RoutingStatusPermission is the permission PUT /api/v2/users/{id}/routingstatus requires
+	// (the SDK lists none; what is enforced is unconfirmed). Defaults to "": none.
+	RoutingStatusPermission string
+	// PresencePermission is the permission PATCH /api/v2/users/{id}/presences/purecloud
+	// requires (the SDK lists none; unconfirmed). Defaults to "": none.
+	PresencePermission string
+	// RemoveGroupMembers lets DELETE .../members/{memberId} and POST .../members?delete=true
+	// remove a member who joined the queue through a group. Defaults to false: refused with 400,
+	// as the fact sheet says such a member cannot be removed one by one.
+	RemoveGroupMembers bool
+	// TakeDefaultStation lets PUT /api/v2/users/{id}/station/defaultstation/{stationId} take a
+	// station that is another user's default (that user loses it; unconfirmed). Defaults to
+	// false: refused with 409.
+	TakeDefaultStation bool
 	// MaxBodyBytes is the largest accepted request body (request.bytes.max); larger → 413.
 	// Defaults to 512000.
 	MaxBodyBytes int64

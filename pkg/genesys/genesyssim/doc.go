@@ -31,9 +31,40 @@
 //	POST   /api/v2/authorization/subjects/{id}/bulkadd    204 (official SDKs; not in the fact sheet)
 //	GET    /api/v2/users/{id}/queues                      UserQueueEntityListing (joined defaults to true)
 //
+// Contact-center paths (reference/contact-center.md section 2; bodies as in the SDK docs):
+//
+//	GET    /api/v2/users/{id}/routingstatus               RoutingStatus (unknown user: 200 OFF_QUEUE, as documented)
+//	PUT    /api/v2/users/{id}/routingstatus               {"status"} → 200 RoutingStatus
+//	GET    /api/v2/users/{id}/presences/purecloud         UserPresence
+//	PATCH  /api/v2/users/{id}/presences/purecloud         {"presenceDefinition":{"id"}} → 200 UserPresence
+//	GET    /api/v2/presence/definitions                   the system presence definitions, paged
+//	GET    /api/v2/routing/queues/{queueId}/members       QueueMemberEntityListing: pageSize (≤100), pageNumber, name, memberBy, joined
+//	DELETE /api/v2/routing/queues/{queueId}/members/{memberId}  204
+//	POST   /api/v2/routing/queues/{queueId}/members       [{"id"}] (1–100) → 204; ?delete=true removes
+//	GET    /api/v2/users/{id}/station                     UserStations
+//	DELETE /api/v2/users/{id}/station/associatedstation   204
+//	DELETE /api/v2/users/{id}/station/defaultstation      204
+//	PUT    /api/v2/users/{id}/station/defaultstation/{stationId}  204 (another user's default: 409)
+//	GET    /api/v2/users/{id}/callforwarding              CallForwarding
+//	PATCH  /api/v2/users/{id}/callforwarding              fields sent replace the stored ones → 200
+//	GET    /api/v2/flows                                  FlowEntityListing, ?lockedBy={userId}, paged
+//	POST   /api/v2/flows/actions/unlock?flow={flowId}     200 Flow
+//	GET    /api/v2/oauth/clients                          OAuthClientEntityListing (one page, createdBy)
+//	GET    /api/v2/oauth/clients/{clientId}               OAuthClient
+//	PUT    /api/v2/oauth/clients/{clientId}               OAuthClient (name, authorizedGrantType, state) → 200
+//	GET    /api/v2/workforcemanagement/agents/{agentId}/managementunit  {user, managementUnit, businessUnit}
+//	POST   /api/v2/workforcemanagement/agents             {"userIds","destinationManagementUnitId"|null} → 200 MoveAgentsResponse
+//	GET    /api/v2/users/{id}/verifiers                   VerifierEntityListing
+//	DELETE /api/v2/users/{id}/verifiers/{verifierId}      204
+//
+// Unknown users, queues, stations, flows, OAuth clients and verifiers get 404 ErrorBody; a
+// malformed body or parameter 400. Routing status and presence are kept consistent as in the
+// Genesys UI: leaving "On Queue" takes the agent OFF_QUEUE, going on queue is "On Queue". A user
+// in no management unit gets 200 with the user only (Genesys's answer there is unconfirmed).
+//
 // Paths are lower-case only, as documented (case-insensitivity is unconfirmed). An unknown
 // /api path answers 404 and a known path with another method 405, both as platform ErrorBody.
-// Not simulated: SCIM PUT and groups, PATCH and DELETE /api/v2/users/{id}, user listings, joining and leaving queues,
+// Not simulated: SCIM PUT and groups, PATCH and DELETE /api/v2/users/{id}, user listings, queue members who have not joined (every membership is joined),
 // PUT /api/v2/authorization/roles/{roleId}/users/remove.
 //
 // # Authentication and permissions
@@ -53,7 +84,18 @@
 // all), else 403 missing.any.permissions listing them: SCIM PATCH any of the fact sheet's list
 // (3.5), SCIM DELETE directory:user:delete, DELETE /tokens/{userId} oauth:token:delete,
 // roles and subjects reads authorization:grant:view, bulkremove authorization:grant:delete, bulkadd authorization:grant:add.
-// SCIM GETs need no permission.
+// SCIM GETs need no permission. The contact-center routes require the SDK's lists: queue
+// members GET any of routing:queue:view|edit|readonly and routing:queueMember:manage, DELETE and
+// POST routing:queue:edit or routing:queueMember:manage; users/{id}/queues routing:queue:view;
+// station GET telephony:otherStationAssociation:view, associated DELETE
+// telephony:station:disassociate, default DELETE/PUT telephony:plugin:all or
+// telephony:phone:assign; callforwarding GET/PATCH conversation:callForwarding:view/edit; flows
+// GET architect:flow:view, unlock architect:flow:unlock; oauth clients GET oauth:client:view, PUT
+// oauth:client:edit; WFM GET wfm:agent:view or wfm:agent:edit, POST wfm:agent:edit; verifiers GET
+// mfa:verifier:view, DELETE mfa:verifier:delete; presence definitions
+// presence:presenceDefinition:view. Routing status GET and presence GET need none; routing
+// status PUT and presence PATCH need what Config.RoutingStatusPermission and
+// Config.PresencePermission name (none by default: the SDK lists none).
 //
 // # Rate limits
 //
@@ -106,6 +148,26 @@
 //	RateLimitAllowedHeader    the reported allowance (default: the limit)
 //	TokenTTL                  86399 s (default)
 //
+// Contact-center switches (reference/contact-center.md; each behaviour is UNCONFIRMED there):
+//
+//	OffQueueOnDeactivate           false: SCIM deactivation keeps routing status and presence (default) | true: OFF_QUEUE, Offline
+//	RemoveQueuesOnDeactivate       false: it keeps queue memberships (default) | true: drops them all
+//	ClearStationOnDeactivate       false: it keeps the stations (default) | true: clears default and associated
+//	DisableForwardingOnDeactivate  false: forwarding keeps ringing (default) | true: turned off, targets kept
+//	RemoveFromWFMOnDeactivate      false: the WFM unit is kept (default) | true: removed
+//	    (section 1: "whether inactive by itself ... sets the agent OFF_QUEUE, removes queue
+//	    memberships, clears the station, ... disables call forwarding, or removes the user
+//	    from WFM. Assume it does none of these.")
+//	OfflineOnTokenDelete           false: DELETE /tokens/{userId} keeps the presence (default) | true: Offline
+//	    (section 2, presence: "whether token deletion sets Offline by itself")
+//	RoutingStatusPermission        "": PUT routingstatus needs no permission (default) | the named one
+//	PresencePermission             "": PATCH presences/purecloud needs no permission (default) | the named one
+//	    (section 2: "SDK lists none"; presence:userPresence:edit is the bulk PUT's)
+//	RemoveGroupMembers             false: a member through a group cannot be removed one by one, 400 (default) | true: removed
+//	    (section 2, queue memberships: "a member added through a group ... cannot be removed one by one")
+//	TakeDefaultStation             false: another user's default station cannot be set, 409 (default) | true: taken from them
+//	    (not in the fact sheet: a station has one defaultUser in the SDK's UserStation)
+//
 // # Seeded org
 //
 // New seeds the org from Config.Seed and Config.Users; the same seed gives the same org, and
@@ -120,6 +182,24 @@
 // org has each case: 1 an active Master Admin in two divisions with 2 tokens, 2 an inactive
 // Agent with 1 token, 3 an active Agent with no tokens, 4 an active Supervisor in two divisions
 // with 3 tokens.
+//
+// Contact-center state (AgentState) is drawn per user from a generator seeded with the seed and
+// the user id, so the users above are unchanged and prefixes stay prefixes. Every user is a
+// direct member of 0–3 of the queues Support, Billing, Sales and Escalations (derived from the
+// user id, as before the state existed; AddUser gives an added user the same and nothing else:
+// OFF_QUEUE, Offline), and starts OFF_QUEUE, Available (Offline if inactive). Users have 0–2 MFA
+// verifiers (administrators 0–1). Administrators create 1–2 client-credentials OAuth clients.
+// Agents and supervisors: about 80% of the active ones IDLE and On Queue; 40% in Tier 2 and 25%
+// in Overflow through a group; each has a station of their own, 85% as default (half of the
+// active ones also associated); 20% forward calls to an external +1555 number (10% more have
+// targets but forwarding off); 80% in one of three WFM units; 12% lock a flow of their own and 6%
+// created an OAuth client (CODE grant). The org also has three unlocked flows, one OAuth client
+// created by nobody on record, and three spare stations. Archetypes: user 2 (inactive agent) has
+// two verifiers, Tier 2 and Overflow by group, a default station, forwarding on, a WFM unit, a
+// locked flow and an OAuth client; user 3 (active agent) the same, IDLE, with its station also
+// associated; user 4 (supervisor) is IDLE, in Overflow by group, with a default station only,
+// forwarding off, a WFM unit and one verifier. Agent, SetAgent, Flows, SetFlow, OAuthClients,
+// SetOAuthClient, Queues, Stations, ManagementUnits and PresenceDefinitions read and change it.
 //
 // # Faults
 //
@@ -149,4 +229,11 @@
 //	POST /admin/clients/{id}/disable|enable
 //	POST /admin/tokens                   {"clientId": "..."} → {"access_token": "..."}
 //	POST /admin/tokens/revoke-all, /admin/tokens/expire-all
+//	GET  /admin/agents/{id}, PUT /admin/agents/{id}   Agent, SetAgent (AgentState JSON) → 204
+//	GET  /admin/flows, PUT /admin/flows/{id}          Flows, SetFlow (Flow JSON) → 204
+//	GET  /admin/oauth-clients, PUT /admin/oauth-clients/{id}   OAuthClients, SetOAuthClient → 204
+//	GET  /admin/queues, /admin/stations, /admin/management-units, /admin/presence-definitions
+//
+// The PUTs answer 404 for an unknown user and 400 for state naming no queue, station or unit
+// of the org (ErrInvalidState).
 package genesyssim

@@ -91,19 +91,31 @@ var (
 // seedBase is the fixed reference time of seeded timestamps, so the org does not depend on the clock.
 var seedBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// org is the users, roles and divisions. Not safe for concurrent use: the Server locks it.
+// org is the users, roles and divisions, and the contact-center state. Not safe for
+// concurrent use: the Server locks it.
 type org struct {
 	divisions []Division
 	roles     []Role
 	order     []string // user ids in creation order, the order of SCIM lists
 	users     map[string]*User
+
+	agents       map[string]*AgentState // by user id; every user has one
+	stations     []StationInfo          // spare stations first, then one per seeded agent
+	flows        []*Flow                // the org's flows first, then the agents' locked flows
+	oauthClients []*OAuthClient         // the org's clients first, then those users created
 }
 
 // seedOrg builds the deterministic org described in doc.go. seedOrg(s, n) is a prefix of
 // seedOrg(s, n+k): users are drawn one after another from the same generator.
 func seedOrg(seed int64, n int) *org {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
-	o := &org{users: map[string]*User{}}
+	o := &org{users: map[string]*User{}, agents: map[string]*AgentState{}, stations: slices.Clone(spareStations)}
+	for _, f := range seedFlows {
+		o.flows = append(o.flows, &f)
+	}
+	for _, c := range seedOAuthClients {
+		o.oauthClients = append(o.oauthClients, &c)
+	}
 	for i, name := range seedDivisions {
 		o.divisions = append(o.divisions, Division{ID: newUUID(rng), Name: name, Home: i == 0})
 	}
@@ -114,6 +126,7 @@ func seedOrg(seed int64, n int) *org {
 		u := o.drawUser(rng, i)
 		o.users[u.ID] = u
 		o.order = append(o.order, u.ID)
+		o.seedAgent(seed, i, u)
 	}
 	return o
 }

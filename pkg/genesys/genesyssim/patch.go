@@ -72,6 +72,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 		if s.cfg.RevokeTokensOnDeactivate {
 			next.Tokens = 0
 		}
+		s.deactivateAgent(u.ID)
 	}
 	if !sameUser(*u, next) {
 		*u = next

@@ -18,6 +18,9 @@ func (s *Server) handleDeleteTokens(w http.ResponseWriter, r *http.Request, c *c
 		return
 	}
 	u.Tokens = 0
+	if s.cfg.OfflineOnTokenDelete {
+		s.org.agents[u.ID].setPresence(PresenceOffline)
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -187,7 +187,7 @@ func TestUserQueues(t *testing.T) {
 	var names []string
 	for _, e := range page.Entities {
 		names = append(names, e.Name)
-		if !e.Joined || e.Division.Name != "Home" || e.ID == "" {
+		if !e.Joined || e.Division.Name == "" || e.ID == "" {
 			t.Errorf("entity %+v", e)
 		}
 	}
@@ -200,8 +200,8 @@ func TestUserQueues(t *testing.T) {
 		t.Errorf("page 2 of size 1: %+v", page)
 	}
 	r = do(t, ts, "GET", "/api/v2/users/"+u.ID+"/queues?joined=false", token, "")
-	if json.Unmarshal([]byte(r.body), &page); page.Total != 4 {
-		t.Errorf("joined=false lists %d queues, want the org's 4", page.Total)
+	if json.Unmarshal([]byte(r.body), &page); page.Total != len(ts.Queues()) {
+		t.Errorf("joined=false lists %d queues, want the org's %d", page.Total, len(ts.Queues()))
 	}
 	wantErrorBody(t, do(t, ts, "GET", "/api/v2/users/"+u.ID+"/queues?pageSize=0", token, ""), 400, "bad.request")
 	wantErrorBody(t, do(t, ts, "GET", "/api/v2/users/00000000-0000-4000-8000-000000000000/queues", token, ""), 404, "not.found")

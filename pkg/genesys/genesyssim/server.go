@@ -113,6 +113,7 @@ func (s *Server) routes() {
 		{"POST /api/v2/authorization/subjects/{id}/bulkadd", []string{"authorization:grant:add"}, s.handleBulkAdd},
 		{"/api/", nil, s.handleUnknown},
 	}
+	routes = append(routes, s.contactCenterRoutes()...)
 	for _, base := range []string{"/api/v2/scim/v2", "/api/v2/scim"} {
 		routes = append(routes,
 			route{"GET " + base + "/users", nil, s.handleListUsers},
@@ -135,11 +136,48 @@ func (s *Server) routes() {
 // api wraps an endpoint in the gateway steps every /api request passes, in this order:
 // authentication (401), the 429-burst fault, the rate limiter (429), the latency, timeout and
 // 5xx faults, permissions (403), and the body size limit (413).
+// contactCenterRoutes are the routes of contact-center.md section 2, with the SDK's
+// permissions (any of them) and the switches for the two routes whose permission is unconfirmed.
+func (s *Server) contactCenterRoutes() []route {
+	optional := func(perm string) []string {
+		if perm == "" {
+			return nil
+		}
+		return []string{perm}
+	}
+	queueView := []string{"routing:queue:view", "routing:queue:edit", "routing:queue:readonly", "routing:queueMember:manage"}
+	return []route{
+		{"GET /api/v2/users/{id}/routingstatus", nil, s.handleGetRoutingStatus},
+		{"PUT /api/v2/users/{id}/routingstatus", optional(s.cfg.RoutingStatusPermission), s.handlePutRoutingStatus},
+		{"GET /api/v2/users/{id}/presences/purecloud", nil, s.handleGetPresence},
+		{"PATCH /api/v2/users/{id}/presences/purecloud", optional(s.cfg.PresencePermission), s.handlePatchPresence},
+		{"GET /api/v2/presence/definitions", []string{"presence:presenceDefinition:view"}, s.handlePresenceDefinitions},
+		{"GET /api/v2/routing/queues/{queueId}/members", queueView, s.handleQueueMembers},
+		{"POST /api/v2/routing/queues/{queueId}/members", queueMemberPerms, s.handlePostQueueMembers},
+		{"DELETE /api/v2/routing/queues/{queueId}/members/{memberId}", queueMemberPerms, s.handleDeleteQueueMember},
+		{"GET /api/v2/users/{id}/station", stationViewPerms, s.handleGetStation},
+		{"DELETE /api/v2/users/{id}/station/associatedstation", stationDisassocPerm, s.handleDeleteAssociatedStation},
+		{"DELETE /api/v2/users/{id}/station/defaultstation", defaultStationPerms, s.handleDeleteDefaultStation},
+		{"PUT /api/v2/users/{id}/station/defaultstation/{stationId}", defaultStationPerms, s.handlePutDefaultStation},
+		{"GET /api/v2/users/{id}/callforwarding", []string{"conversation:callForwarding:view"}, s.handleGetForwarding},
+		{"PATCH /api/v2/users/{id}/callforwarding", []string{"conversation:callForwarding:edit"}, s.handlePatchForwarding},
+		{"GET /api/v2/flows", []string{"architect:flow:view"}, s.handleFlows},
+		{"POST /api/v2/flows/actions/unlock", []string{"architect:flow:unlock"}, s.handleUnlockFlow},
+		{"GET /api/v2/oauth/clients", []string{"oauth:client:view"}, s.handleOAuthClients},
+		{"GET /api/v2/oauth/clients/{clientId}", []string{"oauth:client:view"}, s.handleGetOAuthClient},
+		{"PUT /api/v2/oauth/clients/{clientId}", []string{"oauth:client:edit"}, s.handlePutOAuthClient},
+		{"GET /api/v2/workforcemanagement/agents/{agentId}/managementunit", []string{"wfm:agent:view", "wfm:agent:edit"}, s.handleAgentManagementUnit},
+		{"POST /api/v2/workforcemanagement/agents", []string{"wfm:agent:edit"}, s.handleMoveAgents},
+		{"GET /api/v2/users/{id}/verifiers", []string{"mfa:verifier:view"}, s.handleVerifiers},
+		{"DELETE /api/v2/users/{id}/verifiers/{verifierId}", []string{"mfa:verifier:delete"}, s.handleDeleteVerifier},
+	}
+}
+
 func (s *Server) api(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := callFrom(r)
 		c.route = r.Pattern
-		c.userID = cmp.Or(r.PathValue("id"), r.PathValue("userId"))
+		c.userID = cmp.Or(r.PathValue("id"), r.PathValue("userId"), r.PathValue("agentId"), r.PathValue("memberId"))
 		if !s.authenticate(w, r, c) || !s.admit(w, r, c) {
 			return
 		}

@@ -109,6 +109,7 @@ func (s *Server) AddUser(u User) (User, error) {
 	}
 	s.org.users[u.ID] = &u
 	s.org.order = append(s.org.order, u.ID)
+	s.org.agents[u.ID] = baseAgent(&u)
 	return u.clone(), nil
 }
 
