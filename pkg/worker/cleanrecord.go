@@ -8,10 +8,6 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 )
 
-// probeUserID is a user id no org holds: a probe aimed at it changes nothing, and Genesys
-// answers 404 when the permission is there, 403 when it is not.
-const probeUserID = "00000000-0000-4000-8000-000000000000"
-
 // recordOf decodes what step name recorded in f into v; false when f is nil, records nothing
 // under name, or the record does not decode (then v is left as it was).
 func recordOf(f *audit.Findings, name string, v any) bool {

@@ -18,7 +18,13 @@ import (
 // (step_<name>.go) with Optional set. A function, not a variable, so that every caller gets its
 // own slice.
 func registered() []Step {
-	return []Step{}
+	return []Step{
+		stepForwarding,   // call forwarding off; undo: the recorded forwarding back on
+		stepFlows,        // Architect flows locked by the user unlocked; no undo
+		stepWFM,          // out of the WFM management unit; undo: back into the recorded unit
+		stepOAuthClients, // OAuth clients the user created reported, or disabled (OAuthClientPolicy); undo: Active again
+		stepMFA,          // MFA verifiers deleted; undo: says the user enrols again
+	}
 }
 
 // notByDefault names the optional steps the worker command leaves out of its default (they

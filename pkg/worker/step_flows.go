@@ -39,10 +39,10 @@ type flowRef struct {
 }
 
 func probeFlows(ctx context.Context, c *genesys.Client) error {
-	if _, _, err := c.Flows.LockedBy(ctx, probeUserID); err != nil {
+	if _, _, err := c.Flows.LockedBy(ctx, genesys.ProbeUserID); err != nil {
 		return err
 	}
-	_, _, err := c.Flows.Unlock(ctx, probeUserID) // no flow has this id
+	_, _, err := c.Flows.Unlock(ctx, genesys.ProbeUserID) // no flow has this id
 	return err
 }
 

@@ -50,10 +50,10 @@ type forwardingTarget struct {
 }
 
 func probeForwarding(ctx context.Context, c *genesys.Client) error {
-	if _, _, err := c.CallForwarding.Get(ctx, probeUserID); err != nil {
+	if _, _, err := c.CallForwarding.Get(ctx, genesys.ProbeUserID); err != nil {
 		return err
 	}
-	_, _, err := c.CallForwarding.Patch(ctx, probeUserID, genesys.CallForwarding{Enabled: false})
+	_, _, err := c.CallForwarding.Patch(ctx, genesys.ProbeUserID, genesys.CallForwarding{Enabled: false})
 	return err
 }
 

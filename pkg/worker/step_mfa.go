@@ -45,10 +45,10 @@ type verifierRef struct {
 }
 
 func probeMFA(ctx context.Context, c *genesys.Client) error {
-	if _, _, err := c.Users.Verifiers(ctx, probeUserID); err != nil {
+	if _, _, err := c.Users.Verifiers(ctx, genesys.ProbeUserID); err != nil {
 		return err
 	}
-	_, err := c.Users.DeleteVerifier(ctx, probeUserID, probeUserID)
+	_, err := c.Users.DeleteVerifier(ctx, genesys.ProbeUserID, genesys.ProbeUserID)
 	return err
 }
 

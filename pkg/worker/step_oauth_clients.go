@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -9,41 +10,26 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 )
 
-// OAuth client policies (Config.OAuthClientPolicy).
-const (
-	// OAuthClientReport records the OAuth clients the user created and changes nothing: such a
-	// client often runs an integration the organisation depends on.
-	OAuthClientReport = "report"
-	// OAuthClientDisable also sets each active one to Disabled, which invalidates its tokens
-	// (deleting the user's tokens does not stop a client-credentials integration).
-	OAuthClientDisable = "disable"
-)
-
 // stepOAuthClients records the OAuth clients the user created and, under the disable policy,
 // disables the active ones. Its undo sets the ones it disabled back to Active.
 var stepOAuthClients = Step{
 	Name: "oauth_clients", Phase: PhaseClean, Optional: true,
-	Permissions: []string{"oauth:client:view"}, // and oauth:client:edit under the disable policy: see oauthPermissions
+	// oauth:client:edit too under the disable policy: a Probe cannot test it without changing a
+	// client (the PUT needs a client that exists), so a missing one shows at the first disable,
+	// whose error names it.
+	Permissions: []string{"oauth:client:view"},
 	Probe:       probeOAuthClients,
 	Calls: func(r *Run) int {
 		var rec oauthRecord
 		recordOf(r.Findings(), "oauth_clients", &rec)
 		n := max(rec.Pages, 1)
-		if rec.Policy == OAuthClientDisable {
+		if rec.Policy == OAuthClientsDisable {
 			n += 2 * rec.count(genesys.OAuthClientActive) // a GET and a PUT each
 		}
 		return n
 	},
 	Do:   oauthClients,
 	Undo: restoreOAuthClients,
-}
-
-// oauthPermissions is what the step needs under policy.
-func oauthPermissions(policy string) []string {
-	if policy == OAuthClientDisable {
-		return []string{"oauth:client:view", "oauth:client:edit"}
-	}
-	return []string{"oauth:client:view"}
 }
 
 // oauthRecord is what the oauth_clients step records: the clients the user created, as they
@@ -74,15 +60,12 @@ func (rec oauthRecord) count(state string) int {
 }
 
 func probeOAuthClients(ctx context.Context, c *genesys.Client) error {
-	_, _, err := c.OAuthClients.CreatedBy(ctx, probeUserID)
+	_, _, err := c.OAuthClients.CreatedBy(ctx, genesys.ProbeUserID)
 	return err
 }
 
 func oauthClients(ctx context.Context, r *Run) error {
-	userID, policy := r.user.ID, r.w.cfg.OAuthClientPolicy
-	if policy == "" {
-		policy = OAuthClientReport
-	}
+	userID, policy := r.user.ID, cmp.Or(r.w.cfg.OAuthClientPolicy, OAuthClientsReport)
 	var pages int
 	clients, err := CallMany(ctx, r, func(c *genesys.Client) ([]genesys.OAuthClient, []*genesys.Response, error) {
 		cs, resps, err := c.OAuthClients.CreatedBy(ctx, userID)
@@ -104,7 +87,7 @@ func oauthClients(ctx context.Context, r *Run) error {
 	case len(rec.Clients) == 0:
 		rec.Clients, rec.Result = []oauthRef{}, "no OAuth client created by the user"
 		return r.Found("oauth_clients", rec)
-	case policy != OAuthClientDisable:
+	case policy != OAuthClientsDisable:
 		rec.Result = fmt.Sprintf("%d reported, not disabled: policy report", len(rec.Clients))
 		if r.DryRun() {
 			r.Would("oauth_clients", rec.Result)
@@ -147,7 +130,7 @@ func disableClients(ctx context.Context, r *Run, rec *oauthRecord) error {
 		case refusedItem(err):
 			c.Result = refusal(err)
 		default:
-			return err
+			return fmt.Errorf("disable OAuth client %s (the disable policy needs oauth:client:edit): %w", id, err)
 		}
 	}
 	n := 0

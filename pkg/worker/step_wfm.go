@@ -47,10 +47,10 @@ func wfmRefOf(e *genesys.NamedEntity) *wfmRef {
 func (u wfmRef) String() string { return cmpName(u.Name, u.ID) }
 
 func probeWFM(ctx context.Context, c *genesys.Client) error {
-	if _, _, err := c.WFM.ManagementUnit(ctx, probeUserID); err != nil {
+	if _, _, err := c.WFM.ManagementUnit(ctx, genesys.ProbeUserID); err != nil {
 		return err
 	}
-	_, err := c.WFM.MoveAgents(ctx, []string{probeUserID}, "")
+	_, err := c.WFM.MoveAgents(ctx, []string{genesys.ProbeUserID}, "")
 	return err
 }
 
