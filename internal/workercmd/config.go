@@ -57,6 +57,8 @@ type Config struct {
 	RemoveGrants    bool
 	SnapshotGrants  bool
 	SnapshotQueues  bool
+	Steps           string
+	OAuthClients    string
 
 	HTTPListen string
 	LogFormat  string
@@ -106,6 +108,8 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.RemoveGrants, "remove-grants-on-conflict", envdefault.Bool("GENESYS_REMOVE_GRANTS_ON_CONFLICT"), "when Genesys refuses a deactivation with a conflict that is not about the version, remove the user's grants (recorded in the audit event) and try once more; needs authorization:grant:view and authorization:grant:delete (env GENESYS_REMOVE_GRANTS_ON_CONFLICT)")
 	fs.BoolVar(&c.SnapshotGrants, "snapshot-grants", envdefault.Bool("GENESYS_SNAPSHOT_GRANTS"), "before each deactivation, read the user's grants with their divisions (one more call) and record them in the audit event, so that a reactivation restores them where they were; needs authorization:grant:view (env GENESYS_SNAPSHOT_GRANTS)")
 	fs.BoolVar(&c.SnapshotQueues, "snapshot-queues", envdefault.Bool("GENESYS_SNAPSHOT_QUEUES"), "before each deactivation, read the queues the user has joined (one more call) and record them in the audit event; needs routing:queue:view (env GENESYS_SNAPSHOT_QUEUES)")
+	fs.StringVar(&c.Steps, "steps", envdefault.String("GENESYS_STEPS", stepsDefault), stepsHelp())
+	fs.StringVar(&c.OAuthClients, "oauth-clients-policy", envdefault.String("GENESYS_OAUTH_CLIENTS_POLICY", worker.OAuthClientsReport), "what the oauth_clients step does with the OAuth clients a leaver created: report (record them in the audit event) or disable (also set each to Disabled; a reactivation does not enable them again) (env GENESYS_OAUTH_CLIENTS_POLICY)")
 	fs.BoolVar(&c.SkipSelfCheck, "skip-self-check", envdefault.Bool("GENESYS_SKIP_SELF_CHECK"), "do not check the Genesys credentials and permissions at start (env GENESYS_SKIP_SELF_CHECK)")
 
 	fs.StringVar(&c.HTTPListen, "http", envdefault.String("GENESYS_HTTP", "127.0.0.1:8080"), "address of /healthz, /readyz and /metrics; empty to disable (env GENESYS_HTTP)")
@@ -190,6 +194,12 @@ func (c *Config) validate() error {
 	if err := c.checkLists(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := c.steps(); err != nil {
+		errs = append(errs, err)
+	}
+	if p := c.OAuthClients; p != worker.OAuthClientsReport && p != worker.OAuthClientsDisable {
+		errs = append(errs, fmt.Errorf("--oauth-clients-policy %q: want %s or %s", p, worker.OAuthClientsReport, worker.OAuthClientsDisable))
+	}
 	switch c.LogFormat {
 	case "", "json", "console":
 	default:
@@ -207,6 +217,7 @@ func (c *Config) protection() worker.Protection {
 
 // workerConfig is the part of the worker's configuration the flags decide.
 func (c *Config) workerConfig() worker.Config {
+	steps, _ := c.steps() // validate has checked them
 	return worker.Config{
 		ID: c.WorkerID, Concurrency: c.Concurrency, MaxAttempts: c.MaxAttempts, AckWait: c.AckWait,
 		ShutdownTimeout: c.ShutdownTimeout, ProbeInterval: c.ProbeInterval, Protect: c.protection(),
@@ -215,5 +226,7 @@ func (c *Config) workerConfig() worker.Config {
 		RemoveGrantsOnConflict: c.RemoveGrants,
 		SnapshotGrants:         c.SnapshotGrants,
 		SnapshotQueues:         c.SnapshotQueues,
+		Steps:                  steps,
+		OAuthClientPolicy:      c.OAuthClients,
 	}
 }

@@ -4,20 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // selfCheck proves at start that the worker can do its job: the token grant,
 // one SCIM read, and the two changing calls' permissions, tried on a user
-// that does not exist. A refused credential or a missing permission stops
-// the worker with a message naming it; a transient failure is retried until
-// ctx ends.
-func selfCheck(ctx context.Context, c *genesys.Client, log *zap.Logger) error {
-	for _, chk := range c.Checks() {
+// that does not exist, then the Probe of each enabled optional step. A refused
+// credential or a missing permission stops the worker with a message naming
+// it (and the step that needs it); a transient failure is retried until ctx
+// ends.
+func selfCheck(ctx context.Context, c *genesys.Client, steps []worker.Step, log *zap.Logger) error {
+	for _, chk := range append(c.Checks(), stepChecks(c, steps)...) {
 		for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
 			err := chk.Run(ctx)
 			if err == nil {
@@ -39,8 +42,26 @@ func selfCheck(ctx context.Context, c *genesys.Client, log *zap.Logger) error {
 			}
 		}
 	}
-	log.Info("self-check passed: credentials accepted, reading users, deactivating users and revoking tokens are permitted")
+	log.Info("self-check passed: credentials accepted, reading users, deactivating users and revoking tokens are permitted, and the enabled steps' calls",
+		zap.Strings("steps", stepNames(steps)))
 	return nil
+}
+
+// stepChecks are the probes of the enabled steps that have one.
+func stepChecks(c *genesys.Client, steps []worker.Step) []genesys.Check {
+	var out []genesys.Check
+	for _, s := range steps {
+		if s.Probe == nil {
+			continue
+		}
+		probe := s.Probe
+		out = append(out, genesys.Check{
+			What:       fmt.Sprintf("the step %s (--steps; leave it out to run without it)", s.Name),
+			Permission: strings.Join(s.Permissions, ", "),
+			Run:        func(ctx context.Context) error { return probe(ctx, c) },
+		})
+	}
+	return out
 }
 
 // refusal explains a failure that no retry will fix, or returns "".
@@ -52,7 +73,10 @@ func refusal(err error, what, permission string) string {
 		return fmt.Sprintf("self-check: Genesys refused a fresh token (%v): the OAuth client may be disabled", err)
 	case errors.Is(err, genesys.ErrForbidden):
 		need := "a permission"
-		if permission != "" {
+		switch {
+		case strings.Contains(permission, ", "):
+			need = "the permissions " + permission
+		case permission != "":
 			need = "the permission " + permission
 		}
 		return fmt.Sprintf("self-check: %s is not permitted (%v): give the OAuth client's role %s", what, err, need)

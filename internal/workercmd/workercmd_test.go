@@ -143,7 +143,8 @@ func TestFlagsReachTheWorker(t *testing.T) {
 		ProbeInterval: 3 * time.Second,
 		Protect:       worker.Protection{Roles: []string{"Admin", "Master Admin"}, UserIDs: []string{"a@b.c"}, UserNames: []string{"a@b.c"}, ExternalIDs: []string{"a@b.c"}},
 		Guard:         jobs.GuardConfig{Limit: 11, UrgentLimit: 2, Window: 30 * time.Minute}, RemoveGrantsOnConflict: true, SnapshotGrants: true, SnapshotQueues: true,
-		ReactivateGuard: jobs.GuardConfig{Limit: 3, Window: 30 * time.Minute}}
+		ReactivateGuard: jobs.GuardConfig{Limit: 3, Window: 30 * time.Minute},
+		Steps:           worker.DefaultSteps(), OAuthClientPolicy: worker.OAuthClientsReport}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Errorf("worker config\n got %+v\nwant %+v", got, want)
 	}
@@ -172,6 +173,9 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"bad log format", append(base, "--log-format", "xml"), "--log-format"},
 		{"bad log level", append(base, "--log-level", "loud"), "--log-level"},
 		{"bad duration", append(base, "--ack-wait", "soon"), "invalid value"},
+		{"unknown step", append(base, "--steps", "default,queuez"), `--steps: unknown step "queuez"; the optional steps are: `},
+		{"none and a step", append(base, "--steps", "none,all"), "'none' cannot be combined"},
+		{"bad OAuth client policy", append(base, "--oauth-clients-policy", "delete"), `--oauth-clients-policy "delete": want report or disable`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -74,7 +74,7 @@ func (n Names) AuditSubjects() string     { return audit.Subjects(n.EffectivePre
 // layoff's access cuts never wait behind other leavers' cleanups), and the NATS permissions let
 // workers alone publish there.
 func (n Names) CleanupSubject() string { return n.EffectivePrefix() + ".jobs." + laneCleanup }
-func (n Names) DeadSubjects() string      { return n.EffectivePrefix() + ".dead.>" }
+func (n Names) DeadSubjects() string   { return n.EffectivePrefix() + ".dead.>" }
 
 // UserAuditSubject is the subject of the audit event of outcome o about the Genesys user userID:
 // <prefix>.audit.user.<o>.<audit.SubjectToken(userID)>.

@@ -121,8 +121,8 @@ func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
 		}
 	}
 	consumers := map[string]consumerShape{
-		"workers-urgent": {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
-		"workers-normal": {[]string{"genesys.jobs.normal", "genesys.jobs.normal.*", "genesys.jobs.reactivate", "genesys.jobs.reactivate.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
+		"workers-urgent":  {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
+		"workers-normal":  {[]string{"genesys.jobs.normal", "genesys.jobs.normal.*", "genesys.jobs.reactivate", "genesys.jobs.reactivate.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
 		"workers-cleanup": {[]string{"genesys.jobs.cleanup", "genesys.jobs.cleanup.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
 	}
 	for name, want := range consumers {

@@ -62,7 +62,9 @@ func del(k string) func(m, user map[string]any) {
 
 // cleanup makes the job the cleanup job of the deactivation parent.
 func cleanup(parent string) func(m, user map[string]any) {
-	return func(m, _ map[string]any) { m["action"], m["id"], m["cleanup_of"] = "cleanup", CleanupID(parent), parent }
+	return func(m, _ map[string]any) {
+		m["action"], m["id"], m["cleanup_of"] = "cleanup", CleanupID(parent), parent
+	}
 }
 
 func setUser(k string, v any) func(m, user map[string]any) {

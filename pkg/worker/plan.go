@@ -105,13 +105,13 @@ func inPhase(steps []Step, p Phase) []Step {
 // publishes, so that nothing delays the cut of the access. A dry run previews them all.
 func deactivationPlan(optional []Step) []Step {
 	plan := []Step{
-		stepResolve,              // find the user; roles before
-		stepLease,                // no other job for the user runs meanwhile
-		stepSnapshotQueues,       // queues before (Config.SnapshotQueues)
-		stepSnapshotGrants,       // grants before (Config.SnapshotGrants); undo: restore access
-		stepProtect,              // protected users and roles end "protected"
-		dryRunStep(optional),     // a dry run ends here, Genesys untouched, after previewing the optional steps
-		stepGuardSlot,            // the mass-deactivation guard counts the PATCH
+		stepResolve,          // find the user; roles before
+		stepLease,            // no other job for the user runs meanwhile
+		stepSnapshotQueues,   // queues before (Config.SnapshotQueues)
+		stepSnapshotGrants,   // grants before (Config.SnapshotGrants); undo: restore access
+		stepProtect,          // protected users and roles end "protected"
+		dryRunStep(optional), // a dry run ends here, Genesys untouched, after previewing the optional steps
+		stepGuardSlot,        // the mass-deactivation guard counts the PATCH
 	}
 	plan = append(plan, inPhase(optional, PhaseCut)...) // off_queue: nothing new is routed to the user
 	plan = append(plan,

@@ -195,7 +195,7 @@ func (r *Run) runSteps(ctx context.Context, steps []Step) (verdict, bool) {
 func stepError(s Step, err error) error {
 	var stop *StopError
 	var we waitError
-	if s.Phase != PhaseClean || errors.As(err, &stop) || errors.As(err, &we) {
+	if err == nil || s.Phase != PhaseClean || errors.As(err, &stop) || errors.As(err, &we) {
 		return err
 	}
 	err = fmt.Errorf("step %s: %w", s.Name, err)

@@ -157,17 +157,17 @@ func (c *Config) validate() error {
 // consumers. Create it with New and call Run once; Run owns every
 // goroutine the worker starts.
 type Worker struct {
-	cfg    Config
-	log    *zap.Logger
+	cfg     Config
+	log     *zap.Logger
 	urgent  jetstream.Consumer
 	normal  jetstream.Consumer
 	cleanup jetstream.Consumer // taken only when urgent and normal are empty
-	status *jobs.StatusStore
-	dead   *jobs.DeadLetters
-	events *audit.Publisher
-	pause  *fleetPause
-	lanes  *jobs.Lanes // the one owner of the consumers' paused state
-	guard  *jobs.Guard // nil when the guard is off
+	status  *jobs.StatusStore
+	dead    *jobs.DeadLetters
+	events  *audit.Publisher
+	pause   *fleetPause
+	lanes   *jobs.Lanes // the one owner of the consumers' paused state
+	guard   *jobs.Guard // nil when the guard is off
 	// reactivateGuard caps reactivations; nil when off.
 	reactivateGuard *jobs.Guard
 	jobs            jetstream.Stream
@@ -185,7 +185,7 @@ type Worker struct {
 
 	urgentRunning  atomic.Int32 // urgent jobs in flight
 	cleanupRunning atomic.Int32 // cleanup jobs in flight
-	lastFetchLog  atomic.Int64 // unix nanoseconds of the last fetch error logged
+	lastFetchLog   atomic.Int64 // unix nanoseconds of the last fetch error logged
 }
 
 // New opens the consumers, the status bucket and the publishers that
