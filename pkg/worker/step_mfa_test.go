@@ -11,8 +11,8 @@ import (
 
 type mfaRec struct {
 	Verifiers []struct{ ID, Name, Type, Result string } `json:"verifiers"`
-	Result    string                                     `json:"result"`
-	Would     []string                                   `json:"would"`
+	Result    string                                    `json:"result"`
+	Would     []string                                  `json:"would"`
 }
 
 // The mfa step deletes the leaver's verifiers and records each; a reactivation says they are not
