@@ -30,6 +30,10 @@ const (
 	stepClipped = `"…"`   // what stands for an entry over its limit
 )
 
+// MaxStepSize is the most bytes of one step's entry in Steps that an event keeps; a larger entry
+// is replaced by "…". A step whose record an undo reads back keeps it within this size.
+const MaxStepSize = maxStepSize
+
 // clipped is f bounded for an event: strings clipped, lists capped, step entries over their
 // limit replaced by "…". It shares nothing with f that it changed.
 func (f Findings) clipped() Findings {

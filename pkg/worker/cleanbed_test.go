@@ -26,25 +26,12 @@ func cleanBed(t *testing.T, cfg worker.Config) *testbed.T {
 func withAgent(t *testing.T, b *testbed.T, n int, edit func(a *genesyssim.AgentState)) string {
 	t.Helper()
 	id := plainActive(b.Sim)[n].ID
-	a, ok := b.Sim.Agent(id)
-	if !ok {
-		t.Fatalf("user %s has no contact-center state", id)
-	}
+	a := agentNow(t, b, id)
 	edit(&a)
 	if err := b.Sim.SetAgent(id, a); err != nil {
 		t.Fatal(err)
 	}
 	return id
-}
-
-// agent is the user's contact-center state now.
-func agent(t *testing.T, b *testbed.T, id string) genesyssim.AgentState {
-	t.Helper()
-	a, ok := b.Sim.Agent(id)
-	if !ok {
-		t.Fatalf("user %s has no contact-center state", id)
-	}
-	return a
 }
 
 // deactivateAndClean deactivates the user under job id and waits for the deactivation and its
@@ -60,8 +47,8 @@ func deactivateAndClean(t *testing.T, b *testbed.T, userID, id string) audit.Unm
 	return b.AuditEvents()[clean]
 }
 
-// reactivate reactivates the user under job id and returns its audit event.
-func reactivate(t *testing.T, b *testbed.T, userID, id string) audit.Unmapped {
+// reactivateEvent reactivates the user under job id and returns its audit event.
+func reactivateEvent(t *testing.T, b *testbed.T, userID, id string) audit.Unmapped {
 	t.Helper()
 	b.Enqueue([]jobs.UserRef{{ID: userID}}, func(j *jobs.Job) { j.ID, j.Action = id, jobs.ActionReactivate })
 	if st := b.WaitDone(id)[id]; st.Outcome != audit.OutcomeReactivated {
@@ -80,9 +67,9 @@ func dryRun(t *testing.T, b *testbed.T, userID, id string) audit.Unmapped {
 	return b.AuditEvents()[id]
 }
 
-// stepRecord decodes what step name recorded in an event into v; it fails the test when the
+// eventRecord decodes what step name recorded in an event into v; it fails the test when the
 // event records nothing under that name.
-func stepRecord(t *testing.T, ev audit.Unmapped, name string, v any) {
+func eventRecord(t *testing.T, ev audit.Unmapped, name string, v any) {
 	t.Helper()
 	raw, ok := ev.Steps[name]
 	if !ok {
@@ -99,7 +86,7 @@ func previewCalls(t *testing.T, ev audit.Unmapped, name string) int {
 	var cost struct {
 		Steps map[string]int `json:"steps"`
 	}
-	stepRecord(t, ev, "dry_run", &cost)
+	eventRecord(t, ev, "dry_run", &cost)
 	n, ok := cost.Steps[name]
 	if !ok {
 		t.Fatalf("the preview has no cost for %s: %v", name, cost.Steps)
@@ -107,8 +94,8 @@ func previewCalls(t *testing.T, ev audit.Unmapped, name string) int {
 	return n
 }
 
-// routes counts the simulator requests of the user on route, by status (0: any).
-func routes(b *testbed.T, userID, route string, status int) int {
+// calls counts the simulator requests of the user on route, by status (0: any).
+func calls(b *testbed.T, userID, route string, status int) int {
 	n := 0
 	for _, r := range b.Sim.Requests() {
 		if r.UserID == userID && r.Route == route && (status == 0 || r.Status == status) {
@@ -121,7 +108,7 @@ func routes(b *testbed.T, userID, route string, status int) int {
 // withAgentID changes the contact-center state of user id as edit says.
 func withAgentID(t *testing.T, b *testbed.T, id string, edit func(a *genesyssim.AgentState)) {
 	t.Helper()
-	a := agent(t, b, id)
+	a := agentNow(t, b, id)
 	edit(&a)
 	if err := b.Sim.SetAgent(id, a); err != nil {
 		t.Fatal(err)

@@ -34,9 +34,37 @@ func (w *Worker) judgeRefusal(ctx context.Context, v verdict) verdict {
 	if paused, _ := w.pause.Paused(); paused {
 		return v // the probe loop finds out; the job waits and runs again
 	}
-	if err := w.cfg.Probe(ctx, v.err); err != nil {
+	if err := w.probe(ctx, v.err); err != nil {
 		w.log.Warn("a permission is refused for every user, not one: the fleet pauses", zap.Error(err))
 		return v
 	}
 	return verdict{outcome: audit.OutcomeConflict, err: fmt.Errorf("%w (%s)", v.err, oneUserHint)}
+}
+
+// stepRefusal is a 403 met by an optional step of the cut phase (off_queue): the worker's probe
+// knows the base plan's calls, not the step's, so the step's own Probe, which repeats its change
+// on a user that does not exist, judges whether the permission is missing for every user (the
+// fleet pauses: the access cut waits for it, as for a missing PATCH permission) or for this user.
+type stepRefusal struct {
+	step  string
+	probe func(ctx context.Context, c *genesys.Client) error
+	err   error
+}
+
+func (e *stepRefusal) Error() string { return "step " + e.step + ": " + e.err.Error() }
+func (e *stepRefusal) Unwrap() error { return e.err }
+
+// probe repeats what failed without changing anything (Config.Probe), and, for a step's
+// refusal, the step's Probe too; nil when Genesys accepts it all.
+func (w *Worker) probe(ctx context.Context, failed error) error {
+	if err := w.cfg.Probe(ctx, failed); err != nil {
+		return err
+	}
+	var sr *stepRefusal
+	if errors.As(failed, &sr) {
+		if err := sr.probe(ctx, w.cfg.Genesys); err != nil {
+			return fmt.Errorf("jobs: probe of step %s: %w", sr.step, err)
+		}
+	}
+	return nil
 }

@@ -103,7 +103,7 @@ func (p *fleetPause) probe(ctx context.Context) {
 	p.mu.Lock()
 	cause := p.cause
 	p.mu.Unlock()
-	if err := w.cfg.Probe(ctx, cause); err != nil {
+	if err := w.probe(ctx, cause); err != nil {
 		w.log.Warn("Genesys still refuses us; the fleet stays paused", zap.Error(err))
 		p.extend(ctx)
 		return

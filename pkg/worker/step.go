@@ -195,7 +195,13 @@ func (r *Run) runSteps(ctx context.Context, steps []Step) (verdict, bool) {
 func stepError(s Step, err error) error {
 	var stop *StopError
 	var we waitError
-	if err == nil || s.Phase != PhaseClean || errors.As(err, &stop) || errors.As(err, &we) {
+	if err == nil {
+		return nil
+	}
+	if s.Phase == PhaseCut && s.Probe != nil && errors.Is(err, genesys.ErrForbidden) {
+		return &stepRefusal{step: s.Name, probe: s.Probe, err: err} // judged with the step's probe
+	}
+	if s.Phase != PhaseClean || errors.As(err, &stop) || errors.As(err, &we) {
 		return err
 	}
 	err = fmt.Errorf("step %s: %w", s.Name, err)

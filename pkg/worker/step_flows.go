@@ -16,9 +16,8 @@ var stepFlows = Step{
 	Permissions: []string{"architect:flow:view", "architect:flow:unlock"},
 	Probe:       probeFlows,
 	Calls: func(r *Run) int {
-		var rec flowsRecord
-		recordOf(r.Findings(), "flows", &rec)
-		return max(rec.Pages, 1) + len(rec.Flows)
+		rec, _ := recordedAs[flowsRecord](r.Findings(), "flows")
+		return max(rec.Pages, 1) + len(rec.Flows) // the pages read, an unlock each
 	},
 	Do: unlockFlows,
 }
@@ -39,11 +38,11 @@ type flowRef struct {
 }
 
 func probeFlows(ctx context.Context, c *genesys.Client) error {
-	if _, _, err := c.Flows.LockedBy(ctx, genesys.ProbeUserID); err != nil {
+	if _, _, err := c.Flows.LockedBy(ctx, genesys.ProbeUserID); permitted(err) != nil {
 		return err
 	}
 	_, _, err := c.Flows.Unlock(ctx, genesys.ProbeUserID) // no flow has this id
-	return err
+	return permitted(err)
 }
 
 func unlockFlows(ctx context.Context, r *Run) error {
@@ -57,9 +56,15 @@ func unlockFlows(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	var rec flowsRecord
-	r.earlier("flows", &rec) // flows an earlier delivery unlocked stay in the record
+	// Flows a delivery before this one unlocked stay in the record: those no longer locked by
+	// the user are unlocked.
+	rec, _ := recordedAs[flowsRecord](r.Findings(), "flows")
 	rec.Pages = pages
+	for i := range rec.Flows {
+		if !slices.ContainsFunc(flows, func(f genesys.Flow) bool { return f.ID == rec.Flows[i].ID }) && rec.Flows[i].Result == flowPending {
+			rec.Flows[i].Result = "unlocked"
+		}
+	}
 	var todo []int
 	for _, f := range flows {
 		i := slices.IndexFunc(rec.Flows, func(e flowRef) bool { return e.ID == f.ID })
@@ -67,6 +72,7 @@ func unlockFlows(ctx context.Context, r *Run) error {
 			rec.Flows = append(rec.Flows, flowRef{ID: f.ID, Name: f.Name, Type: f.Type})
 			i = len(rec.Flows) - 1
 		}
+		rec.Flows[i].Result = flowPending
 		todo = append(todo, i)
 	}
 	if len(todo) == 0 && len(rec.Flows) == 0 {
@@ -84,6 +90,12 @@ func unlockFlows(ctx context.Context, r *Run) error {
 		r.Would("flows", rec.Result)
 		return nil
 	}
+	if err := r.Found("flows", rec); err != nil { // stored before the unlocks: a crash keeps the list
+		return err
+	}
+	if err := r.saveStatus(ctx); err != nil {
+		return err
+	}
 	for _, i := range todo {
 		id := rec.Flows[i].ID
 		_, err := Call(ctx, r, func(c *genesys.Client) (*genesys.Flow, *genesys.Response, error) {
@@ -92,8 +104,8 @@ func unlockFlows(ctx context.Context, r *Run) error {
 		switch {
 		case err == nil:
 			rec.Flows[i].Result = "unlocked"
-		case refusedItem(err):
-			rec.Flows[i].Result = refusal(err)
+		case refused(err):
+			rec.Flows[i].Result = itemRefusal(err)
 		default:
 			_ = r.Found("flows", rec) // what is done so far, for the next attempt
 			return err
@@ -102,6 +114,9 @@ func unlockFlows(ctx context.Context, r *Run) error {
 	rec.Result = fmt.Sprintf("%d flows unlocked", countResult(rec.Flows, "unlocked"))
 	return r.Found("flows", rec)
 }
+
+// flowPending marks a flow the step is about to unlock.
+const flowPending = "unlocking"
 
 func countResult(fs []flowRef, result string) int {
 	n := 0

@@ -71,7 +71,7 @@ func TestFlowsStep(t *testing.T) {
 
 	ev := deactivateAndClean(t, b, leaver, "flows-leaver")
 	var rec flowsRec
-	stepRecord(t, ev, "flows", &rec)
+	eventRecord(t, ev, "flows", &rec)
 	var got []string
 	for _, f := range rec.Flows {
 		got = append(got, f.ID)
@@ -91,14 +91,14 @@ func TestFlowsStep(t *testing.T) {
 	}
 
 	rec = flowsRec{}
-	stepRecord(t, deactivateAndClean(t, b, none, "flows-none"), "flows", &rec)
+	eventRecord(t, deactivateAndClean(t, b, none, "flows-none"), "flows", &rec)
 	if len(rec.Flows) != 0 || rec.Result != "no flow locked by the user" {
 		t.Errorf("a user with no locked flow: recorded %+v", rec)
 	}
 
 	ev = dryRun(t, b, dry, "flows-dry")
 	rec = flowsRec{}
-	stepRecord(t, ev, "flows", &rec)
+	eventRecord(t, ev, "flows", &rec)
 	if len(rec.Flows) != len(dryHeld) || rec.Flows[0].Result != "would unlock" || len(rec.Would) != 1 {
 		t.Errorf("dry run recorded %+v; want %d flows it would unlock", rec, len(dryHeld))
 	}

@@ -21,9 +21,8 @@ var stepForwarding = Step{
 	Permissions: []string{"conversation:callForwarding:view", "conversation:callForwarding:edit"},
 	Probe:       probeForwarding,
 	Calls: func(r *Run) int {
-		var rec forwardingRecord
-		if recordOf(r.Findings(), "forwarding", &rec) && rec.Enabled {
-			return 2
+		if rec, _ := recordedAs[forwardingRecord](r.Findings(), "forwarding"); rec.Enabled {
+			return 2 // the read and the PATCH
 		}
 		return 1
 	},
@@ -50,11 +49,11 @@ type forwardingTarget struct {
 }
 
 func probeForwarding(ctx context.Context, c *genesys.Client) error {
-	if _, _, err := c.CallForwarding.Get(ctx, genesys.ProbeUserID); err != nil {
+	if _, _, err := c.CallForwarding.Get(ctx, genesys.ProbeUserID); permitted(err) != nil {
 		return err
 	}
 	_, _, err := c.CallForwarding.Patch(ctx, genesys.ProbeUserID, genesys.CallForwarding{Enabled: false})
-	return err
+	return permitted(err)
 }
 
 func forwardingOff(ctx context.Context, r *Run) error {
@@ -65,8 +64,9 @@ func forwardingOff(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	var rec forwardingRecord
-	if !r.earlier("forwarding", &rec) || !rec.Enabled {
+	// A delivery before this one may have turned it off already: what it recorded stays.
+	rec, ok := recordedAs[forwardingRecord](r.Findings(), "forwarding")
+	if !ok || !rec.Enabled {
 		rec = forwardingRecordOf(cf)
 	}
 	switch {
@@ -85,8 +85,12 @@ func forwardingOff(ctx context.Context, r *Run) error {
 		return nil
 	}
 	rec.Result = "disabled"
-	// Recorded before the change, so that a failed attempt keeps the before-state.
+	// Recorded and stored before the change, so that a delivery after a crash keeps the
+	// before-state.
 	if err := r.Found("forwarding", rec); err != nil {
+		return err
+	}
+	if err := r.saveStatus(ctx); err != nil {
 		return err
 	}
 	off := *cf
@@ -129,18 +133,11 @@ func (rec forwardingRecord) forwarding() genesys.CallForwarding {
 	return cf
 }
 
-// undoRecord is what an undo records: what it restored, and what it could not and why.
-type undoRecord struct {
-	Restored []string `json:"restored,omitempty"`
-	Skipped  []string `json:"skipped,omitempty"` // "what: why"
-	Result   string   `json:"result"`
-}
-
 // restoreForwarding turns the recorded forwarding back on, unless the user's forwarding is on
 // again (someone set it since: theirs wins) or nothing was on.
 func restoreForwarding(ctx context.Context, r *Run, recorded *audit.Findings) error {
-	var rec forwardingRecord
-	if !recordOf(recorded, "forwarding", &rec) || !rec.Enabled {
+	rec, ok := recordedAs[forwardingRecord](recorded, "forwarding")
+	if !ok || !rec.Enabled {
 		return nil // nothing of ours to give back
 	}
 	userID := r.user.ID
@@ -153,7 +150,7 @@ func restoreForwarding(ctx context.Context, r *Run, recorded *audit.Findings) er
 	what := fmt.Sprintf("call forwarding (%d targets)", rec.targets())
 	switch {
 	case now.Enabled:
-		return r.Found("undo_forwarding", undoRecord{Skipped: []string{what + ": forwarding is on now; left as it is"}, Result: "nothing restored"})
+		return r.Found("undo_forwarding", undone{CouldNot: []couldNot{{ID: "forwarding", Reason: "the user's forwarding is on now (set since); left as it is"}}, Result: "nothing restored"})
 	case r.DryRun():
 		r.Would("undo_forwarding", "turn "+what+" back on")
 		return nil
@@ -163,9 +160,9 @@ func restoreForwarding(ctx context.Context, r *Run, recorded *audit.Findings) er
 	})
 	switch {
 	case err == nil:
-		return r.Found("undo_forwarding", undoRecord{Restored: []string{what}, Result: "restored"})
-	case refusedItem(err):
-		return r.Found("undo_forwarding", undoRecord{Skipped: []string{what + ": " + refusal(err)}, Result: "nothing restored"})
+		return r.Found("undo_forwarding", undone{Restored: []string{what}, Result: "restored"})
+	case refused(err):
+		return r.Found("undo_forwarding", undone{CouldNot: []couldNot{{ID: "forwarding", Reason: reason("Genesys refused the recorded forwarding", err)}}, Result: "nothing restored"})
 	}
 	return err
 }

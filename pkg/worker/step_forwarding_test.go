@@ -21,8 +21,10 @@ type forwardingRec struct {
 
 type undoRec struct {
 	Restored []string `json:"restored"`
-	Skipped  []string `json:"skipped"`
-	Result   string   `json:"result"`
+	CouldNot []struct {
+		ID, Name, Reason string
+	} `json:"could_not"`
+	Result string `json:"result"`
 }
 
 const fwdGet, fwdPatch = "GET /api/v2/users/{id}/callforwarding", "PATCH /api/v2/users/{id}/callforwarding"
@@ -42,36 +44,36 @@ func TestForwardingStep(t *testing.T) {
 
 	ev := deactivateAndClean(t, b, on, "fwd-on")
 	var rec forwardingRec
-	stepRecord(t, ev, "forwarding", &rec)
+	eventRecord(t, ev, "forwarding", &rec)
 	if !rec.Enabled || rec.Result != "disabled" || rec.Voicemail != "PURECLOUD" || len(rec.Calls) != 1 || !slices.Equal(rec.Calls[0].Targets, targets) {
 		t.Errorf("recorded %+v; want enabled with both targets and voicemail, disabled", rec)
 	}
-	if a := agent(t, b, on); a.Forwarding.Enabled || !slices.Equal(a.Forwarding.Targets, targets) || a.Forwarding.Voicemail != "PURECLOUD" {
+	if a := agentNow(t, b, on); a.Forwarding.Enabled || !slices.Equal(a.Forwarding.Targets, targets) || a.Forwarding.Voicemail != "PURECLOUD" {
 		t.Errorf("forwarding after the cleanup %+v; want off with the targets and voicemail kept", a.Forwarding)
 	}
 
-	ev = reactivate(t, b, on, "fwd-on-back")
+	ev = reactivateEvent(t, b, on, "fwd-on-back")
 	var undo undoRec
-	stepRecord(t, ev, "undo_forwarding", &undo)
+	eventRecord(t, ev, "undo_forwarding", &undo)
 	if undo.Result != "restored" || len(undo.Restored) != 1 {
 		t.Errorf("undo recorded %+v", undo)
 	}
-	if a := agent(t, b, on); !a.Forwarding.Enabled || !slices.Equal(a.Forwarding.Targets, targets) {
+	if a := agentNow(t, b, on); !a.Forwarding.Enabled || !slices.Equal(a.Forwarding.Targets, targets) {
 		t.Errorf("forwarding after the reactivation %+v; want on, to %v", a.Forwarding, targets)
 	}
 
 	ev = deactivateAndClean(t, b, off, "fwd-off")
 	rec = forwardingRec{}
-	stepRecord(t, ev, "forwarding", &rec)
+	eventRecord(t, ev, "forwarding", &rec)
 	if rec.Enabled || rec.Result != "already off" {
 		t.Errorf("recorded %+v; want already off", rec)
 	}
-	if n := routes(b, off, fwdPatch, 0); n != 0 || routes(b, off, fwdGet, 200) != 1 {
-		t.Errorf("a user whose forwarding is off got %d PATCHes and %d reads; want 0 and 1", n, routes(b, off, fwdGet, 200))
+	if n := calls(b, off, fwdPatch, 0); n != 0 || calls(b, off, fwdGet, 200) != 1 {
+		t.Errorf("a user whose forwarding is off got %d PATCHes and %d reads; want 0 and 1", n, calls(b, off, fwdGet, 200))
 	}
 	// Nothing was turned off, so the reactivation has nothing to turn on.
-	if ev := reactivate(t, b, off, "fwd-off-back"); ev.Steps["undo_forwarding"] != nil || routes(b, off, fwdPatch, 0) != 0 {
-		t.Errorf("undo of nothing: %s, %d PATCHes", ev.Steps["undo_forwarding"], routes(b, off, fwdPatch, 0))
+	if ev := reactivateEvent(t, b, off, "fwd-off-back"); ev.Steps["undo_forwarding"] != nil || calls(b, off, fwdPatch, 0) != 0 {
+		t.Errorf("undo of nothing: %s, %d PATCHes", ev.Steps["undo_forwarding"], calls(b, off, fwdPatch, 0))
 	}
 }
 
@@ -85,15 +87,15 @@ func TestForwardingUndoLeavesNewForwarding(t *testing.T) {
 	deactivateAndClean(t, b, user, "fwd-new")
 	mine := genesyssim.Forwarding{Enabled: true, Targets: []genesyssim.ForwardingTarget{{Type: "PHONENUMBER", Value: "+15559990000"}}}
 	withAgentID(t, b, user, func(a *genesyssim.AgentState) { a.Forwarding = mine })
-	patches := routes(b, user, fwdPatch, 0)
+	patches := calls(b, user, fwdPatch, 0)
 
-	ev := reactivate(t, b, user, "fwd-new-back")
+	ev := reactivateEvent(t, b, user, "fwd-new-back")
 	var undo undoRec
-	stepRecord(t, ev, "undo_forwarding", &undo)
-	if undo.Result != "nothing restored" || len(undo.Skipped) != 1 || !strings.Contains(undo.Skipped[0], "on now") {
+	eventRecord(t, ev, "undo_forwarding", &undo)
+	if undo.Result != "nothing restored" || len(undo.CouldNot) != 1 || !strings.Contains(undo.CouldNot[0].Reason, "on now") {
 		t.Errorf("undo recorded %+v; want it skipped because forwarding is on now", undo)
 	}
-	if a := agent(t, b, user); !slices.Equal(a.Forwarding.Targets, mine.Targets) || routes(b, user, fwdPatch, 0) != patches {
+	if a := agentNow(t, b, user); !slices.Equal(a.Forwarding.Targets, mine.Targets) || calls(b, user, fwdPatch, 0) != patches {
 		t.Errorf("forwarding %+v after the reactivation; want the new one untouched", a.Forwarding)
 	}
 }
@@ -107,14 +109,14 @@ func TestForwardingDryRun(t *testing.T) {
 	})
 	ev := dryRun(t, b, user, "fwd-dry")
 	var rec forwardingRec
-	stepRecord(t, ev, "forwarding", &rec)
+	eventRecord(t, ev, "forwarding", &rec)
 	if !rec.Enabled || rec.Result != "would disable" || len(rec.Would) != 1 || !strings.Contains(rec.Would[0], "forwarding off") {
 		t.Errorf("dry run recorded %+v", rec)
 	}
 	if n := previewCalls(t, ev, "forwarding"); n != 2 {
 		t.Errorf("preview says %d calls; want 2 (the read and the PATCH)", n)
 	}
-	if a := agent(t, b, user); !a.Forwarding.Enabled || routes(b, user, fwdPatch, 0) != 0 {
+	if a := agentNow(t, b, user); !a.Forwarding.Enabled || calls(b, user, fwdPatch, 0) != 0 {
 		t.Errorf("a dry run changed the forwarding: %+v", a.Forwarding)
 	}
 }

@@ -17,9 +17,8 @@ var stepMFA = Step{
 	Permissions: []string{"mfa:verifier:view", "mfa:verifier:delete"},
 	Probe:       probeMFA,
 	Calls: func(r *Run) int {
-		var rec mfaRecord
-		recordOf(r.Findings(), "mfa", &rec)
-		n := 1
+		rec, _ := recordedAs[mfaRecord](r.Findings(), "mfa")
+		n := 1 // the list, then a delete each
 		for _, v := range rec.Verifiers {
 			if v.Result != "deleted" {
 				n++
@@ -45,11 +44,11 @@ type verifierRef struct {
 }
 
 func probeMFA(ctx context.Context, c *genesys.Client) error {
-	if _, _, err := c.Users.Verifiers(ctx, genesys.ProbeUserID); err != nil {
+	if _, _, err := c.Users.Verifiers(ctx, genesys.ProbeUserID); permitted(err) != nil {
 		return err
 	}
 	_, err := c.Users.DeleteVerifier(ctx, genesys.ProbeUserID, genesys.ProbeUserID)
-	return err
+	return permitted(err)
 }
 
 func deleteVerifiers(ctx context.Context, r *Run) error {
@@ -60,8 +59,14 @@ func deleteVerifiers(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	var rec mfaRecord
-	r.earlier("mfa", &rec) // verifiers an earlier delivery deleted stay in the record
+	// Verifiers a delivery before this one deleted stay in the record: those it was deleting
+	// that are gone now are deleted.
+	rec, _ := recordedAs[mfaRecord](r.Findings(), "mfa")
+	for i := range rec.Verifiers {
+		if !slices.ContainsFunc(vs, func(v genesys.Verifier) bool { return v.ID == rec.Verifiers[i].ID }) && rec.Verifiers[i].Result == verifierPending {
+			rec.Verifiers[i].Result = "deleted"
+		}
+	}
 	var todo []int
 	for _, v := range vs {
 		i := slices.IndexFunc(rec.Verifiers, func(e verifierRef) bool { return e.ID == v.ID })
@@ -69,6 +74,7 @@ func deleteVerifiers(ctx context.Context, r *Run) error {
 			rec.Verifiers = append(rec.Verifiers, verifierRef{ID: v.ID, Name: v.Name, Type: v.Type})
 			i = len(rec.Verifiers) - 1
 		}
+		rec.Verifiers[i].Result = verifierPending
 		todo = append(todo, i)
 	}
 	switch {
@@ -86,6 +92,12 @@ func deleteVerifiers(ctx context.Context, r *Run) error {
 		r.Would("mfa", rec.Result)
 		return nil
 	}
+	if err := r.Found("mfa", rec); err != nil { // stored before the deletes: a crash keeps the list
+		return err
+	}
+	if err := r.saveStatus(ctx); err != nil {
+		return err
+	}
 	for _, i := range todo {
 		id := rec.Verifiers[i].ID
 		_, err := Call(ctx, r, func(c *genesys.Client) (struct{}, *genesys.Response, error) {
@@ -95,8 +107,8 @@ func deleteVerifiers(ctx context.Context, r *Run) error {
 		switch {
 		case err == nil:
 			rec.Verifiers[i].Result = "deleted"
-		case refusedItem(err):
-			rec.Verifiers[i].Result = refusal(err)
+		case refused(err):
+			rec.Verifiers[i].Result = itemRefusal(err)
 		default:
 			_ = r.Found("mfa", rec) // what is done so far, for the next attempt
 			return err
@@ -112,21 +124,24 @@ func deleteVerifiers(ctx context.Context, r *Run) error {
 	return r.Found("mfa", rec)
 }
 
+// verifierPending marks a verifier the step is about to delete.
+const verifierPending = "deleting"
+
 // mfaNotRestored says, in a reactivation of a user whose verifiers the step deleted, that they
 // are not restored.
 func mfaNotRestored(_ context.Context, r *Run, recorded *audit.Findings) error {
-	var rec mfaRecord
-	if !recordOf(recorded, "mfa", &rec) {
+	rec, ok := recordedAs[mfaRecord](recorded, "mfa")
+	if !ok {
 		return nil
 	}
-	var gone []string
+	var gone []couldNot
 	for _, v := range rec.Verifiers {
 		if v.Result == "deleted" {
-			gone = append(gone, "MFA verifier "+cmpName(v.Name, v.ID)+": deleted verifiers cannot be restored; the user enrols again")
+			gone = append(gone, couldNot{ID: v.ID, Name: v.Name, Reason: "a deleted MFA verifier cannot be restored; the user enrols again"})
 		}
 	}
 	if len(gone) == 0 {
 		return nil
 	}
-	return r.Found("undo_mfa", undoRecord{Skipped: gone, Result: "nothing restored: the user enrols in MFA again"})
+	return r.Found("undo_mfa", undone{CouldNot: gone, Result: "nothing restored: the user enrols in MFA again"})
 }

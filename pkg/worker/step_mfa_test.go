@@ -26,35 +26,35 @@ func TestMFAStep(t *testing.T) {
 	dry := withAgent(t, b, 2, func(a *genesyssim.AgentState) { a.Verifiers = two })
 
 	var rec mfaRec
-	stepRecord(t, deactivateAndClean(t, b, leaver, "mfa-leaver"), "mfa", &rec)
+	eventRecord(t, deactivateAndClean(t, b, leaver, "mfa-leaver"), "mfa", &rec)
 	if len(rec.Verifiers) != 2 || rec.Result != "2 MFA verifiers deleted" || rec.Verifiers[0].Name != "Phone app" || rec.Verifiers[1].Result != "deleted" {
 		t.Errorf("recorded %+v; want both verifiers deleted", rec)
 	}
-	if a := agent(t, b, leaver); len(a.Verifiers) != 0 {
+	if a := agentNow(t, b, leaver); len(a.Verifiers) != 0 {
 		t.Errorf("verifiers left: %+v", a.Verifiers)
 	}
 	var undo undoRec
-	stepRecord(t, reactivate(t, b, leaver, "mfa-leaver-back"), "undo_mfa", &undo)
-	if len(undo.Skipped) != 2 || len(undo.Restored) != 0 || !strings.Contains(undo.Result, "enrols") {
+	eventRecord(t, reactivateEvent(t, b, leaver, "mfa-leaver-back"), "undo_mfa", &undo)
+	if len(undo.CouldNot) != 2 || len(undo.Restored) != 0 || !strings.Contains(undo.Result, "enrols") {
 		t.Errorf("undo recorded %+v; want each verifier named as not restored", undo)
 	}
 
 	rec = mfaRec{}
-	stepRecord(t, deactivateAndClean(t, b, none, "mfa-none"), "mfa", &rec)
+	eventRecord(t, deactivateAndClean(t, b, none, "mfa-none"), "mfa", &rec)
 	if len(rec.Verifiers) != 0 || rec.Result != "no MFA verifier enrolled" {
 		t.Errorf("a user with no verifier: recorded %+v", rec)
 	}
 
 	ev := dryRun(t, b, dry, "mfa-dry")
 	rec = mfaRec{}
-	stepRecord(t, ev, "mfa", &rec)
+	eventRecord(t, ev, "mfa", &rec)
 	if rec.Result != "would delete 2 MFA verifiers" || len(rec.Would) != 1 {
 		t.Errorf("dry run recorded %+v", rec)
 	}
 	if n := previewCalls(t, ev, "mfa"); n != 3 {
 		t.Errorf("preview says %d calls; want 3 (the list and a delete each)", n)
 	}
-	if a := agent(t, b, dry); len(a.Verifiers) != 2 {
+	if a := agentNow(t, b, dry); len(a.Verifiers) != 2 {
 		t.Errorf("a dry run deleted verifiers: %+v left", a.Verifiers)
 	}
 }
@@ -73,8 +73,8 @@ func TestMFAStepResumesAfterAFailedDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec mfaRec
-	stepRecord(t, deactivateAndClean(t, b, user, "mfa-resume"), "mfa", &rec)
-	if routes(b, user, del, 503) == 0 {
+	eventRecord(t, deactivateAndClean(t, b, user, "mfa-resume"), "mfa", &rec)
+	if calls(b, user, del, 503) == 0 {
 		t.Fatal("no delete failed: the test proves nothing (change the fault seed)")
 	}
 	deleted := 0
@@ -84,9 +84,9 @@ func TestMFAStepResumesAfterAFailedDelete(t *testing.T) {
 		}
 	}
 	if len(rec.Verifiers) != 3 || deleted != 3 || rec.Result != "3 MFA verifiers deleted" {
-		t.Errorf("recorded %+v after %d failed deletes; want all three, each deleted", rec, routes(b, user, del, 503))
+		t.Errorf("recorded %+v after %d failed deletes; want all three, each deleted", rec, calls(b, user, del, 503))
 	}
-	if a := agent(t, b, user); len(a.Verifiers) != 0 {
+	if a := agentNow(t, b, user); len(a.Verifiers) != 0 {
 		t.Errorf("verifiers left: %+v", a.Verifiers)
 	}
 }

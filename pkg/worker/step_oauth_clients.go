@@ -20,8 +20,7 @@ var stepOAuthClients = Step{
 	Permissions: []string{"oauth:client:view"},
 	Probe:       probeOAuthClients,
 	Calls: func(r *Run) int {
-		var rec oauthRecord
-		recordOf(r.Findings(), "oauth_clients", &rec)
+		rec, _ := recordedAs[oauthRecord](r.Findings(), "oauth_clients")
 		n := max(rec.Pages, 1)
 		if rec.Policy == OAuthClientsDisable {
 			n += 2 * rec.count(genesys.OAuthClientActive) // a GET and a PUT each
@@ -61,7 +60,7 @@ func (rec oauthRecord) count(state string) int {
 
 func probeOAuthClients(ctx context.Context, c *genesys.Client) error {
 	_, _, err := c.OAuthClients.CreatedBy(ctx, genesys.ProbeUserID)
-	return err
+	return permitted(err)
 }
 
 func oauthClients(ctx context.Context, r *Run) error {
@@ -75,12 +74,17 @@ func oauthClients(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	var rec oauthRecord
-	r.earlier("oauth_clients", &rec) // the states before an earlier delivery disabled some
+	// The states before a delivery before this one disabled some stay in the record: a client
+	// recorded Active that is Disabled now was disabled by it.
+	rec, _ := recordedAs[oauthRecord](r.Findings(), "oauth_clients")
 	rec.Policy, rec.Pages = policy, pages
 	for _, c := range clients {
-		if !slices.ContainsFunc(rec.Clients, func(e oauthRef) bool { return e.ID == c.ID }) {
+		i := slices.IndexFunc(rec.Clients, func(e oauthRef) bool { return e.ID == c.ID })
+		switch {
+		case i < 0:
 			rec.Clients = append(rec.Clients, oauthRef{ID: c.ID, Name: c.Name, State: c.State, GrantType: c.AuthorizedGrantType})
+		case rec.Clients[i].Result == clientPending && c.State == genesys.OAuthClientDisabled:
+			rec.Clients[i].Result = "disabled"
 		}
 	}
 	switch {
@@ -106,6 +110,17 @@ func oauthClients(ctx context.Context, r *Run) error {
 		r.Would("oauth_clients", rec.Result)
 		return nil
 	}
+	for i := range rec.Clients {
+		if c := &rec.Clients[i]; c.State == genesys.OAuthClientActive && c.Result == "" {
+			c.Result = clientPending
+		}
+	}
+	if err := r.Found("oauth_clients", rec); err != nil { // stored before the changes: a crash keeps the states
+		return err
+	}
+	if err := r.saveStatus(ctx); err != nil {
+		return err
+	}
 	if err := disableClients(ctx, r, &rec); err != nil {
 		_ = r.Found("oauth_clients", rec) // what is done so far, for the next attempt
 		return err
@@ -117,7 +132,7 @@ func oauthClients(ctx context.Context, r *Run) error {
 func disableClients(ctx context.Context, r *Run, rec *oauthRecord) error {
 	for i := range rec.Clients {
 		c := &rec.Clients[i]
-		if c.State != genesys.OAuthClientActive || c.Result == "disabled" {
+		if c.Result != clientPending {
 			continue
 		}
 		id := c.ID
@@ -127,8 +142,8 @@ func disableClients(ctx context.Context, r *Run, rec *oauthRecord) error {
 		switch {
 		case err == nil:
 			c.Result = "disabled"
-		case refusedItem(err):
-			c.Result = refusal(err)
+		case refused(err):
+			c.Result = itemRefusal(err)
 		default:
 			return fmt.Errorf("disable OAuth client %s (the disable policy needs oauth:client:edit): %w", id, err)
 		}
@@ -143,14 +158,17 @@ func disableClients(ctx context.Context, r *Run, rec *oauthRecord) error {
 	return nil
 }
 
+// clientPending marks a client the step is about to disable.
+const clientPending = "disabling"
+
 // restoreOAuthClients sets the clients the step disabled back to Active. A client someone
 // deleted since is recorded as not restored.
 func restoreOAuthClients(ctx context.Context, r *Run, recorded *audit.Findings) error {
-	var rec oauthRecord
-	if !recordOf(recorded, "oauth_clients", &rec) {
+	rec, ok := recordedAs[oauthRecord](recorded, "oauth_clients")
+	if !ok {
 		return nil
 	}
-	var out undoRecord
+	var out undone
 	for _, c := range rec.Clients {
 		if c.Result != "disabled" {
 			continue
@@ -167,15 +185,15 @@ func restoreOAuthClients(ctx context.Context, r *Run, recorded *audit.Findings) 
 		switch {
 		case err == nil:
 			out.Restored = append(out.Restored, what)
-		case refusedItem(err):
-			out.Skipped = append(out.Skipped, what+": "+refusal(err))
+		case refused(err):
+			out.CouldNot = append(out.CouldNot, couldNot{ID: c.ID, Name: c.Name, Reason: itemRefusal(err)})
 		default:
 			return err
 		}
 	}
-	if len(out.Restored)+len(out.Skipped) == 0 {
+	if len(out.Restored)+len(out.CouldNot) == 0 {
 		return nil
 	}
-	out.Result = fmt.Sprintf("%d of %d set back to Active", len(out.Restored), len(out.Restored)+len(out.Skipped))
+	out.Result = fmt.Sprintf("%d of %d set back to Active", len(out.Restored), len(out.Restored)+len(out.CouldNot))
 	return r.Found("undo_oauth_clients", out)
 }

@@ -72,7 +72,7 @@ func TestOAuthClientsReported(t *testing.T) {
 	disown(t, b, none)
 
 	var rec oauthRec
-	stepRecord(t, deactivateAndClean(t, b, leaver, "oauth-report"), "oauth_clients", &rec)
+	eventRecord(t, deactivateAndClean(t, b, leaver, "oauth-report"), "oauth_clients", &rec)
 	if rec.Policy != "report" || len(rec.Clients) != 2 || rec.Result != "2 reported, not disabled: policy report" {
 		t.Errorf("recorded %+v; want both clients reported under policy report", rec)
 	}
@@ -84,12 +84,12 @@ func TestOAuthClientsReported(t *testing.T) {
 	if clientState(b, active) != "Active" || clientState(b, disabled) != "Disabled" {
 		t.Errorf("states %s, %s after a report; want Active, Disabled", clientState(b, active), clientState(b, disabled))
 	}
-	if ev := reactivate(t, b, leaver, "oauth-report-back"); ev.Steps["undo_oauth_clients"] != nil {
+	if ev := reactivateEvent(t, b, leaver, "oauth-report-back"); ev.Steps["undo_oauth_clients"] != nil {
 		t.Errorf("a reactivation after a report recorded %s", ev.Steps["undo_oauth_clients"])
 	}
 
 	rec = oauthRec{}
-	stepRecord(t, deactivateAndClean(t, b, none, "oauth-none"), "oauth_clients", &rec)
+	eventRecord(t, deactivateAndClean(t, b, none, "oauth-none"), "oauth_clients", &rec)
 	if len(rec.Clients) != 0 || rec.Result != "no OAuth client created by the user" {
 		t.Errorf("a user who created none: recorded %+v", rec)
 	}
@@ -107,7 +107,7 @@ func TestOAuthClientsDisabled(t *testing.T) {
 	dryActive, _ := ownClients(t, b, dry)
 
 	var rec oauthRec
-	stepRecord(t, deactivateAndClean(t, b, leaver, "oauth-disable"), "oauth_clients", &rec)
+	eventRecord(t, deactivateAndClean(t, b, leaver, "oauth-disable"), "oauth_clients", &rec)
 	results := map[string]string{}
 	for _, c := range rec.Clients {
 		results[c.ID] = c.State + "→" + c.Result
@@ -120,14 +120,14 @@ func TestOAuthClientsDisabled(t *testing.T) {
 	}
 
 	var undo undoRec
-	stepRecord(t, reactivate(t, b, leaver, "oauth-disable-back"), "undo_oauth_clients", &undo)
+	eventRecord(t, reactivateEvent(t, b, leaver, "oauth-disable-back"), "undo_oauth_clients", &undo)
 	if len(undo.Restored) != 1 || clientState(b, active) != "Active" || clientState(b, disabled) != "Disabled" {
 		t.Errorf("undo recorded %+v; states %s, %s; want only the one it disabled Active again", undo, clientState(b, active), clientState(b, disabled))
 	}
 
 	ev := dryRun(t, b, dry, "oauth-dry")
 	rec = oauthRec{}
-	stepRecord(t, ev, "oauth_clients", &rec)
+	eventRecord(t, ev, "oauth_clients", &rec)
 	if !strings.HasPrefix(rec.Result, "would disable 1 of 2") || len(rec.Would) != 1 {
 		t.Errorf("dry run recorded %+v", rec)
 	}

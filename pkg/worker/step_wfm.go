@@ -15,9 +15,8 @@ var stepWFM = Step{
 	Permissions: []string{"wfm:agent:view", "wfm:agent:edit"},
 	Probe:       probeWFM,
 	Calls: func(r *Run) int {
-		var rec wfmRecord
-		if recordOf(r.Findings(), "wfm", &rec) && rec.ManagementUnit != nil {
-			return 2
+		if rec, _ := recordedAs[wfmRecord](r.Findings(), "wfm"); rec.ManagementUnit != nil {
+			return 2 // the read and the move
 		}
 		return 1
 	},
@@ -47,11 +46,11 @@ func wfmRefOf(e *genesys.NamedEntity) *wfmRef {
 func (u wfmRef) String() string { return cmpName(u.Name, u.ID) }
 
 func probeWFM(ctx context.Context, c *genesys.Client) error {
-	if _, _, err := c.WFM.ManagementUnit(ctx, genesys.ProbeUserID); err != nil {
+	if _, _, err := c.WFM.ManagementUnit(ctx, genesys.ProbeUserID); permitted(err) != nil {
 		return err
 	}
 	_, err := c.WFM.MoveAgents(ctx, []string{genesys.ProbeUserID}, "")
-	return err
+	return permitted(err)
 }
 
 func leaveWFM(ctx context.Context, r *Run) error {
@@ -62,14 +61,15 @@ func leaveWFM(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	var rec wfmRecord
-	if !r.earlier("wfm", &rec) || rec.ManagementUnit == nil {
+	// A delivery before this one may have taken the user out already: what it recorded stays.
+	rec, ok := recordedAs[wfmRecord](r.Findings(), "wfm")
+	if !ok || rec.ManagementUnit == nil {
 		rec = wfmRecord{}
 		if mu != nil {
 			rec.ManagementUnit, rec.BusinessUnit = wfmRefOf(mu.ManagementUnit), wfmRefOf(mu.BusinessUnit)
 		}
 	}
-	inUnit := mu != nil && wfmRefOf(mu.ManagementUnit) != nil
+	inUnit := wfmRefOf(unitOf(mu)) != nil
 	switch {
 	case !inUnit && rec.ManagementUnit == nil:
 		rec.Result = "in no management unit"
@@ -86,7 +86,10 @@ func leaveWFM(ctx context.Context, r *Run) error {
 		return nil
 	}
 	rec.Result = "removed from " + rec.ManagementUnit.String()
-	if err := r.Found("wfm", rec); err != nil {
+	if err := r.Found("wfm", rec); err != nil { // stored before the move: a crash keeps the unit
+		return err
+	}
+	if err := r.saveStatus(ctx); err != nil {
 		return err
 	}
 	_, err = Call(ctx, r, func(c *genesys.Client) (struct{}, *genesys.Response, error) {
@@ -99,9 +102,9 @@ func leaveWFM(ctx context.Context, r *Run) error {
 // restoreWFM moves the user back into the recorded unit, unless the user is in a unit now
 // (someone placed them since: that placement wins).
 func restoreWFM(ctx context.Context, r *Run, recorded *audit.Findings) error {
-	var rec wfmRecord
-	if !recordOf(recorded, "wfm", &rec) || rec.ManagementUnit == nil {
-		return nil
+	rec, ok := recordedAs[wfmRecord](recorded, "wfm")
+	if !ok || rec.ManagementUnit == nil {
+		return nil // nothing recorded to give back
 	}
 	userID := r.user.ID
 	mu, err := Call(ctx, r, func(c *genesys.Client) (*genesys.AgentManagementUnit, *genesys.Response, error) {
@@ -110,13 +113,13 @@ func restoreWFM(ctx context.Context, r *Run, recorded *audit.Findings) error {
 	if err != nil {
 		return err
 	}
-	what := "management unit " + rec.ManagementUnit.String()
-	if now := wfmRefOf(nilUnit(mu)); now != nil {
-		why := "the user is in management unit " + now.String() + " now; left there"
-		if now.ID == rec.ManagementUnit.ID {
-			why = "the user is in it already"
-		}
-		return r.Found("undo_wfm", undoRecord{Skipped: []string{what + ": " + why}, Result: "nothing restored"})
+	want := rec.ManagementUnit
+	what := "management unit " + want.String()
+	switch now := wfmRefOf(unitOf(mu)); {
+	case now != nil && now.ID == want.ID:
+		return r.Found("undo_wfm", undone{Result: "the user is in the recorded " + what + " already"})
+	case now != nil:
+		return r.Found("undo_wfm", undone{CouldNot: []couldNot{{ID: want.ID, Name: want.Name, Reason: "the user is in management unit " + now.String() + " now, which is kept"}}, Result: "nothing restored"})
 	}
 	if r.DryRun() {
 		r.Would("undo_wfm", "move the user back into "+what)
@@ -128,14 +131,15 @@ func restoreWFM(ctx context.Context, r *Run, recorded *audit.Findings) error {
 	})
 	switch {
 	case err == nil:
-		return r.Found("undo_wfm", undoRecord{Restored: []string{what}, Result: "restored"})
-	case refusedItem(err):
-		return r.Found("undo_wfm", undoRecord{Skipped: []string{what + ": " + refusal(err)}, Result: "nothing restored"})
+		return r.Found("undo_wfm", undone{Restored: []string{what}, Result: "restored"})
+	case refused(err):
+		return r.Found("undo_wfm", undone{CouldNot: []couldNot{{ID: want.ID, Name: want.Name, Reason: reason("Genesys refused the move (the unit may be gone)", err)}}, Result: "nothing restored"})
 	}
 	return err
 }
 
-func nilUnit(mu *genesys.AgentManagementUnit) *genesys.NamedEntity {
+// unitOf is the unit in mu; nil when mu is (the user is in no unit).
+func unitOf(mu *genesys.AgentManagementUnit) *genesys.NamedEntity {
 	if mu == nil {
 		return nil
 	}

@@ -27,22 +27,22 @@ func TestWFMStep(t *testing.T) {
 	noUnit := withAgent(t, b, 1, func(a *genesyssim.AgentState) { a.ManagementUnitID = "" })
 
 	var rec wfmRec
-	stepRecord(t, deactivateAndClean(t, b, inUnit, "wfm-in"), "wfm", &rec)
+	eventRecord(t, deactivateAndClean(t, b, inUnit, "wfm-in"), "wfm", &rec)
 	if rec.ManagementUnit == nil || rec.ManagementUnit.ID != unit.ID || rec.ManagementUnit.Name != unit.Name || rec.BusinessUnit == nil || !strings.HasPrefix(rec.Result, "removed from") {
 		t.Errorf("recorded %+v; want unit %+v with its business unit, removed", rec, unit)
 	}
-	if a := agent(t, b, inUnit); a.ManagementUnitID != "" {
+	if a := agentNow(t, b, inUnit); a.ManagementUnitID != "" {
 		t.Errorf("still in unit %s after the cleanup", a.ManagementUnitID)
 	}
 	var undo undoRec
-	stepRecord(t, reactivate(t, b, inUnit, "wfm-in-back"), "undo_wfm", &undo)
-	if undo.Result != "restored" || agent(t, b, inUnit).ManagementUnitID != unit.ID {
-		t.Errorf("undo recorded %+v, unit now %q; want back in %s", undo, agent(t, b, inUnit).ManagementUnitID, unit.ID)
+	eventRecord(t, reactivateEvent(t, b, inUnit, "wfm-in-back"), "undo_wfm", &undo)
+	if undo.Result != "restored" || agentNow(t, b, inUnit).ManagementUnitID != unit.ID {
+		t.Errorf("undo recorded %+v, unit now %q; want back in %s", undo, agentNow(t, b, inUnit).ManagementUnitID, unit.ID)
 	}
 
 	rec = wfmRec{}
-	stepRecord(t, deactivateAndClean(t, b, noUnit, "wfm-none"), "wfm", &rec)
-	if rec.ManagementUnit != nil || rec.Result != "in no management unit" || routes(b, noUnit, wfmMove, 0) != 0 {
+	eventRecord(t, deactivateAndClean(t, b, noUnit, "wfm-none"), "wfm", &rec)
+	if rec.ManagementUnit != nil || rec.Result != "in no management unit" || calls(b, noUnit, wfmMove, 0) != 0 {
 		t.Errorf("a user in no unit: recorded %+v", rec)
 	}
 }
@@ -59,24 +59,24 @@ func TestWFMUndoAndDryRun(t *testing.T) {
 	deactivateAndClean(t, b, moved, "wfm-moved")
 	withAgentID(t, b, moved, func(a *genesyssim.AgentState) { a.ManagementUnitID = units[1].ID })
 	var undo undoRec
-	stepRecord(t, reactivate(t, b, moved, "wfm-moved-back"), "undo_wfm", &undo)
-	if undo.Result != "nothing restored" || len(undo.Skipped) != 1 || !strings.Contains(undo.Skipped[0], units[1].Name) {
+	eventRecord(t, reactivateEvent(t, b, moved, "wfm-moved-back"), "undo_wfm", &undo)
+	if undo.Result != "nothing restored" || len(undo.CouldNot) != 1 || undo.CouldNot[0].ID != units[0].ID || !strings.Contains(undo.CouldNot[0].Reason, units[1].Name) {
 		t.Errorf("undo recorded %+v; want it skipped, naming %s", undo, units[1].Name)
 	}
-	if a := agent(t, b, moved); a.ManagementUnitID != units[1].ID {
+	if a := agentNow(t, b, moved); a.ManagementUnitID != units[1].ID {
 		t.Errorf("unit %s after the reactivation; want %s kept", a.ManagementUnitID, units[1].ID)
 	}
 
 	ev := dryRun(t, b, dry, "wfm-dry")
 	var rec wfmRec
-	stepRecord(t, ev, "wfm", &rec)
+	eventRecord(t, ev, "wfm", &rec)
 	if rec.ManagementUnit == nil || rec.ManagementUnit.ID != units[2].ID || len(rec.Would) != 1 {
 		t.Errorf("dry run recorded %+v", rec)
 	}
 	if n := previewCalls(t, ev, "wfm"); n != 2 {
 		t.Errorf("preview says %d calls; want 2", n)
 	}
-	if a := agent(t, b, dry); a.ManagementUnitID != units[2].ID || routes(b, dry, wfmMove, 0) != 0 {
+	if a := agentNow(t, b, dry); a.ManagementUnitID != units[2].ID || calls(b, dry, wfmMove, 0) != 0 {
 		t.Errorf("a dry run moved the user: unit %q", a.ManagementUnitID)
 	}
 }

@@ -186,6 +186,8 @@ type Worker struct {
 	urgentRunning  atomic.Int32 // urgent jobs in flight
 	cleanupRunning atomic.Int32 // cleanup jobs in flight
 	lastFetchLog   atomic.Int64 // unix nanoseconds of the last fetch error logged
+
+	offline offlineCache // the Offline presence definition's id, read once (step presence)
 }
 
 // New opens the consumers, the status bucket and the publishers that
