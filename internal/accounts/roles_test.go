@@ -86,11 +86,40 @@ func checkProducer(t *testing.T, url string, c *client) {
 			User: jobs.UserRef{UserName: "x@example.com"}, RequestedBy: "hr"})
 		return err
 	})
+	// The cleanup lane is the workers': a producer cannot queue a cleanup job (nor claim the id
+	// of one there).
+	c.denied("publish a cleanup job", "genesys.jobs.cleanup", true, func(ctx context.Context) error {
+		pub, err := jobs.NewPublisher(c.js, names)
+		if err != nil {
+			return err
+		}
+		parent := jobs.Job{ID: "acc-deactivate", Action: jobs.ActionDeactivate, User: jobs.UserRef{UserName: "x@example.com"}, RequestedBy: "hr"}
+		_, err = pub.Enqueue(ctx, parent.CleanupJob(time.Time{}))
+		return err
+	})
 }
 
 func checkWorker(c *client) {
 	checkWorkerStreams(c) // D6
 	denyOtherInboxes(c)   // D11
+	c.allowed("publish a cleanup job", func(ctx context.Context) error {
+		pub, err := jobs.NewPublisher(c.js, names)
+		if err != nil {
+			return err
+		}
+		// For a user that does not exist: the worker that takes it ends it not_found.
+		parent := jobs.Job{ID: "acc-worker-parent", Action: jobs.ActionDeactivate, User: jobs.UserRef{UserName: "nobody@example.com"}, RequestedBy: "hr"}
+		_, err = pub.Enqueue(ctx, parent.CleanupJob(time.Time{}))
+		return err
+	})
+	c.denied("publish a deactivation", "genesys.jobs.normal", true, func(ctx context.Context) error {
+		pub, err := jobs.NewPublisher(c.js, names)
+		if err != nil {
+			return err
+		}
+		_, err = pub.Enqueue(ctx, jobs.Job{ID: "acc-worker-deactivate", Action: jobs.ActionDeactivate, User: jobs.UserRef{UserName: "nobody@example.com"}, RequestedBy: "hr"})
+		return err
+	})
 	c.denied("delete a dead letter", "$JS.API.STREAM.MSG.DELETE.GENESYS_DEAD", true, func(ctx context.Context) error {
 		return deleteMsg(ctx, c, "GENESYS_DEAD", 1)
 	})

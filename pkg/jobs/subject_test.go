@@ -109,13 +109,19 @@ func TestCleanupJob(t *testing.T) {
 	if id := jobs.CleanupID(long); len(id) > jobs.MaxIDLength || !strings.HasPrefix(id, "_cleanup-h.") || id == jobs.CleanupID(long[1:]) {
 		t.Errorf("CleanupID of a 128-character id = %q", id)
 	}
+	replay := c
+	replay.ID, replay.ReplayOf = c.ID+".r1", c.ID
+	if err := replay.Validate(); err != nil {
+		t.Errorf("an operator's replay of the cleanup job is invalid: %v", err)
+	}
 	for name, edit := range map[string]func(j *jobs.Job){
-		"another id":            func(j *jobs.Job) { j.ID = "_cleanup.j-2" },
-		"a producer's id":       func(j *jobs.Job) { j.ID = "j-2" },
-		"no cleanup_of":         func(j *jobs.Job) { j.CleanupOf = "" },
-		"a dry run":             func(j *jobs.Job) { j.DryRun = true },
-		"cleanup_of elsewhere":  func(j *jobs.Job) { j.Action = jobs.ActionDeactivate },
-		"a reserved cleanup_of": func(j *jobs.Job) { j.CleanupOf, j.ID = "_x", jobs.CleanupID("_x") },
+		"another id":             func(j *jobs.Job) { j.ID = "_cleanup.j-2" },
+		"a producer's id":        func(j *jobs.Job) { j.ID = "j-2" },
+		"a replay id, no replay": func(j *jobs.Job) { j.ID += ".r1" },
+		"no cleanup_of":          func(j *jobs.Job) { j.CleanupOf = "" },
+		"a dry run":              func(j *jobs.Job) { j.DryRun = true },
+		"cleanup_of elsewhere":   func(j *jobs.Job) { j.Action = jobs.ActionDeactivate },
+		"a reserved cleanup_of":  func(j *jobs.Job) { j.CleanupOf, j.ID = "_x", jobs.CleanupID("_x") },
 	} {
 		j := c
 		edit(&j)

@@ -144,12 +144,20 @@ func (p *problems) checkCleanup(j Job) {
 	switch {
 	case IsReservedID(j.CleanupOf):
 		p.add("cleanup_of", "must be the id of a deactivation, not a reserved id")
-	case j.CleanupOf != "" && j.ID != CleanupID(j.CleanupOf):
-		p.add("id", "a cleanup job's id must be the reserved id of its cleanup_of ("+CleanupID(j.CleanupOf)+")")
+	case j.CleanupOf != "" && j.ID != CleanupID(j.CleanupOf) && !isCleanupReplay(j):
+		p.add("id", "a cleanup job's id must be the reserved id of its cleanup_of ("+CleanupID(j.CleanupOf)+"), or, replaying one, that id followed by .r<n>")
 	}
 	if j.DryRun {
 		p.add("dry_run", "a cleanup job is never a dry run")
 	}
+}
+
+// isCleanupReplay reports whether j is an operator's replay of a dead-lettered cleanup job
+// (genesysctl dead replay names it <id>.r<n>).
+func isCleanupReplay(j Job) bool {
+	rest, ok := strings.CutPrefix(j.ID, CleanupID(j.CleanupOf)+".r")
+	_, err := strconv.Atoi(rest)
+	return ok && err == nil && j.ReplayOf != "" && strings.HasPrefix(j.ReplayOf, CleanupID(j.CleanupOf))
 }
 
 type problems []Problem

@@ -191,17 +191,15 @@ func (r *Run) runSteps(ctx context.Context, steps []Step) (verdict, bool) {
 // audit event say which cleanup step an operator must look at. The error is wrapped: a Genesys
 // error still maps as it did, but for a 403: a permission that only a cleanup step needs must
 // not pause the fleet (the access cuts go on), so the cleanup job ends conflict, dead-lettered
-// with the permissions the step needs, and is replayed once they are granted.
+// with the permissions the step needs, and is replayed once they are granted. A 403 met by an
+// optional cut step is judged with that step's Probe (see stepRefusal).
 func stepError(s Step, err error) error {
 	var stop *StopError
 	var we waitError
-	if err == nil {
-		return nil
-	}
 	if s.Phase == PhaseCut && s.Probe != nil && errors.Is(err, genesys.ErrForbidden) {
 		return &stepRefusal{step: s.Name, probe: s.Probe, err: err} // judged with the step's probe
 	}
-	if s.Phase != PhaseClean || errors.As(err, &stop) || errors.As(err, &we) {
+	if err == nil || s.Phase != PhaseClean || errors.As(err, &stop) || errors.As(err, &we) {
 		return err
 	}
 	err = fmt.Errorf("step %s: %w", s.Name, err)

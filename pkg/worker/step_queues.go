@@ -37,8 +37,8 @@ var stepQueues = Step{
 
 // Membership kinds as QueueMember.MemberBy says, and ours for one it did not say.
 const (
-	memberByUser    = "user"
-	memberByGroup   = "group"
+	memberByUser    = genesys.MemberByUser
+	memberByGroup   = genesys.MemberByGroup
 	memberByUnknown = "unknown" // not among the queue's members, or Genesys did not say how
 )
 
@@ -66,15 +66,17 @@ var skipReasons = map[string]string{
 	memberByUnknown: "not found among the queue's members, or Genesys did not say whether directly or through a group: left as it is",
 }
 
-// fit keeps the record within what an audit event keeps of one step (audit.MaxStepSize), so that
-// the undo can read it back: queue names go first (the ids are what the undo needs).
-func (f *queuesFound) fit() {
+// fit returns the record kept within what an audit event keeps of one step (audit.MaxStepSize),
+// so that the undo can read it back: queue names go first (the ids are what the undo needs).
+func (f queuesFound) fit() queuesFound {
 	if b, _ := json.Marshal(f); len(b) <= audit.MaxStepSize {
-		return
+		return f
 	}
+	f.Queues = slices.Clone(f.Queues)
 	for i := range f.Queues {
 		f.Queues[i].Name = ""
 	}
+	return f
 }
 
 func (f queuesFound) count(memberBy string) int {
@@ -88,57 +90,38 @@ func (f queuesFound) count(memberBy string) int {
 }
 
 func leaveQueues(ctx context.Context, r *Run) error {
-	id := r.user.ID
-	qs, err := CallMany(ctx, r, func(c *genesys.Client) ([]genesys.Queue, []*genesys.Response, error) {
-		return c.Users.Queues(ctx, id)
-	})
+	now, err := readMemberships(ctx, r)
 	if err != nil {
 		return err
-	}
-	now := make([]queueRecord, 0, len(qs))
-	for _, q := range qs {
-		by, err := memberBy(ctx, r, q.ID)
-		if err != nil {
-			return err
-		}
-		now = append(now, queueRecord{QueueID: q.ID, Name: q.Name, MemberBy: by})
 	}
 	// A delivery before this one may have removed some already: what it recorded stays the
 	// before-state, and what is still joined now is what is left to do.
 	earlier, _ := recordedAs[queuesFound](r.Findings(), "queues")
-	found := queuesFound{Queues: mergeQueues(earlier.Queues, now)}
-	for _, q := range found.Queues {
-		if q.MemberBy != memberByUser {
-			found.Skipped = append(found.Skipped, q.QueueID)
-			if found.Why == nil {
-				found.Why = map[string]string{}
-			}
-			found.Why[q.MemberBy] = skipReasons[q.MemberBy]
-		}
-	}
+	found := newQueuesFound(mergeQueues(earlier.Queues, now))
 	direct := slices.DeleteFunc(slices.Clone(now), func(q queueRecord) bool { return q.MemberBy != memberByUser })
 	switch {
 	case len(found.Queues) == 0:
 		found.Result = "nothing to do: in no queue"
 		return r.Found("queues", found)
 	case r.DryRun():
-		found.Result = fmt.Sprintf("would leave %d queues, %d left as they are", len(direct), len(found.Skipped))
-		r.Would("queues", fmt.Sprintf("remove the user from %d queues they are a direct member of (%d through a group or unknown, left)", len(direct), len(found.Skipped)))
+		found.Result = fmt.Sprintf("would leave %s, %d left as they are", queuesWord(len(direct)), len(found.Skipped))
+		r.Would("queues", fmt.Sprintf("remove the user from %s they are a direct member of (%d through a group or unknown, left)", queuesWord(len(direct)), len(found.Skipped)))
 		return r.Found("queues", found)
 	}
 	found.Result = "removing"
-	found.fit()
-	if err := r.Found("queues", found); err != nil {
+	if err := r.Found("queues", found.fit()); err != nil {
 		return err
 	}
 	if len(direct) > 0 {
+		// Stored before the first removal: a delivery that fails (or crashes) after it still
+		// leaves the before-state for the next one and for the undo.
 		if err := r.saveStatus(ctx); err != nil {
 			return err
 		}
 	}
 	for _, q := range direct {
 		if _, err := Call(ctx, r, func(c *genesys.Client) (struct{}, *genesys.Response, error) {
-			resp, err := c.Routing.RemoveMember(ctx, q.QueueID, id)
+			resp, err := c.Routing.RemoveMember(ctx, q.QueueID, r.user.ID)
 			return struct{}{}, resp, err
 		}); err != nil && !errors.Is(err, genesys.ErrNotFound) { // not found: not a member any more
 			return err
@@ -149,9 +132,50 @@ func leaveQueues(ctx context.Context, r *Run) error {
 			found.Removed = append(found.Removed, q.QueueID)
 		}
 	}
-	found.fit()
-	found.Result = fmt.Sprintf("left %d queues, %d left as they are", len(found.Removed), len(found.Skipped))
-	return r.Found("queues", found)
+	found.Result = fmt.Sprintf("left %s, %d left as they are", queuesWord(len(found.Removed)), len(found.Skipped))
+	return r.Found("queues", found.fit())
+}
+
+// readMemberships reads the queues the user has joined and how they are a member of each.
+func readMemberships(ctx context.Context, r *Run) ([]queueRecord, error) {
+	qs, err := CallMany(ctx, r, func(c *genesys.Client) ([]genesys.Queue, []*genesys.Response, error) {
+		return c.Users.Queues(ctx, r.user.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]queueRecord, 0, len(qs))
+	for _, q := range qs {
+		by, err := memberBy(ctx, r, q.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, queueRecord{QueueID: q.ID, Name: q.Name, MemberBy: by})
+	}
+	return out, nil
+}
+
+// newQueuesFound records the memberships before, and those left as they are and why.
+func newQueuesFound(before []queueRecord) queuesFound {
+	found := queuesFound{Queues: before}
+	for _, q := range before {
+		if q.MemberBy == memberByUser {
+			continue
+		}
+		found.Skipped = append(found.Skipped, q.QueueID)
+		if found.Why == nil {
+			found.Why = map[string]string{}
+		}
+		found.Why[q.MemberBy] = skipReasons[q.MemberBy]
+	}
+	return found
+}
+
+func queuesWord(n int) string {
+	if n == 1 {
+		return "1 queue"
+	}
+	return fmt.Sprintf("%d queues", n)
 }
 
 // memberBy reads the user's membership of a queue, searched by the user's name and matched by
@@ -203,6 +227,10 @@ type queuesUndone struct {
 // as could-not; the others are still restored.
 func rejoinQueues(ctx context.Context, r *Run, recorded *audit.Findings) error {
 	rec, ok := recordedAs[queuesFound](recorded, "queues")
+	if !ok && recorded != nil && recorded.Steps["queues"] != nil {
+		// The event clipped the record (a user in more queues than an event keeps): say so.
+		return r.Found("undo_queues", queuesUndone{Result: "nothing restored: the deactivation's audit event clipped its record of the queues; see the cleanup job's status for the full list"})
+	}
 	var direct []queueRecord
 	for _, q := range rec.Queues {
 		if q.MemberBy == memberByUser {
