@@ -19,10 +19,15 @@ import (
 // own slice.
 func registered() []Step {
 	return []Step{
-		stepOffQueue, // cut: routing status OFF_QUEUE before the PATCH
-		stepPresence, // clean: presence Offline
-		stepQueues,   // clean: leave the queues joined directly; undo: join them again
-		stepStation,  // clean: clear the associated and default station; undo: the default back
+		stepOffQueue,     // cut: routing status OFF_QUEUE before the PATCH
+		stepPresence,     // clean: presence Offline
+		stepQueues,       // clean: leave the queues joined directly; undo: join them again
+		stepStation,      // clean: clear the associated and default station; undo: the default back
+		stepForwarding,   // clean: call forwarding off; undo: the recorded forwarding back on
+		stepFlows,        // clean: unlock the flows the user holds locked
+		stepWFM,          // clean: out of the WFM management unit; undo: back into the recorded unit
+		stepOAuthClients, // clean: the OAuth clients the user created, reported or disabled (OAuthClientPolicy); undo: Active again
+		stepMFA,          // clean: delete the MFA verifiers; undo: says the user enrols again
 	}
 }
 
