@@ -18,6 +18,9 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // composeProject runs docker-compose (the standalone v1 binary, or whatever COMPOSE names, e.g.
@@ -84,18 +87,37 @@ func TestComposeSmoke(t *testing.T) {
 	js, err := jetstream.New(nc)
 	must(t, "jetstream", err)
 	s := &stack{t: t, js: js}
+	// The compose workers run the default contact-center steps: each deactivation is followed by
+	// its cleanup job (off queue before the PATCH; queues, station, forwarding, flows, WFM and
+	// OAuth clients after), which ends cleaned_up with an audit event of its own.
+	// A deactivation publishes its cleanup job before its own ack: once the jobs stream is
+	// empty, every job of the batch, cleanups included, has ended.
+	rows := exampleRows(t, filepath.Join(root, "examples", "offboarding.csv"))
+	for {
+		left, err := s.remaining(ctx)
+		if err == nil && left == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("jobs stream: %d jobs left (%v) at the time limit", left, err)
+		case <-time.After(time.Second):
+		}
+	}
 	counts, outcomes, err := s.auditEvents(ctx)
 	must(t, "read the audit stream", err)
-	if want := exampleRows(t, filepath.Join(root, "examples", "offboarding.csv")); len(counts) != want {
-		t.Errorf("%d jobs have audit events, want one for each of the %d example rows", len(counts), want)
-	}
+	byOutcome := map[audit.Outcome]int{}
 	for id, n := range counts {
+		byOutcome[outcomes[id]]++
 		if n != 1 {
 			t.Errorf("job %s has %d terminal audit events (outcome %s)", id, n, outcomes[id])
 		}
+		if outcomes[id] == audit.OutcomeDeactivated && outcomes[jobs.CleanupID(id)] != audit.OutcomeCleanedUp {
+			t.Errorf("job %s: its cleanup job %s ended %q, want cleaned_up", id, jobs.CleanupID(id), outcomes[jobs.CleanupID(id)])
+		}
 	}
-	if left, err := s.remaining(ctx); err != nil || left != 0 {
-		t.Errorf("jobs stream: %d jobs left (%v), want 0", left, err)
+	if byOutcome[audit.OutcomeDeactivated] != rows || byOutcome[audit.OutcomeCleanedUp] != rows || len(counts) != 2*rows {
+		t.Errorf("audit events by outcome %v, want %d deactivated and %d cleaned_up", byOutcome, rows, rows)
 	}
 
 	sinkAddr, err := p.run(ctx, "port", "sink", "8090")
