@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
@@ -81,7 +80,7 @@ func forwardingOff(ctx context.Context, r *Run) error {
 		if err := r.Found("forwarding", rec); err != nil {
 			return err
 		}
-		r.Would("forwarding", fmt.Sprintf("turn call forwarding off (%d targets)", rec.targets()))
+		r.Would("forwarding", "turn call forwarding off ("+counted(rec.targets(), "target")+")")
 		return nil
 	}
 	rec.Result = "disabled"
@@ -147,7 +146,7 @@ func restoreForwarding(ctx context.Context, r *Run, recorded *audit.Findings) er
 	if err != nil {
 		return err
 	}
-	what := fmt.Sprintf("call forwarding (%d targets)", rec.targets())
+	what := "call forwarding (" + counted(rec.targets(), "target") + ")"
 	switch {
 	case now.Enabled:
 		return r.Found("undo_forwarding", undone{CouldNot: []couldNot{{ID: "forwarding", Reason: "the user's forwarding is on now (set since); left as it is"}}, Result: "nothing restored"})

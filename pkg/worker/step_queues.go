@@ -104,8 +104,8 @@ func leaveQueues(ctx context.Context, r *Run) error {
 		found.Result = "nothing to do: in no queue"
 		return r.Found("queues", found)
 	case r.DryRun():
-		found.Result = fmt.Sprintf("would leave %s, %d left as they are", queuesWord(len(direct)), len(found.Skipped))
-		r.Would("queues", fmt.Sprintf("remove the user from %s they are a direct member of (%d through a group or unknown, left)", queuesWord(len(direct)), len(found.Skipped)))
+		found.Result = fmt.Sprintf("would leave %s, %d left as they are", counted(len(direct), "queue"), len(found.Skipped))
+		r.Would("queues", fmt.Sprintf("remove the user from %s they are a direct member of (%d through a group or unknown, left)", counted(len(direct), "queue"), len(found.Skipped)))
 		return r.Found("queues", found)
 	}
 	found.Result = "removing"
@@ -132,7 +132,7 @@ func leaveQueues(ctx context.Context, r *Run) error {
 			found.Removed = append(found.Removed, q.QueueID)
 		}
 	}
-	found.Result = fmt.Sprintf("left %s, %d left as they are", queuesWord(len(found.Removed)), len(found.Skipped))
+	found.Result = fmt.Sprintf("left %s, %d left as they are", counted(len(found.Removed), "queue"), len(found.Skipped))
 	return r.Found("queues", found.fit())
 }
 
@@ -171,11 +171,12 @@ func newQueuesFound(before []queueRecord) queuesFound {
 	return found
 }
 
-func queuesWord(n int) string {
+// counted is "1 queue", "2 queues": n and the noun, plural unless n is 1.
+func counted(n int, noun string) string {
 	if n == 1 {
-		return "1 queue"
+		return "1 " + noun
 	}
-	return fmt.Sprintf("%d queues", n)
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // memberBy reads the user's membership of a queue, searched by the user's name and matched by
