@@ -2,6 +2,8 @@ package worker_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -356,7 +358,7 @@ func checkCutEvent(t *testing.T, b *testbed.T, a leaver, id string) {
 			order = append(order, r.Route)
 		}
 	}
-	if !slices.Equal(order, []string{routingPut, scimPatch}) {
+	if order = slices.Compact(order); !slices.Equal(order, []string{routingPut, scimPatch}) { // a call's retries count once
 		t.Errorf("%s: the changes of the cut reached Genesys as %v; want the OFF_QUEUE PUT, then the PATCH", id, order)
 	}
 }
@@ -488,4 +490,54 @@ func isSubsequence(want, got []string) bool {
 		}
 	}
 	return i == len(want)
+}
+
+// A change whose answer is lost (Genesys applied it; the worker heard only 502s until the
+// attempt failed) leaves the before-state in the record: the next delivery finds the user OFF_QUEUE
+// or Offline already, and off_queue and presence still record the status they changed, IDLE and
+// Available, not "nothing to do".
+func TestFullPlanLostAnswerKeepsTheBeforeState(t *testing.T) {
+	t.Parallel()
+	var loseRouting, losePresence atomic.Bool
+	loseRouting.Store(true)
+	losePresence.Store(true)
+	var failures atomic.Int32
+	b := fullPlanBed(t, func(b *testbed.T, cfg *worker.Config) {
+		// Genesys applies the change, and its answer is lost, until the job's attempt fails:
+		// the deactivation's OFF_QUEUE PUT first, then the cleanup's presence PATCH.
+		proxy := simProxy(b, func(w http.ResponseWriter, r *http.Request) bool {
+			lose := (r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/routingstatus") && loseRouting.Load()) ||
+				(r.Method == http.MethodPatch && strings.HasSuffix(r.URL.Path, "/presences/purecloud") && losePresence.Load())
+			if !lose {
+				return false
+			}
+			b.Sim.ServeHTTP(httptest.NewRecorder(), r)
+			w.WriteHeader(http.StatusBadGateway)
+			return true
+		})
+		cfg.Genesys = clientAt(b, proxy)
+		cfg.Backoff = func(int) time.Duration {
+			switch failures.Add(1) {
+			case 1:
+				loseRouting.Store(false)
+			case 2:
+				losePresence.Store(false)
+			}
+			return 20 * time.Millisecond
+		}
+	})
+	a := fullAgent(t, b, plainActive(b.Sim)[0].ID, 0)
+	id := b.Enqueue([]jobs.UserRef{{ID: a.id}}, nil)[0]
+	cid := jobs.CleanupID(id)
+	st := b.WaitDone(id, cid)
+	if st[id].Outcome != audit.OutcomeDeactivated || st[cid].Outcome != audit.OutcomeCleanedUp || len(st[id].Attempts) != 1 || len(st[cid].Attempts) != 1 {
+		t.Fatalf("deactivation %s after %d failed attempts, cleanup %s after %d; want deactivated and cleaned_up, each after 1",
+			st[id].Outcome, len(st[id].Attempts), st[cid].Outcome, len(st[cid].Attempts))
+	}
+	if calls(b, a.id, routingPut, 200) == 0 || calls(b, a.id, presencePatch, 200) == 0 {
+		t.Fatal("the lost changes did not reach the simulator")
+	}
+	checkCutEvent(t, b, a, id)
+	checkCleanupEvent(t, b, a, id)
+	checkCleaned(t, b, a)
 }
