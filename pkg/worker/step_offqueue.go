@@ -45,6 +45,12 @@ func offQueue(ctx context.Context, r *Run) error {
 		return err
 	}
 	found := offQueueFound{Status: st.Status, StartTime: st.StartTime}
+	// A delivery before this one sent the PUT and did not hear the answer: the status it
+	// recorded before is the before-state.
+	if earlier, ok := recordedAs[offQueueFound](r.Findings(), "off_queue"); ok && earlier.Result == offQueueSetting && st.Status == genesys.RoutingOffQueue {
+		earlier.Result = offQueueSet
+		return r.Found("off_queue", earlier)
+	}
 	switch {
 	case st.Status == genesys.RoutingOffQueue:
 		found.Result = "nothing to do: already off queue"
@@ -54,11 +60,23 @@ func offQueue(ctx context.Context, r *Run) error {
 		r.Would("off_queue", "set the routing status from "+st.Status+" to OFF_QUEUE")
 		return r.Found("off_queue", found)
 	}
+	// Recorded before the PUT: an attempt that fails after it (the answer lost) keeps the
+	// status before in the job's status for the next delivery.
+	found.Result = offQueueSetting
+	if err := r.Found("off_queue", found); err != nil {
+		return err
+	}
 	if _, err := Call(ctx, r, func(c *genesys.Client) (*genesys.RoutingStatus, *genesys.Response, error) {
 		return c.Routing.SetStatus(ctx, id, genesys.RoutingOffQueue)
 	}); err != nil {
 		return err
 	}
-	found.Result = "set OFF_QUEUE"
+	found.Result = offQueueSet
 	return r.Found("off_queue", found)
 }
+
+// What off_queue records as its result while the PUT is under way, and once it is answered.
+const (
+	offQueueSetting = "setting OFF_QUEUE"
+	offQueueSet     = "set OFF_QUEUE"
+)

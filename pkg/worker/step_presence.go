@@ -54,6 +54,12 @@ func setOffline(ctx context.Context, r *Run) error {
 		return err
 	}
 	found := presenceFound{Presence: p.PresenceDefinition.SystemPresence, DefinitionID: p.PresenceDefinition.ID, ModifiedDate: p.ModifiedDate}
+	// A delivery before this one sent the PATCH and did not hear the answer: the presence it
+	// recorded before is the before-state.
+	if earlier, ok := recordedAs[presenceFound](r.Findings(), "presence"); ok && earlier.Result == presenceSetting && isOffline(found.Presence) {
+		earlier.Result = presenceSet
+		return r.Found("presence", earlier)
+	}
 	switch {
 	case isOffline(found.Presence):
 		found.Result = "nothing to do: already Offline"
@@ -67,14 +73,26 @@ func setOffline(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
+	// Recorded before the PATCH: an attempt that fails after it (the answer lost) keeps the
+	// presence before in the job's status for the next delivery.
+	found.Result = presenceSetting
+	if err := r.Found("presence", found); err != nil {
+		return err
+	}
 	if _, err := Call(ctx, r, func(c *genesys.Client) (*genesys.UserPresence, *genesys.Response, error) {
 		return c.Presence.Set(ctx, id, offline)
 	}); err != nil {
 		return err
 	}
-	found.Result = "set Offline"
+	found.Result = presenceSet
 	return r.Found("presence", found)
 }
+
+// What presence records as its result while the PATCH is under way, and once it is answered.
+const (
+	presenceSetting = "setting Offline"
+	presenceSet     = "set Offline"
+)
 
 func isOffline(systemPresence string) bool { return strings.EqualFold(systemPresence, "Offline") }
 
