@@ -83,7 +83,7 @@ func unlockFlows(ctx context.Context, r *Run) error {
 		for _, i := range todo {
 			rec.Flows[i].Result = "would unlock"
 		}
-		rec.Result = "would unlock " + counted(len(todo), "flow")
+		rec.Result = "unlock " + counted(len(todo), "flow")
 		if err := r.Found("flows", rec); err != nil {
 			return err
 		}
