@@ -86,8 +86,3 @@ func stepRecord(t *testing.T, b *testbed.T, jobID, name string, v any) {
 func routes(b *testbed.T, userID string, match func(route string) bool) []string {
 	return slices.DeleteFunc(slices.Clone(b.CallsByUser()[userID]), func(r string) bool { return !match(r) })
 }
-
-// would is the "would" list a dry run adds to a step's record.
-type would struct {
-	Would []string `json:"would"`
-}
