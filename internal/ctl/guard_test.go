@@ -32,7 +32,25 @@ func guardFixture(t *testing.T) (*fixture, []string) {
 		code, out, _ := f.ctl("guard", "status")
 		return code == ExitOK && strings.Contains(out, "held: normal") && strings.Contains(out, "2 deactivations")
 	}))
+	// A slot is taken before the PATCH, so the guard holds a moment before the two jobs that took
+	// the slots store their audit events, and its guard_tripped event comes in between: wait for
+	// all three, after which nothing is published until someone acts.
+	testbed.WaitFor(t, "two audit events and guard_tripped", f.Messages(f.Names.AuditStream()), testbed.Until[jetstream.Msg](func() bool {
+		users, tripped := 0, false
+		for _, m := range f.StreamMsgs(f.Names.AuditStream()) {
+			users += boolInt(strings.Contains(m.Subject, ".audit.user.deactivated."))
+			tripped = tripped || strings.HasSuffix(m.Subject, ".audit.ops.guard_tripped")
+		}
+		return users == 2 && tripped
+	}))
 	return f, ids
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestGuardCommands(t *testing.T) {
