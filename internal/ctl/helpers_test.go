@@ -121,7 +121,7 @@ func (f *fixture) counts() map[string]uint64 {
 
 // auditEvent is the part of a stored audit event the tests look at.
 type auditEvent struct {
-	Subject string
+	Subject string              `json:"-"` // the NATS subject (not the CloudEvent's "subject", the user id)
 	Type    string              `json:"type"`
 	Data    audit.AccountChange `json:"data"`
 	Ops     audit.OpsData       `json:"-"`
