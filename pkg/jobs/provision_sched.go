@@ -36,6 +36,17 @@ func (c TopologyConfig) scheduledStream() jetstream.StreamConfig {
 // (a non-strict transform may drop the third wildcard). The server copies it at fire time, with no
 // worker in between; it keeps its position in the source across restarts, also after the jobs
 // stream has removed the acked copies.
+//
+// What v2.15.2 does, as the tests found it (single server): the copy arrives in the lane within
+// the scheduler's 250 ms tick plus the source's hop (TestScheduleFiresAtItsTime, under 1 s); it
+// keeps Nats-Scheduler (the worker's proof of a fired copy) and has no Nats-Msg-Id, so the jobs
+// stream's window does not drop it; its Nats-TTL is accepted although the jobs stream refuses
+// TTLs from clients (sourced messages skip that check, server/stream.go:6763) and stays inert
+// there; the source needs no NATS user's permission (internal/accounts
+// TestScheduledJobUnderAccounts); adding the subject and the source to an existing jobs stream is
+// an in-place update that keeps its queued jobs (TestProvisionUpgradesAPre16Topology); and a
+// server restarted on its store fires what was pending (pkg/worker TestScheduledJobSurvivesANATSRestart).
+// Not settled here: exactly-once sourcing across a leader change of a replicated stream (slice 4).
 func (c TopologyConfig) dueSource() *jetstream.StreamSource {
 	return &jetstream.StreamSource{
 		Name: c.ScheduledStream(),

@@ -112,6 +112,11 @@ func (s *Scheduler) Schedule(ctx context.Context, job Job) (ScheduleResult, erro
 	msg.Header.Set(hdrSchedule, "@at "+job.NotBefore.UTC().Format(time.RFC3339Nano))
 	msg.Header.Set(hdrScheduleTarget, s.names.DueSubject(job))
 	msg.Header.Set(hdrScheduleTTL, strconv.FormatInt(int64(s.keep/time.Second), 10)+"s")
+	// The expected-sequence subject may be a wildcard: the server looks it up with LoadLastMsg
+	// (server/stream.go:6775-6797). Verified on a single server v2.15.2 by
+	// TestScheduleDeduplicatesByIDForAnyHorizon (refused with 10071 while pending and after
+	// firing, under another user and lane too). Unverified: a replicated stream's in-flight guard,
+	// keyed by the literal filter, against a concurrent publish on a subject it covers (slice 4).
 	msg.Header.Set(hdrExpectedSubjSeq, "0")
 	msg.Header.Set(hdrExpectedSubject, s.names.ScheduledIDFilter(job.ID))
 	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(s.names.ScheduledStream()))
@@ -147,6 +152,9 @@ func (s *Scheduler) Lookup(ctx context.Context, id string) (Scheduled, error) {
 	if err != nil {
 		return Scheduled{}, fmt.Errorf("jobs: look up scheduled job %s: %w", id, err)
 	}
+	// The stream allows direct gets, so nats.go asks $JS.API.DIRECT.GET.<stream>.<filter> with the
+	// wildcard filter in the subject; v2.15.2 answers it with the last message of any subject the
+	// filter covers (verified by TestScheduleAYearAhead and the duplicate tests).
 	m, err := stream.GetLastMsgForSubject(ctx, s.names.ScheduledIDFilter(id))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return Scheduled{}, fmt.Errorf("%w: %s", ErrNotScheduled, id)
