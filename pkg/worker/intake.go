@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -69,7 +70,8 @@ func (w *Worker) takeIntake(ctx context.Context, msg jetstream.Msg) {
 // message schedule, then acks its message: from now on the scheduled stream holds it, and the
 // jobs stream gets it back in its lane at its time. A duplicate (a producer's retry after the
 // jobs stream's duplicate window, or this worker's own lost ack) is acked too. Failing to store
-// it hands the message back without spending an attempt: nothing was tried on Genesys.
+// it hands the message back without spending an attempt (nothing was tried on Genesys), and ends
+// it exhausted, dead-lettered, on the consumer's last delivery.
 func (r *Run) schedule(ctx context.Context, job jobs.Job) {
 	r.job = job
 	r.log = r.log.With(zap.String("job_id", job.ID), zap.String("user", job.User.Key()),
@@ -82,11 +84,10 @@ func (r *Run) schedule(ctx context.Context, job jobs.Job) {
 		r.reject(ctx, job, err) // never under the job's id: that belongs to the stored job
 		return
 	case err != nil:
-		delay := r.w.cfg.Backoff(int(min(r.delivered, 10)))
-		r.log.Warn("scheduling the job failed; handing it back", zap.Duration("retry_in", delay), zap.Error(err))
-		if err := r.msg.NakWithDelay(delay); err != nil {
-			r.log.Warn("nak", zap.Error(err))
-		}
+		// Handed back like a job that waits (no attempt: Genesys was not asked); on the consumer's
+		// last delivery it ends exhausted with a dead letter instead of staying undelivered.
+		r.st = r.newStatus()
+		r.conclude(ctx, verdict{fail: failWait, err: fmt.Errorf("jobs: scheduling the job failed: %w", err)})
 		return
 	case res.Duplicate:
 		r.log.Info("a job with this id is already scheduled, fired or canceled: dropping the duplicate",

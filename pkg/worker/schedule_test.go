@@ -257,3 +257,26 @@ func TestFiredCopyOfAnotherJobsScheduleIsRejected(t *testing.T) {
 		t.Error("the forged copy deactivated the user")
 	}
 }
+
+// While the scheduled stream cannot store a job, the intake hands it back without an attempt; on
+// the consumer's last delivery the job ends exhausted with a dead letter, never undelivered and
+// unseen.
+func TestSchedulingFailureEndsExhaustedOnTheLastDelivery(t *testing.T) {
+	t.Parallel()
+	b := newSchedBed(t, testbed.Config{Topology: jobs.TopologyConfig{MaxDeliver: 2}})
+	if err := b.JS.DeleteStream(t.Context(), b.Names.ScheduledStream()); err != nil {
+		t.Fatal(err)
+	}
+	b.Worker(worker.Config{})
+	id := b.enqueueAt(time.Now().Add(time.Hour))
+	st := b.WaitDone(id)[id]
+	if st.Outcome != audit.OutcomeExhausted || !strings.Contains(st.Error, "scheduling the job failed") {
+		t.Errorf("outcome %s %q, want exhausted naming the scheduling", st.Outcome, st.Error)
+	}
+	if dl, ok := b.DeadLetters()[id]; !ok || dl.Outcome != audit.OutcomeExhausted {
+		t.Errorf("dead letter %+v, want exhausted", dl)
+	}
+	if len(b.patches()) != 0 {
+		t.Error("the job ran before its time")
+	}
+}
