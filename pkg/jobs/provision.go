@@ -142,8 +142,21 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg TopologyConfig) 
 	return nil
 }
 
+// provisionStream creates the stream, and updates it only when it exists with another config: the
+// server answers a create with the config the stream already has without changing anything, so
+// workers that start together and provision a topology that is already right write nothing. That
+// matters since GENESYS_JOBS sources GENESYS_SCHEDULED: nats-server v2.15.2 reads the source
+// stream's config without its lock while it checks an update of the stream that sources it
+// (server/stream.go:2122), so an update of GENESYS_SCHEDULED racing an update of GENESYS_JOBS
+// is a data race in the server (seen with -race in TestProvisionConcurrently).
 func provisionStream(ctx context.Context, deadline time.Time, js jetstream.JetStream, sc jetstream.StreamConfig) error {
-	err := retryTransient(ctx, deadline, func() error { _, err := js.CreateOrUpdateStream(ctx, sc); return err })
+	err := retryTransient(ctx, deadline, func() error {
+		_, err := js.CreateStream(ctx, sc)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // it exists, with another config
+			_, err = js.UpdateStream(ctx, sc)
+		}
+		return err
+	})
 	if err == nil {
 		return nil
 	}
