@@ -22,7 +22,7 @@ import (
 // that the worker, which writes the audit trail, cannot shrink it.
 
 // ourStreams are the deployment's streams and bucket streams.
-var ourStreams = []string{"GENESYS_JOBS", "GENESYS_AUDIT", "GENESYS_DEAD", "GENESYS_ADVISORIES",
+var ourStreams = []string{"GENESYS_JOBS", "GENESYS_AUDIT", "GENESYS_DEAD", "GENESYS_ADVISORIES", "GENESYS_SCHEDULED",
 	"KV_genesys-status", "KV_genesys-budget", "KV_genesys-guard", "KV_genesys-locks"}
 
 // shrink asks the server to keep one message of stream, discarding old ones (the review's probe),
@@ -99,7 +99,7 @@ func checkWorkerStreams(c *client) {
 		_, err := c.js.CreateStream(ctx, jetstream.StreamConfig{Name: "WORKER_OWN", Subjects: []string{"worker.own"}, Storage: jetstream.MemoryStorage})
 		return err
 	})
-	for _, name := range []string{"workers-urgent", "workers-normal"} {
+	for _, name := range []string{"workers-urgent", "workers-normal", "workers-at"} {
 		c.denied("change consumer "+name, "$JS.API.CONSUMER.CREATE.GENESYS_JOBS."+name, true, func(ctx context.Context) error {
 			_, err := c.js.CreateOrUpdateConsumer(ctx, "GENESYS_JOBS", jetstream.ConsumerConfig{
 				Durable: name, AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Hour, FilterSubject: "genesys.jobs.urgent",

@@ -23,6 +23,7 @@ const (
 	colPriority    = "priority"
 	colRequestedBy = "requested_by"
 	colDryRun      = "dry_run"
+	colNotBefore   = "not_before"
 )
 
 // csvColumns maps a normalised header name to its canonical column.
@@ -31,10 +32,10 @@ var csvColumns = map[string]string{
 	"externalid": colExternalID,
 	"username":   colUserName, "email": colUserName,
 	"reason": colReason, "ticket": colTicket, "priority": colPriority,
-	"requestedby": colRequestedBy, "dryrun": colDryRun,
+	"requestedby": colRequestedBy, "dryrun": colDryRun, "notbefore": colNotBefore,
 }
 
-const knownColumns = "id (or user_id), external_id, user_name (or email), reason, ticket, priority, requested_by, dry_run"
+const knownColumns = "id (or user_id), external_id, user_name (or email), reason, ticket, priority, requested_by, dry_run, not_before"
 
 func normaliseColumn(name string) string {
 	return strings.ToLower(strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.TrimSpace(name)))
@@ -136,6 +137,8 @@ func csvFields(cols []string, rec []string) fields {
 			f.priority = v
 		case colRequestedBy:
 			f.requestedBy = v
+		case colNotBefore:
+			f.notBefore = v
 		case colDryRun:
 			if v == "" {
 				continue

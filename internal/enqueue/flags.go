@@ -56,6 +56,10 @@ type Config struct {
 	// (the worker refuses them otherwise). Only with Action "reactivate"; the audit events record
 	// it. Defaults to false.
 	Force bool
+	// At is the not_before of the single job, or of every row that leaves it empty: RFC 3339 with
+	// an offset. A later time schedules the jobs for it; a past one runs them now. Defaults to ""
+	// (now).
+	At string
 	// File is a CSV or JSON-lines batch, "-" for stdin. Defaults to none (single-user mode).
 	File string
 	// Format is auto, csv or jsonl. Defaults to auto: by extension, else by the first byte.
@@ -93,6 +97,7 @@ func NewFlagSet(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "check and report only, change nothing; with --file, for rows without dry_run")
 	fs.StringVar(&cfg.Action, "action", string(jobs.ActionDeactivate), `what the jobs ask for: "deactivate", or "reactivate" to undo a deactivation and restore the access it recorded`)
 	fs.BoolVar(&cfg.Force, "force", false, "with --action reactivate: reactivate even users this system has no recorded deactivation of (refused otherwise); recorded in the audit event")
+	fs.StringVar(&cfg.At, "at", "", "run the jobs at this time, not before (RFC 3339 with an offset, such as 2027-01-31T17:00:00-05:00); with --file, for rows without not_before; a past time runs them now")
 	fs.StringVar(&cfg.File, "file", "", "CSV or JSON-lines batch of users; - reads stdin")
 	fs.StringVar(&cfg.Format, "format", FormatAuto, "format of --file: auto (by extension .csv/.jsonl/.ndjson/.json, else by content), csv or jsonl")
 	fs.BoolVar(&cfg.SkipInvalid, "skip-invalid", false, "publish the valid rows even if some are invalid (they are reported and skipped; exit status 1)")

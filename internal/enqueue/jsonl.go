@@ -26,6 +26,7 @@ type jsonRow struct {
 	Priority    string `json:"priority"`
 	RequestedBy string `json:"requested_by"`
 	DryRun      *bool  `json:"dry_run"`
+	NotBefore   string `json:"not_before"`
 }
 
 // maxLine bounds one JSON line; a valid job is far smaller (jobs.MaxJobSize).
@@ -77,6 +78,7 @@ func jsonFields(text []byte) fields {
 		userName: strings.TrimSpace(jr.UserName), reason: strings.TrimSpace(jr.Reason),
 		ticket: strings.TrimSpace(jr.Ticket), priority: strings.TrimSpace(jr.Priority),
 		requestedBy: strings.TrimSpace(jr.RequestedBy), dryRun: jr.DryRun,
+		notBefore: strings.TrimSpace(jr.NotBefore),
 	}
 	f.userID = f.pick("user_id", "id", f.userID, strings.TrimSpace(jr.ID))
 	f.userName = f.pick("user_name", "email", f.userName, strings.TrimSpace(jr.Email))

@@ -189,7 +189,9 @@ func (r *run) finish(ctx context.Context, kv jetstream.KeyValue, rows []*Row, pu
 func (r *run) wait(ctx context.Context, kv jetstream.KeyValue, pubs []published) map[string]jobs.Status {
 	ids := make(map[string]jobs.Job, len(pubs))
 	for _, p := range pubs {
-		ids[p.row.Job.ID] = p.row.Job
+		if !p.scheduled { // reported as scheduled for its time: nothing to wait for now
+			ids[p.row.Job.ID] = p.row.Job
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()

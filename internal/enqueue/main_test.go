@@ -9,6 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/enqueue"
+	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
 	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
@@ -20,6 +21,7 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		natstest.IgnoreSourceSetup(),
 	)
 }
 

@@ -23,6 +23,7 @@ type enqueuer interface {
 type published struct {
 	row       *Row
 	duplicate bool  // JetStream already had the job (an earlier run within the duplicate window)
+	scheduled bool  // the job waits for its not_before (jobs.EnqueueResult.Scheduled)
 	err       error // not published
 }
 
@@ -62,7 +63,7 @@ func publishRows(ctx context.Context, pub enqueuer, rows []*Row, w io.Writer) ([
 		wg.Go(func() {
 			defer func() { <-sem; close(done[i]) }()
 			er, err := pub.Enqueue(ctx, r.Job)
-			res[i].duplicate, res[i].err = er.Duplicate, err
+			res[i].duplicate, res[i].scheduled, res[i].err = er.Duplicate, er.Scheduled, err
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {
@@ -103,6 +104,8 @@ func printRow(w io.Writer, p published) {
 	switch {
 	case p.err == nil && p.duplicate:
 		fmt.Fprintf(w, "%s: duplicate: published before, not queued again\n", p.row.label())
+	case p.err == nil && p.scheduled:
+		fmt.Fprintf(w, "%s: scheduled for %s\n", p.row.label(), formatAt(p.row.Job.NotBefore))
 	case p.err == nil:
 		fmt.Fprintf(w, "%s: queued\n", p.row.label())
 	case errors.Is(p.err, context.Canceled):

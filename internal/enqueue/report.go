@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
@@ -17,6 +18,8 @@ const (
 	OutcomePending audit.Outcome = "pending"
 	// OutcomeInvalid: the row was invalid and skipped (--skip-invalid); it has no job.
 	OutcomeInvalid audit.Outcome = "invalid"
+	// OutcomeScheduled: the job waits for its not_before; --wait does not follow it.
+	OutcomeScheduled audit.Outcome = "scheduled"
 	// OutcomeForeign: the job id is held by a different job (another user, action or dry run,
 	// published by someone else first); this row's request was not carried out.
 	OutcomeForeign audit.Outcome = "foreign_job"
@@ -34,6 +37,8 @@ type Result struct {
 	Outcome audit.Outcome `json:"outcome"`
 	// Error is why a job failed (from its status) or why a row is invalid.
 	Error string `json:"error,omitempty"`
+	// NotBefore is when a scheduled job runs (RFC 3339, UTC).
+	NotBefore string `json:"not_before,omitempty"`
 	// Duplicate is true when JetStream already held the job from an earlier run.
 	Duplicate bool `json:"duplicate"`
 	// Preview is what a dry run found a real job would do, when the worker runs optional steps.
@@ -53,9 +58,9 @@ func succeeded(o audit.Outcome) bool {
 // with their status (when waited for). Rows repeating an earlier row's request are left out: they
 // are the same job.
 func buildResults(rows []*Row, pubs []published, statuses map[string]jobs.Status, waited bool) []Result {
-	dup := map[string]bool{}
+	dup, sched := map[string]bool{}, map[string]bool{}
 	for _, p := range pubs {
-		dup[p.row.Job.ID] = p.duplicate
+		dup[p.row.Job.ID], sched[p.row.Job.ID] = p.duplicate, p.scheduled
 	}
 	var out []Result
 	for _, r := range rows {
@@ -67,6 +72,11 @@ func buildResults(rows []*Row, pubs []published, statuses map[string]jobs.Status
 			continue
 		}
 		res := Result{Line: r.Line, JobID: r.Job.ID, User: r.Job.User.Key(), Duplicate: dup[r.Job.ID], Outcome: OutcomeQueued}
+		if sched[r.Job.ID] {
+			res.Outcome, res.NotBefore = OutcomeScheduled, formatAt(r.Job.NotBefore)
+			out = append(out, res)
+			continue
+		}
 		if waited {
 			res.Outcome = OutcomePending
 			if st, ok := statuses[r.Job.ID]; ok {
@@ -117,6 +127,8 @@ func writeText(w io.Writer, results []Result) {
 		switch {
 		case r.Outcome == OutcomeInvalid:
 			fmt.Fprintf(w, "%s: invalid, skipped: %s\n", where, r.Error)
+		case r.Outcome == OutcomeScheduled:
+			fmt.Fprintf(w, "%s: scheduled for %s\n", head, r.NotBefore)
 		case r.Error != "":
 			fmt.Fprintf(w, "%s: %s: %s\n", head, r.Outcome, r.Error)
 		default:
@@ -132,6 +144,9 @@ func writeText(w io.Writer, results []Result) {
 	}
 }
 
+// formatAt renders a job's not_before for people and JSON: RFC 3339 in UTC.
+func formatAt(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
@@ -139,11 +154,11 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// exitStatus is 0 when every row ended well: published (without --wait) or deactivated, already
-// inactive or dry run; else 1.
+// exitStatus is 0 when every row ended well: published (without --wait), scheduled, or
+// deactivated, already inactive or dry run; else 1.
 func exitStatus(results []Result) int {
 	for _, r := range results {
-		if r.Outcome != OutcomeQueued && !succeeded(r.Outcome) {
+		if r.Outcome != OutcomeQueued && r.Outcome != OutcomeScheduled && !succeeded(r.Outcome) {
 			return 1
 		}
 	}

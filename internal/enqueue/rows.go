@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
@@ -65,6 +66,7 @@ func (r *Row) problemText() string {
 type fields struct {
 	userID, externalID, userName          string
 	reason, ticket, requestedBy, priority string
+	notBefore                             string // RFC 3339 with an offset
 	dryRun                                *bool
 	problems                              []jobs.Problem // found while reading, such as a bad dry_run
 }
@@ -96,8 +98,15 @@ func (c *Config) newRow(line int, f fields) *Row {
 	if f.dryRun != nil {
 		j.DryRun = *f.dryRun
 	}
-	j.ID = j.DeterministicID()
+	j.ID = j.DeterministicID() // not_before is not part of it: a re-send with a new date is the same request
 	r := &Row{Line: line, Job: j, Problems: f.problems}
+	if nb := cmp.Or(f.notBefore, c.At); nb != "" {
+		t, err := jobs.ParseTime(nb)
+		if err != nil {
+			r.Problems = append(r.Problems, jobs.Problem{Field: "not_before", Message: err.Error() + ", not " + strconv.Quote(clip(nb))})
+		}
+		r.Job.NotBefore = t
+	}
 	if err, ok := j.Validate().(*jobs.ValidationError); ok {
 		r.Problems = append(r.Problems, err.Problems...)
 	}

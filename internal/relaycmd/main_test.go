@@ -23,7 +23,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, natstest.IgnoreSourceSetup()) }
 
 func TestEveryFlagHasUsage(t *testing.T) {
 	t.Parallel()

@@ -160,3 +160,9 @@ func WaitFor[E any](t testing.TB, what string, events <-chan E, done func(E) boo
 
 // Until adapts a condition to WaitFor: it ignores the event and asks cond.
 func Until[E any](cond func() bool) func(E) bool { return func(E) bool { return cond() } }
+
+// RestartNATS is Bed.RestartNATS, failing the test on an error.
+func (b *T) RestartNATS() {
+	b.TB.Helper()
+	b.check(b.Bed.RestartNATS())
+}

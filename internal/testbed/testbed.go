@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -63,6 +64,7 @@ type Bed struct {
 	Pub    *jobs.Publisher   // nil with NoProvision
 	Status *jobs.StatusStore // nil with NoProvision
 
+	natsOpts   *server.Options // what RestartNATS starts again
 	simChanges *broadcast
 	pauses     *broadcast // see PauseChanges
 	closers    []func()
@@ -119,17 +121,38 @@ func (b *Bed) startNATS(onDisk bool) error {
 		return fmt.Errorf("testbed: nats server: %w", err)
 	}
 	srv.Start()
-	b.closers = append(b.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
+	b.closers = append(b.closers, func() { b.Server.Shutdown(); b.Server.WaitForShutdown() })
+	b.Server = srv
 	if !srv.ReadyForConnections(10 * time.Second) {
 		return fmt.Errorf("testbed: nats server not ready after 10s")
 	}
-	b.Server, b.URL = srv, srv.ClientURL()
+	b.URL, b.natsOpts = srv.ClientURL(), opts.Clone()
+	b.natsOpts.Port = srv.Addr().(*net.TCPAddr).Port
 	if b.NC, err = nats.Connect(b.URL, nats.CustomInboxPrefix(bedInbox)); err != nil {
 		return fmt.Errorf("testbed: connect: %w", err)
 	}
 	b.closers = append(b.closers, b.NC.Close)
 	b.JS, err = jetstream.New(b.NC)
 	return err
+}
+
+// RestartNATS shuts the NATS server down and starts it again on the same port and store
+// directory, as an operator's restart would; the bed's and the workers' connections reconnect by
+// themselves. Only a bed with FileStorage keeps its streams across it. Call it from the test's
+// goroutine, while nothing else reads Server.
+func (b *Bed) RestartNATS() error {
+	b.Server.Shutdown()
+	b.Server.WaitForShutdown()
+	srv, err := server.NewServer(b.natsOpts.Clone())
+	if err != nil {
+		return fmt.Errorf("testbed: restart nats server: %w", err)
+	}
+	srv.Start()
+	b.Server = srv
+	if !srv.ReadyForConnections(10 * time.Second) {
+		return fmt.Errorf("testbed: nats server not ready 10s after its restart")
+	}
+	return nil
 }
 
 // startSim serves the simulator through a handler that tells SimChanges about each request.

@@ -47,6 +47,7 @@ type Config struct {
 	AckWait         time.Duration
 	ShutdownTimeout time.Duration
 	ProbeInterval   time.Duration
+	ScheduledKeep   time.Duration
 	ProtectRoles    string
 	ProtectUsers    string
 	SkipSelfCheck   bool
@@ -98,6 +99,7 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.Concurrency, "concurrency", envdefault.Int("GENESYS_CONCURRENCY", 4), "jobs this worker holds and works on at once (env GENESYS_CONCURRENCY)")
 	fs.IntVar(&c.MaxAttempts, "max-attempts", envdefault.Int("GENESYS_MAX_ATTEMPTS", 5), "transient failures a job may have before it ends exhausted (env GENESYS_MAX_ATTEMPTS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envdefault.Duration("GENESYS_SHUTDOWN_TIMEOUT", 20*time.Second), "on SIGTERM, how long jobs in flight may finish before the rest are handed back (env GENESYS_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.ScheduledKeep, "scheduled-keep", envdefault.Duration("GENESYS_SCHEDULED_KEEP", 400*24*time.Hour), "how long GENESYS_SCHEDULED keeps the fired copy of a scheduled job, which makes a later job with its id a duplicate; the same on every worker (env GENESYS_SCHEDULED_KEEP)")
 	fs.DurationVar(&c.ProbeInterval, "probe-interval", envdefault.Duration("GENESYS_PROBE_INTERVAL", 15*time.Second), "while Genesys refuses our credentials, how often to check again (env GENESYS_PROBE_INTERVAL)")
 	fs.StringVar(&c.ProtectRoles, "protect-roles", envdefault.String("GENESYS_PROTECT_ROLES", "Master Admin"), "comma-separated role names whose holders are never deactivated; quote a name holding a comma as in CSV: 'Admin, \"Billing, EMEA\"'; empty for none (env GENESYS_PROTECT_ROLES)")
 	fs.StringVar(&c.ProtectUsers, "protect-users", envdefault.String("GENESYS_PROTECT_USERS", ""), "comma-separated user ids, user names or external ids never deactivated, quoted as in CSV when one holds a comma (env GENESYS_PROTECT_USERS)")
@@ -185,6 +187,9 @@ func (c *Config) validate() error {
 	if c.AckWait < time.Second || c.ShutdownTimeout <= 0 || c.ProbeInterval <= 0 || c.GrantTimeout <= 0 {
 		errs = append(errs, errors.New("--ack-wait must be at least 1s, --shutdown-timeout, --probe-interval and --grant-timeout positive"))
 	}
+	if c.ScheduledKeep < time.Second {
+		errs = append(errs, errors.New("--scheduled-keep must be at least 1s"))
+	}
 	if c.Provision != provisionAuto && c.Provision != provisionVerify {
 		errs = append(errs, fmt.Errorf("--provision %q: want auto or verify", c.Provision))
 	}
@@ -221,6 +226,7 @@ func (c *Config) workerConfig() worker.Config {
 	return worker.Config{
 		ID: c.WorkerID, Concurrency: c.Concurrency, MaxAttempts: c.MaxAttempts, AckWait: c.AckWait,
 		ShutdownTimeout: c.ShutdownTimeout, ProbeInterval: c.ProbeInterval, Protect: c.protection(),
+		ScheduledKeep:          c.ScheduledKeep,
 		Guard:                  jobs.GuardConfig{Limit: c.GuardLimit, UrgentLimit: c.GuardUrgent, Window: c.GuardWindow},
 		ReactivateGuard:        jobs.GuardConfig{Limit: c.GuardReactivate, Window: c.GuardWindow},
 		RemoveGrantsOnConflict: c.RemoveGrants,

@@ -158,7 +158,7 @@ func (c *consumerCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *consumerCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	for _, name := range []string{c.names.UrgentConsumer(), c.names.NormalConsumer(), c.names.CleanupConsumer()} {
+	for _, name := range []string{c.names.UrgentConsumer(), c.names.NormalConsumer(), c.names.CleanupConsumer(), c.names.IntakeConsumer()} {
 		cons, err := c.js.Consumer(ctx, c.names.JobsStream(), name)
 		if err != nil {
 			continue

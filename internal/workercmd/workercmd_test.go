@@ -134,15 +134,16 @@ func TestFlagsReachTheWorker(t *testing.T) {
 	fs := newFlagSet(&cfg, io.Discard)
 	err := fs.Parse([]string{"--worker-id", "w7", "--concurrency", "9", "--max-attempts", "6", "--ack-wait", "45s",
 		"--shutdown-timeout", "7s", "--probe-interval", "3s", "--protect-roles", "Admin, Master Admin", "--protect-users", "a@b.c",
-		"--guard-limit", "11", "--guard-urgent-limit", "2", "--guard-reactivate-limit", "3", "--guard-window", "30m", "--remove-grants-on-conflict", "--snapshot-grants", "--snapshot-queues"})
+		"--guard-limit", "11", "--guard-urgent-limit", "2", "--guard-reactivate-limit", "3", "--guard-window", "30m", "--remove-grants-on-conflict", "--snapshot-grants", "--snapshot-queues",
+		"--scheduled-keep", "720h"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := cfg.workerConfig()
 	want := worker.Config{ID: "w7", Concurrency: 9, MaxAttempts: 6, AckWait: 45 * time.Second, ShutdownTimeout: 7 * time.Second,
-		ProbeInterval: 3 * time.Second,
-		Protect:       worker.Protection{Roles: []string{"Admin", "Master Admin"}, UserIDs: []string{"a@b.c"}, UserNames: []string{"a@b.c"}, ExternalIDs: []string{"a@b.c"}},
-		Guard:         jobs.GuardConfig{Limit: 11, UrgentLimit: 2, Window: 30 * time.Minute}, RemoveGrantsOnConflict: true, SnapshotGrants: true, SnapshotQueues: true,
+		ProbeInterval: 3 * time.Second, ScheduledKeep: 720 * time.Hour,
+		Protect: worker.Protection{Roles: []string{"Admin", "Master Admin"}, UserIDs: []string{"a@b.c"}, UserNames: []string{"a@b.c"}, ExternalIDs: []string{"a@b.c"}},
+		Guard:   jobs.GuardConfig{Limit: 11, UrgentLimit: 2, Window: 30 * time.Minute}, RemoveGrantsOnConflict: true, SnapshotGrants: true, SnapshotQueues: true,
 		ReactivateGuard: jobs.GuardConfig{Limit: 3, Window: 30 * time.Minute},
 		Steps:           worker.DefaultSteps(), OAuthClientPolicy: worker.OAuthClientsReport}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
@@ -173,6 +174,7 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"bad log format", append(base, "--log-format", "xml"), "--log-format"},
 		{"bad log level", append(base, "--log-level", "loud"), "--log-level"},
 		{"bad duration", append(base, "--ack-wait", "soon"), "invalid value"},
+		{"scheduled keep under 1s", append(base, "--scheduled-keep", "500ms"), "--scheduled-keep"},
 		{"unknown step", append(base, "--steps", "default,queuez"), `--steps: unknown step "queuez"; the optional steps are: `},
 		{"none and a step", append(base, "--steps", "none,all"), "'none' cannot be combined"},
 		{"bad OAuth client policy", append(base, "--oauth-clients-policy", "delete"), `--oauth-clients-policy "delete": want report or disable`},

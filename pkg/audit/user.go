@@ -47,6 +47,8 @@ type Record struct {
 	CleanupOf                                       string // a cleanup job: the id of the deactivation it follows
 	DryRun                                          bool
 	Forced                                          bool // a reactivation forced although no deactivation by this system was recorded
+	// NotBefore is the job's effective time (its not_before), when it was scheduled for one.
+	NotBefore time.Time
 	// What the worker saw and did: the steps' findings, carried into the event as they are.
 	Findings
 	Attempts int           // attempts made, as the job status counts them
@@ -135,6 +137,7 @@ type Unmapped struct {
 	Forced     bool    `json:"forced,omitempty"`
 	ReplayOf   string  `json:"replay_of,omitempty"`
 	CleanupOf  string  `json:"cleanup_of,omitempty"` // a cleanup job: the deactivation job it follows
+	NotBefore  string  `json:"not_before,omitempty"` // a scheduled job: its effective time, RFC 3339 in UTC
 	Findings           // what the job's steps found, as the worker recorded it
 	Attempts   int     `json:"attempts"`
 	LatencyMS  int64   `json:"latency_ms"`
@@ -197,7 +200,7 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 		Unmapped: Unmapped{
 			JobID: Clip(r.JobID, maxText), Outcome: r.Outcome, DeadLetter: info.deadLetter,
 			Ticket: Clip(r.Ticket, maxText), Reason: Clip(r.Reason, maxText), Priority: Clip(r.Priority, 32),
-			DryRun: r.DryRun, Forced: r.Forced, ReplayOf: Clip(r.ReplayOf, maxText), CleanupOf: Clip(r.CleanupOf, maxText), Findings: r.Findings.clipped(),
+			DryRun: r.DryRun, Forced: r.Forced, ReplayOf: Clip(r.ReplayOf, maxText), CleanupOf: Clip(r.CleanupOf, maxText), NotBefore: formatNotBefore(r.NotBefore), Findings: r.Findings.clipped(),
 			Attempts: max(r.Attempts, 0), LatencyMS: max(r.Latency.Milliseconds(), 0), Error: Clip(r.Error, maxError),
 		},
 	}
@@ -211,6 +214,14 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 		route: userRoute(r.Outcome, r.User.ID),
 	}
 	return ev, fitSize(ev, data)
+}
+
+// formatNotBefore renders a job's effective time in UTC with the precision it was given; "" when zero.
+func formatNotBefore(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func ocsfUser(t Target) User {

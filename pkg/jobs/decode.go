@@ -154,7 +154,9 @@ func (d *decoder) job(ms []member) Job {
 		case "force":
 			d.boolean(m.name, m.raw, &j.Force)
 		case "requested_at":
-			d.time(m.raw, &j.RequestedAt)
+			d.time(m.name, m.raw, &j.RequestedAt)
+		case "not_before":
+			d.time(m.name, m.raw, &j.NotBefore)
 		default:
 			if dst, ok := strs[m.name]; ok {
 				d.str(m.name, m.raw, dst)
@@ -209,17 +211,28 @@ func (d *decoder) boolean(field string, raw json.RawMessage, dst *bool) {
 	}
 }
 
-func (d *decoder) time(raw json.RawMessage, dst *time.Time) {
+func (d *decoder) time(field string, raw json.RawMessage, dst *time.Time) {
 	var s string
-	if !d.str("requested_at", raw, &s) {
+	if !d.str(field, raw, &s) {
 		return
 	}
-	t, err := time.Parse(time.RFC3339, s)
-	if !timeRE.MatchString(s) || err != nil {
-		d.fail("requested_at", "must be an RFC 3339 date-time such as 2026-11-27T09:30:00Z")
+	t, err := ParseTime(s)
+	if err != nil {
+		d.fail(field, err.Error())
 		return
 	}
 	*dst = t
+}
+
+// ParseTime reads a date-time as the job schema writes it (requested_at, not_before): RFC 3339
+// with an offset ("Z" or ±hh:mm) and an optional fraction of a second. Its error is the message
+// Decode reports for such a member.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if !timeRE.MatchString(s) || err != nil {
+		return time.Time{}, errors.New("must be an RFC 3339 date-time with an offset, such as 2026-11-27T09:30:00Z")
+	}
+	return t, nil
 }
 
 // kind names the JSON type of a syntactically valid value, for messages.

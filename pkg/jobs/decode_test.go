@@ -104,7 +104,7 @@ func TestDecodeReportsEveryProblem(t *testing.T) {
 		{"priority", "must be a string, not null"},
 		{"reason", "must be a string, not a number"},
 		{"replay_of", "duplicate member"},
-		{"requested_at", "must be an RFC 3339 date-time such as 2026-11-27T09:30:00Z"},
+		{"requested_at", "must be an RFC 3339 date-time with an offset, such as 2026-11-27T09:30:00Z"},
 		{`"Extra\n.field"`, "unknown member"},
 		{"id", "must contain only A-Z a-z 0-9 '-' '_' and single dots between them"},
 		{"action", `must be "deactivate", "reactivate" or "cleanup"`},

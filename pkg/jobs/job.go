@@ -86,6 +86,12 @@ type Job struct {
 	CleanupOf string `json:"cleanup_of,omitempty"`
 	// RequestedAt is when the request was made (RFC 3339); the publisher API fills it when zero.
 	RequestedAt time.Time `json:"requested_at,omitzero"`
+	// NotBefore is the earliest time the job may run (RFC 3339 with an offset), such as a leaver's
+	// last working moment; zero runs it now, and so does a time in the past. A [Publisher] sends a
+	// job whose NotBefore is later than now to the intake subject ([Names.IntakeSubject]), where a
+	// worker schedules it ([Schedule]); at that time it enters its lane like any other job. It is
+	// not part of [Job.DeterministicID]: an HR re-send with a new date is the same request.
+	NotBefore time.Time `json:"not_before,omitzero"`
 }
 
 // UserRef identifies the target user by exactly one of its fields. The zero value names nobody

@@ -126,6 +126,7 @@ func TestValidJobEncodesToValidDocument(t *testing.T) {
 	full.Reason, full.Ticket, full.Priority, full.DryRun = "left\tthe company\n", "HR-42", PriorityUrgent, true
 	full.ReplayOf = "job-0"
 	full.RequestedAt = time.Date(2026, 11, 27, 9, 30, 0, 5, time.FixedZone("", 3600))
+	full.NotBefore = time.Date(2027, 1, 31, 17, 0, 0, 0, time.FixedZone("", -5*3600))
 	for _, j := range []Job{validJob(), full} {
 		if err := j.Validate(); err != nil {
 			t.Fatalf("Validate() = %v", err)
@@ -165,4 +166,15 @@ func ExampleDecode() {
 	// dry_run: must be a boolean, not a string
 	// id: must contain only A-Z a-z 0-9 '-' '_' and single dots between them
 	// user.id: must be a UUID (8-4-4-4-12 hex digits)
+}
+
+// An HR re-send with a new date is the same request: not_before stays out of the id.
+func TestDeterministicIDIgnoresNotBefore(t *testing.T) {
+	t.Parallel()
+	j := validJob()
+	k := j
+	k.NotBefore = time.Date(2027, 1, 31, 17, 0, 0, 0, time.UTC)
+	if j.DeterministicID() != k.DeterministicID() {
+		t.Error("not_before changes DeterministicID")
+	}
 }

@@ -44,6 +44,11 @@ type TopologyConfig struct {
 	MaxDeliver int
 	// MaxAckPending bounds the jobs in flight per consumer across the fleet. Defaults to 1000.
 	MaxAckPending int
+	// ScheduledKeep is how long the scheduled stream keeps the fired copy of a scheduled job and
+	// the record of a canceled one: the tombstones that make a second job with the same id a
+	// duplicate after its date (pending schedules are kept until they fire, whatever this says).
+	// At least 1 s. Defaults to 400 days.
+	ScheduledKeep time.Duration
 }
 
 // limitMarkerTTL is how long the budget, guard and locks buckets keep the marker of a key that
@@ -63,6 +68,7 @@ func (c TopologyConfig) withDefaults() TopologyConfig {
 	c.AckWait = cmp.Or(c.AckWait, 30*time.Second)
 	c.MaxDeliver = cmp.Or(c.MaxDeliver, 100)
 	c.MaxAckPending = cmp.Or(c.MaxAckPending, 1000)
+	c.ScheduledKeep = cmp.Or(c.ScheduledKeep, 400*day)
 	return c
 }
 
@@ -89,6 +95,9 @@ func (c TopologyConfig) validate() error {
 		if d.v < c.DuplicateWindow {
 			p = append(p, fmt.Sprintf("%s %v is shorter than DuplicateWindow %v", d.name, d.v, c.DuplicateWindow))
 		}
+	}
+	if c.ScheduledKeep < time.Second { // the server's least Nats-TTL
+		p = append(p, fmt.Sprintf("ScheduledKeep %v is shorter than 1s", c.ScheduledKeep))
 	}
 	if c.DuplicateWindow < 0 || c.AckWait < time.Millisecond || c.MaxDeliver < 1 || c.MaxAckPending < 1 {
 		p = append(p, "DuplicateWindow must be positive, AckWait at least 1ms, MaxDeliver and MaxAckPending at least 1")
@@ -133,8 +142,21 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg TopologyConfig) 
 	return nil
 }
 
+// provisionStream creates the stream, and updates it only when it exists with another config: the
+// server answers a create with the config the stream already has without changing anything, so
+// workers that start together and provision a topology that is already right write nothing. That
+// matters since GENESYS_JOBS sources GENESYS_SCHEDULED: nats-server v2.15.2 reads the source
+// stream's config without its lock while it checks an update of the stream that sources it
+// (server/stream.go:2122), so an update of GENESYS_SCHEDULED racing an update of GENESYS_JOBS
+// is a data race in the server (seen with -race in TestProvisionConcurrently).
 func provisionStream(ctx context.Context, deadline time.Time, js jetstream.JetStream, sc jetstream.StreamConfig) error {
-	err := retryTransient(ctx, deadline, func() error { _, err := js.CreateOrUpdateStream(ctx, sc); return err })
+	err := retryTransient(ctx, deadline, func() error {
+		_, err := js.CreateStream(ctx, sc)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // it exists, with another config
+			_, err = js.UpdateStream(ctx, sc)
+		}
+		return err
+	})
 	if err == nil {
 		return nil
 	}
@@ -208,17 +230,21 @@ func immutableDiff(ctx context.Context, js jetstream.JetStream, want jetstream.S
 // a limit set later uses DiscardNew: the publisher gets an error and retries, where DiscardOld
 // would silently drop the oldest queued job, audit event or dead letter. MaxMsgs and MaxBytes stay
 // unlimited (the server's -1); MaxAge alone ages messages out.
+//
+// The scheduled stream comes first, so that the jobs stream's source names a stream that exists.
 func (c TopologyConfig) streams() []jetstream.StreamConfig {
-	return []jetstream.StreamConfig{{
+	return []jetstream.StreamConfig{c.scheduledStream(), {
 		Name:        c.JobsStream(),
-		Description: "deactivation jobs; one consumer per lane",
-		Subjects:    slices.Concat(c.laneSubjects(PriorityUrgent), c.laneSubjects(PriorityNormal), c.cleanupSubjects()),
-		Retention:   jetstream.WorkQueuePolicy, // a job leaves the stream when a worker acks or terms it
-		Discard:     jetstream.DiscardNew,
-		MaxAge:      c.JobsMaxAge,
-		Duplicates:  c.DuplicateWindow, // the job id is the Nats-Msg-Id
-		Storage:     c.Storage,
-		Replicas:    c.Replicas,
+		Description: "deactivation jobs; one consumer per lane, one for the intake of scheduled jobs",
+		Subjects: slices.Concat(c.laneSubjects(PriorityUrgent), c.laneSubjects(PriorityNormal), c.cleanupSubjects(),
+			[]string{c.IntakeSubjects()}),
+		Sources:    []*jetstream.StreamSource{c.dueSource()},
+		Retention:  jetstream.WorkQueuePolicy, // a job leaves the stream when a worker acks or terms it
+		Discard:    jetstream.DiscardNew,
+		MaxAge:     c.JobsMaxAge,
+		Duplicates: c.DuplicateWindow, // the job id is the Nats-Msg-Id
+		Storage:    c.Storage,
+		Replicas:   c.Replicas,
 	}, {
 		Name:        c.AuditStream(),
 		Description: "audit events: one terminal event per job, and ops events",
@@ -274,6 +300,7 @@ func (c TopologyConfig) consumers() []jetstream.ConsumerConfig {
 		lane(c.UrgentConsumer(), c.UrgentSubject(), c.laneSubjects(PriorityUrgent)),
 		lane(c.NormalConsumer(), c.NormalSubject(), c.laneSubjects(PriorityNormal)),
 		lane(c.CleanupConsumer(), c.CleanupSubject(), c.cleanupSubjects()),
+		lane(c.IntakeConsumer(), c.IntakeSubjects(), []string{c.IntakeSubjects()}),
 	}
 }
 

@@ -104,7 +104,7 @@ func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
 	js := provisionedJS(t, TopologyConfig{})
 	const day = 24 * time.Hour
 	streams := map[string]streamShape{
-		"GENESYS_JOBS": {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*", "genesys.jobs.normal", "genesys.jobs.normal.*", "genesys.jobs.reactivate", "genesys.jobs.reactivate.*", "genesys.jobs.cleanup", "genesys.jobs.cleanup.*"}, jetstream.WorkQueuePolicy,
+		"GENESYS_JOBS": {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*", "genesys.jobs.normal", "genesys.jobs.normal.*", "genesys.jobs.reactivate", "genesys.jobs.reactivate.*", "genesys.jobs.cleanup", "genesys.jobs.cleanup.*", "genesys.jobs.at.*.*"}, jetstream.WorkQueuePolicy,
 			jetstream.DiscardNew, -1, -1, 7 * day, day, false, false, jetstream.FileStorage, 1},
 		"GENESYS_AUDIT": {[]string{"genesys.audit.>"}, jetstream.LimitsPolicy,
 			jetstream.DiscardNew, -1, -1, 400 * day, day, true, true, jetstream.FileStorage, 1},
@@ -114,6 +114,9 @@ func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
 			"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.GENESYS_JOBS.*",
 			"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.GENESYS_JOBS.*",
 		}, jetstream.LimitsPolicy, jetstream.DiscardOld, -1, -1, 30 * day, 2 * time.Minute, false, false, jetstream.FileStorage, 1},
+		// Nothing is discarded by a limit: pending schedules stay until they fire.
+		"GENESYS_SCHEDULED": {[]string{"genesys.scheduled.at.*.*.*", "genesys.scheduled.due.*.*.*", "genesys.scheduled.canceled.*.*.*"},
+			jetstream.LimitsPolicy, jetstream.DiscardOld, -1, -1, 0, 2 * time.Minute, true, false, jetstream.FileStorage, 1},
 	}
 	for name, want := range streams {
 		if diff := cmp.Diff(want, shapeOf(t, js, name)); diff != "" {
@@ -124,6 +127,7 @@ func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
 		"workers-urgent":  {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
 		"workers-normal":  {[]string{"genesys.jobs.normal", "genesys.jobs.normal.*", "genesys.jobs.reactivate", "genesys.jobs.reactivate.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
 		"workers-cleanup": {[]string{"genesys.jobs.cleanup", "genesys.jobs.cleanup.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
+		"workers-at":      {[]string{"genesys.jobs.at.*.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
 	}
 	for name, want := range consumers {
 		if diff := cmp.Diff(want, consumerOf(t, js, "GENESYS_JOBS", name)); diff != "" {
@@ -161,8 +165,8 @@ func TestProvisionIsIdempotent(t *testing.T) {
 	for name := range js.StreamNames(t.Context()).Name() {
 		names = append(names, name)
 	}
-	if len(names) != 8 { // 4 streams, 4 buckets
-		t.Errorf("streams after two calls = %v, want 8", names)
+	if len(names) != 9 { // 5 streams, 4 buckets
+		t.Errorf("streams after two calls = %v, want 9", names)
 	}
 }
 
@@ -203,7 +207,7 @@ func TestProvisionAppliesAChangedConfig(t *testing.T) {
 	if got := shapeOf(t, js, "GENESYS_JOBS").MaxAge; got != 48*time.Hour {
 		t.Errorf("jobs MaxAge = %v, want 48h", got)
 	}
-	for _, name := range []string{"workers-urgent", "workers-normal", "workers-cleanup"} {
+	for _, name := range []string{"workers-urgent", "workers-normal", "workers-cleanup", "workers-at"} {
 		got := consumerOf(t, js, "GENESYS_JOBS", name)
 		if got.AckWait != 10*time.Second || got.MaxAckPending != 7 {
 			t.Errorf("%s: AckWait %v MaxAckPending %d, want 10s and 7", name, got.AckWait, got.MaxAckPending)
@@ -218,9 +222,10 @@ func TestProvisionDerivesNamesFromThePrefix(t *testing.T) {
 	t.Parallel()
 	js := provisionedJS(t, TopologyConfig{Names: Names{Prefix: "acme.genesys"}})
 	for stream, subjects := range map[string][]string{
-		"ACME_GENESYS_JOBS":  {"acme.genesys.jobs.urgent", "acme.genesys.jobs.urgent.*", "acme.genesys.jobs.normal", "acme.genesys.jobs.normal.*", "acme.genesys.jobs.reactivate", "acme.genesys.jobs.reactivate.*", "acme.genesys.jobs.cleanup", "acme.genesys.jobs.cleanup.*"},
-		"ACME_GENESYS_AUDIT": {"acme.genesys.audit.>"},
-		"ACME_GENESYS_DEAD":  {"acme.genesys.dead.>"},
+		"ACME_GENESYS_JOBS":      {"acme.genesys.jobs.urgent", "acme.genesys.jobs.urgent.*", "acme.genesys.jobs.normal", "acme.genesys.jobs.normal.*", "acme.genesys.jobs.reactivate", "acme.genesys.jobs.reactivate.*", "acme.genesys.jobs.cleanup", "acme.genesys.jobs.cleanup.*", "acme.genesys.jobs.at.*.*"},
+		"ACME_GENESYS_SCHEDULED": {"acme.genesys.scheduled.at.*.*.*", "acme.genesys.scheduled.due.*.*.*", "acme.genesys.scheduled.canceled.*.*.*"},
+		"ACME_GENESYS_AUDIT":     {"acme.genesys.audit.>"},
+		"ACME_GENESYS_DEAD":      {"acme.genesys.dead.>"},
 		"ACME_GENESYS_ADVISORIES": {"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ACME_GENESYS_JOBS.*",
 			"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.ACME_GENESYS_JOBS.*"},
 	} {

@@ -44,6 +44,9 @@ type EnqueueResult struct {
 	Stream string
 	// Sequence is the job's sequence in that stream.
 	Sequence uint64
+	// Scheduled is true when the job's not_before was later than now: it went to the intake
+	// subject ([Names.IntakeSubject]), and a worker schedules it for that time.
+	Scheduled bool
 }
 
 // Enqueue stores job in the jobs stream and waits for the stream's acknowledgement. It fills in
@@ -53,6 +56,9 @@ type EnqueueResult struct {
 // what [Decode] accepts; its Nats-Msg-Id is the job id, so that enqueueing the same job again
 // within the duplicate window stores nothing and reports Duplicate. A ctx without a deadline gets
 // [DefaultPublishTimeout].
+//
+// A job whose NotBefore is later than now goes to the intake subject instead of its lane and the
+// result says Scheduled; with a NotBefore in the past it runs now, as without one.
 func (p *Publisher) Enqueue(ctx context.Context, job Job) (EnqueueResult, error) {
 	if job.RequestedAt.IsZero() {
 		job.RequestedAt = p.nowFunc().UTC().Truncate(time.Millisecond)
@@ -75,7 +81,11 @@ func (p *Publisher) Enqueue(ctx context.Context, job Job) (EnqueueResult, error)
 	if _, err := Decode(data); err != nil {
 		return EnqueueResult{}, fmt.Errorf("jobs: enqueue %s: %w", job.ID, err)
 	}
-	msg := nats.NewMsg(p.names.SubjectFor(job))
+	subject, scheduled := p.names.SubjectFor(job), job.NotBefore.After(p.nowFunc())
+	if scheduled {
+		subject = p.names.IntakeSubject(job)
+	}
+	msg := nats.NewMsg(subject)
 	msg.Data = data
 	msg.Header.Set(jetstream.MsgIDHeader, job.MsgID())
 	msg.Header.Set("Content-Type", "application/json")
@@ -92,7 +102,7 @@ func (p *Publisher) Enqueue(ctx context.Context, job Job) (EnqueueResult, error)
 	if err != nil {
 		return EnqueueResult{}, fmt.Errorf("jobs: enqueue %s to %s in %s: %w", job.ID, msg.Subject, stream, err)
 	}
-	return EnqueueResult{Duplicate: ack.Duplicate, Stream: ack.Stream, Sequence: ack.Sequence}, nil
+	return EnqueueResult{Duplicate: ack.Duplicate, Stream: ack.Stream, Sequence: ack.Sequence, Scheduled: scheduled}, nil
 }
 
 // encodeJob renders job as compact JSON without HTML escaping, which other languages read as is.

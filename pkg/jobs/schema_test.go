@@ -178,6 +178,15 @@ func agreementRows() []agreementRow {
 		{"requested_at no zone", doc(set("requested_at", "2026-11-27T09:30:00")), false},
 		{"requested_at month 13", doc(set("requested_at", "2026-13-27T09:30:00Z")), false},
 		{"requested_at lower case", doc(set("requested_at", "2026-11-27t09:30:00z")), false},
+		{"not_before Z", doc(set("not_before", "2027-01-31T17:00:00Z")), true},
+		{"not_before offset and fraction", doc(set("not_before", "2027-01-31T17:00:00.5-05:00")), true},
+		{"not_before no zone", doc(set("not_before", "2027-01-31T17:00:00")), false},
+		{"not_before date only", doc(set("not_before", "2027-01-31")), false},
+		{"not_before number", doc(set("not_before", 1798736400)), false},
+		{"not_before empty", doc(set("not_before", "")), false},
+		{"not_before null", doc(set("not_before", nil)), false},
+		{"not_before on a reactivation", doc(func(m, _ map[string]any) { m["action"], m["not_before"] = "reactivate", "2027-01-31T17:00:00Z" }), true},
+		{"not_before on a cleanup", doc(func(m, u map[string]any) { cleanup("job-0")(m, u); m["not_before"] = "2027-01-31T17:00:00Z" }), false},
 		{"unknown member", doc(set("extra", 1)), false},
 		{"member name case", doc(func(m, _ map[string]any) { m["Ticket"] = "HR-1" }), false},
 		{"array", `[` + doc(nil) + `]`, false},
@@ -229,10 +238,12 @@ func TestSchemaPatternsMatchGo(t *testing.T) {
 		"requested_by": s.Properties["requested_by"].Pattern,
 		"ticket":       s.Properties["ticket"].Pattern,
 		"requested_at": s.Properties["requested_at"].Pattern,
+		"not_before":   s.Properties["not_before"].Pattern,
 	}
 	want := map[string]string{
 		"jobId": idPattern, "user.id": uuidPattern, "external_id": textPattern, "user_name": userNamePattern,
 		"reason": reasonPattern, "requested_by": textPattern, "ticket": textPattern, "requested_at": timePattern,
+		"not_before": timePattern,
 	}
 	for k, w := range want {
 		if got[k] != w {

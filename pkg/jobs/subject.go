@@ -35,8 +35,11 @@ func (n Names) CheckSubject(subject string, job Job) error {
 	if !ok {
 		return &subjectError{fmt.Sprintf("subject %q is not a jobs subject of prefix %q", clip(subject, 200), n.EffectivePrefix())}
 	}
+	rest, intake := isIntakeLane(rest)
 	lane, token, hasToken := strings.Cut(rest, ".")
 	switch {
+	case intake && (job.NotBefore.IsZero() || !hasToken || lane == laneCleanup):
+		return &subjectError{fmt.Sprintf("subject %q: only a job with not_before, naming its lane and user token, may arrive on %s.<lane>.<user token> (lane urgent, normal or reactivate)", clip(subject, 200), n.EffectivePrefix()+".jobs."+laneIntake)}
 	case lane != string(PriorityUrgent) && lane != string(PriorityNormal) && lane != laneReactivate && lane != laneCleanup:
 		return &subjectError{fmt.Sprintf("subject %q: unknown lane %q", clip(subject, 200), clip(lane, 64))}
 	case job.Action == ActionReactivate && lane != laneReactivate:
@@ -49,6 +52,22 @@ func (n Names) CheckSubject(subject string, job Job) error {
 		return &subjectError{fmt.Sprintf("only cleanup jobs may arrive on %s; this job's action is %q", clip(subject, 200), clip(string(job.Action), 32))}
 	case hasToken && token != UserToken(job.User):
 		return &subjectError{fmt.Sprintf("subject %s names user token %s, but the job's user %s has token %s", clip(subject, 200), clip(token, 64), clip(job.User.Key(), 300), UserToken(job.User))}
+	}
+	return nil
+}
+
+// CheckFired checks a job that arrived on the lane subject with a Nats-Scheduler header, the
+// mark of a copy fired by the scheduled stream (the server refuses that header from clients
+// outside a purge, and the jobs stream does not allow schedules): the header must name the pending
+// schedule of this job on this lane and user token, the one a worker stored. A copy that arrived
+// otherwise (forged into another lane, or with another job's body) is an [ErrWrongSubject].
+// Call it after [Names.CheckSubject].
+func (n Names) CheckFired(subject, scheduler string, job Job) error {
+	rest, _ := strings.CutPrefix(subject, n.EffectivePrefix()+".jobs.")
+	lane, token, hasToken := strings.Cut(rest, ".")
+	if !hasToken || scheduler != n.scheduleSubjectAt(lane, token, job.ID) {
+		return &subjectError{fmt.Sprintf("a scheduled copy on %s names schedule %q, not that of job %s on this lane and user token (%s)",
+			clip(subject, 200), clip(scheduler, 200), clip(job.ID, 128), n.scheduleSubjectAt(lane, token, job.ID))}
 	}
 	return nil
 }

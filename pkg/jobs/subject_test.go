@@ -19,6 +19,10 @@ func TestCheckSubject(t *testing.T) {
 	react := deact
 	react.Action = jobs.ActionReactivate
 	clean := deact.CleanupJob(time.Time{})
+	later := deact
+	later.NotBefore = time.Date(2027, 1, 31, 17, 0, 0, 0, time.UTC)
+	laterR := later
+	laterR.Action = jobs.ActionReactivate
 	tok := jobs.UserToken(deact.User)
 	other := jobs.UserToken(jobs.UserRef{UserName: "someone@example.com"})
 	n := jobs.Names{}
@@ -44,6 +48,16 @@ func TestCheckSubject(t *testing.T) {
 		{"genesys.jobs.cleanup." + tok, deact, false},    // a deactivation on the workers' cleanup lane
 		{"genesys.jobs.cleanup." + tok, react, false},    // a reactivation there
 		{"genesys.jobs.cleanup." + other, clean, false},
+		{n.IntakeSubject(later), later, true},
+		{n.IntakeSubject(laterR), laterR, true},
+		{"genesys.jobs.at.urgent." + tok, later, true},
+		{n.IntakeSubject(deact), deact, false},            // no not_before
+		{"genesys.jobs.at.normal", later, false},          // no user token
+		{"genesys.jobs.at.normal." + other, later, false}, // another user's token
+		{"genesys.jobs.at.reactivate." + tok, later, false},
+		{"genesys.jobs.at.normal." + tok, laterR, false},
+		{"genesys.jobs.at.cleanup." + tok, later, false},
+		{n.SubjectFor(later), later, true}, // on its lane: the worker schedules it (or it fired)
 		{"acme.jobs.normal", deact, false},
 		{"genesys.jobs.later", deact, false},
 	} {
@@ -127,6 +141,62 @@ func TestCleanupJob(t *testing.T) {
 		edit(&j)
 		if err := j.Validate(); !errors.Is(err, jobs.ErrInvalidJob) {
 			t.Errorf("%s: Validate = %v, want invalid", name, err)
+		}
+	}
+}
+
+func TestCheckFired(t *testing.T) {
+	t.Parallel()
+	const uid = "0b5c3f2e-9a1d-4e6f-8b7a-1c2d3e4f5a6b"
+	j := jobs.Job{ID: "hr.1", Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: uid}, Priority: jobs.PriorityNormal}
+	other := j
+	other.ID = "hr.2"
+	n := jobs.Names{}
+	tok := jobs.UserToken(j.User)
+	for _, tt := range []struct {
+		subject, scheduler string
+		ok                 bool
+	}{
+		{n.SubjectFor(j), n.ScheduleSubject(j), true},
+		{n.SubjectFor(j), n.ScheduleSubject(other), false},                           // another job's schedule
+		{n.SubjectFor(j), n.DueSubject(j), false},                                    // not a schedule subject
+		{"genesys.jobs.normal", n.ScheduleSubject(j), false},                         // no user token
+		{"genesys.jobs.urgent." + tok, n.ScheduleSubject(j), false},                  // fired into another lane
+		{"genesys.jobs.reactivate." + tok, n.ScheduleSubject(j), false},              // or the operators' lane
+		{n.SubjectFor(j), "", false},                                                 // forged empty
+		{n.SubjectFor(j), strings.Replace(n.ScheduleSubject(j), tok, "x", 1), false}, // another token
+	} {
+		err := n.CheckFired(tt.subject, tt.scheduler, j)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckFired(%s, %s) = %v, want ok %t", tt.subject, tt.scheduler, err, tt.ok)
+		}
+		if err != nil && !errors.Is(err, jobs.ErrWrongSubject) {
+			t.Errorf("CheckFired error %v does not match ErrWrongSubject", err)
+		}
+	}
+}
+
+func TestScheduledNames(t *testing.T) {
+	t.Parallel()
+	const uid = "0b5c3f2e-9a1d-4e6f-8b7a-1c2d3e4f5a6b"
+	j := jobs.Job{ID: "hr.2027.1", Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: uid}, Priority: jobs.PriorityUrgent}
+	n := jobs.Names{Prefix: "acme.prod"}
+	tok, idt := jobs.UserToken(j.User), jobs.IDToken(j.ID)
+	if len(idt) != 32 || strings.ContainsAny(idt, ".*> ") {
+		t.Errorf("IDToken = %q, want 32 hex digits", idt)
+	}
+	for _, tc := range []struct{ got, want string }{
+		{n.IntakeSubject(j), "acme.prod.jobs.at.urgent." + tok},
+		{n.IntakeSubjects(), "acme.prod.jobs.at.*.*"},
+		{n.ScheduledStream(), "ACME_PROD_SCHEDULED"},
+		{n.ScheduleSubject(j), "acme.prod.scheduled.at.urgent." + tok + "." + idt},
+		{n.DueSubject(j), "acme.prod.scheduled.due.urgent." + tok + "." + idt},
+		{n.CanceledSubject(j), "acme.prod.scheduled.canceled.urgent." + tok + "." + idt},
+		{n.ScheduledIDFilter(j.ID), "acme.prod.scheduled.*.*.*." + idt},
+		{n.IntakeConsumer(), "workers-at"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
 	}
 }

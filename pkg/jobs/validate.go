@@ -150,6 +150,9 @@ func (p *problems) checkCleanup(j Job) {
 	if j.DryRun {
 		p.add("dry_run", "a cleanup job is never a dry run")
 	}
+	if !j.NotBefore.IsZero() {
+		p.add("not_before", "a cleanup job runs when its deactivation ends, never at a time of its own")
+	}
 }
 
 // isCleanupReplay reports whether j is an operator's replay of a dead-lettered cleanup job

@@ -163,8 +163,18 @@ func (v *verifier) checkStream(want, have jetstream.StreamConfig) {
 			v.addf("%s allows per-message TTLs (want none)", n)
 		}
 	}
-	if have.Mirror != nil || len(have.Sources) > 0 {
-		v.addf("%s has a mirror or sources (want none)", n)
+	if have.Mirror != nil {
+		v.addf("%s has a mirror (want none)", n)
+	}
+	if !sameSources(have.Sources, want.Sources) {
+		v.addf("%s sources %s (want %s)", n, describeSources(have.Sources), describeSources(want.Sources))
+	}
+	if want.AllowMsgSchedules && (!have.AllowMsgSchedules || !have.AllowMsgTTL || have.DenyPurge) {
+		v.addf("%s message schedules %t, per-message TTLs %t, deny purge %t (want true, true, false)", n,
+			have.AllowMsgSchedules, have.AllowMsgTTL, have.DenyPurge)
+	}
+	if !want.AllowMsgSchedules && have.AllowMsgSchedules {
+		v.addf("%s allows message schedules (want none)", n)
 	}
 	if have.Sealed {
 		v.addf("%s is sealed", n)
@@ -264,6 +274,38 @@ func (v *verifier) checkConsumer(want, have jetstream.ConsumerConfig) {
 	if len(have.BackOff) > 0 {
 		v.addf("%s has a redelivery back-off %v (want none)", n, have.BackOff)
 	}
+}
+
+// sameSources reports whether two streams' sources are the same streams with the same filters
+// and transforms (a start sequence or time, set by the server or an operator, does not matter).
+func sameSources(a, b []*jetstream.StreamSource) bool {
+	return slices.Equal(sourceKeys(a), sourceKeys(b))
+}
+
+func sourceKeys(ss []*jetstream.StreamSource) []string {
+	var keys []string
+	for _, s := range ss {
+		k := s.Name
+		if s.FilterSubject != "" {
+			k += " filter " + s.FilterSubject
+		}
+		for _, t := range s.SubjectTransforms {
+			k += " " + t.Source + " → " + t.Destination
+		}
+		if s.External != nil {
+			k += " external " + s.External.APIPrefix
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func describeSources(ss []*jetstream.StreamSource) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%q", sourceKeys(ss))
 }
 
 func sameSet(a, b []string) bool {

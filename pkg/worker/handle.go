@@ -111,6 +111,9 @@ func (r *Run) run(ctx context.Context) {
 		r.reject(ctx, job, err)
 		return
 	}
+	if !r.checkScheduled(ctx, job) {
+		return
+	}
 	r.job = job
 	r.log = r.log.With(zap.String("job_id", job.ID), zap.String("user", job.User.Key()))
 	// The two reads that decide whether the job may start go out together:

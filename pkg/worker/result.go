@@ -32,6 +32,7 @@ func (r *Run) record(outcome audit.Outcome, errText string, now time.Time) audit
 		CleanupOf:   j.CleanupOf,
 		DryRun:      j.DryRun,
 		Forced:      j.Force,
+		NotBefore:   j.NotBefore,
 		Findings:    s.Findings,
 		Attempts:    attemptsMade(outcome, r.st.Attempts),
 		Error:       errText,

@@ -93,6 +93,10 @@ type Config struct {
 	// created: OAuthClientsReport records them, OAuthClientsDisable also disables each. Defaults
 	// to OAuthClientsReport.
 	OAuthClientPolicy string
+	// ScheduledKeep must equal the topology's ScheduledKeep: how long the scheduled stream keeps
+	// the fired copy of a scheduled job, which makes a later job with its id a duplicate.
+	// Defaults to 400 days.
+	ScheduledKeep time.Duration
 	// Plan returns the steps the worker runs for a job, nil for a job it does not support (which
 	// ends rejected). For tests that add a step of their own. Defaults to Config.DefaultPlan.
 	Plan func(job jobs.Job) []Step
@@ -162,6 +166,8 @@ type Worker struct {
 	urgent  jetstream.Consumer
 	normal  jetstream.Consumer
 	cleanup jetstream.Consumer // taken only when urgent and normal are empty
+	intake  jetstream.Consumer // jobs for a later time, to schedule (intakeLoop)
+	sched   *jobs.Scheduler
 	status  *jobs.StatusStore
 	dead    *jobs.DeadLetters
 	events  *audit.Publisher
@@ -210,6 +216,14 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: open consumer %s (provision the topology again): %w", n.CleanupConsumer(), err)
 	}
+	intake, err := js.Consumer(ctx, n.JobsStream(), n.IntakeConsumer())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: open consumer %s (provision the topology again): %w", n.IntakeConsumer(), err)
+	}
+	sched, err := jobs.NewScheduler(js, n, cfg.ScheduledKeep)
+	if err != nil {
+		return nil, err
+	}
 	status, err := jobs.NewStatusStore(ctx, js, n)
 	if err != nil {
 		return nil, err
@@ -232,7 +246,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	}
 	w := &Worker{
 		maxDeliver: lanesMaxDeliver(urgent, normal, cleanup),
-		cfg:        cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal, cleanup: cleanup,
+		cfg:        cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal, cleanup: cleanup, intake: intake, sched: sched,
 		status: status, dead: jobs.NewDeadLetters(js, n), events: events, jobs: jobsStream, audits: audits, locks: locks, now: time.Now,
 	}
 	w.pause, w.stopping = newFleetPause(w), make(chan struct{})
@@ -298,6 +312,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { w.pause.probeLoop(ctx) })
 	wg.Go(func() { w.urgentReserve(ctx, workCtx, &wg) })
+	wg.Go(func() { w.intakeLoop(ctx, workCtx) })
 	sem := make(chan struct{}, w.cfg.Concurrency)
 	for {
 		select {
