@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -100,7 +101,7 @@ func TestUserEventsValidateAgainstSchema(t *testing.T) {
 		"by user name": {UserName: "jane@example.com"}, "nothing known": {},
 	}
 	for _, o := range Outcomes {
-		for _, act := range []Activity{0, ActivityDisable, ActivityEnable, ActivityOther} {
+		for _, act := range []Activity{0, ActivityDisable, ActivityEnable, ActivityDelete, ActivityOther} {
 			for name, target := range targets {
 				r := Record{JobID: "job-" + string(o), Outcome: o, Activity: act, Time: testTime, User: target, Error: "boom\x00\n", CleanupOf: "job-0"}
 				ev, err := Origin{}.UserEvent(r)
@@ -131,8 +132,11 @@ func checkOCSF(t *testing.T, b []byte, r Record) {
 	switch {
 	case r.Activity == ActivityEnable || r.Activity == 0 && r.Outcome == OutcomeReactivated:
 		wantAct = 2
-	case r.Activity == ActivityOther || r.Activity == 0 && (r.Outcome == OutcomeCleanedUp || r.Outcome == OutcomeCleanupSkipped):
+	case r.Activity == ActivityOther || r.Activity == 0 && slices.Contains([]Outcome{OutcomeCleanedUp, OutcomeCleanupSkipped,
+		OutcomeCanceled, OutcomeCancelDone, OutcomeDeleteSkipped}, r.Outcome):
 		wantAct = 99
+	case r.Activity == ActivityDelete || r.Activity == 0 && (r.Outcome == OutcomeDeleted || r.Outcome == OutcomeHeld):
+		wantAct = 6
 	}
 	want := map[string]any{
 		"activity_id": float64(wantAct), "type_uid": float64(300100 + wantAct), "class_uid": float64(3001),
@@ -180,7 +184,7 @@ func TestUserEventErrors(t *testing.T) {
 	}{
 		{"no job id", func(r *Record) { r.JobID = "" }, "audit: record has no job id"},
 		{"bad outcome", func(r *Record) { r.Outcome = "gone" }, `audit: unknown outcome "gone"`},
-		{"bad activity", func(r *Record) { r.Activity = 6 }, "audit: unknown activity 6"},
+		{"bad activity", func(r *Record) { r.Activity = 7 }, "audit: unknown activity 7"},
 		{"no time", func(r *Record) { r.Time = time.Time{} }, "audit: event time is zero"},
 	}
 	for _, tt := range tests {

@@ -33,13 +33,28 @@ const (
 	// OutcomeCleanupSkipped: a cleanup job found the user active again (reactivated since the
 	// deactivation) and changed nothing. Routine, not a dead letter.
 	OutcomeCleanupSkipped Outcome = "cleanup_skipped"
+	// OutcomeCanceled: a scheduled job was canceled before it ran (by an operator, a cancel job
+	// or a reactivation); Genesys was not called. The event names who canceled it.
+	OutcomeCanceled Outcome = "canceled"
+	// OutcomeCancelDone: a cancel job ran; the event lists the scheduled jobs of the user it
+	// canceled (possibly none).
+	OutcomeCancelDone Outcome = "cancel_done"
+	// OutcomeDeleted: a delete job deleted the (inactive) Genesys user.
+	OutcomeDeleted Outcome = "deleted"
+	// OutcomeDeleteSkipped: a delete job found the user active again, or already deleted; nothing
+	// was changed.
+	OutcomeDeleteSkipped Outcome = "delete_skipped"
+	// OutcomeHeld: a delete job found the user under a legal hold; nothing was deleted, and the
+	// job is dead-lettered for review.
+	OutcomeHeld Outcome = "held"
 )
 
 // Outcomes lists every outcome, in the order of the documentation table.
 var Outcomes = []Outcome{
 	OutcomeDeactivated, OutcomeAlreadyInactive, OutcomeNotFound, OutcomeDryRun, OutcomeReactivated,
 	OutcomeProtected, OutcomeRejected, OutcomeConflict, OutcomeExhausted, OutcomeDropped,
-	OutcomeCleanedUp, OutcomeCleanupSkipped,
+	OutcomeCleanedUp, OutcomeCleanupSkipped, OutcomeCanceled, OutcomeCancelDone,
+	OutcomeDeleted, OutcomeDeleteSkipped, OutcomeHeld,
 }
 
 // OCSF status_id and severity_id values used here.
@@ -74,6 +89,11 @@ var outcomes = map[Outcome]outcomeInfo{
 	OutcomeDropped:         {StatusFailure, SeverityMedium, true, "dropped by an operator while the mass-deactivation guard held it; user may still be active"},
 	OutcomeCleanedUp:       {StatusSuccess, SeverityInformational, false, "follow-up cleanup of a deactivated Genesys Cloud user done"},
 	OutcomeCleanupSkipped:  {StatusOther, SeverityInformational, false, "follow-up cleanup skipped: the Genesys Cloud user is active again; nothing was changed"},
+	OutcomeCanceled:        {StatusOther, SeverityInformational, false, "scheduled job canceled before it ran; Genesys Cloud was not changed"},
+	OutcomeCancelDone:      {StatusSuccess, SeverityInformational, false, "pending scheduled jobs of the user canceled"},
+	OutcomeDeleted:         {StatusSuccess, SeverityInformational, false, "Genesys Cloud user deleted"},
+	OutcomeDeleteSkipped:   {StatusOther, SeverityInformational, false, "delete skipped: the Genesys Cloud user is active again or already deleted; nothing was changed"},
+	OutcomeHeld:            {StatusFailure, SeverityMedium, true, "user is under a legal hold; Genesys Cloud user not deleted"},
 }
 
 // Valid reports whether o is one of the outcomes above.

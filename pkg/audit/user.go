@@ -25,6 +25,9 @@ const (
 	ActivityEnable Activity = 2
 	// ActivityDisable (type_uid 300105) is the activity of deactivate jobs.
 	ActivityDisable Activity = 5
+	// ActivityDelete (type_uid 300106) is the activity of delete jobs (and of a delete a legal
+	// hold refused).
+	ActivityDelete Activity = 6
 	// ActivityOther (type_uid 300199) is the activity of cleanup jobs: the account was disabled
 	// by the deactivation's own event; removing queue memberships, a station or forwarding is
 	// none of the class's activities, and a second Disable would count each leaver twice.
@@ -145,7 +148,7 @@ type Unmapped struct {
 	Truncated  bool    `json:"truncated,omitempty"` // some field was clipped to fit the size limit
 }
 
-var activityNames = map[Activity]string{ActivityEnable: "Enable", ActivityDisable: "Disable", ActivityOther: "Other"}
+var activityNames = map[Activity]string{ActivityEnable: "Enable", ActivityDisable: "Disable", ActivityDelete: "Delete", ActivityOther: "Other"}
 
 // Limits applied by UserEvent.
 const (
@@ -175,7 +178,9 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 		switch r.Outcome {
 		case OutcomeReactivated:
 			act = ActivityEnable
-		case OutcomeCleanedUp, OutcomeCleanupSkipped:
+		case OutcomeDeleted, OutcomeHeld:
+			act = ActivityDelete
+		case OutcomeCleanedUp, OutcomeCleanupSkipped, OutcomeCanceled, OutcomeCancelDone, OutcomeDeleteSkipped:
 			act = ActivityOther
 		default:
 			act = ActivityDisable

@@ -89,7 +89,7 @@ func TestDecodeSizeLimitIsInclusive(t *testing.T) {
 
 func TestDecodeReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	data := `{"version":1,"id":"a..b","action":"delete","user":{"id":"../tokens/me","email":"x"},
+	data := `{"version":1,"id":"a..b","action":"purge","user":{"id":"../tokens/me","email":"x"},
 		"requested_by":"","dry_run":"yes","priority":null,"ticket":"HR\n1","reason":7,
 		"replay_of":"r","replay_of":"r","requested_at":"now","Extra\n.field":1}`
 	_, err := Decode([]byte(data))
@@ -107,7 +107,7 @@ func TestDecodeReportsEveryProblem(t *testing.T) {
 		{"requested_at", "must be an RFC 3339 date-time with an offset, such as 2026-11-27T09:30:00Z"},
 		{`"Extra\n.field"`, "unknown member"},
 		{"id", "must contain only A-Z a-z 0-9 '-' '_' and single dots between them"},
-		{"action", `must be "deactivate", "reactivate" or "cleanup"`},
+		{"action", `must be "deactivate", "reactivate", "cleanup", "cancel" or "delete"`},
 		{"user.id", "must be a UUID (8-4-4-4-12 hex digits)"},
 		{"ticket", "must not contain control characters or U+FFFD"},
 	}

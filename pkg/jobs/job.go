@@ -35,6 +35,14 @@ const (
 	// [CleanupID] of the deactivation's ([Job.CleanupOf]) and it travels on its own lane,
 	// <prefix>.jobs.cleanup, which only workers may publish on.
 	ActionCleanup Action = "cleanup"
+	// ActionCancel cancels the user's pending scheduled deactivations and deletes (issue 16): the
+	// canceled jobs end "canceled", the cancel job "cancel_done". It travels on the urgent or normal
+	// lane, like a deactivation, and never carries not_before.
+	ActionCancel Action = "cancel"
+	// ActionDelete deletes an inactive Genesys user (issue 16): published by operators, or
+	// scheduled by a worker a grace period after a deactivation (--delete-after), on its own
+	// lane, <prefix>.jobs.delete, which producers may not publish on. A legal hold blocks it.
+	ActionDelete Action = "delete"
 )
 
 // Priority selects the lane a job travels in: urgent jobs never wait behind normal ones. It is

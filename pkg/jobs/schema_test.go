@@ -104,7 +104,7 @@ func agreementRows() []agreementRow {
 		{"id non-ASCII", doc(set("id", "jöb")), false},
 		{"action reactivate", doc(set("action", "reactivate")), true},
 		{"action missing", doc(del("action")), false},
-		{"action unknown", doc(set("action", "delete")), false},
+		{"action unknown", doc(set("action", "purge")), false},
 		{"cleanup", doc(cleanup("job-0")), true},
 		{"cleanup of a long id", doc(cleanup(r("a", 128))), true},
 		{"cleanup without cleanup_of", doc(func(m, u map[string]any) { cleanup("job-0")(m, u); delete(m, "cleanup_of") }), false},

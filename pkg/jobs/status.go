@@ -21,6 +21,9 @@ const (
 	StateRunning State = "running"
 	// StateDone: the job has its terminal outcome and audit event.
 	StateDone State = "done"
+	// StateScheduled: a worker stored the job as a message schedule; it waits for its not_before
+	// (Status.NotBefore).
+	StateScheduled State = "scheduled"
 )
 
 // Status is the record a worker keeps of a job in the status bucket, under

@@ -110,10 +110,12 @@ func (j Job) Validate() error {
 	case ActionDeactivate, ActionReactivate:
 	case ActionCleanup:
 		p.checkCleanup(j)
+	case ActionCancel:
+	case ActionDelete:
 	case "":
 		p.add("action", "required")
 	default:
-		p.add("action", `must be "deactivate", "reactivate" or "cleanup"`)
+		p.add("action", `must be "deactivate", "reactivate", "cleanup", "cancel" or "delete"`)
 	}
 	if IsReservedID(j.ID) && j.Action != ActionCleanup {
 		p.add("id", "must not start with '_': that namespace is reserved for the worker's stand-in ids")
