@@ -25,6 +25,7 @@
 //	DELETE /api/v2/tokens/{userId}                        204, clears the user's tokens
 //	DELETE /api/v2/tokens/me                              200, revokes the calling token
 //	GET    /api/v2/users/{id}                             platform User (state active|inactive; ?state=deleted)
+//	DELETE /api/v2/users/{id}                             200 empty, the same soft delete as SCIM's
 //	GET    /api/v2/users/{id}/roles                       UserAuthorization
 //	GET    /api/v2/authorization/subjects/{id}            AuthzSubject, one grant per role and division
 //	POST   /api/v2/authorization/subjects/{id}/bulkremove 204
@@ -64,7 +65,7 @@
 //
 // Paths are lower-case only, as documented (case-insensitivity is unconfirmed). An unknown
 // /api path answers 404 and a known path with another method 405, both as platform ErrorBody.
-// Not simulated: SCIM PUT and groups, PATCH and DELETE /api/v2/users/{id}, user listings, queue members who have not joined (every membership is joined),
+// Not simulated: SCIM PUT and groups, PATCH /api/v2/users/{id} (restore), user listings, queue members who have not joined (every membership is joined),
 // PUT /api/v2/authorization/roles/{roleId}/users/remove.
 //
 // # Authentication and permissions
@@ -82,7 +83,7 @@
 // token, or one of a disabled client, 401 bad.credentials; an expired one 401
 // credentials.expired. Each route requires any of its permissions (Client.Permissions, nil for
 // all), else 403 missing.any.permissions listing them: SCIM PATCH any of the fact sheet's list
-// (3.5), SCIM DELETE directory:user:delete, DELETE /tokens/{userId} oauth:token:delete,
+// (3.5), SCIM DELETE and DELETE /api/v2/users/{id} directory:user:delete, DELETE /tokens/{userId} oauth:token:delete,
 // roles and subjects reads authorization:grant:view, bulkremove authorization:grant:delete, bulkadd authorization:grant:add.
 // SCIM GETs need no permission. The contact-center routes require the SDK's lists: queue
 // members GET any of routing:queue:view|edit|readonly and routing:queueMember:manage, DELETE and

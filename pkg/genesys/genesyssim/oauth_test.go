@@ -171,6 +171,7 @@ func TestPermissions(t *testing.T) {
 	tests := []struct{ method, path, perms string }{
 		{"PATCH", scimUsers + "/" + id, strings.Join(patchPerms, ", ")},
 		{"DELETE", scimUsers + "/" + id, "directory:user:delete"},
+		{"DELETE", "/api/v2/users/" + id, "directory:user:delete"},
 		{"DELETE", "/api/v2/tokens/" + id, "oauth:token:delete"},
 		{"GET", "/api/v2/users/" + id + "/roles", "authorization:grant:view"},
 		{"GET", "/api/v2/authorization/subjects/" + id, "authorization:grant:view"},

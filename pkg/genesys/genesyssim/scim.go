@@ -121,9 +121,30 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *cal
 	if s.refuseVersion(w, r, c, u) {
 		return
 	}
+	s.softDelete(u)
+	w.WriteHeader(s.cfg.ScimDeleteStatus)
+}
+
+// handleDeletePlatformUser is DELETE /api/v2/users/{id} (genesys-api.md, users API): the same
+// soft delete as SCIM's, answered 200 with an empty body; it takes no version. An unknown or
+// deleted user gets 404.
+func (s *Server) handleDeletePlatformUser(w http.ResponseWriter, r *http.Request, c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.org.live(c.userID)
+	if !ok {
+		s.notFound(w, c, false)
+		return
+	}
+	s.softDelete(u)
+	w.WriteHeader(http.StatusOK)
+}
+
+// softDelete puts u in the state "deleted": hidden from SCIM reads and lists, and from the platform
+// read unless it asks for ?state=deleted; its roles and tokens go with it.
+func (s *Server) softDelete(u *User) {
 	u.Deleted, u.Active, u.Grants, u.Tokens = true, false, nil, 0
 	s.touch(u)
-	w.WriteHeader(s.cfg.ScimDeleteStatus)
 }
 
 // refuseVersion answers a version conflict, from If-Match or the conflict fault, and says so.

@@ -195,3 +195,23 @@ func listTotal(t *testing.T, ts *TestServer, token, query string) int {
 	}
 	return body.TotalResults
 }
+
+func TestDeletePlatformUser(t *testing.T) {
+	t.Parallel()
+	ts, token := setup(t, Config{Users: 4})
+	u := seeded(t, ts)[0]
+	r := do(t, ts, "DELETE", "/api/v2/users/"+u.ID, token, "")
+	if r.status != http.StatusOK || len(r.body) != 0 {
+		t.Fatalf("DELETE: status %d body %q, want 200 empty", r.status, r.body)
+	}
+	if !ts.Deleted(u.ID) || ts.Deleted(seeded(t, ts)[1].ID) {
+		t.Errorf("Deleted = %t for the deleted user, %t for the other", ts.Deleted(u.ID), ts.Deleted(seeded(t, ts)[1].ID))
+	}
+	wantStatus(t, do(t, ts, "GET", scimUsers+"/"+u.ID, token, ""), http.StatusNotFound)
+	wantStatus(t, do(t, ts, "GET", "/api/v2/users/"+u.ID, token, ""), http.StatusNotFound)
+	wantStatus(t, do(t, ts, "GET", "/api/v2/users/"+u.ID+"?state=deleted", token, ""), http.StatusOK)
+	wantStatus(t, do(t, ts, "DELETE", "/api/v2/users/"+u.ID, token, ""), http.StatusNotFound)
+	if n := listTotal(t, ts, token, "filter="+url.QueryEscape(`id eq "`+u.ID+`" and active eq false`)); n != 0 {
+		t.Errorf("deleted user listed among the inactive: totalResults %d", n)
+	}
+}

@@ -106,6 +106,7 @@ func (s *Server) routes() {
 		{"DELETE /api/v2/tokens/me", nil, s.handleDeleteMyToken},
 		{"DELETE /api/v2/tokens/{userId}", []string{"oauth:token:delete"}, s.handleDeleteTokens},
 		{"GET /api/v2/users/{id}", nil, s.handleGetPlatformUser},
+		{"DELETE /api/v2/users/{id}", []string{"directory:user:delete"}, s.handleDeletePlatformUser},
 		{"GET /api/v2/users/{id}/roles", []string{"authorization:grant:view"}, s.handleUserRoles},
 		{"GET /api/v2/users/{id}/queues", []string{"routing:queue:view"}, s.handleUserQueues},
 		{"GET /api/v2/authorization/subjects/{id}", []string{"authorization:grant:view"}, s.handleSubject},

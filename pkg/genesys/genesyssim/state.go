@@ -53,6 +53,15 @@ func (s *Server) User(id string) (User, bool) {
 	return u.clone(), true
 }
 
+// Deleted reports whether the user id exists and is in the state "deleted" (soft-deleted by
+// either DELETE).
+func (s *Server) Deleted(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.org.users[id]
+	return ok && u.Deleted
+}
+
 // Users returns copies of all users in creation order, deleted users included.
 func (s *Server) Users() []User {
 	s.mu.Lock()
