@@ -42,6 +42,8 @@ type opts struct {
 
 	// Reactivations: the guard commands act on the reactivation guard (--reactivations).
 	Reactivations bool
+	// Deletes: the guard commands act on the delete guard (--deletes).
+	Deletes bool
 }
 
 // newFlagSet returns cmd's flag set with the common flags and cmd's own, bound to o.

@@ -117,6 +117,7 @@ func noArgs(args []string) error {
 // reactivationsFlag selects the reactivation guard instead of the mass-deactivation guard.
 func reactivationsFlag(fs *flag.FlagSet, o *opts) {
 	fs.BoolVar(&o.Reactivations, "reactivations", false, "act on the reactivation guard (which holds reactivations past --guard-reactivate-limit) instead of the mass-deactivation guard")
+	fs.BoolVar(&o.Deletes, "deletes", false, "act on the delete guard (which holds the delete lane past --guard-delete-limit) instead of the mass-deactivation guard")
 }
 
 // guard opens the deployment's guard, or its reactivation guard. The limits
@@ -124,8 +125,13 @@ func reactivationsFlag(fs *flag.FlagSet, o *opts) {
 // reads and decides.
 func (s *session) guard(ctx context.Context, o *opts) (*jobs.Guard, error) {
 	var cfg jobs.GuardConfig
-	if o.Reactivations {
+	switch {
+	case o.Reactivations && o.Deletes:
+		return nil, errors.New("--reactivations and --deletes name two guards: choose one")
+	case o.Reactivations:
 		cfg.Key = jobs.ReactivateGuardKey
+	case o.Deletes:
+		cfg.Key = jobs.DeleteGuardKey
 	}
 	return jobs.NewGuard(ctx, s.js, s.names, cfg, audit.Origin{})
 }
@@ -160,7 +166,9 @@ func (s *session) printGuard(st jobs.GuardState, o *opts) {
 	if st.UrgentHeld {
 		held = append(held, "urgent")
 	}
-	if o.Reactivations {
+	if o.Deletes {
+		fmt.Fprintf(s.stdout, "delete guard: limit %d per %s; %d deletes in the window; held: %t\n", st.Limit, st.Window, all, st.Held)
+	} else if o.Reactivations {
 		fmt.Fprintf(s.stdout, "reactivation guard: limit %d per %s; %d reactivations in the window; held: %t\n", st.Limit, st.Window, all, st.Held)
 	} else {
 		fmt.Fprintf(s.stdout, "limit %d (urgent %d) per %s; %d deactivations in the window (%d urgent); held: %s\n",

@@ -136,7 +136,7 @@ func (d *decoder) job(ms []member) Job {
 	strs := map[string]*string{
 		"id": &j.ID, "action": (*string)(&j.Action), "reason": &j.Reason, "requested_by": &j.RequestedBy,
 		"ticket": &j.Ticket, "priority": (*string)(&j.Priority), "replay_of": &j.ReplayOf,
-		"cleanup_of": &j.CleanupOf,
+		"cleanup_of": &j.CleanupOf, "delete_of": &j.DeleteOf,
 	}
 	seen := map[string]bool{}
 	for _, m := range ms {

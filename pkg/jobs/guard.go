@@ -120,6 +120,13 @@ const defaultGuardKey = "state"
 // deactivations are never held by it, and no lane is paused.
 const ReactivateGuardKey = "reactivate"
 
+// DeleteGuardKey is the key of the delete guard in the guard bucket (issue 16): deletes are
+// counted apart from deactivations, under their own limit and window, so that a layoff day's
+// deactivations leave room for the deletes that fall due and a run of deletes never holds the
+// deactivations. When it trips it holds the delete lane alone (its consumer is paused) until an
+// operator resumes it, raises its limit or drops the held deletes (genesysctl guard ... --deletes).
+const DeleteGuardKey = "delete"
+
 // Guard is the fleet-wide mass-deactivation guard on the guard bucket. Safe
 // for concurrent use.
 type Guard struct {

@@ -51,16 +51,23 @@ func (g *Guard) SyncLanes(ctx context.Context) error {
 }
 
 // laneHold is the lane hold st asks for; nil when it holds no lane. The normal lane's hold also
-// holds the cleanup lane: while an operator looks at a mass deactivation that may be a mistake,
-// the cleanups of the users it reached (queues, stations, forwarding: more to give back) wait
-// too. An urgent-only hold leaves them: they would run only when the normal lane is empty anyway.
+// holds the cleanup and delete lanes: while an operator looks at a mass deactivation that may be a
+// mistake, the cleanups of the users it reached (queues, stations, forwarding: more to give back)
+// and any delete wait too. The delete guard holds the delete lane alone. An urgent-only hold leaves them: they would run only when the normal lane is empty anyway.
 func (g *Guard) laneHold(st GuardState) *LaneHold {
 	var held []string
+	if g.cfg.Key == DeleteGuardKey {
+		if !st.Held {
+			return nil
+		}
+		return &LaneHold{Lanes: []string{LaneDelete}, Reason: "the delete guard (" + g.cfg.Key + ") holds the delete lane for an operator",
+			By: "guard", Since: cmpTime(st.HeldSince, g.now())}
+	}
 	if st.UrgentHeld {
 		held = append(held, LaneUrgent)
 	}
 	if st.Held {
-		held = append(held, LaneNormal, LaneCleanup)
+		held = append(held, LaneNormal, LaneCleanup, LaneDelete)
 	}
 	if len(held) == 0 {
 		return nil
@@ -75,8 +82,8 @@ func sameHold(a, b GuardState) bool {
 	return a.Held == b.Held && a.UrgentHeld == b.UrgentHeld && a.HeldSince.Equal(b.HeldSince)
 }
 
-// ownsLanes: only the mass-deactivation guard holds the lanes.
-func (g *Guard) ownsLanes() bool { return g.cfg.Key == defaultGuardKey }
+// ownsLanes: only the mass-deactivation guard and the delete guard hold lanes.
+func (g *Guard) ownsLanes() bool { return g.cfg.Key == defaultGuardKey || g.cfg.Key == DeleteGuardKey }
 
 // holdName is this guard's name among the lanes' holds.
 func (g *Guard) holdName() string { return "guard:" + g.cfg.Key }
@@ -94,6 +101,13 @@ func (g *Guard) Tripped(ctx context.Context, jobID string, urgent bool) error {
 		lane, limit = "urgent", st.UrgentLimit
 	}
 	all, urg := st.Counts()
+	if g.cfg.Key == DeleteGuardKey {
+		return errors.Join(g.OpsEvent(ctx, "guard_tripped",
+			fmt.Sprintf("The delete guard holds the delete lane: %d deletes in the last %s reached the delete limit of %d. An operator must resume, raise the limit or drop the held deletes (genesysctl guard ... --deletes).",
+				all, st.Window, st.Limit),
+			map[string]string{"guard": DeleteGuardKey, "lane": LaneDelete, "limit": strconv.Itoa(st.Limit), "count": strconv.Itoa(all),
+				"window": st.Window.String(), "job_id": jobID}, ""), g.SyncLanes(ctx))
+	}
 	// The event first: the state already refuses the held jobs, and the event is the record.
 	return errors.Join(g.OpsEvent(ctx, "guard_tripped",
 		fmt.Sprintf("The mass-deactivation guard holds %s jobs: %d deactivations (%d urgent) in the last %s reached the %s limit of %d. An operator must resume, raise the limit or drop the held jobs.",

@@ -92,6 +92,9 @@ type Job struct {
 	// CleanupOf is, for a cleanup job alone, the id of the deactivation it follows; the cleanup
 	// job's own id is then CleanupID(CleanupOf).
 	CleanupOf string `json:"cleanup_of,omitempty"`
+	// DeleteOf is, for a delete job that a worker scheduled after a deactivation (--delete-after),
+	// the id of that deactivation; the delete job's own id is then DeleteID(DeleteOf).
+	DeleteOf string `json:"delete_of,omitempty"`
 	// RequestedAt is when the request was made (RFC 3339); the publisher API fills it when zero.
 	RequestedAt time.Time `json:"requested_at,omitzero"`
 	// NotBefore is the earliest time the job may run (RFC 3339 with an offset), such as a leaver's
@@ -140,6 +143,8 @@ func (j Job) Subject(prefix string) string {
 		return n.ReactivateSubject()
 	case ActionCleanup:
 		return n.CleanupSubject()
+	case ActionDelete:
+		return n.DeleteSubject()
 	}
 	return n.JobSubject(j.Priority)
 }

@@ -33,7 +33,7 @@ const openHoldFor = 30 * 24 * time.Hour
 
 // LaneHold is one reason to keep lanes from delivering jobs.
 type LaneHold struct {
-	Lanes  []string  `json:"lanes"`            // LaneUrgent, LaneNormal, LaneCleanup
+	Lanes  []string  `json:"lanes"`            // LaneUrgent, LaneNormal, LaneCleanup, LaneDelete
 	Until  time.Time `json:"until,omitzero"`   // the hold lapses then; zero: until lifted
 	Reason string    `json:"reason,omitempty"` // for operators
 	By     string    `json:"by,omitempty"`     // the worker or component that set it
@@ -186,7 +186,7 @@ func (l *Lanes) Apply(ctx context.Context, h LaneHolds) error {
 	var errs []error
 	now := l.now()
 	for lane, consumer := range map[string]string{LaneUrgent: l.names.UrgentConsumer(), LaneNormal: l.names.NormalConsumer(),
-		LaneCleanup: l.names.CleanupConsumer()} {
+		LaneCleanup: l.names.CleanupConsumer(), LaneDelete: l.names.DeleteConsumer()} {
 		var err error
 		if until, held := h.Until(lane, now); held {
 			_, err = l.js.PauseConsumer(ctx, l.names.JobsStream(), consumer, until)

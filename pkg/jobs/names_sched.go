@@ -27,6 +27,8 @@ func (j Job) Lane() string {
 		return laneReactivate
 	case ActionCleanup:
 		return laneCleanup
+	case ActionDelete:
+		return laneDelete
 	}
 	if j.Priority == PriorityUrgent {
 		return string(PriorityUrgent)

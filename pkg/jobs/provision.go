@@ -237,7 +237,7 @@ func (c TopologyConfig) streams() []jetstream.StreamConfig {
 		Name:        c.JobsStream(),
 		Description: "deactivation jobs; one consumer per lane, one for the intake of scheduled jobs",
 		Subjects: slices.Concat(c.laneSubjects(PriorityUrgent), c.laneSubjects(PriorityNormal), c.cleanupSubjects(),
-			[]string{c.IntakeSubjects()}),
+			[]string{c.IntakeSubjects()}, c.deleteSubjects()),
 		Sources:    []*jetstream.StreamSource{c.dueSource()},
 		Retention:  jetstream.WorkQueuePolicy, // a job leaves the stream when a worker acks or terms it
 		Discard:    jetstream.DiscardNew,
@@ -301,6 +301,7 @@ func (c TopologyConfig) consumers() []jetstream.ConsumerConfig {
 		lane(c.NormalConsumer(), c.NormalSubject(), c.laneSubjects(PriorityNormal)),
 		lane(c.CleanupConsumer(), c.CleanupSubject(), c.cleanupSubjects()),
 		lane(c.IntakeConsumer(), c.IntakeSubjects(), []string{c.IntakeSubjects()}),
+		lane(c.DeleteConsumer(), c.DeleteSubject(), c.deleteSubjects()),
 	}
 }
 
@@ -324,5 +325,6 @@ func (c TopologyConfig) buckets() []jetstream.KeyValueConfig {
 		kv(c.BudgetBucket(), "fleet rate budget"),
 		kv(c.GuardBucket(), "mass-deactivation guard"),
 		kv(c.LocksBucket(), "leases and locks"),
+		c.holdsBucket(),
 	}
 }

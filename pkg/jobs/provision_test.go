@@ -104,7 +104,7 @@ func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
 	js := provisionedJS(t, TopologyConfig{})
 	const day = 24 * time.Hour
 	streams := map[string]streamShape{
-		"GENESYS_JOBS": {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*", "genesys.jobs.normal", "genesys.jobs.normal.*", "genesys.jobs.reactivate", "genesys.jobs.reactivate.*", "genesys.jobs.cleanup", "genesys.jobs.cleanup.*", "genesys.jobs.at.*.*"}, jetstream.WorkQueuePolicy,
+		"GENESYS_JOBS": {[]string{"genesys.jobs.urgent", "genesys.jobs.urgent.*", "genesys.jobs.normal", "genesys.jobs.normal.*", "genesys.jobs.reactivate", "genesys.jobs.reactivate.*", "genesys.jobs.cleanup", "genesys.jobs.cleanup.*", "genesys.jobs.at.*.*", "genesys.jobs.delete", "genesys.jobs.delete.*"}, jetstream.WorkQueuePolicy,
 			jetstream.DiscardNew, -1, -1, 7 * day, day, false, false, jetstream.FileStorage, 1},
 		"GENESYS_AUDIT": {[]string{"genesys.audit.>"}, jetstream.LimitsPolicy,
 			jetstream.DiscardNew, -1, -1, 400 * day, day, true, true, jetstream.FileStorage, 1},
@@ -128,6 +128,7 @@ func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
 		"workers-normal":  {[]string{"genesys.jobs.normal", "genesys.jobs.normal.*", "genesys.jobs.reactivate", "genesys.jobs.reactivate.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
 		"workers-cleanup": {[]string{"genesys.jobs.cleanup", "genesys.jobs.cleanup.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
 		"workers-at":      {[]string{"genesys.jobs.at.*.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
+		"workers-delete":  {[]string{"genesys.jobs.delete", "genesys.jobs.delete.*"}, jetstream.DeliverAllPolicy, jetstream.AckExplicitPolicy, 30 * time.Second, 100, 1000, nil},
 	}
 	for name, want := range consumers {
 		if diff := cmp.Diff(want, consumerOf(t, js, "GENESYS_JOBS", name)); diff != "" {
@@ -139,6 +140,7 @@ func TestProvisionCreatesTheDocumentedTopology(t *testing.T) {
 		"genesys-budget": {1, 0, time.Minute},
 		"genesys-guard":  {1, 0, time.Minute},
 		"genesys-locks":  {1, 0, time.Minute},
+		"genesys-holds":  {5, 0, 0}, // kept until removed; a removal stays visible in the history
 	}
 	for name, want := range buckets {
 		if diff := cmp.Diff(want, bucketOf(t, js, name)); diff != "" {
@@ -165,8 +167,8 @@ func TestProvisionIsIdempotent(t *testing.T) {
 	for name := range js.StreamNames(t.Context()).Name() {
 		names = append(names, name)
 	}
-	if len(names) != 9 { // 5 streams, 4 buckets
-		t.Errorf("streams after two calls = %v, want 9", names)
+	if len(names) != 10 { // 5 streams, 5 buckets
+		t.Errorf("streams after two calls = %v, want 10", names)
 	}
 }
 
@@ -222,7 +224,7 @@ func TestProvisionDerivesNamesFromThePrefix(t *testing.T) {
 	t.Parallel()
 	js := provisionedJS(t, TopologyConfig{Names: Names{Prefix: "acme.genesys"}})
 	for stream, subjects := range map[string][]string{
-		"ACME_GENESYS_JOBS":      {"acme.genesys.jobs.urgent", "acme.genesys.jobs.urgent.*", "acme.genesys.jobs.normal", "acme.genesys.jobs.normal.*", "acme.genesys.jobs.reactivate", "acme.genesys.jobs.reactivate.*", "acme.genesys.jobs.cleanup", "acme.genesys.jobs.cleanup.*", "acme.genesys.jobs.at.*.*"},
+		"ACME_GENESYS_JOBS":      {"acme.genesys.jobs.urgent", "acme.genesys.jobs.urgent.*", "acme.genesys.jobs.normal", "acme.genesys.jobs.normal.*", "acme.genesys.jobs.reactivate", "acme.genesys.jobs.reactivate.*", "acme.genesys.jobs.cleanup", "acme.genesys.jobs.cleanup.*", "acme.genesys.jobs.at.*.*", "acme.genesys.jobs.delete", "acme.genesys.jobs.delete.*"},
 		"ACME_GENESYS_SCHEDULED": {"acme.genesys.scheduled.at.*.*.*", "acme.genesys.scheduled.due.*.*.*", "acme.genesys.scheduled.canceled.*.*.*"},
 		"ACME_GENESYS_AUDIT":     {"acme.genesys.audit.>"},
 		"ACME_GENESYS_DEAD":      {"acme.genesys.dead.>"},
@@ -236,7 +238,7 @@ func TestProvisionDerivesNamesFromThePrefix(t *testing.T) {
 	if got := consumerOf(t, js, "ACME_GENESYS_JOBS", "workers-urgent").FilterSubjects; !slices.Equal(got, []string{"acme.genesys.jobs.urgent", "acme.genesys.jobs.urgent.*"}) {
 		t.Errorf("urgent filter = %q", got)
 	}
-	for _, b := range []string{"acme-genesys-status", "acme-genesys-budget", "acme-genesys-guard", "acme-genesys-locks"} {
+	for _, b := range []string{"acme-genesys-status", "acme-genesys-budget", "acme-genesys-guard", "acme-genesys-locks", "acme-genesys-holds"} {
 		bucketOf(t, js, b)
 	}
 }

@@ -67,6 +67,13 @@ func cleanup(parent string) func(m, user map[string]any) {
 	}
 }
 
+// deleteOf makes the job the delete job that follows the deactivation parent.
+func deleteOf(parent string) func(m, user map[string]any) {
+	return func(m, _ map[string]any) {
+		m["action"], m["id"], m["delete_of"] = "delete", DeleteID(parent), parent
+	}
+}
+
 func setUser(k string, v any) func(m, user map[string]any) {
 	return func(_, user map[string]any) { delete(user, "id"); user[k] = v }
 }
@@ -187,6 +194,16 @@ func agreementRows() []agreementRow {
 		{"not_before null", doc(set("not_before", nil)), false},
 		{"not_before on a reactivation", doc(func(m, _ map[string]any) { m["action"], m["not_before"] = "reactivate", "2027-01-31T17:00:00Z" }), true},
 		{"not_before on a cleanup", doc(func(m, u map[string]any) { cleanup("job-0")(m, u); m["not_before"] = "2027-01-31T17:00:00Z" }), false},
+		{"delete by an operator", doc(set("action", "delete")), true},
+		{"delete dry run", doc(func(m, _ map[string]any) { m["action"], m["dry_run"] = "delete", true }), true},
+		{"delete after a deactivation", doc(deleteOf("job-0")), true},
+		{"delete after a long id", doc(deleteOf(r("a", 128))), true},
+		{"delete after, scheduled", doc(func(m, u map[string]any) { deleteOf("job-0")(m, u); m["not_before"] = "2027-01-31T17:00:00Z" }), true},
+		{"delete with a reserved id, no delete_of", doc(func(m, _ map[string]any) { m["action"], m["id"] = "delete", DeleteID("job-0") }), false},
+		{"delete_of with a producer's id", doc(func(m, u map[string]any) { deleteOf("job-0")(m, u); m["id"] = "job-1" }), false},
+		{"delete_of a reserved id", doc(deleteOf("_rejected.seq-1")), false},
+		{"delete_of on a deactivation", doc(set("delete_of", "job-0")), false},
+		{"delete id on a deactivation", doc(set("id", "_delete.job-0")), false},
 		{"unknown member", doc(set("extra", 1)), false},
 		{"member name case", doc(func(m, _ map[string]any) { m["Ticket"] = "HR-1" }), false},
 		{"array", `[` + doc(nil) + `]`, false},

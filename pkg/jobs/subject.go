@@ -40,7 +40,7 @@ func (n Names) CheckSubject(subject string, job Job) error {
 	switch {
 	case intake && (job.NotBefore.IsZero() || !hasToken || lane == laneCleanup):
 		return &subjectError{fmt.Sprintf("subject %q: only a job with not_before, naming its lane and user token, may arrive on %s.<lane>.<user token> (lane urgent, normal or reactivate)", clip(subject, 200), n.EffectivePrefix()+".jobs."+laneIntake)}
-	case lane != string(PriorityUrgent) && lane != string(PriorityNormal) && lane != laneReactivate && lane != laneCleanup:
+	case lane != string(PriorityUrgent) && lane != string(PriorityNormal) && lane != laneReactivate && lane != laneCleanup && lane != laneDelete:
 		return &subjectError{fmt.Sprintf("subject %q: unknown lane %q", clip(subject, 200), clip(lane, 64))}
 	case job.Action == ActionReactivate && lane != laneReactivate:
 		return &subjectError{fmt.Sprintf("a reactivation must arrive on %s[.<user token>], not on %s", n.ReactivateSubject(), clip(subject, 200))}
@@ -50,6 +50,10 @@ func (n Names) CheckSubject(subject string, job Job) error {
 		return &subjectError{fmt.Sprintf("a cleanup job must arrive on %s[.<user token>], not on %s", n.CleanupSubject(), clip(subject, 200))}
 	case job.Action != ActionCleanup && lane == laneCleanup:
 		return &subjectError{fmt.Sprintf("only cleanup jobs may arrive on %s; this job's action is %q", clip(subject, 200), clip(string(job.Action), 32))}
+	case job.Action == ActionDelete && lane != laneDelete:
+		return &subjectError{fmt.Sprintf("a delete job must arrive on %s[.<user token>], not on %s", n.DeleteSubject(), clip(subject, 200))}
+	case job.Action != ActionDelete && lane == laneDelete:
+		return &subjectError{fmt.Sprintf("only delete jobs may arrive on %s; this job's action is %q", clip(subject, 200), clip(string(job.Action), 32))}
 	case hasToken && token != UserToken(job.User):
 		return &subjectError{fmt.Sprintf("subject %s names user token %s, but the job's user %s has token %s", clip(subject, 200), clip(token, 64), clip(job.User.Key(), 300), UserToken(job.User))}
 	}

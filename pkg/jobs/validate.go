@@ -112,12 +112,13 @@ func (j Job) Validate() error {
 		p.checkCleanup(j)
 	case ActionCancel:
 	case ActionDelete:
+		p.checkDelete(j)
 	case "":
 		p.add("action", "required")
 	default:
 		p.add("action", `must be "deactivate", "reactivate", "cleanup", "cancel" or "delete"`)
 	}
-	if IsReservedID(j.ID) && j.Action != ActionCleanup {
+	if IsReservedID(j.ID) && j.Action != ActionCleanup && j.Action != ActionDelete { // a delete's: checkDelete
 		p.add("id", "must not start with '_': that namespace is reserved for the worker's stand-in ids")
 	}
 	if j.CleanupOf != "" && j.Action != ActionCleanup {
@@ -134,6 +135,10 @@ func (j Job) Validate() error {
 	}
 	p.checkID("replay_of", j.ReplayOf, false)
 	p.checkID("cleanup_of", j.CleanupOf, j.Action == ActionCleanup)
+	p.checkID("delete_of", j.DeleteOf, false)
+	if j.DeleteOf != "" && j.Action != ActionDelete {
+		p.add("delete_of", `only a job with action "delete" follows a deactivation that way`)
+	}
 	if j.Force && j.Action != ActionReactivate {
 		p.add("force", `only a job with action "reactivate" may be forced`)
 	}
