@@ -92,6 +92,8 @@ func plans(enabled, known []Step) func(job jobs.Job) []Step {
 			return reactivationPlan(known)
 		case jobs.ActionCleanup:
 			return cleanupPlan(enabled)
+		case jobs.ActionDelete:
+			return deletePlan()
 		}
 		return nil
 	}
@@ -125,7 +127,7 @@ func deactivationPlan(optional []Step) []Step {
 	if len(inPhase(optional, PhaseClean)) > 0 {
 		plan = append(plan, stepScheduleCleanup) // one follow-up job runs the clean phase
 	}
-	return plan
+	return append(plan, stepScheduleDelete) // Config.DeleteAfter: the delete job, a grace period later
 }
 
 // cleanupPlan is the plan of a cleanup job: the user must still be inactive, then the enabled
@@ -176,6 +178,8 @@ func (r *Run) plan(ctx context.Context) verdict {
 		return verdict{outcome: audit.OutcomeReactivated}
 	case r.job.Action == jobs.ActionCleanup:
 		return verdict{outcome: audit.OutcomeCleanedUp}
+	case r.job.Action == jobs.ActionDelete:
+		return verdict{outcome: audit.OutcomeDeleted}
 	case s.Deactivated:
 		return verdict{outcome: audit.OutcomeDeactivated}
 	}

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
@@ -29,6 +30,9 @@ func resolve(ctx context.Context, r *Run) error {
 		}
 		return c.Users.FindByUserName(ctx, ref.UserName)
 	})
+	if errors.Is(err, genesys.ErrNotFound) {
+		return r.resolveDeleted(ctx, err)
+	}
 	if err != nil {
 		return err
 	}

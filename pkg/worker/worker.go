@@ -97,6 +97,17 @@ type Config struct {
 	// the fired copy of a scheduled job, which makes a later job with its id a duplicate.
 	// Defaults to 400 days.
 	ScheduledKeep time.Duration
+	// DeleteAfter, when positive, schedules a delete job (jobs.Job.DeleteJob) that long after every
+	// deactivation that ends "deactivated" (step schedule_delete). Defaults to 0: no delete.
+	DeleteAfter time.Duration
+	// DeleteMethod is how a delete job deletes: DeleteSCIM (SCIM DELETE with If-Match) or
+	// DeleteUsers (DELETE /api/v2/users/{id}). Defaults to DeleteSCIM.
+	DeleteMethod string
+	// DeleteGuard caps deletes as Guard caps deactivations, under its own key
+	// (jobs.DeleteGuardKey; its Key and UrgentLimit are ignored) and counter: past Limit deletes
+	// in Window the delete lane is held for an operator. Defaults to off (Limit 0); the worker
+	// command sets 20 per hour.
+	DeleteGuard jobs.GuardConfig
 	// Plan returns the steps the worker runs for a job, nil for a job it does not support (which
 	// ends rejected). For tests that add a step of their own. Defaults to Config.DefaultPlan.
 	Plan func(job jobs.Job) []Step
@@ -128,6 +139,7 @@ func (c *Config) setDefaults() {
 		c.Observer = nopObserver{}
 	}
 	c.OAuthClientPolicy = cmp.Or(c.OAuthClientPolicy, OAuthClientsReport)
+	c.DeleteMethod = cmp.Or(c.DeleteMethod, DeleteSCIM)
 	if c.Plan == nil {
 		c.Plan = c.DefaultPlan
 	}
@@ -146,6 +158,10 @@ func (c *Config) validate() error {
 		return errors.New("jobs: worker config: Concurrency and MaxAttempts must be at least 1")
 	case c.AckWait < time.Second:
 		return errors.New("jobs: worker config: AckWait must be at least 1 s")
+	case c.DeleteMethod != DeleteSCIM && c.DeleteMethod != DeleteUsers:
+		return fmt.Errorf("jobs: worker config: DeleteMethod %q: want %q or %q", c.DeleteMethod, DeleteSCIM, DeleteUsers)
+	case c.DeleteAfter < 0:
+		return errors.New("jobs: worker config: DeleteAfter must not be negative")
 	case c.OAuthClientPolicy != OAuthClientsReport && c.OAuthClientPolicy != OAuthClientsDisable:
 		return fmt.Errorf("jobs: worker config: OAuthClientPolicy %q: want %q or %q", c.OAuthClientPolicy, OAuthClientsReport, OAuthClientsDisable)
 	}
@@ -167,6 +183,8 @@ type Worker struct {
 	normal  jetstream.Consumer
 	cleanup jetstream.Consumer // taken only when urgent and normal are empty
 	intake  jetstream.Consumer // jobs for a later time, to schedule (intakeLoop)
+	deletes jetstream.Consumer // delete jobs, taken like cleanup jobs
+	holds   *jobs.Holds        // legal holds
 	sched   *jobs.Scheduler
 	status  *jobs.StatusStore
 	dead    *jobs.DeadLetters
@@ -176,7 +194,9 @@ type Worker struct {
 	guard   *jobs.Guard // nil when the guard is off
 	// reactivateGuard caps reactivations; nil when off.
 	reactivateGuard *jobs.Guard
-	jobs            jetstream.Stream
+	// deleteGuard caps deletes; nil when off.
+	deleteGuard *jobs.Guard
+	jobs        jetstream.Stream
 	audits          jetstream.Stream
 	locks           jetstream.KeyValue
 	now             func() time.Time
@@ -190,7 +210,7 @@ type Worker struct {
 	stopping chan struct{} // closed when Run's context ends
 
 	urgentRunning  atomic.Int32 // urgent jobs in flight
-	cleanupRunning atomic.Int32 // cleanup jobs in flight
+	cleanupRunning atomic.Int32 // cleanup and delete jobs in flight
 	lastFetchLog   atomic.Int64 // unix nanoseconds of the last fetch error logged
 
 	offline offlineCache // the Offline presence definition's id, read once (step presence)
@@ -220,6 +240,14 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: open consumer %s (provision the topology again): %w", n.IntakeConsumer(), err)
 	}
+	deletes, err := js.Consumer(ctx, n.JobsStream(), n.DeleteConsumer())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: open consumer %s (provision the topology again): %w", n.DeleteConsumer(), err)
+	}
+	holds, err := jobs.NewHolds(ctx, js, n)
+	if err != nil {
+		return nil, err
+	}
 	sched, err := jobs.NewScheduler(js, n, cfg.ScheduledKeep)
 	if err != nil {
 		return nil, err
@@ -245,8 +273,9 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("jobs: open bucket %s: %w", n.LocksBucket(), err)
 	}
 	w := &Worker{
-		maxDeliver: lanesMaxDeliver(urgent, normal, cleanup),
+		maxDeliver: lanesMaxDeliver(urgent, normal, cleanup, deletes),
 		cfg:        cfg, log: cfg.Logger.Named("worker"), urgent: urgent, normal: normal, cleanup: cleanup, intake: intake, sched: sched,
+		deletes: deletes, holds: holds,
 		status: status, dead: jobs.NewDeadLetters(js, n), events: events, jobs: jobsStream, audits: audits, locks: locks, now: time.Now,
 	}
 	w.pause, w.stopping = newFleetPause(w), make(chan struct{})
@@ -264,6 +293,12 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	if rg := cfg.ReactivateGuard; rg.Limit > 0 {
 		rg.Key, rg.UrgentLimit = jobs.ReactivateGuardKey, rg.Limit
 		if w.reactivateGuard, err = jobs.NewGuard(ctx, js, n, rg, cfg.Origin); err != nil {
+			return nil, err
+		}
+	}
+	if dg := cfg.DeleteGuard; dg.Limit > 0 {
+		dg.Key, dg.UrgentLimit = jobs.DeleteGuardKey, dg.Limit
+		if w.deleteGuard, err = jobs.NewGuard(ctx, js, n, dg, cfg.Origin); err != nil {
 			return nil, err
 		}
 	}
@@ -335,7 +370,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 		}
 		msgs, lane, err := w.next(ctx, free)
-		urgent, cleanup := lane == laneUrgent, lane == laneCleanup
+		urgent, cleanup := lane == laneUrgent, lane == laneCleanup || lane == laneDelete
 		for range free - len(msgs) {
 			<-sem
 		}
@@ -434,6 +469,7 @@ const (
 	laneUrgent lane = iota + 1
 	laneNormal
 	laneCleanup
+	laneDelete // delete jobs: taken like cleanup jobs, and counted with them
 )
 
 // next returns up to n jobs, at least one unless it fails, and the lane they come from (a batch
@@ -442,7 +478,7 @@ const (
 // that normal jobs started after an urgent one cannot finish before it. The normal lane is asked
 // without waiting for what it holds; only when it holds nothing is the cleanup lane asked (a
 // layoff's access cuts never queue behind cleanups), for at most all slots but one (see
-// cleanupRoom), and only when that holds nothing too does the worker wait PollWait for one normal
+// cleanupRoom; the delete lane after it, in the same room), and only when that holds nothing too does the worker wait PollWait for one normal
 // job: a backlog costs two or three pull requests per batch, not per job, and a job held here
 // never waits for a batch to fill.
 func (w *Worker) next(ctx context.Context, n int) ([]jetstream.Msg, lane, error) {
@@ -463,6 +499,10 @@ func (w *Worker) next(ctx context.Context, n int) ([]jetstream.Msg, lane, error)
 			msgs, err = fetch(func() (jetstream.MessageBatch, error) { return w.cleanup.FetchNoWait(room) })
 			if len(msgs) > 0 || err != nil {
 				return msgs, laneCleanup, err
+			}
+			msgs, err = fetch(func() (jetstream.MessageBatch, error) { return w.deletes.FetchNoWait(room) })
+			if len(msgs) > 0 || err != nil {
+				return msgs, laneDelete, err
 			}
 		}
 		// Nothing queued: wait a little for the next normal job, then look at the urgent lane again.
