@@ -179,10 +179,10 @@ func TestDeleteChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]audit.Outcome{
-		enqueueDelete(b, "del-vip", jobs.UserRef{UserName: protectedByName.UserName}, nil): audit.OutcomeProtected,
-		enqueueDelete(b, "del-admin", jobs.UserRef{ID: admin.ID}, nil):                    audit.OutcomeProtected,
-		enqueueDelete(b, "del-active", jobs.UserRef{ID: active.ID}, nil):                  audit.OutcomeDeleteSkipped,
-		enqueueDelete(b, "del-gone", jobs.UserRef{ID: gone.ID}, nil):                      audit.OutcomeDeleteSkipped,
+		enqueueDelete(b, "del-vip", jobs.UserRef{UserName: protectedByName.UserName}, nil):           audit.OutcomeProtected,
+		enqueueDelete(b, "del-admin", jobs.UserRef{ID: admin.ID}, nil):                               audit.OutcomeProtected,
+		enqueueDelete(b, "del-active", jobs.UserRef{ID: active.ID}, nil):                             audit.OutcomeDeleteSkipped,
+		enqueueDelete(b, "del-gone", jobs.UserRef{ID: gone.ID}, nil):                                 audit.OutcomeDeleteSkipped,
 		enqueueDelete(b, "del-dry", jobs.UserRef{ID: dry.ID}, func(j *jobs.Job) { j.DryRun = true }): audit.OutcomeDryRun,
 	}
 	var ids []string

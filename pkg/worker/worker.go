@@ -197,9 +197,9 @@ type Worker struct {
 	// deleteGuard caps deletes; nil when off.
 	deleteGuard *jobs.Guard
 	jobs        jetstream.Stream
-	audits          jetstream.Stream
-	locks           jetstream.KeyValue
-	now             func() time.Time
+	audits      jetstream.Stream
+	locks       jetstream.KeyValue
+	now         func() time.Time
 
 	// maxDeliver is the lanes' MaxDeliver (the smaller one; 0: unlimited). On that delivery a job
 	// that would be handed back ends instead: JetStream would never deliver it again, and it
