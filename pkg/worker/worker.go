@@ -194,12 +194,10 @@ type Worker struct {
 	guard   *jobs.Guard // nil when the guard is off
 	// reactivateGuard caps reactivations; nil when off.
 	reactivateGuard *jobs.Guard
-	// deleteGuard caps deletes; nil when off.
-	deleteGuard *jobs.Guard
-	jobs        jetstream.Stream
-	audits      jetstream.Stream
-	locks       jetstream.KeyValue
-	now         func() time.Time
+	jobs            jetstream.Stream
+	audits          jetstream.Stream
+	locks           jetstream.KeyValue
+	now             func() time.Time
 
 	// maxDeliver is the lanes' MaxDeliver (the smaller one; 0: unlimited). On that delivery a job
 	// that would be handed back ends instead: JetStream would never deliver it again, and it
@@ -214,6 +212,8 @@ type Worker struct {
 	lastFetchLog   atomic.Int64 // unix nanoseconds of the last fetch error logged
 
 	offline offlineCache // the Offline presence definition's id, read once (step presence)
+
+	deleteGuard *jobs.Guard // caps deletes (Config.DeleteGuard); nil when off
 }
 
 // New opens the consumers, the status bucket and the publishers that
