@@ -14,6 +14,8 @@
 //	genesysctl guard ... --reactivations             the same for the reactivation guard
 //	genesysctl budget status                         the rate budgets and their 429 pauses
 //	genesysctl budget resume [--client-id ID]        clear a 429 pause
+//	genesysctl hold add|remove USER --reason R       a legal hold: the user's delete jobs end "held"
+//	genesysctl hold list                             the legal holds in force
 //
 // Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
 // purged, or NATS failed; 2 bad arguments, in which case nothing was read or changed.
@@ -52,7 +54,8 @@ type command struct {
 func commands() []*command {
 	return []*command{statusCommand(), jobsCommand(), deadListCommand(), deadShowCommand(), deadReplayCommand(), deadPurgeCommand(),
 		guardStatusCommand(), guardResumeCommand(), guardSetLimitCommand(), guardDropCommand(),
-		budgetStatusCommand(), budgetResumeCommand()}
+		budgetStatusCommand(), budgetResumeCommand(),
+		holdAddCommand(), holdRemoveCommand(), holdListCommand()}
 }
 
 var errTopHelp = errors.New("help")
@@ -67,10 +70,10 @@ func lookup(args []string) (*command, []string, error) {
 		return nil, nil, errTopHelp
 	}
 	name, rest := args[0], args[1:]
-	if name == "dead" || name == "guard" || name == "budget" {
+	if name == "dead" || name == "guard" || name == "budget" || name == "hold" {
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			return nil, nil, fmt.Errorf("%s: want a subcommand: %s", name, map[string]string{
-				"dead": "list, show, replay or purge", "guard": "status, resume, set-limit or drop-held", "budget": "status or resume"}[name])
+				"dead": "list, show, replay or purge", "guard": "status, resume, set-limit or drop-held", "budget": "status or resume", "hold": "add, remove or list"}[name])
 		}
 		name, rest = name+" "+rest[0], rest[1:]
 	}

@@ -64,6 +64,8 @@ type Config struct {
 	HTTPListen string
 	LogFormat  string
 	LogLevel   string
+
+	deleteFlags // --delete-after, --delete-method, --guard-delete-limit (delete.go)
 }
 
 // newFlagSet declares every flag, with its environment variable and default.
@@ -117,6 +119,7 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.HTTPListen, "http", envdefault.String("GENESYS_HTTP", "127.0.0.1:8080"), "address of /healthz, /readyz and /metrics; empty to disable (env GENESYS_HTTP)")
 	fs.StringVar(&c.LogFormat, "log-format", envdefault.String("GENESYS_LOG_FORMAT", ""), "json or console; defaults to json, console with --dev (env GENESYS_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", envdefault.String("GENESYS_LOG_LEVEL", "info"), "debug, info, warn or error (env GENESYS_LOG_LEVEL)")
+	c.deleteFlags.declare(fs)
 	return fs
 }
 
@@ -205,6 +208,7 @@ func (c *Config) validate() error {
 	if p := c.OAuthClients; p != worker.OAuthClientsReport && p != worker.OAuthClientsDisable {
 		errs = append(errs, fmt.Errorf("--oauth-clients-policy %q: want %s or %s", p, worker.OAuthClientsReport, worker.OAuthClientsDisable))
 	}
+	errs = append(errs, c.deleteFlags.validate()...)
 	switch c.LogFormat {
 	case "", "json", "console":
 	default:
@@ -234,5 +238,8 @@ func (c *Config) workerConfig() worker.Config {
 		SnapshotQueues:         c.SnapshotQueues,
 		Steps:                  steps,
 		OAuthClientPolicy:      c.OAuthClients,
+		DeleteAfter:            c.DeleteAfter,
+		DeleteMethod:           c.DeleteMethod,
+		DeleteGuard:            jobs.GuardConfig{Limit: c.GuardDelete, Window: c.GuardWindow},
 	}
 }

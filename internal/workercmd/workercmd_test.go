@@ -135,7 +135,7 @@ func TestFlagsReachTheWorker(t *testing.T) {
 	err := fs.Parse([]string{"--worker-id", "w7", "--concurrency", "9", "--max-attempts", "6", "--ack-wait", "45s",
 		"--shutdown-timeout", "7s", "--probe-interval", "3s", "--protect-roles", "Admin, Master Admin", "--protect-users", "a@b.c",
 		"--guard-limit", "11", "--guard-urgent-limit", "2", "--guard-reactivate-limit", "3", "--guard-window", "30m", "--remove-grants-on-conflict", "--snapshot-grants", "--snapshot-queues",
-		"--scheduled-keep", "720h"})
+		"--scheduled-keep", "720h", "--delete-after", "720h", "--delete-method", "users", "--guard-delete-limit", "4"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,8 @@ func TestFlagsReachTheWorker(t *testing.T) {
 		Protect: worker.Protection{Roles: []string{"Admin", "Master Admin"}, UserIDs: []string{"a@b.c"}, UserNames: []string{"a@b.c"}, ExternalIDs: []string{"a@b.c"}},
 		Guard:   jobs.GuardConfig{Limit: 11, UrgentLimit: 2, Window: 30 * time.Minute}, RemoveGrantsOnConflict: true, SnapshotGrants: true, SnapshotQueues: true,
 		ReactivateGuard: jobs.GuardConfig{Limit: 3, Window: 30 * time.Minute},
-		Steps:           worker.DefaultSteps(), OAuthClientPolicy: worker.OAuthClientsReport}
+		Steps:           worker.DefaultSteps(), OAuthClientPolicy: worker.OAuthClientsReport,
+		DeleteAfter: 720 * time.Hour, DeleteMethod: worker.DeleteUsers, DeleteGuard: jobs.GuardConfig{Limit: 4, Window: 30 * time.Minute}}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Errorf("worker config\n got %+v\nwant %+v", got, want)
 	}
@@ -178,6 +179,8 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"unknown step", append(base, "--steps", "default,queuez"), `--steps: unknown step "queuez"; the optional steps are: `},
 		{"none and a step", append(base, "--steps", "none,all"), "'none' cannot be combined"},
 		{"bad OAuth client policy", append(base, "--oauth-clients-policy", "delete"), `--oauth-clients-policy "delete": want report or disable`},
+		{"bad delete method", append(base, "--delete-method", "hard"), `--delete-method "hard": want scim or users`},
+		{"negative delete-after", append(base, "--delete-after", "-1h"), `--delete-after and --guard-delete-limit must not be negative`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,71 @@
+package ctl
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
+)
+
+// A legal hold added with genesysctl blocks the user's delete (held, dead-lettered, nothing
+// deleted); once removed, replaying the dead letter deletes the user. Both changes are ops
+// events naming the operator.
+func TestHoldBlocksTheDeleteUntilRemovedAndReplayed(t *testing.T) {
+	t.Parallel()
+	f := newBed(t, genesyssim.Config{Users: 4})
+	f.Worker(worker.Config{ID: "ctl-test"})
+	u, err := f.Sim.AddUser(genesyssim.User{UserName: "leaver@example.com", ExternalID: "emp-9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := f.ctl("hold", "add", "user_name:Leaver@Example.com", "--operator", "alice"); code != ExitUsage || !strings.Contains(stderr, "--reason is required") {
+		t.Errorf("hold add without a reason: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := f.ctl("hold", "add", "nobody", "--reason", "x", "--operator", "alice"); code != ExitUsage || !strings.Contains(stderr, "want id:<uuid>") {
+		t.Errorf("hold add of a bad user: exit %d, %s", code, stderr)
+	}
+	if code, out, stderr := f.ctl("hold", "add", "user_name:Leaver@Example.com", "--reason", "matter 42", "--operator", "alice"); code != ExitOK || !strings.Contains(out, "held") {
+		t.Fatalf("hold add: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, out, _ := f.ctl("hold", "list"); code != ExitOK || !strings.Contains(out, "user_name:Leaver@Example.com") || !strings.Contains(out, "matter 42") {
+		t.Errorf("hold list: exit %d\n%s", code, out)
+	}
+	del := jobs.Job{ID: "delete-1", Action: jobs.ActionDelete, User: jobs.UserRef{ID: u.ID}, RequestedBy: "alice", Reason: "retention"}
+	if _, err := f.Pub.Enqueue(t.Context(), del); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.WaitDone(del.ID)[del.ID]; st.Outcome != audit.OutcomeHeld {
+		t.Fatalf("delete of a held user: %s (%s)", st.Outcome, st.Error)
+	}
+	if f.Sim.Deleted(u.ID) {
+		t.Fatal("a held user was deleted")
+	}
+	if code, out, stderr := f.ctl("hold", "remove", "user_name:leaver@example.com", "--reason", "matter closed", "--operator", "bob"); code != ExitOK {
+		t.Fatalf("hold remove: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, _, stderr := f.ctl("hold", "remove", "user_name:leaver@example.com", "--reason", "again", "--operator", "bob"); code != ExitFailure || !strings.Contains(stderr, "no legal hold") {
+		t.Errorf("second hold remove: exit %d, %s", code, stderr)
+	}
+	if code, out, stderr := f.ctl("dead", "replay", del.ID, "--operator", "bob"); code != ExitOK {
+		t.Fatalf("dead replay: exit %d\n%s%s", code, out, stderr)
+	}
+	replay := del.ID + ".r1"
+	if st := f.WaitDone(replay)[replay]; st.Outcome != audit.OutcomeDeleted {
+		t.Fatalf("replayed delete: %s (%s)", st.Outcome, st.Error)
+	}
+	if !f.Sim.Deleted(u.ID) {
+		t.Error("the replay did not delete the user")
+	}
+	kinds := map[string]string{}
+	for _, ev := range f.auditEvents() {
+		if ev.Ops.Kind == "legal_hold_added" || ev.Ops.Kind == "legal_hold_removed" {
+			kinds[ev.Ops.Kind] = ev.Ops.Fields["operator"] + " " + ev.Ops.Fields["user"] + " " + ev.Ops.Fields["reason"]
+		}
+	}
+	if kinds["legal_hold_added"] != "alice user_name:Leaver@Example.com matter 42" || kinds["legal_hold_removed"] != "bob user_name:Leaver@Example.com matter closed" {
+		t.Errorf("hold ops events: %q", kinds)
+	}
+}
