@@ -177,8 +177,8 @@ func TestProbeResumeNeverLiftsAGuardHold(t *testing.T) {
 			t.Errorf("hold %s %+v is still live after the probe passed", name, h)
 		}
 	}
-	if h, ok := holds.Holds["guard:state"]; !ok || !slices.Equal(h.Lanes, []string{jobs.LaneNormal, jobs.LaneCleanup}) {
-		t.Errorf("the guard's hold: %+v, %v; want the normal lane and the cleanup lane", h, ok)
+	if h, ok := holds.Holds["guard:state"]; !ok || !slices.Equal(h.Lanes, []string{jobs.LaneNormal, jobs.LaneCleanup, jobs.LaneDelete}) {
+		t.Errorf("the guard's hold: %+v, %v; want the normal, cleanup and delete lanes", h, ok)
 	}
 	if _, err := g.Resume(t.Context(), jobs.GuardDecision{Operator: "alice"}); err != nil {
 		t.Fatal(err)

@@ -189,7 +189,7 @@ func TestPipelineMalformedInputIsRejected(t *testing.T) {
 		"not-utf8":        "{\"version\":1,\"id\":\"not-utf8\",\"reason\":\"\xff\"}",
 		"unknown-field":   strings.Replace(fmt.Sprintf(valid, "unknown-field"), `"requested_by"`, `"requestedBy":"x","requested_by"`, 1),
 		"empty":           ``,
-		"unknown-action":  strings.Replace(fmt.Sprintf(valid, "unknown-action"), "deactivate", "delete", 1),
+		"unknown-action":  strings.Replace(fmt.Sprintf(valid, "unknown-action"), "deactivate", "erase", 1),
 	}
 	for id, body := range bad {
 		msg := nats.NewMsg(b.Names.NormalSubject())
