@@ -33,3 +33,13 @@ func (d *deleteFlags) validate() []error {
 	}
 	return errs
 }
+
+// checkedSteps are the steps whose permissions the self-check probes: the enabled optional
+// steps, and the delete when --delete-after schedules deletes.
+func (c *Config) checkedSteps() []worker.Step {
+	steps := c.enabledSteps()
+	if c.DeleteAfter > 0 {
+		steps = append(steps, worker.DeleteCheck(c.DeleteMethod))
+	}
+	return steps
+}

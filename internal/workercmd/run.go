@@ -163,7 +163,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	}
 	gc.Store(client)
 	if !cfg.SkipSelfCheck {
-		if err := selfCheck(ctx, client, cfg.enabledSteps(), log); err != nil {
+		if err := selfCheck(ctx, client, cfg.checkedSteps(), log); err != nil {
 			return err
 		}
 	}

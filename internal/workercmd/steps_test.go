@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zaptest"
 
@@ -77,5 +78,30 @@ func TestSelfCheckNamesTheStepsMissingPermission(t *testing.T) {
 	}
 	if err := selfCheck(t.Context(), c, []worker.Step{noProbe}, zaptest.NewLogger(t)); err != nil {
 		t.Errorf("self-check without the step: %v", err)
+	}
+}
+
+// With --delete-after the self-check asks for directory:user:delete, with the configured method.
+func TestSelfCheckNeedsTheDeletePermission(t *testing.T) {
+	t.Parallel()
+	for _, method := range []string{worker.DeleteSCIM, worker.DeleteUsers} {
+		sim := genesyssim.NewTestServer(t, genesyssim.Config{Users: 1, Clients: []genesyssim.Client{
+			{ID: "c", Secret: "s", Permissions: []string{"directory:user:edit", "oauth:token:delete"}},
+		}})
+		c, err := genesys.NewClient(sim.URL, genesys.WithCredentials("c", "s"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := Config{deleteFlags: deleteFlags{DeleteAfter: time.Hour, DeleteMethod: method}, Steps: "none"}
+		err = selfCheck(t.Context(), c, cfg.checkedSteps(), zaptest.NewLogger(t))
+		if err == nil || !strings.Contains(err.Error(), "directory:user:delete") {
+			t.Errorf("%s: self-check without directory:user:delete: %v", method, err)
+		}
+		if err := sim.SetClientPermissions("c", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := selfCheck(t.Context(), c, cfg.checkedSteps(), zaptest.NewLogger(t)); err != nil {
+			t.Errorf("%s: self-check with every permission: %v", method, err)
+		}
 	}
 }

@@ -213,3 +213,26 @@ func (r *Run) resolveDeleted(ctx context.Context, err error) error {
 	r.message = fmt.Sprintf("Delete skipped: user %s is already deleted in Genesys Cloud; nothing was changed.", id)
 	return Stop(audit.OutcomeDeleteSkipped, nil)
 }
+
+// DeleteCheck is what the worker command's self-check probes when the worker deletes
+// (--delete-after): a DELETE of genesys.ProbeUserID, a user no org has, with method, which Genesys
+// answers 404 when the OAuth client may delete users and 403 when it may not. Its Name says where
+// the need comes from; it runs no job.
+func DeleteCheck(method string) Step {
+	return Step{
+		Name: "delete (--delete-after)", Phase: PhaseCut, Permissions: []string{"directory:user:delete"},
+		Do: func(context.Context, *Run) error { return errors.New("jobs: DeleteCheck is a self-check, not a step") },
+		Probe: func(ctx context.Context, c *genesys.Client) error {
+			var err error
+			if method == DeleteUsers {
+				_, err = c.Users.DeleteByAPI(ctx, genesys.ProbeUserID)
+			} else {
+				_, err = c.Users.Delete(ctx, genesys.ProbeUserID, "")
+			}
+			if errors.Is(err, genesys.ErrNotFound) {
+				return nil
+			}
+			return err
+		},
+	}
+}
