@@ -117,6 +117,9 @@ func (o *opts) validate(cmd *command, args []string) error {
 	if o.Limit < 0 {
 		errs = append(errs, fmt.Errorf("--limit %d: must not be negative", o.Limit))
 	}
+	if o.Reactivations && o.Deletes {
+		errs = append(errs, errors.New("--reactivations and --deletes name two guards: choose one"))
+	}
 	if o.Since != "" {
 		now := time.Now
 		if o.nowFunc != nil {

@@ -125,9 +125,7 @@ func reactivationsFlag(fs *flag.FlagSet, o *opts) {
 // reads and decides.
 func (s *session) guard(ctx context.Context, o *opts) (*jobs.Guard, error) {
 	var cfg jobs.GuardConfig
-	switch {
-	case o.Reactivations && o.Deletes:
-		return nil, errors.New("--reactivations and --deletes name two guards: choose one")
+	switch { // validate refuses both
 	case o.Reactivations:
 		cfg.Key = jobs.ReactivateGuardKey
 	case o.Deletes:

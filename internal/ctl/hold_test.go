@@ -21,6 +21,9 @@ func TestHoldBlocksTheDeleteUntilRemovedAndReplayed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if code, out, stderr := f.ctl("hold", "list"); code != ExitOK || !strings.Contains(out, "no legal holds") {
+		t.Errorf("hold list with none: exit %d\n%s%s", code, out, stderr)
+	}
 	if code, _, stderr := f.ctl("hold", "add", "user_name:Leaver@Example.com", "--operator", "alice"); code != ExitUsage || !strings.Contains(stderr, "--reason is required") {
 		t.Errorf("hold add without a reason: exit %d, %s", code, stderr)
 	}
@@ -67,5 +70,27 @@ func TestHoldBlocksTheDeleteUntilRemovedAndReplayed(t *testing.T) {
 	}
 	if kinds["legal_hold_added"] != "alice user_name:Leaver@Example.com matter 42" || kinds["legal_hold_removed"] != "bob user_name:Leaver@Example.com matter closed" {
 		t.Errorf("hold ops events: %q", kinds)
+	}
+}
+
+// genesysctl guard ... --deletes acts on the delete guard; naming two guards is refused.
+func TestGuardDeletesFlag(t *testing.T) {
+	t.Parallel()
+	f := newBed(t, genesyssim.Config{Users: 2})
+	if code, out, stderr := f.ctl("guard", "status", "--deletes"); code != ExitOK || !strings.Contains(out, "delete guard") {
+		t.Errorf("guard status --deletes: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, out, stderr := f.ctl("guard", "resume", "--deletes", "--operator", "alice"); code != ExitOK || !strings.Contains(out, "delete guard") {
+		t.Errorf("guard resume --deletes: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, _, stderr := f.ctl("guard", "status", "--deletes", "--reactivations"); code != ExitUsage || !strings.Contains(stderr, "choose one") {
+		t.Errorf("guard status with two guards: exit %d, %s", code, stderr)
+	}
+	var resumed bool
+	for _, ev := range f.auditEvents() {
+		resumed = resumed || ev.Ops.Kind == "guard_resumed" && ev.Ops.Fields["guard"] == jobs.DeleteGuardKey
+	}
+	if !resumed {
+		t.Error("no guard_resumed ops event naming the delete guard")
 	}
 }
