@@ -68,7 +68,7 @@ func (p *fleetPause) extend(ctx context.Context) {
 	w := p.w
 	_, reason := p.Paused()
 	now := w.now()
-	hold := &jobs.LaneHold{Lanes: []string{jobs.LaneUrgent, jobs.LaneNormal, jobs.LaneCleanup}, Until: now.Add(2 * w.cfg.ProbeInterval),
+	hold := &jobs.LaneHold{Lanes: []string{jobs.LaneUrgent, jobs.LaneNormal, jobs.LaneCleanup, jobs.LaneDelete}, Until: now.Add(2 * w.cfg.ProbeInterval),
 		Reason: reason, By: w.cfg.ID, Since: now.UTC()}
 	if err := w.lanes.Set(ctx, p.holdName(), hold); err != nil {
 		// The holds could not be stored: pause the consumers anyway (this hold names them all, so
