@@ -292,3 +292,56 @@ func TestReactivationOfADeletedUserIsRefused(t *testing.T) {
 		t.Error("the user was restored")
 	}
 }
+
+// A user reactivated during the grace period is not deleted: the delete job ends delete_skipped.
+func TestDeleteAfterSkipsAUserReactivatedMeanwhile(t *testing.T) {
+	t.Parallel()
+	b := testbed.New(t, testbed.Config{})
+	b.Worker(worker.Config{DeleteAfter: 2 * time.Second})
+	u := b.ActiveUsers(1)[0]
+	id := b.Enqueue([]jobs.UserRef{{ID: u.ID}}, nil)[0]
+	if st := b.WaitDone(id)[id]; st.Outcome != audit.OutcomeDeactivated {
+		t.Fatalf("deactivation: %s (%s)", st.Outcome, st.Error)
+	}
+	r := jobs.Job{ID: "back-again", Action: jobs.ActionReactivate, User: jobs.UserRef{ID: u.ID}, RequestedBy: "alice"}
+	if _, err := b.Pub.Enqueue(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.WaitDone(r.ID)[r.ID]; st.Outcome != audit.OutcomeReactivated {
+		t.Fatalf("reactivation: %s (%s)", st.Outcome, st.Error)
+	}
+	del := jobs.DeleteID(id)
+	if st := b.WaitDone(del)[del]; st.Outcome != audit.OutcomeDeleteSkipped {
+		t.Fatalf("delete of a reactivated user: %s (%s), want delete_skipped", st.Outcome, st.Error)
+	}
+	if got, _ := b.Sim.User(u.ID); got.Deleted || !got.Active || len(deletes(b, u.ID)) != 0 {
+		t.Errorf("user after the skipped delete: deleted %t active %t, %d DELETEs", got.Deleted, got.Active, len(deletes(b, u.ID)))
+	}
+	if _, dead := b.DeadLetters()[del]; dead {
+		t.Error("a skipped delete was dead-lettered")
+	}
+}
+
+// A SCIM DELETE refused for its version reads the user again and tries with the new version.
+func TestDeleteRereadsOnAVersionConflict(t *testing.T) {
+	t.Parallel()
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 5, RateLimit: 1_000_000, Seed: 3}})
+	u := inactiveUser(b, "conflicted")
+	if err := b.Sim.SetFaults(genesyssim.Faults{ConflictRate: 0.6}); err != nil {
+		t.Fatal(err)
+	}
+	b.Worker(worker.Config{MaxConflicts: 20})
+	id := enqueueDelete(b, "del-conflict", jobs.UserRef{ID: u.ID}, nil)
+	if st := b.WaitDone(id)[id]; st.Outcome != audit.OutcomeDeleted {
+		t.Fatalf("outcome %s (%s), want deleted", st.Outcome, st.Error)
+	}
+	refused := 0
+	for _, r := range b.Sim.Requests() {
+		if r.Route == deleteRoutes[worker.DeleteSCIM] && r.UserID == u.ID && r.Fault == genesyssim.FaultConflict {
+			refused++
+		}
+	}
+	if refused == 0 || !b.Sim.Deleted(u.ID) {
+		t.Errorf("%d DELETEs refused for their version, deleted %t; want at least one refused, then deleted", refused, b.Sim.Deleted(u.ID))
+	}
+}
