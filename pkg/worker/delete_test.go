@@ -345,3 +345,20 @@ func TestDeleteRereadsOnAVersionConflict(t *testing.T) {
 		t.Errorf("%d DELETEs refused for their version, deleted %t; want at least one refused, then deleted", refused, b.Sim.Deleted(u.ID))
 	}
 }
+
+// An operator's delete for a later time goes through the intake (genesys.jobs.at.delete.<token>)
+// and the scheduled stream, and fires onto the delete lane at its time.
+func TestScheduledDeleteFiresOnTheDeleteLane(t *testing.T) {
+	t.Parallel()
+	b := testbed.New(t, testbed.Config{})
+	b.Worker(worker.Config{})
+	u := inactiveUser(b, "later")
+	at := time.Now().Add(time.Second)
+	id := enqueueDelete(b, "del-later", jobs.UserRef{UserName: u.UserName}, func(j *jobs.Job) { j.NotBefore = at })
+	if st := b.WaitDone(id)[id]; st.Outcome != audit.OutcomeDeleted {
+		t.Fatalf("outcome %s (%s), want deleted", st.Outcome, st.Error)
+	}
+	if ds := deletes(b, u.ID); len(ds) != 1 || ds[0].Before(at) {
+		t.Errorf("DELETEs at %v, want one at or after %v", ds, at)
+	}
+}
