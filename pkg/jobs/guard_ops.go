@@ -53,7 +53,8 @@ func (g *Guard) SyncLanes(ctx context.Context) error {
 // laneHold is the lane hold st asks for; nil when it holds no lane. The normal lane's hold also
 // holds the cleanup and delete lanes: while an operator looks at a mass deactivation that may be a
 // mistake, the cleanups of the users it reached (queues, stations, forwarding: more to give back)
-// and any delete wait too. The delete guard holds the delete lane alone. An urgent-only hold leaves them: they would run only when the normal lane is empty anyway.
+// and any delete wait too. An urgent-only hold leaves them: they would run only when the normal
+// lane is empty anyway. The delete guard holds the delete lane alone.
 func (g *Guard) laneHold(st GuardState) *LaneHold {
 	var held []string
 	if g.cfg.Key == DeleteGuardKey {
