@@ -23,6 +23,9 @@ import (
 //	advisories      GENESYS_ADVISORIES: MAX_DELIVERIES and MSG_TERMINATED of GENESYS_JOBS
 //	consumers       workers-urgent, workers-normal, workers-cleanup (durable, on GENESYS_JOBS)
 //	buckets         genesys-status, genesys-budget, genesys-guard, genesys-locks
+//
+// The names of scheduled jobs are in names_sched.go, those of delete jobs and legal holds
+// (genesys.jobs.delete, workers-delete, genesys-holds) in names_delete.go.
 type Names struct {
 	// Prefix starts every subject. One or more tokens of A–Z a–z 0–9 '-' '_' separated by
 	// dots. Defaults to [audit.DefaultPrefix].
