@@ -44,6 +44,9 @@ type Status struct {
 	CreatedAt  time.Time     `json:"created_at"`
 	UpdatedAt  time.Time     `json:"updated_at"`
 	FinishedAt time.Time     `json:"finished_at,omitzero"`
+	// NotBefore is the stored not_before of a scheduled job (state scheduled): the date its
+	// schedule holds, which a re-sent job with another date does not change.
+	NotBefore time.Time `json:"not_before,omitzero"`
 
 	// User and Action (with DryRun) bind the job id to the job's content from the first write
 	// on: a message that arrives later with the same id but asks for something else is not this
