@@ -140,6 +140,10 @@ func (s Scheduled) describe() string {
 	return "it is " + s.Kind
 }
 
+// CancelHeaderValue is s as [Scheduler.Cancel] stores it in a cancel header: control characters
+// made spaces, trimmed and clipped.
+func CancelHeaderValue(s string) string { return cancelHeader(s) }
+
 // cancelHeader makes s fit a header value: control characters become spaces, and it is clipped.
 func cancelHeader(s string) string {
 	s = strings.Map(func(r rune) rune {

@@ -127,6 +127,13 @@ func (s Status) BelongsTo(job Job) bool {
 	return s.User == job.User.Key() && s.Action == job.Action && s.DryRun == job.DryRun
 }
 
+// Renew returns fresh in place of the record s, at s's revision, so that [StatusStore.Save]
+// writes it over s: the record of a scheduled job (state scheduled) that a worker now runs.
+func (s Status) Renew(fresh Status) Status {
+	fresh.rev = s.rev
+	return fresh
+}
+
 // ErrNoStatus: the status bucket has no record of the job.
 var ErrNoStatus = errors.New("jobs: no status for job")
 
