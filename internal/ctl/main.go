@@ -14,6 +14,10 @@
 //	genesysctl guard ... --reactivations             the same for the reactivation guard
 //	genesysctl budget status                         the rate budgets and their 429 pauses
 //	genesysctl budget resume [--client-id ID]        clear a 429 pause
+//	genesysctl scheduled list [--user U] [--all]     jobs waiting for their not_before
+//	genesysctl scheduled show JOB_ID                 one scheduled job
+//	genesysctl scheduled cancel JOB_ID... | --user U --reason R   cancel before the date
+//	genesysctl scheduled move JOB_ID --at T --reason R            another date
 //
 // Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
 // purged, or NATS failed; 2 bad arguments, in which case nothing was read or changed.
@@ -52,7 +56,7 @@ type command struct {
 func commands() []*command {
 	return []*command{statusCommand(), jobsCommand(), deadListCommand(), deadShowCommand(), deadReplayCommand(), deadPurgeCommand(),
 		guardStatusCommand(), guardResumeCommand(), guardSetLimitCommand(), guardDropCommand(),
-		budgetStatusCommand(), budgetResumeCommand()}
+		budgetStatusCommand(), budgetResumeCommand(), scheduledListCommand(), scheduledShowCommand(), scheduledCancelCommand(), scheduledMoveCommand()}
 }
 
 var errTopHelp = errors.New("help")
@@ -67,10 +71,11 @@ func lookup(args []string) (*command, []string, error) {
 		return nil, nil, errTopHelp
 	}
 	name, rest := args[0], args[1:]
-	if name == "dead" || name == "guard" || name == "budget" {
+	if name == "dead" || name == "guard" || name == "budget" || name == "scheduled" {
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			return nil, nil, fmt.Errorf("%s: want a subcommand: %s", name, map[string]string{
-				"dead": "list, show, replay or purge", "guard": "status, resume, set-limit or drop-held", "budget": "status or resume"}[name])
+				"dead": "list, show, replay or purge", "guard": "status, resume, set-limit or drop-held", "budget": "status or resume",
+				"scheduled": "list, show, cancel or move"}[name])
 		}
 		name, rest = name+" "+rest[0], rest[1:]
 	}

@@ -130,10 +130,10 @@ func pastTense(what string) string {
 // describe says what the stream holds about a job that is not pending.
 func (s Scheduled) describe() string {
 	switch {
-	case s.Kind == schedDue:
-		return "it already fired (at " + s.Job.NotBefore.UTC().Format(time.RFC3339) + "): it runs or ran in its lane; see its status"
 	case s.Canceled():
 		return "it was already canceled by " + s.CanceledBy
+	case s.Kind == schedDue:
+		return "it already fired (at " + s.Job.NotBefore.UTC().Format(time.RFC3339) + "): it runs or ran in its lane; see its status"
 	case s.Kind == schedCanceled:
 		return "it was already canceled"
 	}
