@@ -189,15 +189,20 @@ func (r *run) finish(ctx context.Context, kv jetstream.KeyValue, rows []*Row, pu
 func (r *run) wait(ctx context.Context, kv jetstream.KeyValue, pubs []published) map[string]jobs.Status {
 	ids := make(map[string]jobs.Job, len(pubs))
 	for _, p := range pubs {
-		if !p.scheduled { // reported as scheduled for its time: nothing to wait for now
-			ids[p.row.Job.ID] = p.row.Job
-		}
+		// A scheduled job is followed until a worker stored it: its status says the date kept.
+		ids[p.row.Job.ID] = p.row.Job
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	bar := newProgress(r.stderr, len(ids))
 	bar.draw(true)
-	statuses, err := waitDone(ctx, kv, ids, func(st jobs.Status) { bar.add(st.Outcome) })
+	statuses, err := waitDone(ctx, kv, ids, func(st jobs.Status) {
+		if st.State == jobs.StateScheduled {
+			bar.add(OutcomeScheduled)
+			return
+		}
+		bar.add(st.Outcome)
+	})
 	bar.finish()
 	switch {
 	case err != nil:

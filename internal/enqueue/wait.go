@@ -18,8 +18,9 @@ import (
 // consumers, and no watcher reads the statuses of unrelated jobs in the bucket.
 const watchChunk = 256
 
-// waitDone follows the status of every job in the status bucket until each is done or ctx ends,
-// calling onDone once per job as it reaches its terminal state (also for jobs already done when
+// waitDone follows the status of every job in the status bucket until each is done (or, for a
+// job stored for a later time, scheduled: its status then holds the date the scheduled stream
+// keeps) or ctx ends, calling onDone once per job as it reaches that state (also for jobs already done when
 // the wait starts, such as duplicates of an earlier run). A status that does not belong to the job
 // asked for (another producer's job holds the id, see jobs.Status.BelongsTo) is final at once: that
 // job is not ours, and waiting longer cannot change it. It returns the final statuses; jobs missing
@@ -65,7 +66,7 @@ func waitDone(ctx context.Context, kv jetstream.KeyValue, want map[string]jobs.J
 			if !pending[e.Key()] || json.Unmarshal(e.Value(), &st) != nil {
 				continue // a record this version cannot read: keep waiting
 			}
-			if st.State != jobs.StateDone && st.BelongsTo(want[e.Key()]) {
+			if st.State != jobs.StateDone && st.State != jobs.StateScheduled && st.BelongsTo(want[e.Key()]) {
 				continue // ours, running
 			}
 			delete(pending, e.Key())
