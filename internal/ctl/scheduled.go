@@ -224,7 +224,7 @@ func scheduledCancelCommand() *command {
 		name: "scheduled cancel", args: "JOB_ID... | --user U... --reason R", changes: true,
 		summary: "Cancels pending scheduled jobs: each ends \"canceled\" (Genesys untouched), with an audit event naming the\n" +
 			"operator and the reason, and an ops event scheduled_canceled. --user cancels the user's pending deactivations\n" +
-			"and deletes found under the identifiers given (a cancel job, enqueue --action cancel, also finds them under the\n" +
+			"and deletes found under the identifiers given (a cancel job, \"action\":\"cancel\", also finds them under the\n" +
 			"user's other identifiers). Waits up to --wait for each job's outcome. A job that fired already is refused.",
 		flags: func(fs *flag.FlagSet, _ *opts) {
 			so.userFlag(fs)
