@@ -200,3 +200,49 @@ func TestCancelRacingTheFireLeavesOneOutcome(t *testing.T) {
 	}
 	t.Logf("%d of %d canceled before the fire", len(won), len(ids))
 }
+
+// A canceled copy that meets the record of another copy of the job still running (a second fire
+// in a replicated stream) does not end the job: it is handed back, and once the other copy is
+// done it ends "already finished", with no event of its own.
+func TestCanceledCopyWaitsForAnotherRunningCopy(t *testing.T) {
+	t.Parallel()
+	b := newSchedBed(t, testbed.Config{})
+	b.Worker(worker.Config{})
+	id := b.enqueueAt(time.Now().Add(time.Hour))
+	b.waitScheduled(id)
+	var st jobs.Status
+	b.WaitUntil("the status scheduled", func() bool {
+		var err error
+		st, err = b.Status.Get(t.Context(), id)
+		return err == nil && st.State == jobs.StateScheduled
+	})
+	other := st // the other copy's record: running, another stream sequence
+	other.State, other.StreamSeq = jobs.StateRunning, 1_000_000
+	if err := b.Status.Put(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.sched.Cancel(t.Context(), id, "ops-ana", "race"); err != nil {
+		t.Fatal(err)
+	}
+	// Redelivered: its first delivery met the running record and handed it back, unfinished.
+	b.WaitUntil("the canceled copy to be handed back and delivered again", func() bool {
+		c, err := b.JS.Consumer(t.Context(), b.Names.JobsStream(), b.Names.NormalConsumer())
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(t.Context())
+		return err == nil && info.NumRedelivered > 0
+	})
+	if _, ok := b.AuditEvents()[id]; ok {
+		t.Fatal("the canceled copy stored an event while another copy runs")
+	}
+	done := other
+	done.State, done.Outcome = jobs.StateDone, audit.OutcomeDeactivated
+	if err := b.Status.Put(t.Context(), done); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitUntil("the canceled copy to end", func() bool { return b.JobsLeft() == 0 })
+	if _, ok := b.AuditEvents()[id]; ok {
+		t.Error("the canceled copy stored an event after the other copy finished")
+	}
+}

@@ -145,9 +145,10 @@ func (r *Run) run(ctx context.Context) {
 	case err == nil && st.State == jobs.StateScheduled:
 		// Written when the job was scheduled: it runs now, as a fresh job.
 		r.st = st.Renew(r.newStatus())
-	case err == nil && r.canceledBy != "":
+	case err == nil && r.canceledBy != "" && st.StreamSeq != r.seq:
 		// Another copy of this job (a second fire racing the cancel) is running: this one ends
-		// "already finished" once that one is done.
+		// "already finished" once that one is done. (A record of this very message is the
+		// canceled outcome an earlier delivery decided and could not store: stored below.)
 		r.conclude(ctx, verdict{fail: failWait, err: errors.New("jobs: another copy of this scheduled job is running")})
 		return
 	case err == nil:
