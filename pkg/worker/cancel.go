@@ -58,12 +58,9 @@ var stepCancelResolve = Step{Name: "resolve", Phase: PhaseCheck, Every: true, Do
 
 // stepCancelScheduled cancels the user's pending scheduled deactivations and deletes: of a
 // cancel job (which then ends cancel_done) and, first thing, of a reactivation (a rescinded
-// resignation). A dry run cancels nothing.
-var stepCancelScheduled = Step{
-	Name: "cancel_scheduled", Phase: PhaseCheck, Every: true,
-	Applies: func(r *Run) bool { return !r.job.DryRun },
-	Do:      cancelScheduled,
-}
+// resignation). A dry run (of a reactivation: a cancel job is never one) cancels nothing and says
+// what it would cancel.
+var stepCancelScheduled = Step{Name: "cancel_scheduled", Phase: PhaseCheck, Every: true, Do: cancelScheduled}
 
 // canceledFindings is what cancel_scheduled records under unmapped.steps.cancel_scheduled.
 type canceledFindings struct {
@@ -96,6 +93,15 @@ func cancelScheduled(ctx context.Context, r *Run) error {
 	list, err := r.w.sched.Pending(ctx, jobs.PendingQuery{Users: refs, History: true})
 	if err != nil {
 		return wait(fmt.Errorf("%w: list the user's scheduled jobs: %w", errStore, err))
+	}
+	if r.job.DryRun {
+		for _, s := range list {
+			if s.Pending() && (s.Job.Action == jobs.ActionDeactivate || s.Job.Action == jobs.ActionDelete) {
+				r.wouldCancel = append(r.wouldCancel, s.Job.ID)
+				r.Would("cancel_scheduled", "cancel scheduled job "+s.Job.ID)
+			}
+		}
+		return nil
 	}
 	by := jobs.CancelHeaderValue(r.cancelerName())
 	var f canceledFindings

@@ -114,6 +114,19 @@ func TestReactivationBeforeTheDateCancelsTheDeactivation(t *testing.T) {
 	b.Worker(worker.Config{})
 	id := b.enqueueAt(time.Now().Add(time.Hour))
 	b.waitScheduled(id)
+	// A dry run says what it would cancel, and cancels nothing.
+	dry := b.Enqueue([]jobs.UserRef{{ExternalID: b.user.ExternalID}}, func(j *jobs.Job) {
+		j.ID, j.Action, j.DryRun = "react-dry", jobs.ActionReactivate, true
+	})[0]
+	if st := b.WaitDone(dry)[dry]; st.Outcome != audit.OutcomeDryRun {
+		t.Fatalf("dry run outcome %s (%s)", st.Outcome, st.Error)
+	}
+	if msg := b.EventMessage(dry); !strings.Contains(msg, "would cancel its pending scheduled job ("+id+")") || !strings.Contains(msg, "change nothing") {
+		t.Errorf("dry run message %q", msg)
+	}
+	if s, err := b.sched.Lookup(t.Context(), id); err != nil || !s.Pending() {
+		t.Fatalf("after the dry run: %+v, %v; want the deactivation still pending", s, err)
+	}
 	react := b.Enqueue([]jobs.UserRef{{ExternalID: b.user.ExternalID}}, func(j *jobs.Job) {
 		j.ID, j.Action, j.RequestedBy, j.Reason = "react-1", jobs.ActionReactivate, "ops-bo", ""
 	})[0]
@@ -128,8 +141,8 @@ func TestReactivationBeforeTheDateCancelsTheDeactivation(t *testing.T) {
 		t.Errorf("reactivation canceled %v, want [%s]", f.Canceled, id)
 	}
 	b.checkCanceled(id, "reactivation react-1 (ops-bo)", "reactivated before the date")
-	if len(b.AuditEvents()) != 2 {
-		t.Errorf("%d events, want 2", len(b.AuditEvents()))
+	if len(b.AuditEvents()) != 3 {
+		t.Errorf("%d events, want 3 (dry run, reactivation, canceled deactivation)", len(b.AuditEvents()))
 	}
 }
 

@@ -50,6 +50,7 @@ type Run struct {
 	canceledBy         string              // a fired copy that a cancel replaced: who canceled it (see cancel.go)
 	cancelReason       string              // and why
 	canceled           []string            // a cancel job or reactivation: the scheduled jobs it canceled
+	wouldCancel        []string            // a dry-run reactivation: the scheduled jobs a real one would cancel
 	would              map[string][]string // a dry run: what each step would change (Would)
 	calls              int                 // Genesys calls made in this delivery (Call, CallMany)
 	resolveCalls       int                 // of which the resolve step's
