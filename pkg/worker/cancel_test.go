@@ -259,3 +259,24 @@ func TestCanceledCopyWaitsForAnotherRunningCopy(t *testing.T) {
 		t.Error("the canceled copy stored an event after the other copy finished")
 	}
 }
+
+// A cancel job for a user Genesys does not know (never created, or deleted) still cancels what is
+// scheduled under the job's own identifier.
+func TestCancelJobForAnUnknownUser(t *testing.T) {
+	t.Parallel()
+	b := newSchedBed(t, testbed.Config{})
+	b.Worker(worker.Config{})
+	ghost := jobs.UserRef{UserName: "ghost.leaver@example.com"}
+	id := b.Enqueue([]jobs.UserRef{ghost}, func(j *jobs.Job) { j.ID, j.NotBefore = "ghost-deact", time.Now().Add(time.Hour) })[0]
+	b.waitScheduled(id)
+	cancel := b.Enqueue([]jobs.UserRef{ghost}, func(j *jobs.Job) { j.ID, j.Action = "ghost-cancel", jobs.ActionCancel })[0]
+	if st := b.WaitDone(cancel)[cancel]; st.Outcome != audit.OutcomeCancelDone {
+		t.Fatalf("cancel job outcome %s (%s), want cancel_done", st.Outcome, st.Error)
+	}
+	if f := b.canceledBy(cancel); !slices.Equal(f.Canceled, []string{id}) {
+		t.Errorf("canceled %v, want [%s]", f.Canceled, id)
+	}
+	if st := b.WaitDone(id)[id]; st.Outcome != audit.OutcomeCanceled {
+		t.Errorf("scheduled job outcome %s, want canceled", st.Outcome)
+	}
+}
