@@ -130,8 +130,10 @@ func pastTense(what string) string {
 // describe says what the stream holds about a job that is not pending.
 func (s Scheduled) describe() string {
 	switch {
+	case s.Canceled() && s.Kind == schedDue:
+		return "it was already canceled by " + s.CanceledBy + " (and ended canceled, or ends so now: see its status)"
 	case s.Canceled():
-		return "it was already canceled by " + s.CanceledBy
+		return "it was already canceled by " + s.CanceledBy + " (it ends canceled in a moment)"
 	case s.Kind == schedDue:
 		return "it already fired (at " + s.Job.NotBefore.UTC().Format(time.RFC3339) + "): it runs or ran in its lane; see its status"
 	case s.Kind == schedCanceled:

@@ -12,7 +12,7 @@ import (
 // A cancel replaces the pending schedule by one due now; the server fires it at once and copies
 // the cancel headers into the fired copy (it strips only its own: server/scheduler.go:221-237),
 // which carries a valid Nats-Scheduler. A second cancel, or a move, after the fire is refused
-// with ErrNotPending, saying it fired.
+// with ErrNotPending, naming the first cancel (a job that fired uncanceled: TestMoveFiresAtTheNewTime).
 func TestCancelHeadersSurviveFiring(t *testing.T) {
 	t.Parallel()
 	b := newSchedBed(t, TopologyConfig{})
@@ -45,8 +45,8 @@ func TestCancelHeadersSurviveFiring(t *testing.T) {
 	}
 	_ = m.Ack()
 	_, err = b.sched.Cancel(t.Context(), job.ID, "ops-ana", "again")
-	if !errors.Is(err, ErrNotPending) || !strings.Contains(err.Error(), "already fired") {
-		t.Errorf("Cancel after the fire = %v, want ErrNotPending saying it already fired", err)
+	if !errors.Is(err, ErrNotPending) || !strings.Contains(err.Error(), "already canceled by ops-ana") {
+		t.Errorf("Cancel after the canceled copy fired = %v, want ErrNotPending naming the first cancel", err)
 	}
 	if _, err := b.sched.Move(t.Context(), job.ID, time.Now().Add(time.Hour)); !errors.Is(err, ErrNotPending) {
 		t.Errorf("Move after the fire = %v, want ErrNotPending", err)
@@ -106,6 +106,10 @@ func TestMoveFiresAtTheNewTime(t *testing.T) {
 		t.Errorf("fired copy %+v, %v, headers %v; want not_before %v and no cancel", got, err, m.Headers(), at)
 	}
 	_ = m.Ack()
+	_, err = b.sched.Cancel(t.Context(), job.ID, "ops-ana", "too late")
+	if !errors.Is(err, ErrNotPending) || !strings.Contains(err.Error(), "already fired") {
+		t.Errorf("Cancel after the fire = %v, want ErrNotPending saying it already fired", err)
+	}
 	c, _ := b.js.Consumer(t.Context(), b.names.JobsStream(), b.names.NormalConsumer())
 	batch, _ := c.Fetch(1, jetstream.FetchMaxWait(1500*time.Millisecond))
 	for m := range batch.Messages() {
