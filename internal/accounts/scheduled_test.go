@@ -93,7 +93,8 @@ func TestScheduledJobUnderAccounts(t *testing.T) {
 
 // Cancel and move under the accounts: a producer's cancel job makes the worker list and cancel
 // the user's pending deactivation (found under another identifier); an operator lists, shows,
-// moves and cancels with genesysctl. A producer may not list the scheduled stream.
+// moves and cancels with genesysctl. A producer may look a scheduled job up by id (enqueue --wait
+// reports its date), not list the scheduled stream.
 func TestCancelAndMoveUnderAccounts(t *testing.T) {
 	t.Parallel()
 	url := startServer(t)
@@ -153,6 +154,14 @@ func TestCancelAndMoveUnderAccounts(t *testing.T) {
 	if code, out, errs := ctlAs(t, url, "operator", "scheduled", "cancel", "acc-c2", "--reason", "rescinded", "--operator", "ana"); code != 0 || !strings.Contains(out, "acc-c2: canceled") {
 		t.Errorf("scheduled cancel as operator: exit %d\n%s\n%s", code, out, errs)
 	}
+	producer.allowed("look a scheduled job's date up (enqueue --wait)", func(ctx context.Context) error {
+		s, err := jobs.NewScheduler(producer.js, names, 0)
+		if err != nil {
+			return err
+		}
+		_, err = s.Lookup(ctx, "acc-c2")
+		return err
+	})
 	producer.denied("list the scheduled stream", "$JS.API.CONSUMER.CREATE.GENESYS_SCHEDULED", true, func(ctx context.Context) error {
 		s, err := jobs.NewScheduler(producer.js, names, 0)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/enqueue"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // --at, the not_before column and member: a later time is reported "scheduled for T" (with
@@ -78,6 +79,20 @@ func TestWaitSaysAlreadyScheduled(t *testing.T) {
 	r = b.run(t, "", "--user-name", "ada.rossi.3@example.com", "--at", later.Format(time.RFC3339), "--wait", "--timeout", "10s", "--output", "json")
 	rs := decodeResults(t, r.stdout)
 	if r.code != 0 || len(rs) != 1 || rs[0].Outcome != enqueue.OutcomeScheduled || rs[0].NotBefore != at.Format(time.RFC3339Nano) || rs[0].Note != want {
-		t.Errorf("re-send, JSON: exit %d, %+v", r.code, rs)
+		t.Fatalf("re-send, JSON: exit %d, %+v", r.code, rs)
+	}
+	// An operator moved it: the status still holds the first date, the schedule the new one.
+	sched, err := jobs.NewScheduler(b.JS, b.Names, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := at.Add(2 * time.Hour)
+	if _, err := sched.Move(t.Context(), rs[0].JobID, moved); err != nil {
+		t.Fatal(err)
+	}
+	r = b.run(t, "", "--user-name", "ada.rossi.3@example.com", "--at", later.Format(time.RFC3339), "--wait", "--timeout", "10s", "--output", "json")
+	rs = decodeResults(t, r.stdout)
+	if r.code != 0 || len(rs) != 1 || rs[0].NotBefore != moved.Format(time.RFC3339Nano) || !strings.Contains(rs[0].Note, "already scheduled for "+moved.Format(time.RFC3339)) {
+		t.Errorf("re-send after a move: exit %d, %+v; want the moved date", r.code, rs)
 	}
 }

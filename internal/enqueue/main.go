@@ -56,7 +56,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 type run struct {
 	cfg            Config
 	stdout, stderr io.Writer
-	notRows        []skippedLine // lines of the file that hold no row, repeated under the summary
+	notRows        []skippedLine   // lines of the file that hold no row, repeated under the summary
+	sched          *jobs.Scheduler // with --wait: reads the date a scheduled job holds now
 }
 
 func (r *run) main(ctx context.Context, stdin io.Reader) int {
@@ -93,6 +94,10 @@ func (r *run) main(ctx context.Context, stdin io.Reader) int {
 	if r.cfg.Wait { // before publishing: a wait that cannot start must not follow a publish
 		if kv, err = js.KeyValue(ctx, names.StatusBucket()); err != nil {
 			fmt.Fprintf(r.stderr, "enqueue: --wait: open the job status bucket %s: %v (is the deployment provisioned, may this account read it?)\n", names.StatusBucket(), err)
+			return ExitFailure
+		}
+		if r.sched, err = jobs.NewScheduler(js, names, 0); err != nil {
+			fmt.Fprintf(r.stderr, "enqueue: %v\n", err)
 			return ExitFailure
 		}
 	}
@@ -204,6 +209,7 @@ func (r *run) wait(ctx context.Context, kv jetstream.KeyValue, pubs []published)
 		bar.add(st.Outcome)
 	})
 	bar.finish()
+	r.datesKept(ctx, statuses)
 	switch {
 	case err != nil:
 		fmt.Fprintf(r.stderr, "enqueue: --wait: %v\n", err)

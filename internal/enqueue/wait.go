@@ -3,9 +3,11 @@ package enqueue
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -100,6 +102,31 @@ func forward(ctx context.Context, w jetstream.KeyWatcher, out chan<- jetstream.K
 			case <-ctx.Done():
 				return
 			}
+		}
+	}
+}
+
+// lookupTimeout bounds one look-up of a scheduled job's date.
+const lookupTimeout = 2 * time.Second
+
+// datesKept puts into each scheduled status the date its schedule holds now, which an operator
+// may have moved since the worker wrote the status (genesysctl scheduled move cannot write it).
+// The first look-up that fails for another reason than a missing schedule (an account that may
+// not read the scheduled stream, say) ends them: the statuses' dates stand.
+func (r *run) datesKept(ctx context.Context, statuses map[string]jobs.Status) {
+	for id, st := range statuses {
+		if st.State != jobs.StateScheduled || r.sched == nil {
+			continue
+		}
+		lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		s, err := r.sched.Lookup(lctx, id)
+		cancel()
+		switch {
+		case err == nil && s.Kind == "at":
+			st.NotBefore = s.Job.NotBefore
+			statuses[id] = st
+		case err != nil && !errors.Is(err, jobs.ErrNotScheduled):
+			return
 		}
 	}
 }
