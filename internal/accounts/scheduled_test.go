@@ -3,8 +3,11 @@ package accounts_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
@@ -86,4 +89,85 @@ func TestScheduledJobUnderAccounts(t *testing.T) {
 			denyDueCopies(connect(t, url, role), role != "worker" && role != "operator")
 		})
 	}
+}
+
+// Cancel and move under the accounts: a producer's cancel job makes the worker list and cancel
+// the user's pending deactivation (found under another identifier); an operator lists, shows,
+// moves and cancels with genesysctl. A producer may look a scheduled job up by id (enqueue --wait
+// reports its date), not list the scheduled stream.
+func TestCancelAndMoveUnderAccounts(t *testing.T) {
+	t.Parallel()
+	url := startServer(t)
+	provision(t, url)
+	worker := connect(t, url, "worker")
+	sim := genesyssim.NewTestServer(t, genesyssim.Config{Users: 8, RateLimit: 1_000_000})
+	runWorker(t, worker, sim)
+	producer := connect(t, url, "producer")
+	operator := connect(t, url, "operator")
+	pub, err := jobs.NewPublisher(producer.js, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain []genesyssim.User
+	for _, u := range sim.Users() {
+		if u.Active && !u.Deleted && !slices.Contains(u.Roles(), "Master Admin") {
+			plain = append(plain, u)
+		}
+	}
+	later := time.Now().Add(time.Hour)
+	schedule := func(id string, u genesyssim.User) {
+		t.Helper()
+		job := jobs.Job{ID: id, Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: u.ID}, RequestedBy: "hr", NotBefore: later}
+		producer.allowed("enqueue "+id, func(ctx context.Context) error { _, err := pub.Enqueue(ctx, job); return err })
+		job.Version = jobs.Version
+		waitStored(t, operator, names.ScheduledStream(), names.ScheduleSubject(job), func(jetstream.Msg) bool { return true })
+	}
+	schedule("acc-c1", plain[0])
+	schedule("acc-m1", plain[1])
+	schedule("acc-c2", plain[2])
+
+	producer.allowed("enqueue a cancel job", func(ctx context.Context) error {
+		_, err := pub.Enqueue(ctx, jobs.Job{ID: "acc-cancel", Action: jobs.ActionCancel, User: jobs.UserRef{UserName: plain[0].UserName}, RequestedBy: "hr"})
+		return err
+	})
+	if st := waitDone(t, producer, "acc-cancel"); st.Outcome != audit.OutcomeCancelDone {
+		t.Fatalf("cancel job ended %s %q, want cancel_done", st.Outcome, st.Error)
+	}
+	if st := waitDone(t, producer, "acc-c1"); st.Outcome != audit.OutcomeCanceled {
+		t.Fatalf("acc-c1 ended %s %q, want canceled", st.Outcome, st.Error)
+	}
+
+	code, out, errs := ctlAs(t, url, "operator", "scheduled", "list")
+	if code != 0 || !strings.Contains(out, "acc-m1") || !strings.Contains(out, "acc-c2") {
+		t.Fatalf("scheduled list as operator: exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, out, errs := ctlAs(t, url, "operator", "scheduled", "show", "acc-m1"); code != 0 || !strings.Contains(out, "pending") {
+		t.Errorf("scheduled show as operator: exit %d\n%s\n%s", code, out, errs)
+	}
+	at := time.Now().Add(time.Second).Format(time.RFC3339Nano)
+	if code, out, errs := ctlAs(t, url, "operator", "scheduled", "move", "acc-m1", "--at", at, "--reason", "new date", "--operator", "ana"); code != 0 {
+		t.Fatalf("scheduled move as operator: exit %d\n%s\n%s", code, out, errs)
+	}
+	if st := waitDone(t, producer, "acc-m1"); st.Outcome != audit.OutcomeDeactivated {
+		t.Errorf("moved job ended %s %q, want deactivated", st.Outcome, st.Error)
+	}
+	if code, out, errs := ctlAs(t, url, "operator", "scheduled", "cancel", "acc-c2", "--reason", "rescinded", "--operator", "ana"); code != 0 || !strings.Contains(out, "acc-c2: canceled") {
+		t.Errorf("scheduled cancel as operator: exit %d\n%s\n%s", code, out, errs)
+	}
+	producer.allowed("look a scheduled job's date up (enqueue --wait)", func(ctx context.Context) error {
+		s, err := jobs.NewScheduler(producer.js, names, 0)
+		if err != nil {
+			return err
+		}
+		_, err = s.Lookup(ctx, "acc-c2")
+		return err
+	})
+	producer.denied("list the scheduled stream", "$JS.API.CONSUMER.CREATE.GENESYS_SCHEDULED", true, func(ctx context.Context) error {
+		s, err := jobs.NewScheduler(producer.js, names, 0)
+		if err != nil {
+			return err
+		}
+		_, err = s.Pending(ctx, jobs.PendingQuery{})
+		return err
+	})
 }

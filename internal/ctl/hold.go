@@ -21,34 +21,6 @@ import (
 // USER is id:<uuid>, user_name:<email> or external_id:<value>; a bare UUID is an id and a bare
 // value with an '@' a user name.
 
-// parseUser reads a USER argument.
-func parseUser(arg string) (jobs.UserRef, error) {
-	var ref jobs.UserRef
-	kind, value, ok := strings.Cut(arg, ":")
-	switch {
-	case ok && kind == "id":
-		ref.ID = strings.ToLower(value)
-	case ok && kind == "user_name":
-		ref.UserName = value
-	case ok && kind == "external_id":
-		ref.ExternalID = value
-	case isUUID(arg):
-		ref.ID = strings.ToLower(arg)
-	case strings.Contains(arg, "@") && !strings.Contains(arg, ":"):
-		ref.UserName = arg
-	default:
-		return ref, fmt.Errorf("user %q: want id:<uuid>, user_name:<email> or external_id:<value>", clip(arg, 100))
-	}
-	if err := (jobs.Job{Version: jobs.Version, ID: "x", Action: jobs.ActionDelete, User: ref, RequestedBy: "x"}).Validate(); err != nil {
-		return ref, fmt.Errorf("user %q: %w", clip(arg, 100), err)
-	}
-	return ref, nil
-}
-
-func isUUID(s string) bool {
-	return len(s) == 36 && strings.Count(s, "-") == 4 && strings.Trim(strings.ToLower(s), "0123456789abcdef-") == ""
-}
-
 // holdChange is what hold add and hold remove share: one USER and --reason.
 func holdChange(name, summary string, run func(ctx context.Context, s *session, o *opts, ref jobs.UserRef, reason string) int) *command {
 	var reason string

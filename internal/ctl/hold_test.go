@@ -27,7 +27,7 @@ func TestHoldBlocksTheDeleteUntilRemovedAndReplayed(t *testing.T) {
 	if code, _, stderr := f.ctl("hold", "add", "user_name:Leaver@Example.com", "--operator", "alice"); code != ExitUsage || !strings.Contains(stderr, "--reason is required") {
 		t.Errorf("hold add without a reason: exit %d, %s", code, stderr)
 	}
-	if code, _, stderr := f.ctl("hold", "add", "nobody", "--reason", "x", "--operator", "alice"); code != ExitUsage || !strings.Contains(stderr, "want id:<uuid>") {
+	if code, _, stderr := f.ctl("hold", "add", "id:not-a-uuid", "--reason", "x", "--operator", "alice"); code != ExitUsage || !strings.Contains(stderr, "want a user id") {
 		t.Errorf("hold add of a bad user: exit %d, %s", code, stderr)
 	}
 	if code, out, stderr := f.ctl("hold", "add", "user_name:Leaver@Example.com", "--reason", "matter 42", "--operator", "alice"); code != ExitOK || !strings.Contains(out, "held") {

@@ -16,6 +16,10 @@
 //	genesysctl budget resume [--client-id ID]        clear a 429 pause
 //	genesysctl hold add|remove USER --reason R       a legal hold: the user's delete jobs end "held"
 //	genesysctl hold list                             the legal holds in force
+//	genesysctl scheduled list [--user U] [--all]     jobs waiting for their not_before
+//	genesysctl scheduled show JOB_ID                 one scheduled job
+//	genesysctl scheduled cancel JOB_ID... | --user U --reason R   cancel before the date
+//	genesysctl scheduled move JOB_ID --at T --reason R            another date
 //
 // Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
 // purged, or NATS failed; 2 bad arguments, in which case nothing was read or changed.
@@ -55,7 +59,8 @@ func commands() []*command {
 	return []*command{statusCommand(), jobsCommand(), deadListCommand(), deadShowCommand(), deadReplayCommand(), deadPurgeCommand(),
 		guardStatusCommand(), guardResumeCommand(), guardSetLimitCommand(), guardDropCommand(),
 		budgetStatusCommand(), budgetResumeCommand(),
-		holdAddCommand(), holdRemoveCommand(), holdListCommand()}
+		holdAddCommand(), holdRemoveCommand(), holdListCommand(),
+		scheduledListCommand(), scheduledShowCommand(), scheduledCancelCommand(), scheduledMoveCommand()}
 }
 
 var errTopHelp = errors.New("help")
@@ -70,10 +75,11 @@ func lookup(args []string) (*command, []string, error) {
 		return nil, nil, errTopHelp
 	}
 	name, rest := args[0], args[1:]
-	if name == "dead" || name == "guard" || name == "budget" || name == "hold" {
+	if name == "dead" || name == "guard" || name == "budget" || name == "hold" || name == "scheduled" {
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			return nil, nil, fmt.Errorf("%s: want a subcommand: %s", name, map[string]string{
-				"dead": "list, show, replay or purge", "guard": "status, resume, set-limit or drop-held", "budget": "status or resume", "hold": "add, remove or list"}[name])
+				"dead": "list, show, replay or purge", "guard": "status, resume, set-limit or drop-held", "budget": "status or resume",
+				"hold": "add, remove or list", "scheduled": "list, show, cancel or move"}[name])
 		}
 		name, rest = name+" "+rest[0], rest[1:]
 	}

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/enqueue"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
-// --at, the not_before column and member: a later time is reported "scheduled for T" (also with
-// --wait, which does not wait for it), exit 0; the job goes to the intake subject.
+// --at, the not_before column and member: a later time is reported "scheduled for T" (with
+// --wait, once a worker stored it: the date it stored), exit 0; the job goes to the intake subject.
 func TestAtSchedulesAndWaitReportsIt(t *testing.T) {
 	t.Parallel()
-	b := newBed(t) // no worker needed: the job stays on the intake subject
+	b := newWorkerBed(t)
 	at := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	r := b.run(t, "", "--user-name", "ada.rossi.3@example.com", "--at", at.Format(time.RFC3339), "--wait", "--timeout", "5s", "--output", "json")
 	if r.code != 0 {
@@ -56,5 +57,42 @@ func TestAtBadTimesAreLineNumbered(t *testing.T) {
 	r = b.run(t, "", "--user-name", "ada.rossi.3@example.com", "--at", "tomorrow")
 	if r.code != 2 || !strings.Contains(r.stderr, "flags: not_before: must be an RFC 3339 date-time") {
 		t.Errorf("--at tomorrow: exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// An HR re-send of a scheduled job with another date is the same job (the same deterministic id):
+// --wait reports the date kept and how to change it, exit 0.
+func TestWaitSaysAlreadyScheduled(t *testing.T) {
+	t.Parallel()
+	b := newWorkerBed(t)
+	at := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	r := b.run(t, "", "--user-name", "ada.rossi.3@example.com", "--at", at.Format(time.RFC3339), "--wait", "--timeout", "10s")
+	if r.code != 0 || !strings.Contains(r.stdout, "user_name:ada.rossi.3@example.com: scheduled for "+at.Format(time.RFC3339)) {
+		t.Fatalf("first: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	later := at.Add(24 * time.Hour)
+	r = b.run(t, "", "--user-name", "ada.rossi.3@example.com", "--at", later.Format(time.RFC3339), "--wait", "--timeout", "10s")
+	want := "already scheduled for " + at.Format(time.RFC3339) + " (not " + later.Format(time.RFC3339) + "); use genesysctl scheduled move"
+	if r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("re-send: exit %d, want 0 and %q\nstdout:\n%s\nstderr:\n%s", r.code, want, r.stdout, r.stderr)
+	}
+	r = b.run(t, "", "--user-name", "ada.rossi.3@example.com", "--at", later.Format(time.RFC3339), "--wait", "--timeout", "10s", "--output", "json")
+	rs := decodeResults(t, r.stdout)
+	if r.code != 0 || len(rs) != 1 || rs[0].Outcome != enqueue.OutcomeScheduled || rs[0].NotBefore != at.Format(time.RFC3339Nano) || rs[0].Note != want {
+		t.Fatalf("re-send, JSON: exit %d, %+v", r.code, rs)
+	}
+	// An operator moved it: the status still holds the first date, the schedule the new one.
+	sched, err := jobs.NewScheduler(b.JS, b.Names, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := at.Add(2 * time.Hour)
+	if _, err := sched.Move(t.Context(), rs[0].JobID, moved); err != nil {
+		t.Fatal(err)
+	}
+	r = b.run(t, "", "--user-name", "ada.rossi.3@example.com", "--at", later.Format(time.RFC3339), "--wait", "--timeout", "10s", "--output", "json")
+	rs = decodeResults(t, r.stdout)
+	if r.code != 0 || len(rs) != 1 || rs[0].NotBefore != moved.Format(time.RFC3339Nano) || !strings.Contains(rs[0].Note, "already scheduled for "+moved.Format(time.RFC3339)) {
+		t.Errorf("re-send after a move: exit %d, %+v; want the moved date", r.code, rs)
 	}
 }

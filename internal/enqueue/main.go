@@ -56,7 +56,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 type run struct {
 	cfg            Config
 	stdout, stderr io.Writer
-	notRows        []skippedLine // lines of the file that hold no row, repeated under the summary
+	notRows        []skippedLine   // lines of the file that hold no row, repeated under the summary
+	sched          *jobs.Scheduler // with --wait: reads the date a scheduled job holds now
 }
 
 func (r *run) main(ctx context.Context, stdin io.Reader) int {
@@ -93,6 +94,10 @@ func (r *run) main(ctx context.Context, stdin io.Reader) int {
 	if r.cfg.Wait { // before publishing: a wait that cannot start must not follow a publish
 		if kv, err = js.KeyValue(ctx, names.StatusBucket()); err != nil {
 			fmt.Fprintf(r.stderr, "enqueue: --wait: open the job status bucket %s: %v (is the deployment provisioned, may this account read it?)\n", names.StatusBucket(), err)
+			return ExitFailure
+		}
+		if r.sched, err = jobs.NewScheduler(js, names, 0); err != nil {
+			fmt.Fprintf(r.stderr, "enqueue: %v\n", err)
 			return ExitFailure
 		}
 	}
@@ -189,16 +194,22 @@ func (r *run) finish(ctx context.Context, kv jetstream.KeyValue, rows []*Row, pu
 func (r *run) wait(ctx context.Context, kv jetstream.KeyValue, pubs []published) map[string]jobs.Status {
 	ids := make(map[string]jobs.Job, len(pubs))
 	for _, p := range pubs {
-		if !p.scheduled { // reported as scheduled for its time: nothing to wait for now
-			ids[p.row.Job.ID] = p.row.Job
-		}
+		// A scheduled job is followed until a worker stored it: its status says the date kept.
+		ids[p.row.Job.ID] = p.row.Job
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	bar := newProgress(r.stderr, len(ids))
 	bar.draw(true)
-	statuses, err := waitDone(ctx, kv, ids, func(st jobs.Status) { bar.add(st.Outcome) })
+	statuses, err := waitDone(ctx, kv, ids, func(st jobs.Status) {
+		if st.State == jobs.StateScheduled {
+			bar.add(OutcomeScheduled)
+			return
+		}
+		bar.add(st.Outcome)
+	})
 	bar.finish()
+	r.datesKept(ctx, statuses)
 	switch {
 	case err != nil:
 		fmt.Fprintf(r.stderr, "enqueue: --wait: %v\n", err)

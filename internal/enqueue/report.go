@@ -18,7 +18,8 @@ const (
 	OutcomePending audit.Outcome = "pending"
 	// OutcomeInvalid: the row was invalid and skipped (--skip-invalid); it has no job.
 	OutcomeInvalid audit.Outcome = "invalid"
-	// OutcomeScheduled: the job waits for its not_before; --wait does not follow it.
+	// OutcomeScheduled: the job waits for its not_before; --wait follows it until a worker stored
+	// it, and reports the date stored.
 	OutcomeScheduled audit.Outcome = "scheduled"
 	// OutcomeForeign: the job id is held by a different job (another user, action or dry run,
 	// published by someone else first); this row's request was not carried out.
@@ -41,6 +42,9 @@ type Result struct {
 	NotBefore string `json:"not_before,omitempty"`
 	// Duplicate is true when JetStream already held the job from an earlier run.
 	Duplicate bool `json:"duplicate"`
+	// Note says more about a scheduled job: that the stored date is not the one submitted (an
+	// earlier request with this id keeps its date).
+	Note string `json:"note,omitempty"`
 	// Preview is what a dry run found a real job would do, when the worker runs optional steps.
 	Preview *Preview `json:"preview,omitempty"`
 }
@@ -72,14 +76,23 @@ func buildResults(rows []*Row, pubs []published, statuses map[string]jobs.Status
 			continue
 		}
 		res := Result{Line: r.Line, JobID: r.Job.ID, User: r.Job.User.Key(), Duplicate: dup[r.Job.ID], Outcome: OutcomeQueued}
-		if sched[r.Job.ID] {
+		st, ok := statuses[r.Job.ID]
+		switch {
+		case ok && st.State == jobs.StateScheduled && st.BelongsTo(r.Job):
+			res.Outcome, res.NotBefore = OutcomeScheduled, formatAt(st.NotBefore)
+			if !st.NotBefore.Equal(r.Job.NotBefore) {
+				res.Note = fmt.Sprintf("already scheduled for %s (not %s); use genesysctl scheduled move", res.NotBefore, submittedAt(r.Job))
+			}
+			out = append(out, res)
+			continue
+		case sched[r.Job.ID] && !waited:
 			res.Outcome, res.NotBefore = OutcomeScheduled, formatAt(r.Job.NotBefore)
 			out = append(out, res)
 			continue
 		}
 		if waited {
 			res.Outcome = OutcomePending
-			if st, ok := statuses[r.Job.ID]; ok {
+			if ok {
 				res.Outcome, res.Error = rowOutcome(r.Job, st)
 				if res.Outcome == audit.OutcomeDryRun {
 					res.Preview = previewOf(st)
@@ -127,6 +140,8 @@ func writeText(w io.Writer, results []Result) {
 		switch {
 		case r.Outcome == OutcomeInvalid:
 			fmt.Fprintf(w, "%s: invalid, skipped: %s\n", where, r.Error)
+		case r.Outcome == OutcomeScheduled && r.Note != "":
+			fmt.Fprintf(w, "%s: %s\n", head, r.Note)
 		case r.Outcome == OutcomeScheduled:
 			fmt.Fprintf(w, "%s: scheduled for %s\n", head, r.NotBefore)
 		case r.Error != "":
@@ -142,6 +157,14 @@ func writeText(w io.Writer, results []Result) {
 	for _, o := range sortedOutcomes(counts) {
 		fmt.Fprintf(w, "  %-18s %d\n", o, counts[o])
 	}
+}
+
+// submittedAt is the not_before a row submitted, for a note.
+func submittedAt(j jobs.Job) string {
+	if j.NotBefore.IsZero() {
+		return "now"
+	}
+	return formatAt(j.NotBefore)
 }
 
 // formatAt renders a job's not_before for people and JSON: RFC 3339 in UTC.

@@ -3,9 +3,11 @@ package enqueue
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -18,8 +20,9 @@ import (
 // consumers, and no watcher reads the statuses of unrelated jobs in the bucket.
 const watchChunk = 256
 
-// waitDone follows the status of every job in the status bucket until each is done or ctx ends,
-// calling onDone once per job as it reaches its terminal state (also for jobs already done when
+// waitDone follows the status of every job in the status bucket until each is done (or, for a
+// job stored for a later time, scheduled: its status then holds the date the scheduled stream
+// keeps) or ctx ends, calling onDone once per job as it reaches that state (also for jobs already done when
 // the wait starts, such as duplicates of an earlier run). A status that does not belong to the job
 // asked for (another producer's job holds the id, see jobs.Status.BelongsTo) is final at once: that
 // job is not ours, and waiting longer cannot change it. It returns the final statuses; jobs missing
@@ -65,7 +68,7 @@ func waitDone(ctx context.Context, kv jetstream.KeyValue, want map[string]jobs.J
 			if !pending[e.Key()] || json.Unmarshal(e.Value(), &st) != nil {
 				continue // a record this version cannot read: keep waiting
 			}
-			if st.State != jobs.StateDone && st.BelongsTo(want[e.Key()]) {
+			if st.State != jobs.StateDone && st.State != jobs.StateScheduled && st.BelongsTo(want[e.Key()]) {
 				continue // ours, running
 			}
 			delete(pending, e.Key())
@@ -99,6 +102,31 @@ func forward(ctx context.Context, w jetstream.KeyWatcher, out chan<- jetstream.K
 			case <-ctx.Done():
 				return
 			}
+		}
+	}
+}
+
+// lookupTimeout bounds one look-up of a scheduled job's date.
+const lookupTimeout = 2 * time.Second
+
+// datesKept puts into each scheduled status the date its schedule holds now, which an operator
+// may have moved since the worker wrote the status (genesysctl scheduled move cannot write it).
+// The first look-up that fails for another reason than a missing schedule (an account that may
+// not read the scheduled stream, say) ends them: the statuses' dates stand.
+func (r *run) datesKept(ctx context.Context, statuses map[string]jobs.Status) {
+	for id, st := range statuses {
+		if st.State != jobs.StateScheduled || r.sched == nil {
+			continue
+		}
+		lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		s, err := r.sched.Lookup(lctx, id)
+		cancel()
+		switch {
+		case err == nil && s.Kind == "at":
+			st.NotBefore = s.Job.NotBefore
+			statuses[id] = st
+		case err != nil && !errors.Is(err, jobs.ErrNotScheduled):
+			return
 		}
 	}
 }

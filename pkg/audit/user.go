@@ -52,6 +52,9 @@ type Record struct {
 	Forced                                          bool // a reactivation forced although no deactivation by this system was recorded
 	// NotBefore is the job's effective time (its not_before), when it was scheduled for one.
 	NotBefore time.Time
+	// CanceledBy names who canceled a scheduled job (outcome canceled): an operator, a cancel
+	// job or a reactivation.
+	CanceledBy string
 	// What the worker saw and did: the steps' findings, carried into the event as they are.
 	Findings
 	Attempts int           // attempts made, as the job status counts them
@@ -139,8 +142,9 @@ type Unmapped struct {
 	DryRun     bool    `json:"dry_run"`
 	Forced     bool    `json:"forced,omitempty"`
 	ReplayOf   string  `json:"replay_of,omitempty"`
-	CleanupOf  string  `json:"cleanup_of,omitempty"` // a cleanup job: the deactivation job it follows
-	NotBefore  string  `json:"not_before,omitempty"` // a scheduled job: its effective time, RFC 3339 in UTC
+	CleanupOf  string  `json:"cleanup_of,omitempty"`  // a cleanup job: the deactivation job it follows
+	NotBefore  string  `json:"not_before,omitempty"`  // a scheduled job: its effective time, RFC 3339 in UTC
+	CanceledBy string  `json:"canceled_by,omitempty"` // a canceled scheduled job: who canceled it
 	Findings           // what the job's steps found, as the worker recorded it
 	Attempts   int     `json:"attempts"`
 	LatencyMS  int64   `json:"latency_ms"`
@@ -205,7 +209,7 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 		Unmapped: Unmapped{
 			JobID: Clip(r.JobID, maxText), Outcome: r.Outcome, DeadLetter: info.deadLetter,
 			Ticket: Clip(r.Ticket, maxText), Reason: Clip(r.Reason, maxText), Priority: Clip(r.Priority, 32),
-			DryRun: r.DryRun, Forced: r.Forced, ReplayOf: Clip(r.ReplayOf, maxText), CleanupOf: Clip(r.CleanupOf, maxText), NotBefore: formatNotBefore(r.NotBefore), Findings: r.Findings.clipped(),
+			DryRun: r.DryRun, Forced: r.Forced, ReplayOf: Clip(r.ReplayOf, maxText), CleanupOf: Clip(r.CleanupOf, maxText), NotBefore: formatNotBefore(r.NotBefore), CanceledBy: Clip(r.CanceledBy, maxText), Findings: r.Findings.clipped(),
 			Attempts: max(r.Attempts, 0), LatencyMS: max(r.Latency.Milliseconds(), 0), Error: Clip(r.Error, maxError),
 		},
 	}
@@ -250,7 +254,7 @@ func fitSize(ev *Event, data *AccountChange) error {
 	u := &data.Unmapped
 	u.Truncated = true
 	for _, s := range []*string{&data.Message, &data.Metadata.CorrelationUID, &data.User.UID, &data.User.UIDAlt,
-		&data.User.Name, &data.User.EmailAddr, &u.JobID, &u.Ticket, &u.Reason, &u.ReplayOf, &u.CleanupOf, &u.Error, &ev.Subject} {
+		&data.User.Name, &data.User.EmailAddr, &u.JobID, &u.Ticket, &u.Reason, &u.ReplayOf, &u.CleanupOf, &u.CanceledBy, &u.Error, &ev.Subject} {
 		*s = Clip(*s, small)
 	}
 	if data.Actor.User != nil {

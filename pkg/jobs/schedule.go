@@ -68,10 +68,17 @@ type Scheduled struct {
 	// Subject and Sequence locate the message in the scheduled stream.
 	Subject  string
 	Sequence uint64
+	// CanceledBy and CancelReason are the cancel headers of a schedule that a cancel replaced
+	// (see [Scheduler.Cancel]); empty otherwise.
+	CanceledBy, CancelReason string
 }
 
-// Pending reports whether the job has not fired yet.
-func (s Scheduled) Pending() bool { return s.Kind == schedPending }
+// Pending reports whether the job has not fired yet and no cancel replaced its schedule.
+func (s Scheduled) Pending() bool { return s.Kind == schedPending && s.CanceledBy == "" }
+
+// Canceled reports whether a cancel replaced the job's schedule (which then fires at once, and
+// the worker ends the job canceled).
+func (s Scheduled) Canceled() bool { return s.CanceledBy != "" }
 
 // ScheduleResult says what [Scheduler.Schedule] did.
 type ScheduleResult struct {
@@ -170,5 +177,6 @@ func (s *Scheduler) Lookup(ctx context.Context, id string) (Scheduled, error) {
 		return Scheduled{}, fmt.Errorf("%w: %s and %s", ErrIDTokenCollision, clip(id, 128), job.ID)
 	}
 	kind, _, _ := strings.Cut(strings.TrimPrefix(m.Subject, s.names.scheduledPrefix()), ".")
-	return Scheduled{Job: job, Kind: kind, Subject: m.Subject, Sequence: m.Sequence}, nil
+	return Scheduled{Job: job, Kind: kind, Subject: m.Subject, Sequence: m.Sequence,
+		CanceledBy: m.Header.Get(CanceledByHeader), CancelReason: m.Header.Get(CancelReasonHeader)}, nil
 }

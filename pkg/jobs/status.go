@@ -44,6 +44,9 @@ type Status struct {
 	CreatedAt  time.Time     `json:"created_at"`
 	UpdatedAt  time.Time     `json:"updated_at"`
 	FinishedAt time.Time     `json:"finished_at,omitzero"`
+	// NotBefore is the stored not_before of a scheduled job (state scheduled): the date its
+	// schedule holds, which a re-sent job with another date does not change.
+	NotBefore time.Time `json:"not_before,omitzero"`
 
 	// User and Action (with DryRun) bind the job id to the job's content from the first write
 	// on: a message that arrives later with the same id but asks for something else is not this
@@ -122,6 +125,13 @@ type Decided struct {
 // result (neither for the worker nor for enqueue --wait).
 func (s Status) BelongsTo(job Job) bool {
 	return s.User == job.User.Key() && s.Action == job.Action && s.DryRun == job.DryRun
+}
+
+// Renew returns fresh in place of the record s, at s's revision, so that [StatusStore.Save]
+// writes it over s: the record of a scheduled job (state scheduled) that a worker now runs.
+func (s Status) Renew(fresh Status) Status {
+	fresh.rev = s.rev
+	return fresh
 }
 
 // ErrNoStatus: the status bucket has no record of the job.

@@ -38,6 +38,8 @@ func (n Names) CheckSubject(subject string, job Job) error {
 	rest, intake := isIntakeLane(rest)
 	lane, token, hasToken := strings.Cut(rest, ".")
 	switch {
+	case intake && job.Action == ActionCancel:
+		return &subjectError{fmt.Sprintf("subject %q: a cancel job runs at once and never arrives on an intake subject", clip(subject, 200))}
 	case intake && (job.NotBefore.IsZero() || !hasToken || lane == laneCleanup):
 		return &subjectError{fmt.Sprintf("subject %q: only a job with not_before, naming its lane and user token, may arrive on %s.<lane>.<user token> (lane urgent, normal or reactivate)", clip(subject, 200), n.EffectivePrefix()+".jobs."+laneIntake)}
 	case lane != string(PriorityUrgent) && lane != string(PriorityNormal) && lane != laneReactivate && lane != laneCleanup && lane != laneDelete:

@@ -22,6 +22,10 @@ func TestCheckSubject(t *testing.T) {
 	later := deact
 	later.NotBefore = time.Date(2027, 1, 31, 17, 0, 0, 0, time.UTC)
 	laterR := later
+	cancelJob := deact
+	cancelJob.Action = jobs.ActionCancel
+	cancelLater := later
+	cancelLater.Action = jobs.ActionCancel
 	laterR.Action = jobs.ActionReactivate
 	tok := jobs.UserToken(deact.User)
 	other := jobs.UserToken(jobs.UserRef{UserName: "someone@example.com"})
@@ -58,6 +62,10 @@ func TestCheckSubject(t *testing.T) {
 		{"genesys.jobs.at.normal." + tok, laterR, false},
 		{"genesys.jobs.at.cleanup." + tok, later, false},
 		{n.SubjectFor(later), later, true}, // on its lane: the worker schedules it (or it fired)
+		{"genesys.jobs.normal." + tok, cancelJob, true},
+		{"genesys.jobs.urgent." + tok, cancelJob, true},
+		{"genesys.jobs.reactivate." + tok, cancelJob, false},
+		{"genesys.jobs.at.normal." + tok, cancelLater, false}, // a cancel never waits for a date
 		{"acme.jobs.normal", deact, false},
 		{"genesys.jobs.later", deact, false},
 	} {

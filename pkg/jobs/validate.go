@@ -111,6 +111,7 @@ func (j Job) Validate() error {
 	case ActionCleanup:
 		p.checkCleanup(j)
 	case ActionCancel:
+		p.checkCancel(j)
 	case ActionDelete:
 		p.checkDelete(j)
 	case "":

@@ -293,32 +293,55 @@ func TestReactivationOfADeletedUserIsRefused(t *testing.T) {
 	}
 }
 
-// A user reactivated during the grace period is not deleted: the delete job ends delete_skipped.
+// A user reactivated during the grace period is not deleted. A reactivation through this system
+// cancels the pending delete (canceled, naming the reactivation); a user made active again outside
+// it (an admin, an IdP sync) is found active when the delete fires: delete_skipped.
 func TestDeleteAfterSkipsAUserReactivatedMeanwhile(t *testing.T) {
 	t.Parallel()
-	b := testbed.New(t, testbed.Config{})
-	b.Worker(worker.Config{DeleteAfter: 2 * time.Second})
-	u := b.ActiveUsers(1)[0]
-	id := b.Enqueue([]jobs.UserRef{{ID: u.ID}}, nil)[0]
-	if st := b.WaitDone(id)[id]; st.Outcome != audit.OutcomeDeactivated {
-		t.Fatalf("deactivation: %s (%s)", st.Outcome, st.Error)
-	}
-	r := jobs.Job{ID: "back-again", Action: jobs.ActionReactivate, User: jobs.UserRef{ID: u.ID}, RequestedBy: "alice"}
-	if _, err := b.Pub.Enqueue(t.Context(), r); err != nil {
-		t.Fatal(err)
-	}
-	if st := b.WaitDone(r.ID)[r.ID]; st.Outcome != audit.OutcomeReactivated {
-		t.Fatalf("reactivation: %s (%s)", st.Outcome, st.Error)
-	}
-	del := jobs.DeleteID(id)
-	if st := b.WaitDone(del)[del]; st.Outcome != audit.OutcomeDeleteSkipped {
-		t.Fatalf("delete of a reactivated user: %s (%s), want delete_skipped", st.Outcome, st.Error)
-	}
-	if got, _ := b.Sim.User(u.ID); got.Deleted || !got.Active || len(deletes(b, u.ID)) != 0 {
-		t.Errorf("user after the skipped delete: deleted %t active %t, %d DELETEs", got.Deleted, got.Active, len(deletes(b, u.ID)))
-	}
-	if _, dead := b.DeadLetters()[del]; dead {
-		t.Error("a skipped delete was dead-lettered")
+	for _, byUs := range []bool{true, false} {
+		t.Run(map[bool]string{true: "reactivation job", false: "outside this system"}[byUs], func(t *testing.T) {
+			t.Parallel()
+			b := testbed.New(t, testbed.Config{})
+			b.Worker(worker.Config{DeleteAfter: 2 * time.Second})
+			u := b.ActiveUsers(1)[0]
+			id := b.Enqueue([]jobs.UserRef{{ID: u.ID}}, nil)[0]
+			if st := b.WaitDone(id)[id]; st.Outcome != audit.OutcomeDeactivated {
+				t.Fatalf("deactivation: %s (%s)", st.Outcome, st.Error)
+			}
+			want := audit.OutcomeDeleteSkipped
+			if byUs {
+				r := jobs.Job{ID: "back-again", Action: jobs.ActionReactivate, User: jobs.UserRef{ID: u.ID}, RequestedBy: "alice"}
+				if _, err := b.Pub.Enqueue(t.Context(), r); err != nil {
+					t.Fatal(err)
+				}
+				if st := b.WaitDone(r.ID)[r.ID]; st.Outcome != audit.OutcomeReactivated {
+					t.Fatalf("reactivation: %s (%s)", st.Outcome, st.Error)
+				}
+				want = audit.OutcomeCanceled
+			} else {
+				c := b.Client()
+				got, _, err := c.Users.Get(t.Context(), u.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := c.Users.SetActive(t.Context(), u.ID, got.Meta.Version, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			del := jobs.DeleteID(id)
+			if st := b.WaitDone(del)[del]; st.Outcome != want {
+				t.Fatalf("delete of a reactivated user: %s (%s), want %s", st.Outcome, st.Error, want)
+			}
+			if byUs && !strings.Contains(b.AuditEvents()[del].CanceledBy, "back-again") {
+				t.Errorf("the canceled delete's event names %q, not the reactivation", b.AuditEvents()[del].CanceledBy)
+			}
+			if got, _ := b.Sim.User(u.ID); got.Deleted || !got.Active || len(deletes(b, u.ID)) != 0 {
+				t.Errorf("user after the skipped delete: deleted %t active %t, %d DELETEs", got.Deleted, got.Active, len(deletes(b, u.ID)))
+			}
+			if _, dead := b.DeadLetters()[del]; dead {
+				t.Error("a skipped delete was dead-lettered")
+			}
+		})
 	}
 }
 

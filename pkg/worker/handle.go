@@ -47,6 +47,10 @@ type Run struct {
 	activeWhenResolved bool                // the user was active when this delivery resolved it
 	patchedBefore      bool                // an earlier delivery sent its PATCH
 	recorded           *audit.Findings     // a reactivation: what the user's last deactivation (and its cleanup) recorded
+	canceledBy         string              // a fired copy that a cancel replaced: who canceled it (see cancel.go)
+	cancelReason       string              // and why
+	canceled           []string            // a cancel job or reactivation: the scheduled jobs it canceled
+	wouldCancel        []string            // a dry-run reactivation: the scheduled jobs a real one would cancel
 	would              map[string][]string // a dry run: what each step would change (Would)
 	calls              int                 // Genesys calls made in this delivery (Call, CallMany)
 	resolveCalls       int                 // of which the resolve step's
@@ -139,12 +143,25 @@ func (r *Run) run(ctx context.Context) {
 		r.log.Info("job already finished", zap.String("outcome", string(st.Outcome)))
 		r.conclude(ctx, verdict{outcome: st.Outcome, finished: true})
 		return
+	case err == nil && st.State == jobs.StateScheduled:
+		// Written when the job was scheduled: it runs now, as a fresh job.
+		r.st = st.Renew(r.newStatus())
+	case err == nil && r.canceledBy != "" && st.StreamSeq != r.seq:
+		// Another copy of this job (a second fire racing the cancel) is running: this one ends
+		// "already finished" once that one is done. (A record of this very message is the
+		// canceled outcome an earlier delivery decided and could not store: stored below.)
+		r.conclude(ctx, verdict{fail: failWait, err: errors.New("jobs: another copy of this scheduled job is running")})
+		return
 	case err == nil:
 		r.st = st
 	case errors.Is(err, jobs.ErrNoStatus):
 		r.st = r.newStatus()
 	default:
 		r.conclude(ctx, verdict{fail: failWait, err: fmt.Errorf("%w: %w", errStore, err)})
+		return
+	}
+	if r.canceledBy != "" {
+		r.concludeCanceled(ctx)
 		return
 	}
 	defer r.releaseLease(ctx)

@@ -95,6 +95,7 @@ func (r *Run) schedule(ctx context.Context, job jobs.Job) {
 	default:
 		r.log.Info("job scheduled", zap.Uint64("schedule_seq", res.Sequence),
 			zap.Duration("in", job.NotBefore.Sub(r.w.now()).Round(time.Millisecond)))
+		r.recordScheduled(ctx, job)
 	}
 	if err := r.msg.Ack(); err != nil {
 		// Stored: a redelivery finds it and ends as a duplicate.
@@ -112,6 +113,7 @@ func (r *Run) checkScheduled(ctx context.Context, job jobs.Job) bool {
 			r.reject(ctx, job, err)
 			return false
 		}
+		r.markCanceled()
 		return true
 	}
 	if job.NotBefore.After(r.w.now()) {

@@ -94,6 +94,8 @@ func plans(enabled, known []Step) func(job jobs.Job) []Step {
 			return cleanupPlan(enabled)
 		case jobs.ActionDelete:
 			return deletePlan()
+		case jobs.ActionCancel:
+			return cancelPlan()
 		}
 		return nil
 	}
@@ -151,6 +153,7 @@ func reactivationPlan(optional []Step) []Step {
 	return append([]Step{
 		stepResolve,
 		stepLease,
+		stepCancelScheduled,    // a rescinded resignation: the user's pending scheduled deactivations and deletes are canceled
 		stepReactivationChecks, // the user's last deactivation and its cleanup; dry run; refused when none and not forced
 		stepReactivationGuard,  // the reactivation guard counts the PATCH
 	}, undos...)
@@ -175,7 +178,10 @@ func (r *Run) plan(ctx context.Context) verdict {
 		if r.activeWhenResolved && !s.Reactivated {
 			r.message = strings.Replace(r.message, "Genesys Cloud user reactivated", "Genesys Cloud user was already active", 1)
 		}
+		r.noteCanceled()
 		return verdict{outcome: audit.OutcomeReactivated}
+	case r.job.Action == jobs.ActionCancel:
+		return r.cancelDone()
 	case r.job.Action == jobs.ActionCleanup:
 		return verdict{outcome: audit.OutcomeCleanedUp}
 	case r.job.Action == jobs.ActionDelete:

@@ -23,7 +23,8 @@ func TestDefaultPlans(t *testing.T) {
 	}{
 		{jobs.ActionDeactivate, []string{"resolve", "lease", "snapshot_queues", "snapshot_grants", "protect", "dry_run", "guard_slot", "deactivate", "revoke_tokens", "schedule_delete"}},
 		{jobs.ActionDelete, []string{"resolve", "lease", "protect", "delete_check", "legal_hold", "dry_run", "delete_guard", "delete"}},
-		{jobs.ActionReactivate, []string{"resolve", "lease", "reactivation_checks", "reactivation_guard", "undo_deactivate", "undo_mfa", "undo_oauth_clients", "undo_wfm", "undo_forwarding", "undo_station", "undo_queues", "undo_snapshot_grants"}},
+		{jobs.ActionReactivate, []string{"resolve", "lease", "cancel_scheduled", "reactivation_checks", "reactivation_guard", "undo_deactivate", "undo_mfa", "undo_oauth_clients", "undo_wfm", "undo_forwarding", "undo_station", "undo_queues", "undo_snapshot_grants"}},
+		{jobs.ActionCancel, []string{"resolve", "cancel_scheduled"}},
 	} {
 		plan := Config{}.DefaultPlan(jobs.Job{Action: tt.action})
 		if got := stepNames(plan); !slices.Equal(got, tt.want) {

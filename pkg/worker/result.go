@@ -33,6 +33,7 @@ func (r *Run) record(outcome audit.Outcome, errText string, now time.Time) audit
 		DryRun:      j.DryRun,
 		Forced:      j.Force,
 		NotBefore:   j.NotBefore,
+		CanceledBy:  r.canceledBy,
 		Findings:    s.Findings,
 		Attempts:    attemptsMade(outcome, r.st.Attempts),
 		Error:       errText,

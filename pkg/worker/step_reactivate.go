@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
@@ -22,6 +23,26 @@ func reactivationChecks(ctx context.Context, r *Run) error {
 	u := r.user
 	refuse := last == nil && !r.job.Force
 	switch {
+	case r.job.DryRun && len(r.wouldCancel) > 0:
+		what := "reactivate it and restore " + describeRecorded(last)
+		if refuse && u.Active {
+			what = "change nothing in Genesys Cloud (it is active)"
+		} else if refuse {
+			what = "refuse to reactivate it: " + refusedWhy
+		}
+		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would cancel its pending scheduled %s (%s) and %s.", u.UserName, activeWord(u.Active),
+			plural(len(r.wouldCancel), "job", "jobs"), strings.Join(r.wouldCancel, ", "), what)
+		return Stop(audit.OutcomeDryRun, nil)
+	case refuse && len(r.canceled) > 0 && u.Active:
+		// A rescinded resignation: the user is still active, and what this reactivation was for
+		// is done (the pending deactivation is canceled).
+		r.message = fmt.Sprintf("User %s is active (no deactivation by this system is recorded); Genesys Cloud was not changed.", u.UserName)
+		r.noteCanceled()
+		return Stop(audit.OutcomeReactivated, nil)
+	case refuse && len(r.canceled) > 0:
+		r.message = "Reactivation refused: " + refusedWhy + "; Genesys Cloud was not changed."
+		r.noteCanceled()
+		return Stop(audit.OutcomeProtected, errNotOurDeactivation)
 	case r.job.DryRun && refuse:
 		r.message = fmt.Sprintf("Dry run: user %s is %s; a real job would refuse to reactivate it: %s.", u.UserName, activeWord(u.Active), refusedWhy)
 		return Stop(audit.OutcomeDryRun, nil)
