@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // adminRoutes serves the test-tool paths under /admin. They need no authentication, are not
@@ -38,6 +39,14 @@ func (s *Server) adminRoutes() {
 		adminError(w, ErrUnknownUser)
 	})
 	m.HandleFunc("PUT /admin/users/{id}/tokens", s.adminSetTokens)
+	m.HandleFunc("POST /admin/users/{id}/login", func(w http.ResponseWriter, r *http.Request) {
+		at, err := s.Login(r.PathValue("id"))
+		if err != nil {
+			adminError(w, err)
+			return
+		}
+		adminJSON(w, http.StatusOK, map[string]string{"dateIssued": at.Format(time.RFC3339Nano)})
+	})
 	m.HandleFunc("GET /admin/roles", func(w http.ResponseWriter, r *http.Request) {
 		adminJSON(w, http.StatusOK, map[string]any{"roles": s.Roles(), "divisions": s.Divisions()})
 	})

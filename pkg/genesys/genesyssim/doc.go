@@ -227,6 +227,7 @@
 //	GET  /admin/users, /admin/users/{id} User state (404 for an unknown id)
 //	POST /admin/users                    AddUser (User JSON) → 201
 //	PUT  /admin/users/{id}/tokens        {"tokens": n}
+//	POST /admin/users/{id}/login         Login: the user is granted a token (lastTokenIssued moves) → {"dateIssued"}; 400 when inactive
 //	GET  /admin/roles                    roles and divisions
 //	GET  /admin/faults, PUT /admin/faults   Faults JSON, durations as "250ms"
 //	POST /admin/clients/{id}/disable|enable

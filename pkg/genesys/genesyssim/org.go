@@ -47,6 +47,9 @@ type User struct {
 	Grants         []Grant   `json:"grants"`
 	// Tokens is the number of OAuth tokens the user holds (DELETE /api/v2/tokens/{id} clears them).
 	Tokens int `json:"tokens"`
+	// LastTokenIssued is when the user was last granted a token (a login: [Server.Login]); zero
+	// when never. GET /api/v2/users/{id}?expand=lasttokenissued shows it.
+	LastTokenIssued time.Time `json:"lastTokenIssued,omitzero"`
 }
 
 // Roles returns the distinct names of the roles the user holds in any division, sorted.

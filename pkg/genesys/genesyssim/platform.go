@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 )
 
 // handleDeleteTokens is DELETE /api/v2/tokens/{userId}: 204, clearing the user's tokens.
@@ -40,12 +41,18 @@ func (s *Server) handleGetPlatformUser(w http.ResponseWriter, r *http.Request, c
 	if u.Deleted {
 		state = "deleted"
 	}
-	writeJSON(w, http.StatusOK, contentJSON, map[string]any{
+	body := map[string]any{
 		"id": u.ID, "name": u.DisplayName, "email": u.UserName, "username": u.UserName,
 		"state": state, "title": u.Title, "version": u.Version, "selfUri": "/api/v2/users/" + u.ID,
 		"division":           divisionRef(d),
 		"primaryContactInfo": []map[string]string{{"address": u.UserName, "mediaType": "EMAIL", "type": "PRIMARY"}},
-	})
+	}
+	// expand=lasttokenissued (repeatable, or comma-separated) adds lastTokenIssued.dateIssued
+	// (OAuthLastTokenIssued, ISO-8601 in UTC with milliseconds) when the user was ever granted one.
+	if expands(r, "lasttokenissued") && !u.LastTokenIssued.IsZero() {
+		body["lastTokenIssued"] = map[string]string{"dateIssued": u.LastTokenIssued.UTC().Format("2006-01-02T15:04:05.000Z")}
+	}
+	writeJSON(w, http.StatusOK, contentJSON, body)
 }
 
 func divisionRef(d Division) map[string]any {
@@ -184,4 +191,17 @@ func (s *Server) handleBulkAdd(w http.ResponseWriter, r *http.Request, c *call) 
 		s.touch(u)
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// expands reports whether the request's expand parameters (repeated, or comma-separated) name
+// what, case-insensitively.
+func expands(r *http.Request, what string) bool {
+	for _, v := range r.URL.Query()["expand"] {
+		for e := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(e), what) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Errors returned by the Go accessors (and mapped to 404/400 by the admin paths).
@@ -13,6 +14,7 @@ var (
 	ErrUnknownClient = errors.New("genesyssim: unknown OAuth client")
 	ErrUnknownUser   = errors.New("genesyssim: unknown user")
 	ErrInvalidUser   = errors.New("genesyssim: invalid user")
+	ErrInactiveUser  = errors.New("genesyssim: inactive user")
 )
 
 func errUnknownClient(id string) error { return fmt.Errorf("%w %q", ErrUnknownClient, id) }
@@ -150,6 +152,25 @@ func (s *Server) SetUserTokens(id string, n int) error {
 	}
 	u.Tokens = n
 	return nil
+}
+
+// Login simulates the user logging in: Genesys grants the user a token, so the user holds one
+// more and its lastTokenIssued moves to the simulator's now. An inactive or deleted user cannot
+// log in: ErrUnknownUser for an unknown or deleted one, ErrInactiveUser for an inactive one. It
+// returns the time of the token.
+func (s *Server) Login(id string) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.org.live(id)
+	if !ok {
+		return time.Time{}, fmt.Errorf("%w %q", ErrUnknownUser, id)
+	}
+	if !u.Active {
+		return time.Time{}, fmt.Errorf("%w %q", ErrInactiveUser, id)
+	}
+	u.Tokens++
+	u.LastTokenIssued = s.cfg.Now().UTC()
+	return u.LastTokenIssued, nil
 }
 
 // SetFaults replaces the fault settings and reseeds the fault generator.
