@@ -112,6 +112,7 @@ func (r *Run) checkScheduled(ctx context.Context, job jobs.Job) bool {
 			r.reject(ctx, job, err)
 			return false
 		}
+		r.observeFired(job)
 		return true
 	}
 	if job.NotBefore.After(r.w.now()) {
