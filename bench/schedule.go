@@ -41,10 +41,13 @@ type ScheduleResult struct {
 	// ToRevoked is not_before → the answer to the user's token revocation (simulator log).
 	ToRevoked Percentiles `json:"not_before_to_tokens_revoked"`
 	// CallsPerUser is the Genesys requests the simulator accepted per job, and BudgetBound the
-	// least time the budget allows for them all: Jobs × CallsPerUser / (Limit per Window). The
-	// last revocation cannot come earlier than that after not_before.
+	// earliest the budget lets the last of them go after not_before: a rolling window allows
+	// Limit at once, then Limit per Window, so (Jobs × CallsPerUser − Limit) / Limit × Window.
+	// The last revocation cannot come earlier than that. BudgetPace is the time of all the calls at
+	// Limit per Window, without the first window's burst: Jobs × CallsPerUser / Limit × Window.
 	CallsPerUser float64 `json:"calls_per_user"`
 	BudgetBound  float64 `json:"budget_bound_s"`
+	BudgetPace   float64 `json:"budget_pace_s"`
 	// What shows each job ran exactly once: lane arrivals (first deliveries of fired copies, as
 	// the workers' observer counted them), fired copies kept in the scheduled stream (and the
 	// most on one job's subject), terminal audit events (and the most for one job id),
@@ -185,7 +188,8 @@ func (b *bed) checkSchedule(ctx context.Context, res *ScheduleResult, cfg Schedu
 	}
 	res.ToRevoked = percentiles(toRevoked)
 	res.CallsPerUser = float64(accepted) / float64(cfg.Jobs)
-	res.BudgetBound = float64(accepted) / float64(cfg.Limit) * cfg.Window.Seconds()
+	res.BudgetBound = max(0, float64(accepted-cfg.Limit)) / float64(cfg.Limit) * cfg.Window.Seconds()
+	res.BudgetPace = float64(accepted) / float64(cfg.Limit) * cfg.Window.Seconds()
 
 	str, err := b.JS.Stream(ctx, b.Names.ScheduledStream())
 	if err != nil {
