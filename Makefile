@@ -1,8 +1,8 @@
 # Benchmarks of the fleet rate budget (README, "Benchmarks"). Not run by go test or CI.
 BENCH := go run ./cmd/bench
 
-.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan
-bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan
+.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan bench-schedule
+bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan bench-schedule
 
 bench-fleet:
 	$(BENCH) fleet -limit 100 -window 1s -sizes 1,2,4,8 -windows 4 -concurrency 8
@@ -21,6 +21,11 @@ bench-latency:
 # 3 s apart behind 1,000 leavers queued with the full contact-center plan, at 300/min.
 bench-plan:
 	$(BENCH) plan -limit 300 -window 1m -steps all -cost-users 20 -backlog 1000 -urgent 100 -urgent-every 3s
+
+# About 11 minutes: 1,000 deactivations scheduled 20 s ahead, all for the same instant, fired into
+# their lane and run at 300/min with the base plan (3 calls each: the last one about 10 min later).
+bench-schedule:
+	$(BENCH) schedule -jobs 1000 -ahead 20s -limit 300 -window 1m -steps none
 
 # Container images (README, "Containers"), each FROM scratch with one static binary: built from
 # binaries compiled here, so nothing is pulled. IMAGE_TAG=test is what the integration tests use.

@@ -23,6 +23,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 // bed is an internal/testbed bed on disk, as the benchmarks measure it. Close it.
@@ -114,6 +115,7 @@ type workerConfig struct {
 	steps       []string // the worker's optional steps (worker --steps); nil: none
 	log         *zap.Logger
 	reg         *prometheus.Registry // receives the budget's metrics when set
+	observer    worker.Observer      // hears the worker when set
 }
 
 // startWorker runs a worker with its own NATS connection, budget and
@@ -148,7 +150,8 @@ func (b *bed) startWorker(ctx context.Context, wc workerConfig) (stop func(), er
 	if err == nil {
 		var w *testbed.Worker
 		w, err = testbed.RunWorker(ctx, testbed.WorkerConfig{JetStream: js, Genesys: c, ID: wc.id, Logger: wc.log,
-			Concurrency: wc.concurrency, AckWait: 30 * time.Second, PollWait: 100 * time.Millisecond, Steps: wc.steps})
+			Concurrency: wc.concurrency, AckWait: 30 * time.Second, PollWait: 100 * time.Millisecond, Steps: wc.steps,
+			Observer: wc.observer})
 		if err == nil {
 			return func() { _ = w.Stop(); bud.Close(); nc.Close() }, nil
 		}

@@ -16,12 +16,12 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
-// Run runs the benchmark named by args[0] (fleet, overhead, latency,
+// Run runs the benchmark named by args[0] (fleet, overhead, latency, plan, schedule,
 // baseline) with the flags that follow, and prints its result as one line
 // of JSON on stdout.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|baseline [flags]")
+		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|baseline [flags]")
 	}
 	if args[0] == "worker-child" {
 		return WorkerChild(ctx)
@@ -32,14 +32,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	window := fs.Duration("window", time.Second, "budget and simulator window")
 	sizes := fs.String("sizes", "1,2,4,8", "fleet: fleet sizes")
 	windows := fs.Int("windows", 4, "fleet: full windows measured after the first")
-	n := fs.Int("jobs", 20000, "overhead: jobs")
+	n := fs.Int("jobs", 20000, "overhead, schedule: jobs")
+	ahead := fs.Duration("ahead", 20*time.Second, "schedule: how far ahead the jobs are scheduled, all for the same instant")
 	conc := fs.Int("concurrency", 4, "jobs per worker")
 	users := fs.Int("users", 1000, "baseline: users")
 	idle := fs.Int("idle", 30, "latency: idle samples")
 	backlog := fs.Int("backlog", 10000, "latency: normal jobs queued behind which urgent ones are timed (0: skip)")
 	urgent := fs.Int("urgent", 100, "latency: urgent samples")
 	every := fs.Duration("urgent-every", 3*time.Second, "latency, plan: spacing of urgent jobs")
-	steps := fs.String("steps", "all", "plan: the workers' optional steps, comma-separated, or all")
+	steps := fs.String("steps", "all", "plan, schedule: the workers' optional steps, comma-separated, all or none")
 	costUsers := fs.Int("cost-users", 20, "plan: agents offboarded one at a time to count the calls per user")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -76,6 +77,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		out, err = Plan(ctx, PlanConfig{Limit: *limit, Window: *window, Steps: names, CostUsers: *costUsers, Backlog: *backlog,
 			UrgentSamples: *urgent, UrgentEvery: *every}, log)
+	case "schedule":
+		var names []string
+		switch *steps {
+		case "none":
+		case "all":
+			for _, s := range worker.OptionalSteps() {
+				names = append(names, s.Name)
+			}
+		default:
+			names = strings.Split(*steps, ",")
+		}
+		out, err = Schedule(ctx, ScheduleConfig{Limit: *limit, Window: *window, Steps: names, Jobs: *n, Ahead: *ahead}, log)
 	case "baseline":
 		out, err = Baseline(ctx, BaselineConfig{Users: *users, Limit: *limit, Window: *window, Threads: 3}, log)
 	default:

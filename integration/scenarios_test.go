@@ -53,16 +53,82 @@ func TestWorkerKilledAndAnotherRestarted(t *testing.T) {
 // TestNATSNodeStoppedAndStarted: scenario 3. Mid-batch one of the three NATS nodes stops; the
 // streams (R3) keep their quorum on the other two, clients move over, and the batch goes on.
 // The node then starts again and catches up (its /healthz answers 200 only when it is current).
+//
+// The node is the one that leads the scheduled stream and the jobs stream (issue 16: the stream
+// that fires and the one that sources the fired copies), and two groups of scheduled
+// jobs straddle its stop and start: one due while it stops (spread over the second around the
+// stop, so that fires race the leader change), one due after it is back. Each job must fire and
+// run exactly once: one fired copy, one copy sourced into the jobs stream, one deactivation in the
+// simulator, one audit event.
 func TestNATSNodeStoppedAndStarted(t *testing.T) {
 	ctx := scenarioContext(t, scenarioLimit)
 	s := newStack(ctx, t, scenarioWorkers)
 	b := s.enqueueBatch(ctx, "s3")
+	users, err := s.sim.addUsers(ctx, "s3-sched", 2*scheduledPerGroup)
+	must(t, "add users", err)
 	s.waitFinished(ctx, b, len(b.ids)/4, "before the node stops")
-	must(t, "stop nats-2", s.nats.stopNode(ctx, 1))
-	s.waitFinished(ctx, b, len(b.ids)/2, "with nats-2 down")
-	must(t, "start nats-2 again", s.nats.startNode(ctx, 1))
+	leader, err := s.scheduledLeader(ctx)
+	must(t, "scheduled stream leader", err)
+	// The jobs stream, which sources the fired copies, moves to the same node, so that the stop
+	// changes the leader of both: of the stream that fires and of the one that sources.
+	must(t, "move the jobs stream's leader", s.moveLeader(ctx, s.names.JobsStream(), natsNodes[leader]))
+	seq0, err := s.jobsLastSeq(ctx)
+	must(t, "jobs stream", err)
+	// The first group falls due over one second from due; the node stops 200 ms into it, so that
+	// the leader changes while its jobs fire (a graceful stop hands the leadership over within
+	// about 100 ms).
+	due := time.Now().Add(3 * time.Second)
+	atStop := s.schedule(ctx, "s3-at-stop", users[:scheduledPerGroup], func(i int) time.Time {
+		return due.Add(time.Duration(i) * time.Second / scheduledPerGroup)
+	})
+	later := s.schedule(ctx, "s3-after", users[scheduledPerGroup:], func(int) time.Time { return due.Add(scheduledAfterRestart) })
+	pending := s.waitPending(ctx, 2*scheduledPerGroup, due)
+	select { // the stop's moment is the fault itself: a fixed time, not a wait for a condition
+	case <-ctx.Done():
+		t.Fatal("the scenario's time ran out before the stop")
+	case <-time.After(time.Until(due.Add(200 * time.Millisecond))):
+	}
+	t.Logf("%d schedules pending; %d jobs due %s–%s and %d due %s; stopping %s, the leader of %s, at %s",
+		pending, len(atStop.ids), atStop.at[0].Format("15:04:05.000"), atStop.at[len(atStop.at)-1].Format("15:04:05.000"),
+		len(later.ids), later.at[0].Format("15:04:05.000"), natsNodes[leader], s.names.ScheduledStream(), time.Now().Format("15:04:05.000"))
+	stopAt := time.Now()
+	must(t, "stop "+natsNodes[leader], s.nats.stopNode(ctx, leader))
+	sl, serr := s.streamLeader(ctx, s.names.ScheduledStream())
+	jl, jerr := s.streamLeader(ctx, s.names.JobsStream())
+	t.Logf("%s stopped at %s; %s is led by %s (%v), %s by %s (%v)", natsNodes[leader], time.Now().Format("15:04:05.000"),
+		s.names.ScheduledStream(), sl, serr, s.names.JobsStream(), jl, jerr)
+	s.waitFinished(ctx, b, len(b.ids)/2, "with "+natsNodes[leader]+" down")
+	must(t, "start "+natsNodes[leader]+" again", s.nats.startNode(ctx, leader))
+	back := time.Now()
+	if now, err := s.scheduledLeader(ctx); err == nil {
+		t.Logf("%s back at %s; %s is led by %s", natsNodes[leader], back.Format("15:04:05.000"), s.names.ScheduledStream(), natsNodes[now])
+	}
+	if back.After(later.at[0]) {
+		t.Logf("note: the node came back after the second group was due: it fired with the node down")
+	}
+	s.waitScheduledDone(ctx, atStop, "due around the stop")
+	if at, err := s.firedAt(ctx, atStop); err == nil && len(at) > 0 {
+		before := 0
+		for _, a := range at {
+			if a.Before(stopAt) {
+				before++
+			}
+		}
+		t.Logf("the first group's %d fired copies were stored %s–%s, %d of them before the stop began",
+			len(at), at[0].Format("15:04:05.000"), at[len(at)-1].Format("15:04:05.000"), before)
+	}
+	s.waitScheduledDone(ctx, later, "due after the start")
 	s.checkInvariants(ctx, b)
+	s.checkScheduled(ctx, seq0, atStop, later)
 }
+
+// scheduledPerGroup is how many jobs scenario 3 schedules in each of its two groups, and
+// scheduledAfterRestart when the second group is due: past the node's restart, which comes once
+// the second quarter of the batch is done (about 50 s at the budget).
+const (
+	scheduledPerGroup     = 20
+	scheduledAfterRestart = 100 * time.Second
+)
 
 // TestWorkerCutOffFromNetwork: scenario 4. Mid-batch a worker loses the network (it reaches
 // neither NATS nor the simulator) while it keeps running; the others take over its jobs after

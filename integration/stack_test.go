@@ -96,6 +96,8 @@ func (s *stack) runWorker(ctx context.Context, i int) (*testcontainers.DockerCon
 			"--rate-per-minute", strconv.Itoa(simBudget), "--worker-id", workerName(i),
 			// The batch is one big offboarding on purpose: the mass-deactivation guard must not hold it.
 			"--guard-limit", "100000",
+			// Scenario 3's scheduled jobs are urgent, 40 of them: above the default urgent guard of 10.
+			"--guard-urgent-limit", "100000",
 			// The scenarios' budget arithmetic (a batch of 1,000 users spanning a few windows) is
 			// the base plan's three calls per user; the contact-center steps run in the compose
 			// smoke test and in pkg/worker's tests on a real NATS server.

@@ -4,6 +4,7 @@
 //	bench fleet    [-limit 100 -window 1s -sizes 1,2,4,8 -windows 4]
 //	bench overhead [-jobs 20000 -limit 1000000 -concurrency 16]
 //	bench latency  [-limit 300 -window 1m -idle 30 -backlog 10000 -urgent 100]
+//	bench schedule [-jobs 1000 -ahead 20s -limit 300 -window 1m -steps none]
 //	bench baseline [-users 1000 -limit 100 -window 1s]
 package main
 

@@ -168,6 +168,20 @@ func (o pauseObserver) Paused(paused bool) {
 	o.changed.notify()
 }
 
+// Fired and Revoked pass a worker's scheduled-job metrics on (worker.ScheduleObserver), when the
+// caller's observer hears them.
+func (o pauseObserver) Fired(lag time.Duration) {
+	if so, ok := o.next.(worker.ScheduleObserver); ok {
+		so.Fired(lag)
+	}
+}
+
+func (o pauseObserver) Revoked(p jobs.Priority, sinceEffective time.Duration) {
+	if so, ok := o.next.(worker.ScheduleObserver); ok {
+		so.Revoked(p, sinceEffective)
+	}
+}
+
 // PauseChanges signals at once, when a worker of the bed pauses or resumes the fleet, and when
 // the jobs consumers are paused or resumed on the server, until ctx ends: the events that change
 // what Worker.Paused reports.

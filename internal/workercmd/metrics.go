@@ -32,6 +32,7 @@ type metrics struct {
 	requestTimes *prometheus.HistogramVec
 	grants       *prometheus.CounterVec
 	grantTimes   prometheus.Histogram
+	sched        *schedMetrics
 }
 
 var latencyBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800}
@@ -62,6 +63,7 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.jobs, m.duration, m.toPatch, m.toAudit, m.attempts, m.paused, m.requests, m.requestTimes, m.grants, m.grantTimes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.sched = newSchedMetrics(m.reg)
 	return m
 }
 

@@ -131,6 +131,11 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		return err
 	}
 	m.reg.MustRegister(newConsumerCollector(js, names), newUnstorableGauge(&running))
+	sched, err := jobs.NewScheduler(js, names, 0)
+	if err != nil {
+		return err
+	}
+	m.reg.MustRegister(newPendingCollector(sched))
 	sinkURL := ""
 	if cfg.Dev {
 		// The relay delivers every audit event, signed, to a sink that verifies and prints it.

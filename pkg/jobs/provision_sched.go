@@ -46,7 +46,11 @@ func (c TopologyConfig) scheduledStream() jetstream.StreamConfig {
 // TestScheduledJobUnderAccounts); adding the subject and the source to an existing jobs stream is
 // an in-place update that keeps its queued jobs (TestProvisionUpgradesAPre16Topology); and a
 // server restarted on its store fires what was pending (pkg/worker TestScheduledJobSurvivesANATSRestart).
-// Not settled here: exactly-once sourcing across a leader change of a replicated stream (slice 4).
+// On the three-node cluster (integration TestNATSNodeStoppedAndStarted) the node that led both
+// streams was stopped while 20 jobs fell due and started before 20 more: each fired once and was
+// sourced once (one fired copy per job; the jobs stream stored two messages per job, its intake
+// message and its copy). That does not prove a leader change can never fire or source twice; a
+// second copy finds the job's status done and ends "already finished" without a Genesys call.
 func (c TopologyConfig) dueSource() *jetstream.StreamSource {
 	return &jetstream.StreamSource{
 		Name: c.ScheduledStream(),

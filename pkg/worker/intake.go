@@ -113,6 +113,7 @@ func (r *Run) checkScheduled(ctx context.Context, job jobs.Job) bool {
 			r.reject(ctx, job, err)
 			return false
 		}
+		r.observeFired(job)
 		r.markCanceled()
 		return true
 	}

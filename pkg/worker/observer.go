@@ -30,3 +30,17 @@ func (nopObserver) JobFinished(audit.Outcome, jobs.Priority, time.Duration, time
 func (nopObserver) Deactivated(jobs.Priority, time.Duration)                               {}
 func (nopObserver) AttemptFailed()                                                         {}
 func (nopObserver) Paused(bool)                                                            {}
+
+// ScheduleObserver is what an [Observer] may also implement to hear about scheduled jobs
+// (issue 16). It is a separate interface so that every Observer keeps compiling; the worker
+// calls it when its Observer implements it.
+type ScheduleObserver interface {
+	// Fired: a copy the scheduled stream fired arrived in its lane lag after its not_before
+	// (the lane message's stream timestamp minus not_before; both clocks are NATS servers').
+	// Called on the copy's first delivery.
+	Fired(lag time.Duration)
+	// Revoked: the user's tokens were revoked sinceEffective after the job's effective time:
+	// its not_before for a fired copy, else the time it was published (a job whose not_before
+	// had passed when it was published was due then).
+	Revoked(priority jobs.Priority, sinceEffective time.Duration)
+}

@@ -22,5 +22,6 @@ func revokeTokens(ctx context.Context, r *Run) error {
 		return err
 	}
 	r.st.Steps.TokensRevoked = true
+	r.observeRevoked()
 	return nil
 }
