@@ -168,6 +168,13 @@ func (o pauseObserver) Paused(paused bool) {
 	o.changed.notify()
 }
 
+// Verified passes a read-back round on to the observer the caller gave, when it hears them.
+func (o pauseObserver) Verified(ok bool, failed []string) {
+	if v, is := o.next.(worker.VerifyObserver); is {
+		v.Verified(ok, failed)
+	}
+}
+
 // PauseChanges signals at once, when a worker of the bed pauses or resumes the fleet, and when
 // the jobs consumers are paused or resumed on the server, until ctx ends: the events that change
 // what Worker.Paused reports.
