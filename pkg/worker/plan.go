@@ -96,6 +96,8 @@ func plans(enabled, known []Step) func(job jobs.Job) []Step {
 			return deletePlan()
 		case jobs.ActionCancel:
 			return cancelPlan()
+		case jobs.ActionVerify:
+			return verifyPlan()
 		}
 		return nil
 	}
@@ -133,6 +135,12 @@ func deactivationPlan(optional []Step) []Step {
 		plan = append(plan, stepScheduleCleanup) // one follow-up job runs the clean phase
 	}
 	return append(plan, stepScheduleDelete) // Config.DeleteAfter: the delete job, a grace period later
+}
+
+// verifyPlan is the plan of a verify job (genesysctl verify): find the user, wait for any job of
+// the user that runs (the lease), read back. It changes nothing.
+func verifyPlan() []Step {
+	return []Step{stepResolve, stepLease, stepVerifyNow}
 }
 
 // cleanupPlan is the plan of a cleanup job: the user must still be inactive, then the enabled

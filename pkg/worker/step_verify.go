@@ -13,6 +13,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/internal/ctxsleep"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 // The values of Config.OnUnverified.
@@ -74,7 +75,8 @@ func verify(ctx context.Context, r *Run) error {
 		if r.w.cfg.VerifyDelay > 0 && !ctxsleep.Sleep(ctx, r.w.cfg.VerifyDelay) {
 			return wait(ctx.Err())
 		}
-		checks, err := readBack(ctx, r, round)
+		at, have := r.revokedAt()
+		checks, err := readBack(ctx, r, round, revocation{at: at, known: have}, r.st.Steps.IsDone(stepOffQueue.Name))
 		if err != nil {
 			return err
 		}
@@ -103,13 +105,28 @@ func verify(ctx context.Context, r *Run) error {
 	}
 }
 
-// readBack makes the round's reads and judges them. Only an ended context is an error.
-func readBack(ctx context.Context, r *Run, round int) ([]audit.Check, error) {
-	id := r.user.ID
-	revokedAt, haveRevocation := r.revokedAt()
-	var checks []audit.Check
+// revocation is the revocation a read-back compares lastTokenIssued with.
+type revocation struct {
+	at    time.Time
+	known bool   // false: none is recorded
+	what  string // how it is known, when not this job's own revocation
+}
 
-	u, err := callNormal(ctx, r, func(c *genesys.Client) (*genesys.User, *genesys.Response, error) { return c.Users.Get(ctx, id) })
+// readBack makes the round's reads and judges them; routing adds the routing status. A
+// deactivation's read-back reads at the normal budget priority, a verify job at its own (an
+// operator waits for it). Only an ended context is an error.
+func readBack(ctx context.Context, r *Run, round int, rev revocation, routing bool) ([]audit.Check, error) {
+	id := r.user.ID
+	var checks []audit.Check
+	read := func(f func(c *genesys.Client) (any, *genesys.Response, error)) (any, error) {
+		if r.job.Action == jobs.ActionVerify {
+			return Call(ctx, r, f)
+		}
+		return callNormal(ctx, r, f)
+	}
+
+	v, err := read(func(c *genesys.Client) (any, *genesys.Response, error) { return c.Users.Get(ctx, id) })
+	u, _ := v.(*genesys.User)
 	switch {
 	case ctx.Err() != nil:
 		return nil, wait(ctx.Err())
@@ -123,22 +140,20 @@ func readBack(ctx context.Context, r *Run, round int) ([]audit.Check, error) {
 			Reason: "SCIM says the user is inactive: Genesys refuses the user a login and a token"})
 	}
 
-	p, err := callNormal(ctx, r, func(c *genesys.Client) (*genesys.PlatformUser, *genesys.Response, error) {
-		return c.Users.GetPlatform(ctx, id)
-	})
+	v, err = read(func(c *genesys.Client) (any, *genesys.Response, error) { return c.Users.GetPlatform(ctx, id) })
+	p, _ := v.(*genesys.PlatformUser)
 	switch {
 	case ctx.Err() != nil:
 		return nil, wait(ctx.Err())
 	case err != nil:
 		checks = append(checks, unread(CheckTokenAfter, "platform user", err))
 	default:
-		checks = append(checks, tokenCheck(p, revokedAt, haveRevocation))
+		checks = append(checks, tokenCheck(p, rev))
 	}
 
-	if r.st.Steps.IsDone(stepOffQueue.Name) {
-		st, err := callNormal(ctx, r, func(c *genesys.Client) (*genesys.RoutingStatus, *genesys.Response, error) {
-			return c.Routing.Status(ctx, id)
-		})
+	if routing {
+		v, err := read(func(c *genesys.Client) (any, *genesys.Response, error) { return c.Routing.Status(ctx, id) })
+		st, _ := v.(*genesys.RoutingStatus)
 		switch {
 		case ctx.Err() != nil:
 			return nil, wait(ctx.Err())
@@ -163,20 +178,20 @@ var onQueue = []string{genesys.RoutingIdle, genesys.RoutingInteracting, genesys.
 
 // tokenCheck judges lastTokenIssued against the revocation. Genesys gives dateIssued to the
 // millisecond: a token issued in the millisecond of the revocation counts as after it.
-func tokenCheck(p *genesys.PlatformUser, revokedAt time.Time, haveRevocation bool) audit.Check {
+func tokenCheck(p *genesys.PlatformUser, rev revocation) audit.Check {
 	c := audit.Check{Check: CheckTokenAfter}
 	state := "state " + p.State
 	switch {
 	case p.LastTokenIssued == nil:
 		c.OK, c.Observed = true, state+", no token ever issued"
 		c.Reason = "Genesys reports no token issued to the user"
-	case !haveRevocation:
+	case !rev.known:
 		c.Observed = state + ", lastTokenIssued " + p.LastTokenIssued.DateIssued.UTC().Format(time.RFC3339Nano)
-		c.Reason = "no revocation time is recorded for this job: the token cannot be judged"
+		c.Reason = "no revocation of the user's tokens by this system is recorded: the token cannot be judged"
 	default:
 		issued := p.LastTokenIssued.DateIssued.UTC()
-		c.Observed = state + ", lastTokenIssued " + issued.Format(time.RFC3339Nano) + ", revoked " + revokedAt.UTC().Format(time.RFC3339Nano)
-		if issued.Before(revokedAt.Truncate(time.Millisecond)) {
+		c.Observed = state + ", lastTokenIssued " + issued.Format(time.RFC3339Nano) + ", revoked " + rev.at.UTC().Format(time.RFC3339Nano) + rev.what
+		if issued.Before(rev.at.Truncate(time.Millisecond)) {
 			c.OK, c.Reason = true, "the last token was issued before the revocation: no login since"
 		} else {
 			c.Reason = "a token was issued after the revocation: the user (or a client acting as the user) got back in"
@@ -308,4 +323,69 @@ type VerifyObserver interface {
 	// Verified: a read-back round ended, every check passed (ok) or failed names the checks
 	// that failed.
 	Verified(ok bool, failed []string)
+}
+
+// stepVerifyNow is the read-back of a verify job (genesysctl verify): the same checks as the
+// deactivation's, now, against the revocation the user's last deactivation by this system
+// recorded (its revoked_at; a deactivation recorded before revoked_at existed: the time of its
+// event). It ends the plan with verified or unverified; a failed check is also the ops event.
+var stepVerifyNow = Step{Name: "verify", Phase: PhaseVerify, Every: true, Do: verifyNow}
+
+func verifyNow(ctx context.Context, r *Run) error {
+	rev, routing, err := r.w.lastRevocation(ctx, r.user.ID)
+	if err != nil {
+		return wait(fmt.Errorf("%w: %w", errStore, err))
+	}
+	checks, err := readBack(ctx, r, 1, rev, routing)
+	if err != nil {
+		return err
+	}
+	f := r.Findings()
+	f.Verification = checks
+	ok := roundOK(checks, 1)
+	f.Verified = &ok
+	if o, is := r.w.cfg.Observer.(VerifyObserver); is {
+		o.Verified(ok, failedChecks(checks))
+	}
+	if ok {
+		r.message = fmt.Sprintf("Read-back of user %s: every check passed (%s).", r.user.UserName, checkNames(checks))
+		return Stop(audit.OutcomeVerified, nil)
+	}
+	r.verificationFailed(ctx, 1, checks)
+	r.message = fmt.Sprintf("Read-back of user %s failed: %s; the user may have access.", r.user.UserName, strings.Join(failedChecks(checks), ", "))
+	return Stop(audit.OutcomeUnverified, nil)
+}
+
+func checkNames(checks []audit.Check) string {
+	names := make([]string, 0, len(checks))
+	for _, c := range checks {
+		names = append(names, c.Check)
+	}
+	return strings.Join(names, ", ")
+}
+
+// lastRevocation is the revocation the user's last deactivation by this system recorded (the
+// later of its last deactivated and already_inactive events), and whether it set the user off
+// queue; known is false when none is recorded.
+func (w *Worker) lastRevocation(ctx context.Context, userID string) (revocation, bool, error) {
+	var best revocation
+	routing := false
+	for _, o := range []audit.Outcome{audit.OutcomeDeactivated, audit.OutcomeAlreadyInactive} {
+		ev, at, err := w.lastUserEventAt(ctx, o, userID)
+		if err != nil {
+			return revocation{}, false, err
+		}
+		if ev == nil || !ev.TokensRevoked {
+			continue
+		}
+		rev := revocation{at: at, known: true, what: " (the time of job " + ev.JobID + "'s event)"}
+		if rec, ok := recordedAs[revokeFound](&ev.Findings, revokeStep); ok && !rec.RevokedAt.IsZero() {
+			rev = revocation{at: rec.RevokedAt, known: true, what: " (job " + ev.JobID + ")"}
+		}
+		if !best.known || rev.at.After(best.at) {
+			best = rev
+			_, routing = ev.Steps[stepOffQueue.Name]
+		}
+	}
+	return best, routing, nil
 }

@@ -270,3 +270,68 @@ func TestVerifyTokenAfterRevocation(t *testing.T) {
 		t.Errorf("ops events %+v, want one naming %s", ops, worker.CheckTokenAfter)
 	}
 }
+
+// A verify job (genesysctl verify) reads the user back now against the revocation of the user's
+// last deactivation, changes nothing and ends verified or unverified, activity Other; an
+// unverified one is also the ops event.
+func TestVerifyJob(t *testing.T) {
+	t.Parallel()
+	b := verifyBed(t, genesyssim.Config{}, worker.Config{})
+	users := plainActive(b.Sim)
+	verifyJob := func(userID, id string) jobs.Status {
+		ids := b.Enqueue([]jobs.UserRef{{ID: userID}}, func(j *jobs.Job) { j.ID, j.Action = id, jobs.ActionVerify })
+		return b.WaitDone(ids...)[ids[0]]
+	}
+	if _, err := b.Sim.Login(users[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := offboard(t, b, users[0].ID, "vj-off", false, nil); got != audit.OutcomeDeactivated {
+		t.Fatalf("outcome %s", got)
+	}
+	if st := verifyJob(users[0].ID, "vj-ok"); st.Outcome != audit.OutcomeVerified {
+		t.Fatalf("verify job of a deactivated user: %s", st.Outcome)
+	}
+	ev := b.AuditEvents()["vj-ok"]
+	if !verifiedOf(t, ev) || !strings.Contains(checksOf(t, ev, 1)[worker.CheckTokenAfter].Observed, "vj-off") {
+		t.Errorf("verified %v, checks %+v; want verified against vj-off's revocation", *ev.Verified, ev.Verification)
+	}
+
+	// Genesys ignored the deactivation, and the user logged in since.
+	if err := b.Sim.SetFaults(genesyssim.Faults{IgnoreDeactivateUsers: []string{users[1].ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := offboard(t, b, users[1].ID, "vj-ignored", false, nil); got != audit.OutcomeDeactivated {
+		t.Fatalf("outcome %s", got)
+	}
+	if _, err := b.Sim.Login(users[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	before := len(b.Sim.Requests())
+	if st := verifyJob(users[1].ID, "vj-bad"); st.Outcome != audit.OutcomeUnverified {
+		t.Fatalf("verify job of a user Genesys left active: %s", st.Outcome)
+	}
+	ev = b.AuditEvents()["vj-bad"]
+	c := checksOf(t, ev, 1)
+	if verifiedOf(t, ev) || c[worker.CheckSCIMActive].OK || c[worker.CheckTokenAfter].OK {
+		t.Errorf("checks %+v; want SCIM and token failed", ev.Verification)
+	}
+	for _, r := range b.Sim.Requests()[before:] {
+		if !strings.HasPrefix(r.Route, "GET ") && !strings.HasPrefix(r.Route, "POST /oauth") {
+			t.Errorf("a verify job sent %s", r.Route)
+		}
+	}
+	found := false
+	for _, op := range b.OpsEvents("verification_failed") {
+		found = found || op.Fields["job_id"] == "vj-bad" && op.Fields["action"] == "verify"
+	}
+	if !found {
+		t.Error("no verification_failed ops event for the unverified verify job")
+	}
+	// A user this system never deactivated, who holds a token: it cannot be judged.
+	if _, err := b.Sim.Login(users[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	if st := verifyJob(users[2].ID, "vj-never"); st.Outcome != audit.OutcomeUnverified {
+		t.Fatalf("verify job of an active user never deactivated: %s", st.Outcome)
+	}
+}
