@@ -2,14 +2,18 @@ package worker_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
@@ -117,8 +121,9 @@ func TestVerifyAlreadyInactiveAndDryRun(t *testing.T) {
 
 // recordingObserver keeps the read-back rounds the worker reports.
 type recordingObserver struct {
-	mu     sync.Mutex
-	rounds []bool
+	mu      sync.Mutex
+	rounds  []bool
+	onRound func() // called after each round, when set
 }
 
 func (o *recordingObserver) JobFinished(audit.Outcome, jobs.Priority, time.Duration, time.Duration) {}
@@ -128,8 +133,11 @@ func (o *recordingObserver) Paused(bool)                                        
 
 func (o *recordingObserver) Verified(ok bool, _ []string) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	o.rounds = append(o.rounds, ok)
+	o.mu.Unlock()
+	if o.onRound != nil {
+		o.onRound()
+	}
 }
 
 // A deactivation Genesys silently ignores (200, active:false in the body, nothing stored) stays
@@ -333,5 +341,61 @@ func TestVerifyJob(t *testing.T) {
 	}
 	if st := verifyJob(users[2].ID, "vj-never"); st.Outcome != audit.OutcomeUnverified {
 		t.Fatalf("verify job of an active user never deactivated: %s", st.Outcome)
+	}
+}
+
+// failingPatches fails every SCIM PATCH with a transport error while on is set.
+type failingPatches struct {
+	next http.RoundTripper
+	on   atomic.Bool
+}
+
+func (f *failingPatches) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPatch && f.on.Load() {
+		return nil, errors.New("test: connection reset")
+	}
+	return f.next.RoundTrip(r)
+}
+
+// failOnceObserver turns the failing PATCHes off once an attempt failed.
+type failOnceObserver struct {
+	recordingObserver
+	patches *failingPatches
+}
+
+func (o *failOnceObserver) AttemptFailed() { o.patches.on.Store(false) }
+
+// An attempt that fails during the repeated cut (after round 1 was recorded failed) is delivered
+// again: the redelivery finishes round 2 from the record (it does not start over, and publishes
+// no second ops event for round 1), and the job ends verified.
+func TestVerifyRedeliveredDuringTheRetry(t *testing.T) {
+	t.Parallel()
+	sim := genesyssim.Config{Users: 40, RateLimit: 1_000_000}
+	b := testbed.New(t, testbed.Config{Sim: sim})
+	u := plainActive(b.Sim)[0]
+	patches := &failingPatches{next: http.DefaultTransport}
+	obs := &failOnceObserver{patches: patches}
+	b.Worker(worker.Config{Verify: true, OnUnverified: worker.OnUnverifiedRetry, Observer: obs,
+		Genesys: b.Client(genesys.WithHTTPClient(&http.Client{Transport: patches}), genesys.WithMaxElapsedTime(100*time.Millisecond))})
+	if err := b.Sim.SetFaults(genesyssim.Faults{IgnoreDeactivateUsers: []string{u.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	// The first PATCH goes through (and is ignored); the read-back fails; the repeated cut's
+	// PATCH fails until the attempt has failed.
+	var once sync.Once
+	obs.onRound = func() { once.Do(func() { patches.on.Store(true) }) }
+	st := b.WaitDone(b.Enqueue([]jobs.UserRef{{ID: u.ID}}, func(j *jobs.Job) { j.ID = "v-redelivered" })...)["v-redelivered"]
+	if st.Outcome != audit.OutcomeDeactivated || len(st.Attempts) != 1 {
+		t.Fatalf("outcome %s after %d failed attempts, want deactivated after 1", st.Outcome, len(st.Attempts))
+	}
+	ev := b.AuditEvents()["v-redelivered"]
+	if !verifiedOf(t, ev) || len(checksOf(t, ev, 1)) != 2 || len(checksOf(t, ev, 2)) != 2 || checksOf(t, ev, 1)[worker.CheckSCIMActive].OK {
+		t.Errorf("verified %v, checks %+v; want round 1 failed and round 2 verified, once each", *ev.Verified, ev.Verification)
+	}
+	if ops := b.OpsEvents("verification_failed"); len(ops) != 1 {
+		t.Errorf("%d verification_failed ops events, want 1", len(ops))
+	}
+	if now, _ := b.Sim.User(u.ID); now.Active {
+		t.Error("the user is still active")
 	}
 }
