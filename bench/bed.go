@@ -114,6 +114,8 @@ type workerConfig struct {
 	steps       []string // the worker's optional steps (worker --steps); nil: none
 	log         *zap.Logger
 	reg         *prometheus.Registry // receives the budget's metrics when set
+	verify      bool                 // the read-back after each access cut (worker --verify)
+	verifyDelay time.Duration        // its delay
 }
 
 // startWorker runs a worker with its own NATS connection, budget and
@@ -148,7 +150,8 @@ func (b *bed) startWorker(ctx context.Context, wc workerConfig) (stop func(), er
 	if err == nil {
 		var w *testbed.Worker
 		w, err = testbed.RunWorker(ctx, testbed.WorkerConfig{JetStream: js, Genesys: c, ID: wc.id, Logger: wc.log,
-			Concurrency: wc.concurrency, AckWait: 30 * time.Second, PollWait: 100 * time.Millisecond, Steps: wc.steps})
+			Concurrency: wc.concurrency, AckWait: 30 * time.Second, PollWait: 100 * time.Millisecond, Steps: wc.steps,
+			Verify: wc.verify, VerifyDelay: wc.verifyDelay})
 		if err == nil {
 			return func() { _ = w.Stop(); bud.Close(); nc.Close() }, nil
 		}

@@ -41,6 +41,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	every := fs.Duration("urgent-every", 3*time.Second, "latency, plan: spacing of urgent jobs")
 	steps := fs.String("steps", "all", "plan: the workers' optional steps, comma-separated, or all")
 	costUsers := fs.Int("cost-users", 20, "plan: agents offboarded one at a time to count the calls per user")
+	verify := fs.Bool("verify", true, "plan: the read-back after each access cut (worker --verify)")
+	verifyDelay := fs.Duration("verify-delay", 2*time.Second, "plan: the read-back's delay (worker --verify-delay)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -75,7 +77,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		out, err = Plan(ctx, PlanConfig{Limit: *limit, Window: *window, Steps: names, CostUsers: *costUsers, Backlog: *backlog,
-			UrgentSamples: *urgent, UrgentEvery: *every}, log)
+			UrgentSamples: *urgent, UrgentEvery: *every, Verify: *verify, VerifyDelay: *verifyDelay}, log)
 	case "baseline":
 		out, err = Baseline(ctx, BaselineConfig{Users: *users, Limit: *limit, Window: *window, Threads: 3}, log)
 	default:
