@@ -399,3 +399,22 @@ func TestVerifyRedeliveredDuringTheRetry(t *testing.T) {
 		t.Error("the user is still active")
 	}
 }
+
+// A dry run previews the read-back's calls: 2, 3 after off_queue.
+func TestVerifyDryRunPreview(t *testing.T) {
+	t.Parallel()
+	b := verifyBed(t, genesyssim.Config{}, worker.Config{Steps: []string{"off_queue"}})
+	u := agent(t, b, 0, genesyssim.AgentState{RoutingStatus: genesyssim.RoutingIdle, Presence: genesyssim.PresenceOnQueue})
+	if got := offboard(t, b, u.ID, "v-preview", false, func(j *jobs.Job) { j.DryRun = true }); got != audit.OutcomeDryRun {
+		t.Fatalf("outcome %s", got)
+	}
+	var cost struct {
+		Calls     int            `json:"calls"`
+		BaseCalls int            `json:"base_calls"`
+		Steps     map[string]int `json:"steps"`
+	}
+	stepRecord(t, b, "v-preview", "dry_run", &cost)
+	if cost.Steps["verify"] != 3 || cost.Calls != cost.BaseCalls+cost.Steps["off_queue"]+3 {
+		t.Errorf("preview %+v, want verify 3 in the total", cost)
+	}
+}
