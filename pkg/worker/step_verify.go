@@ -218,6 +218,7 @@ func (r *Run) revokedAt() (time.Time, bool) {
 // recut repeats the access cut once (--on-unverified retry): the PATCH active=false if the user
 // reads active, then the token revocation, at the job's priority.
 func recut(ctx context.Context, r *Run) error {
+	r.log.Warn("read-back failed: repeating the access cut once", zap.String("user_id", r.user.ID))
 	u, err := Call(ctx, r, func(c *genesys.Client) (*genesys.User, *genesys.Response, error) { return c.Users.Get(ctx, r.user.ID) })
 	if err != nil {
 		return err
@@ -239,7 +240,6 @@ func recut(ctx context.Context, r *Run) error {
 		u = res.User
 	}
 	r.user = u
-	r.log.Warn("read-back failed: repeating the access cut once", zap.String("user_id", u.ID))
 	return revokeTokens(ctx, r)
 }
 
