@@ -116,6 +116,8 @@ type workerConfig struct {
 	log         *zap.Logger
 	reg         *prometheus.Registry // receives the budget's metrics when set
 	observer    worker.Observer      // hears the worker when set
+	verify      bool                 // the read-back after each access cut (worker --verify)
+	verifyDelay time.Duration        // its delay
 }
 
 // startWorker runs a worker with its own NATS connection, budget and
@@ -151,7 +153,7 @@ func (b *bed) startWorker(ctx context.Context, wc workerConfig) (stop func(), er
 		var w *testbed.Worker
 		w, err = testbed.RunWorker(ctx, testbed.WorkerConfig{JetStream: js, Genesys: c, ID: wc.id, Logger: wc.log,
 			Concurrency: wc.concurrency, AckWait: 30 * time.Second, PollWait: 100 * time.Millisecond, Steps: wc.steps,
-			Observer: wc.observer})
+			Observer: wc.observer, Verify: wc.verify, VerifyDelay: wc.verifyDelay})
 		if err == nil {
 			return func() { _ = w.Stop(); bud.Close(); nc.Close() }, nil
 		}

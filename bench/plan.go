@@ -23,11 +23,16 @@ type PlanConfig struct {
 	Backlog       int           // leavers queued (normal) before the urgent samples
 	UrgentSamples int           // urgent leavers published behind the backlog
 	UrgentEvery   time.Duration // spacing of the urgent leavers
+	Verify        bool          // the read-back after each access cut (worker --verify)
+	VerifyDelay   time.Duration // and its delay (worker --verify-delay)
 }
 
 // PlanResult is the plan benchmark's result.
 type PlanResult struct {
 	Steps []string `json:"steps"`
+	// Verify and VerifyDelay are the read-back's settings (worker --verify, --verify-delay).
+	Verify      bool   `json:"verify"`
+	VerifyDelay string `json:"verify_delay"`
 	// CallsPerUser is the Genesys calls of one leaver's whole offboarding (deactivation job and
 	// cleanup job), measured on CostUsers agents of the seeded org: median and max.
 	CallsPerUserMedian float64 `json:"calls_per_user_median"`
@@ -51,7 +56,7 @@ type PlanResult struct {
 // UrgentSamples urgent leavers UrgentEvery apart: publish → tokens revoked for those, and the
 // share of the budget the fleet spends meanwhile. The backlog is not waited for.
 func Plan(ctx context.Context, cfg PlanConfig, log *zap.Logger) (PlanResult, error) {
-	res := PlanResult{Steps: cfg.Steps}
+	res := PlanResult{Steps: cfg.Steps, Verify: cfg.Verify, VerifyDelay: cfg.VerifyDelay.String()}
 	users := cfg.CostUsers + cfg.Backlog + cfg.UrgentSamples
 	b, err := newBed(ctx, genesyssim.Config{Users: users*13/10 + 20, RateLimit: cfg.Limit, RateWindow: cfg.Window, Seed: 5,
 		Faults: genesyssim.Faults{LatencyMin: 50 * time.Millisecond, LatencyMax: 150 * time.Millisecond}})
@@ -61,7 +66,8 @@ func Plan(ctx context.Context, cfg PlanConfig, log *zap.Logger) (PlanResult, err
 	defer b.Close()
 	for i := range 2 {
 		stop, err := b.startWorker(ctx, workerConfig{id: fmt.Sprintf("w%d", i), concurrency: 4, log: log, steps: cfg.Steps,
-			budget: budget.Config{Limit: cfg.Limit, Window: cfg.Window}})
+			budget: budget.Config{Limit: cfg.Limit, Window: cfg.Window},
+			verify: cfg.Verify, verifyDelay: cfg.VerifyDelay})
 		if err != nil {
 			return res, err
 		}

@@ -42,6 +42,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	every := fs.Duration("urgent-every", 3*time.Second, "latency, plan: spacing of urgent jobs")
 	steps := fs.String("steps", "all", "plan, schedule: the workers' optional steps, comma-separated, all or none")
 	costUsers := fs.Int("cost-users", 20, "plan: agents offboarded one at a time to count the calls per user")
+	verify := fs.Bool("verify", true, "plan: the read-back after each access cut (worker --verify)")
+	verifyDelay := fs.Duration("verify-delay", 2*time.Second, "plan: the read-back's delay (worker --verify-delay)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -76,7 +78,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		out, err = Plan(ctx, PlanConfig{Limit: *limit, Window: *window, Steps: names, CostUsers: *costUsers, Backlog: *backlog,
-			UrgentSamples: *urgent, UrgentEvery: *every}, log)
+			UrgentSamples: *urgent, UrgentEvery: *every, Verify: *verify, VerifyDelay: *verifyDelay}, log)
 	case "schedule":
 		var names []string
 		switch *steps {

@@ -114,6 +114,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.Float64Var(&f.BlockingRate, "blocking-rate", 0, "HYPOTHETICAL: share (0-1) of SCIM deactivations refused with a non-version 409 (unconfirmed; off by default)")
 	fs.Var((*listFlag)(&f.BlockingUsers), "blocking-users", "HYPOTHETICAL: comma-separated user `ids` whose deactivation is always refused with that 409")
 	fs.BoolVar(&f.BlockingWhileGranted, "blocking-while-granted", false, "HYPOTHETICAL: the blocking 409 applies only while the user holds grants, so removing them unblocks the deactivation")
+	fs.Float64Var(&f.IgnoreDeactivateRate, "ignore-deactivate-rate", 0, "share (0-1) of SCIM deactivations answered 200 active:false with nothing stored (a silently ignored deactivation)")
+	fs.Var((*listFlag)(&f.IgnoreDeactivateUsers), "ignore-deactivate-users", "comma-separated user `ids` whose next deactivation is silently ignored, once each")
 	return fs
 }
 

@@ -20,6 +20,7 @@
 //	genesysctl scheduled show JOB_ID                 one scheduled job
 //	genesysctl scheduled cancel JOB_ID... | --user U --reason R   cancel before the date
 //	genesysctl scheduled move JOB_ID --at T --reason R            another date
+//	genesysctl verify USER [--urgent] [--wait D]     read the user back now (a verify job); exit 1 unverified
 //
 // Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
 // purged, or NATS failed; 2 bad arguments, in which case nothing was read or changed.
@@ -60,7 +61,8 @@ func commands() []*command {
 		guardStatusCommand(), guardResumeCommand(), guardSetLimitCommand(), guardDropCommand(),
 		budgetStatusCommand(), budgetResumeCommand(),
 		holdAddCommand(), holdRemoveCommand(), holdListCommand(),
-		scheduledListCommand(), scheduledShowCommand(), scheduledCancelCommand(), scheduledMoveCommand()}
+		scheduledListCommand(), scheduledShowCommand(), scheduledCancelCommand(), scheduledMoveCommand(),
+		verifyCommand()}
 }
 
 var errTopHelp = errors.New("help")

@@ -182,6 +182,13 @@ func (o pauseObserver) Revoked(p jobs.Priority, sinceEffective time.Duration) {
 	}
 }
 
+// Verified passes a read-back round on to the observer the caller gave, when it hears them.
+func (o pauseObserver) Verified(ok bool, failed []string) {
+	if v, is := o.next.(worker.VerifyObserver); is {
+		v.Verified(ok, failed)
+	}
+}
+
 // PauseChanges signals at once, when a worker of the bed pauses or resumes the fleet, and when
 // the jobs consumers are paused or resumed on the server, until ctx ends: the events that change
 // what Worker.Paused reports.

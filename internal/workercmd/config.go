@@ -66,6 +66,7 @@ type Config struct {
 	LogLevel   string
 
 	deleteFlags // --delete-after, --delete-method, --guard-delete-limit (delete.go)
+	verifyFlags // --verify, --verify-delay, --on-unverified (verify.go)
 }
 
 // newFlagSet declares every flag, with its environment variable and default.
@@ -120,6 +121,7 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.LogFormat, "log-format", envdefault.String("GENESYS_LOG_FORMAT", ""), "json or console; defaults to json, console with --dev (env GENESYS_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", envdefault.String("GENESYS_LOG_LEVEL", "info"), "debug, info, warn or error (env GENESYS_LOG_LEVEL)")
 	c.deleteFlags.declare(fs)
+	c.verifyFlags.declare(fs)
 	return fs
 }
 
@@ -209,6 +211,7 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("--oauth-clients-policy %q: want %s or %s", p, worker.OAuthClientsReport, worker.OAuthClientsDisable))
 	}
 	errs = append(errs, c.deleteFlags.validate()...)
+	errs = append(errs, c.verifyFlags.validate()...)
 	switch c.LogFormat {
 	case "", "json", "console":
 	default:
@@ -227,7 +230,7 @@ func (c *Config) protection() worker.Protection {
 // workerConfig is the part of the worker's configuration the flags decide.
 func (c *Config) workerConfig() worker.Config {
 	steps, _ := c.steps() // validate has checked them
-	return worker.Config{
+	wc := worker.Config{
 		ID: c.WorkerID, Concurrency: c.Concurrency, MaxAttempts: c.MaxAttempts, AckWait: c.AckWait,
 		ShutdownTimeout: c.ShutdownTimeout, ProbeInterval: c.ProbeInterval, Protect: c.protection(),
 		ScheduledKeep:          c.ScheduledKeep,
@@ -242,4 +245,6 @@ func (c *Config) workerConfig() worker.Config {
 		DeleteMethod:           c.DeleteMethod,
 		DeleteGuard:            jobs.GuardConfig{Limit: c.GuardDelete, Window: c.GuardWindow},
 	}
+	c.verifyFlags.apply(&wc)
+	return wc
 }

@@ -33,6 +33,7 @@ type metrics struct {
 	grants       *prometheus.CounterVec
 	grantTimes   prometheus.Histogram
 	sched        *schedMetrics
+	verifyMetrics
 }
 
 var latencyBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800}
@@ -61,6 +62,7 @@ func newMetrics() *metrics {
 		grantTimes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "genesys_token_grant_seconds",
 			Help: "Duration of OAuth token grants, failed ones included.", Buckets: prometheus.DefBuckets}),
 	}
+	m.verifyMetrics = newVerifyMetrics(m.reg)
 	m.reg.MustRegister(m.jobs, m.duration, m.toPatch, m.toAudit, m.attempts, m.paused, m.requests, m.requestTimes, m.grants, m.grantTimes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.sched = newSchedMetrics(m.reg)

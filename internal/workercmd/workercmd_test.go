@@ -135,7 +135,8 @@ func TestFlagsReachTheWorker(t *testing.T) {
 	err := fs.Parse([]string{"--worker-id", "w7", "--concurrency", "9", "--max-attempts", "6", "--ack-wait", "45s",
 		"--shutdown-timeout", "7s", "--probe-interval", "3s", "--protect-roles", "Admin, Master Admin", "--protect-users", "a@b.c",
 		"--guard-limit", "11", "--guard-urgent-limit", "2", "--guard-reactivate-limit", "3", "--guard-window", "30m", "--remove-grants-on-conflict", "--snapshot-grants", "--snapshot-queues",
-		"--scheduled-keep", "720h", "--delete-after", "720h", "--delete-method", "users", "--guard-delete-limit", "4"})
+		"--scheduled-keep", "720h", "--delete-after", "720h", "--delete-method", "users", "--guard-delete-limit", "4",
+		"--verify-delay", "500ms", "--on-unverified", "retry"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +147,8 @@ func TestFlagsReachTheWorker(t *testing.T) {
 		Guard:   jobs.GuardConfig{Limit: 11, UrgentLimit: 2, Window: 30 * time.Minute}, RemoveGrantsOnConflict: true, SnapshotGrants: true, SnapshotQueues: true,
 		ReactivateGuard: jobs.GuardConfig{Limit: 3, Window: 30 * time.Minute},
 		Steps:           worker.DefaultSteps(), OAuthClientPolicy: worker.OAuthClientsReport,
-		DeleteAfter: 720 * time.Hour, DeleteMethod: worker.DeleteUsers, DeleteGuard: jobs.GuardConfig{Limit: 4, Window: 30 * time.Minute}}
+		DeleteAfter: 720 * time.Hour, DeleteMethod: worker.DeleteUsers, DeleteGuard: jobs.GuardConfig{Limit: 4, Window: 30 * time.Minute},
+		Verify: true, VerifyDelay: 500 * time.Millisecond, OnUnverified: worker.OnUnverifiedRetry}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Errorf("worker config\n got %+v\nwant %+v", got, want)
 	}
@@ -181,6 +183,8 @@ func TestBadConfigurationExits2(t *testing.T) {
 		{"bad OAuth client policy", append(base, "--oauth-clients-policy", "delete"), `--oauth-clients-policy "delete": want report or disable`},
 		{"bad delete method", append(base, "--delete-method", "hard"), `--delete-method "hard": want scim or users`},
 		{"negative delete-after", append(base, "--delete-after", "-1h"), `--delete-after and --guard-delete-limit must not be negative`},
+		{"bad on-unverified", append(base, "--on-unverified", "ignore"), `--on-unverified "ignore": want alert or retry`},
+		{"negative verify-delay", append(base, "--verify-delay", "-1s"), `--verify-delay must not be negative`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

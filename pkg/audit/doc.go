@@ -43,10 +43,16 @@
 //	dropped           2 Failure      3 Medium          yes          <prefix>.audit.user.dropped.<user>
 //	cleaned_up        1 Success      1 Informational   no           <prefix>.audit.user.cleaned_up.<user>
 //	cleanup_skipped   99 Other       1 Informational   no           <prefix>.audit.user.cleanup_skipped.<user>
+//	verified          1 Success      1 Informational   no           <prefix>.audit.user.verified.<user>
+//	unverified        2 Failure      4 High            no           <prefix>.audit.user.unverified.<user>
 //
 // cleanup_skipped is Other, as a dry run is: the cleanup found the user active again and did not
 // run, which is neither the success nor the failure of what it was asked. A cleanup job that
 // fails ends exhausted or conflict like any job (activity 99), its error naming the failing step.
+//
+// verified and unverified are the outcomes of a verify job (genesysctl verify: a read-back that
+// changes nothing, activity 99 Other). A deactivation's own read-back does not change its
+// outcome: it adds unmapped.verified and unmapped.verification (see [Check]).
 //
 // <user> is [SubjectToken] of the Genesys user id: the id itself, or "unknown" when no Genesys
 // id is known (a user not found by externalId, a rejected job). Severity is High where a leaver

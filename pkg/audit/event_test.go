@@ -133,7 +133,7 @@ func checkOCSF(t *testing.T, b []byte, r Record) {
 	case r.Activity == ActivityEnable || r.Activity == 0 && r.Outcome == OutcomeReactivated:
 		wantAct = 2
 	case r.Activity == ActivityOther || r.Activity == 0 && slices.Contains([]Outcome{OutcomeCleanedUp, OutcomeCleanupSkipped,
-		OutcomeCanceled, OutcomeCancelDone, OutcomeDeleteSkipped}, r.Outcome):
+		OutcomeCanceled, OutcomeCancelDone, OutcomeDeleteSkipped, OutcomeVerified, OutcomeUnverified}, r.Outcome):
 		wantAct = 99
 	case r.Activity == ActivityDelete || r.Activity == 0 && (r.Outcome == OutcomeDeleted || r.Outcome == OutcomeHeld):
 		wantAct = 6

@@ -18,6 +18,11 @@ type Findings struct {
 	GrantsBefore   []Grant  `json:"grants_before,omitzero"`   // the full grants held before the change, when read
 	GrantsRestored []string `json:"grants_restored,omitzero"` // grants or roles a reactivation restored, "role@division" or "role"
 	QueuesBefore   []Queue  `json:"queues_before,omitzero"`   // the queues the user had joined, when read
+	// Verified is the read-back's verdict (the verify step): true when every check of its last
+	// round passed. Nil when the step did not run.
+	Verified *bool `json:"verified,omitempty"`
+	// Verification lists the read-back's checks, every round's, in order (see [Check]).
+	Verification []Check `json:"verification,omitzero"`
 	// Steps holds what later steps found, by step name: one JSON value each.
 	Steps map[string]json.RawMessage `json:"steps,omitempty"`
 }
@@ -43,6 +48,7 @@ func (f Findings) clipped() Findings {
 	f.GrantsBefore = clipGrants(f.GrantsBefore)
 	f.GrantsRestored = clipList(f.GrantsRestored)
 	f.QueuesBefore = clipQueues(f.QueuesBefore)
+	f.Verification = clipChecks(f.Verification)
 	f.Steps = clipSteps(f.Steps, maxStepSize)
 	return f
 }
@@ -55,6 +61,7 @@ func (f *Findings) shrink() {
 	f.GrantsRestored = clipList(f.GrantsRestored)[:min(len(f.GrantsRestored), 10)]
 	f.GrantsBefore = f.GrantsBefore[:min(len(f.GrantsBefore), 10)]
 	f.QueuesBefore = f.QueuesBefore[:min(len(f.QueuesBefore), 10)]
+	f.Verification = f.Verification[:min(len(f.Verification), 10)]
 	f.Steps = clipSteps(f.Steps, smallStep)
 }
 
@@ -75,6 +82,36 @@ func clipSteps(in map[string]json.RawMessage, limit int) map[string]json.RawMess
 			v = json.RawMessage(stepClipped)
 		}
 		out[Clip(name, 64)] = v
+	}
+	return out
+}
+
+// Check is one check of the read-back (the verify step): what it read, whether that proves the
+// access cut held, and why.
+type Check struct {
+	// Check names it: "scim_active" (SCIM active must be false), "token_after_revocation" (no
+	// token issued since the revocation) or "routing_status" (OFF_QUEUE, when off_queue ran).
+	Check string `json:"check"`
+	// OK: the check passed.
+	OK bool `json:"ok"`
+	// Observed is what Genesys answered, such as "active=false" or "lastTokenIssued
+	// 2026-03-04T05:06:07.890Z" ("" when the read failed).
+	Observed string `json:"observed,omitempty"`
+	// Reason says, for people, why the check passed or failed.
+	Reason string `json:"reason"`
+	// Round is 1 for the first read-back, 2 for the one after a repeated access cut
+	// (--on-unverified retry).
+	Round int `json:"round"`
+}
+
+// clipChecks bounds the recorded checks (a few per round, two rounds at most).
+func clipChecks(in []Check) []Check {
+	if in == nil {
+		return nil
+	}
+	out := make([]Check, 0, min(len(in), 20))
+	for _, c := range in[:min(len(in), 20)] {
+		out = append(out, Check{Check: Clip(c.Check, 64), OK: c.OK, Observed: Clip(c.Observed, maxEntry), Reason: Clip(c.Reason, maxEntry), Round: c.Round})
 	}
 	return out
 }

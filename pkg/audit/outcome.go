@@ -47,6 +47,13 @@ const (
 	// OutcomeHeld: a delete job found the user under a legal hold; nothing was deleted, and the
 	// job is dead-lettered for review.
 	OutcomeHeld Outcome = "held"
+	// OutcomeVerified: a verify job (genesysctl verify) read the user back and every check
+	// passed: inactive, no token issued since this system's last revocation. Nothing was changed.
+	OutcomeVerified Outcome = "verified"
+	// OutcomeUnverified: a verify job found a check failing (the user active, a token issued
+	// since the revocation, on queue). Nothing was changed; not a dead letter (the ops event
+	// verification_failed says it loudly).
+	OutcomeUnverified Outcome = "unverified"
 )
 
 // Outcomes lists every outcome, in the order of the documentation table.
@@ -54,7 +61,7 @@ var Outcomes = []Outcome{
 	OutcomeDeactivated, OutcomeAlreadyInactive, OutcomeNotFound, OutcomeDryRun, OutcomeReactivated,
 	OutcomeProtected, OutcomeRejected, OutcomeConflict, OutcomeExhausted, OutcomeDropped,
 	OutcomeCleanedUp, OutcomeCleanupSkipped, OutcomeCanceled, OutcomeCancelDone,
-	OutcomeDeleted, OutcomeDeleteSkipped, OutcomeHeld,
+	OutcomeDeleted, OutcomeDeleteSkipped, OutcomeHeld, OutcomeVerified, OutcomeUnverified,
 }
 
 // OCSF status_id and severity_id values used here.
@@ -94,6 +101,8 @@ var outcomes = map[Outcome]outcomeInfo{
 	OutcomeDeleted:         {StatusSuccess, SeverityInformational, false, "Genesys Cloud user deleted"},
 	OutcomeDeleteSkipped:   {StatusOther, SeverityInformational, false, "delete skipped: the Genesys Cloud user is active again or already deleted; nothing was changed"},
 	OutcomeHeld:            {StatusFailure, SeverityMedium, true, "user is under a legal hold; Genesys Cloud user not deleted"},
+	OutcomeVerified:        {StatusSuccess, SeverityInformational, false, "read-back: the Genesys Cloud user is inactive and got no token since the revocation"},
+	OutcomeUnverified:      {StatusFailure, SeverityHigh, false, "read-back failed: the Genesys Cloud user may have access; see unmapped.verification"},
 }
 
 // Valid reports whether o is one of the outcomes above.

@@ -184,7 +184,7 @@ func (o Origin) UserEvent(r Record) (*Event, error) {
 			act = ActivityEnable
 		case OutcomeDeleted, OutcomeHeld:
 			act = ActivityDelete
-		case OutcomeCleanedUp, OutcomeCleanupSkipped, OutcomeCanceled, OutcomeCancelDone, OutcomeDeleteSkipped:
+		case OutcomeCleanedUp, OutcomeCleanupSkipped, OutcomeCanceled, OutcomeCancelDone, OutcomeDeleteSkipped, OutcomeVerified, OutcomeUnverified:
 			act = ActivityOther
 		default:
 			act = ActivityDisable

@@ -107,7 +107,7 @@ func TestDecodeReportsEveryProblem(t *testing.T) {
 		{"requested_at", "must be an RFC 3339 date-time with an offset, such as 2026-11-27T09:30:00Z"},
 		{`"Extra\n.field"`, "unknown member"},
 		{"id", "must contain only A-Z a-z 0-9 '-' '_' and single dots between them"},
-		{"action", `must be "deactivate", "reactivate", "cleanup", "cancel" or "delete"`},
+		{"action", `must be "deactivate", "reactivate", "cleanup", "cancel", "delete" or "verify"`},
 		{"user.id", "must be a UUID (8-4-4-4-12 hex digits)"},
 		{"ticket", "must not contain control characters or U+FFFD"},
 	}

@@ -43,6 +43,11 @@ const (
 	// scheduled by a worker a grace period after a deactivation (--delete-after), on its own
 	// lane, <prefix>.jobs.delete, which producers may not publish on. A legal hold blocks it.
 	ActionDelete Action = "delete"
+	// ActionVerify reads the user back now (issue 17, genesysctl verify): SCIM active, the last
+	// token against this system's last revocation, the routing status when the last
+	// deactivation set it off queue. It changes nothing and ends "verified" or "unverified". It
+	// travels on the urgent or normal lane, runs at once (never not_before) and is never a dry run.
+	ActionVerify Action = "verify"
 )
 
 // Priority selects the lane a job travels in: urgent jobs never wait behind normal ones. It is

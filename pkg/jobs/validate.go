@@ -114,10 +114,12 @@ func (j Job) Validate() error {
 		p.checkCancel(j)
 	case ActionDelete:
 		p.checkDelete(j)
+	case ActionVerify:
+		p.checkVerify(j)
 	case "":
 		p.add("action", "required")
 	default:
-		p.add("action", `must be "deactivate", "reactivate", "cleanup", "cancel" or "delete"`)
+		p.add("action", `must be "deactivate", "reactivate", "cleanup", "cancel", "delete" or "verify"`)
 	}
 	if IsReservedID(j.ID) && j.Action != ActionCleanup && j.Action != ActionDelete { // a delete's: checkDelete
 		p.add("id", "must not start with '_': that namespace is reserved for the worker's stand-in ids")

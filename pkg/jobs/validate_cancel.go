@@ -12,3 +12,14 @@ func (p *problems) checkCancel(j Job) {
 		p.add("dry_run", "a cancel job is never a dry run (genesysctl scheduled list --user shows what it would cancel)")
 	}
 }
+
+// checkVerify checks what only a verify job has (issue 17): it reads the user back now, so it
+// never carries a not_before, and it changes nothing, so a dry run of it means nothing.
+func (p *problems) checkVerify(j Job) {
+	if !j.NotBefore.IsZero() {
+		p.add("not_before", "a verify job reads the user back now, never at a time of its own")
+	}
+	if j.DryRun {
+		p.add("dry_run", "a verify job changes nothing: it is never a dry run")
+	}
+}

@@ -24,6 +24,11 @@
 // inactive (else it ends cleanup_skipped), runs the clean steps, writing the status after each,
 // and ends cleaned_up with its own audit event. A dry run previews every enabled optional step.
 //
+// The read-back (Config.Verify, step verify, PhaseVerify; step_verify.go) follows the access cut:
+// it reads the user again at the normal budget priority and records verified and each check in the
+// deactivation's own event, without changing its outcome; a verify job (action verify) runs the
+// same checks on demand and ends verified or unverified.
+//
 // This package holds no wire formats: the job, its status and dead letter, the names, the guard
 // and the lanes are package jobs'; the audit event is package audit's.
 package worker

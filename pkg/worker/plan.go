@@ -96,6 +96,8 @@ func plans(enabled, known []Step) func(job jobs.Job) []Step {
 			return deletePlan()
 		case jobs.ActionCancel:
 			return cancelPlan()
+		case jobs.ActionVerify:
+			return verifyPlan()
 		}
 		return nil
 	}
@@ -110,7 +112,9 @@ func inPhase(steps []Step, p Phase) []Step {
 // this list (its Applies says when it runs), or, if operators choose it, into registered; its
 // Undo, if any, joins the reactivation plan. The enabled optional steps of PhaseCut run before
 // the PATCH; those of PhaseClean go to the follow-up cleanup job that schedule_cleanup
-// publishes, so that nothing delays the cut of the access. A dry run previews them all.
+// publishes, so that nothing delays the cut of the access. A dry run previews them all. The
+// read-back (verify) comes right after the cut and before the follow-up jobs are published: a
+// repeated cut (--on-unverified retry) is over before a cleanup job can look at the user.
 func deactivationPlan(optional []Step) []Step {
 	plan := []Step{
 		stepResolve,          // find the user; roles before
@@ -125,11 +129,18 @@ func deactivationPlan(optional []Step) []Step {
 	plan = append(plan,
 		stepDeactivate,   // PATCH active=false (grants removed on a conflict, if configured); undo: PATCH active=true
 		stepRevokeTokens, // every token of the user
+		stepVerify,       // Config.Verify: read the user back; verified and each check in the event
 	)
 	if len(inPhase(optional, PhaseClean)) > 0 {
 		plan = append(plan, stepScheduleCleanup) // one follow-up job runs the clean phase
 	}
 	return append(plan, stepScheduleDelete) // Config.DeleteAfter: the delete job, a grace period later
+}
+
+// verifyPlan is the plan of a verify job (genesysctl verify): find the user, wait for any job of
+// the user that runs (the lease), read back. It changes nothing.
+func verifyPlan() []Step {
+	return []Step{stepResolve, stepLease, stepVerifyNow}
 }
 
 // cleanupPlan is the plan of a cleanup job: the user must still be inactive, then the enabled

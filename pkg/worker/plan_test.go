@@ -21,7 +21,7 @@ func TestDefaultPlans(t *testing.T) {
 		action jobs.Action
 		want   []string
 	}{
-		{jobs.ActionDeactivate, []string{"resolve", "lease", "snapshot_queues", "snapshot_grants", "protect", "dry_run", "guard_slot", "deactivate", "revoke_tokens", "schedule_delete"}},
+		{jobs.ActionDeactivate, []string{"resolve", "lease", "snapshot_queues", "snapshot_grants", "protect", "dry_run", "guard_slot", "deactivate", "revoke_tokens", "verify", "schedule_delete"}},
 		{jobs.ActionDelete, []string{"resolve", "lease", "protect", "delete_check", "legal_hold", "dry_run", "delete_guard", "delete"}},
 		{jobs.ActionReactivate, []string{"resolve", "lease", "cancel_scheduled", "reactivation_checks", "reactivation_guard", "undo_deactivate", "undo_mfa", "undo_oauth_clients", "undo_wfm", "undo_forwarding", "undo_station", "undo_queues", "undo_snapshot_grants"}},
 		{jobs.ActionCancel, []string{"resolve", "cancel_scheduled"}},

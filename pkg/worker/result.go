@@ -39,7 +39,7 @@ func (r *Run) record(outcome audit.Outcome, errText string, now time.Time) audit
 		Error:       errText,
 		Message:     r.message,
 	}
-	if j.Action == jobs.ActionCleanup {
+	if j.Action == jobs.ActionCleanup || j.Action == jobs.ActionVerify {
 		rec.Activity = audit.ActivityOther // also when it fails: it is not the account's disable
 	}
 	if s.Resolved {

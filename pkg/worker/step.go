@@ -24,6 +24,10 @@ const (
 	PhaseClean
 	// PhaseUndo gives back what a deactivation took, in a reactivation.
 	PhaseUndo
+	// PhaseVerify reads the user back after the access cut and proves it held (the verify step):
+	// read-only, at the normal budget priority whatever the job's, so that it never delays the
+	// next urgent access cut.
+	PhaseVerify
 )
 
 // Step is one step of a job's plan: it reads the before-state, records what it found (in the

@@ -38,7 +38,8 @@ type previewCost struct {
 	// BaseCalls are those of the plan without the optional steps (the reads made so far, the
 	// PATCH, the token revocation, the cleanup job's resolve).
 	BaseCalls int `json:"base_calls"`
-	// Steps is what each optional step that would run would cost.
+	// Steps is what each optional step that would run would cost, and the read-back (verify)
+	// when Config.Verify.
 	Steps map[string]int `json:"steps,omitempty"`
 	// Order lists those steps in the order they would run.
 	Order []string `json:"order,omitempty"`
@@ -53,6 +54,7 @@ func preview(ctx context.Context, r *Run, optional []Step) error {
 	if len(inPhase(optional, PhaseClean)) > 0 {
 		cost.BaseCalls += r.resolveCalls // the cleanup job resolves the user again
 	}
+
 	cost.Calls, cost.Steps = cost.BaseCalls, map[string]int{}
 	for _, s := range optional {
 		if s.Applies != nil && !s.Applies(r) {
@@ -69,6 +71,16 @@ func preview(ctx context.Context, r *Run, optional []Step) error {
 		cost.Order = append(cost.Order, s.Name)
 		cost.Calls += n
 	}
-	r.message += fmt.Sprintf(" It would run %d optional steps, for %d Genesys calls in all (see unmapped.steps).", len(cost.Steps), cost.Calls)
+	optionalRun := len(cost.Steps)
+	if r.w.cfg.Verify {
+		// The read-back: SCIM and lastTokenIssued, and the routing status after off_queue.
+		n := 2
+		if _, ok := cost.Steps[stepOffQueue.Name]; ok {
+			n++
+		}
+		cost.Steps[stepVerify.Name], cost.Order = n, append(cost.Order, stepVerify.Name)
+		cost.Calls += n
+	}
+	r.message += fmt.Sprintf(" It would run %d optional steps, for %d Genesys calls in all (see unmapped.steps).", optionalRun, cost.Calls)
 	return r.Found("dry_run", cost)
 }

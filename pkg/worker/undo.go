@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -61,19 +62,25 @@ func (w *Worker) lastDeactivation(ctx context.Context, userID string) (*audit.Fi
 // lastUserEvent returns the unmapped part of the user's last audit event of outcome o, nil when
 // there is none.
 func (w *Worker) lastUserEvent(ctx context.Context, o audit.Outcome, userID string) (*audit.Unmapped, error) {
+	u, _, err := w.lastUserEventAt(ctx, o, userID)
+	return u, err
+}
+
+// lastUserEventAt is lastUserEvent with the event's time.
+func (w *Worker) lastUserEventAt(ctx context.Context, o audit.Outcome, userID string) (*audit.Unmapped, time.Time, error) {
 	subject := w.cfg.Names.UserAuditSubject(o, userID)
 	m, err := w.audits.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, nil
+		return nil, time.Time{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the user's last %s event: %w", o, err)
+		return nil, time.Time{}, fmt.Errorf("read the user's last %s event: %w", o, err)
 	}
 	var ev struct {
 		Data audit.AccountChange `json:"data"`
 	}
 	if err := json.Unmarshal(m.Data, &ev); err != nil {
-		return nil, fmt.Errorf("decode the user's last %s event: %w", o, err)
+		return nil, time.Time{}, fmt.Errorf("decode the user's last %s event: %w", o, err)
 	}
-	return &ev.Data.Unmapped, nil
+	return &ev.Data.Unmapped, time.UnixMilli(ev.Data.Time).UTC(), nil
 }

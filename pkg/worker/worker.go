@@ -108,6 +108,18 @@ type Config struct {
 	// in Window the delete lane is held for an operator. Defaults to off (Limit 0); the worker
 	// command sets 20 per hour.
 	DeleteGuard jobs.GuardConfig
+	// Verify adds the read-back (step verify) to every deactivation that is not a dry run: after
+	// the access cut and VerifyDelay it reads the user again and records unmapped.verified and
+	// each check in the audit event (issue 17). Its reads cost 2 calls per user (3 when off_queue
+	// ran) at the normal budget priority. Defaults to false; the worker command turns it on.
+	Verify bool
+	// VerifyDelay is how long the read-back waits after the access cut before it reads (Genesys
+	// may take a moment to show a change everywhere). Defaults to 0.
+	VerifyDelay time.Duration
+	// OnUnverified is what a failed read-back does besides verified:false and the ops event
+	// verification_failed: OnUnverifiedAlert nothing more, OnUnverifiedRetry repeats the access
+	// cut once and reads back once more. Defaults to OnUnverifiedAlert.
+	OnUnverified string
 	// Plan returns the steps the worker runs for a job, nil for a job it does not support (which
 	// ends rejected). For tests that add a step of their own. Defaults to Config.DefaultPlan.
 	Plan func(job jobs.Job) []Step
@@ -140,6 +152,7 @@ func (c *Config) setDefaults() {
 	}
 	c.OAuthClientPolicy = cmp.Or(c.OAuthClientPolicy, OAuthClientsReport)
 	c.DeleteMethod = cmp.Or(c.DeleteMethod, DeleteSCIM)
+	c.OnUnverified = cmp.Or(c.OnUnverified, OnUnverifiedAlert)
 	if c.Plan == nil {
 		c.Plan = c.DefaultPlan
 	}
@@ -162,6 +175,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("jobs: worker config: DeleteMethod %q: want %q or %q", c.DeleteMethod, DeleteSCIM, DeleteUsers)
 	case c.DeleteAfter < 0:
 		return errors.New("jobs: worker config: DeleteAfter must not be negative")
+	case c.OnUnverified != OnUnverifiedAlert && c.OnUnverified != OnUnverifiedRetry:
+		return fmt.Errorf("jobs: worker config: OnUnverified %q: want %q or %q", c.OnUnverified, OnUnverifiedAlert, OnUnverifiedRetry)
+	case c.VerifyDelay < 0:
+		return errors.New("jobs: worker config: VerifyDelay must not be negative")
 	case c.OAuthClientPolicy != OAuthClientsReport && c.OAuthClientPolicy != OAuthClientsDisable:
 		return fmt.Errorf("jobs: worker config: OAuthClientPolicy %q: want %q or %q", c.OAuthClientPolicy, OAuthClientsReport, OAuthClientsDisable)
 	}

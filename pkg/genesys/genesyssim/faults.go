@@ -61,6 +61,15 @@ type Faults struct {
 	// missing.division.permission, as Genesys answers a client whose role lacks the permission
 	// in the user's division. Defaults to none.
 	DivisionForbiddenUsers []string `json:"divisionForbiddenUsers,omitempty"`
+	// IgnoreDeactivateRate is the share of SCIM deactivations (a PATCH taking an active user to
+	// active=false) answered 200 with the body saying active:false while nothing is stored: a
+	// "silently ignored" deactivation, as public write-ups report of SCIM servers (issue 17).
+	// Drawn per PATCH, so that a repeated deactivation may apply. Defaults to 0.
+	IgnoreDeactivateRate float64 `json:"ignoreDeactivateRate"`
+	// IgnoreDeactivateUsers are user ids whose next deactivation is silently ignored, as
+	// IgnoreDeactivateRate, once: an id leaves the list when its PATCH is ignored, and a second
+	// deactivation of that user applies. Defaults to none.
+	IgnoreDeactivateUsers []string `json:"ignoreDeactivateUsers,omitempty"`
 }
 
 // Fault names as recorded in Request.Fault.
@@ -72,6 +81,7 @@ const (
 	FaultConflict    = "version_conflict"
 	FaultBlocking    = "blocking409"
 	FaultDivision    = "division403"
+	FaultIgnored     = "ignored_deactivation"
 )
 
 func (f Faults) withDefaults() Faults {
@@ -93,7 +103,7 @@ func (f Faults) withDefaults() Faults {
 func (f Faults) validate() error {
 	var errs []error
 	for name, p := range map[string]float64{"error": f.ErrorRate, "burst": f.BurstRate,
-		"timeout": f.TimeoutRate, "conflict": f.ConflictRate, "blocking": f.BlockingRate} {
+		"timeout": f.TimeoutRate, "conflict": f.ConflictRate, "blocking": f.BlockingRate, "ignore deactivate": f.IgnoreDeactivateRate} {
 		if p < 0 || p > 1 {
 			errs = append(errs, fmt.Errorf("fault %s rate %v is not in [0, 1]", name, p))
 		}
@@ -156,6 +166,7 @@ func (in *injector) faults() Faults {
 	f.ErrorStatuses = slices.Clone(f.ErrorStatuses)
 	f.BlockingUsers = slices.Clone(f.BlockingUsers)
 	f.DivisionForbiddenUsers = slices.Clone(f.DivisionForbiddenUsers)
+	f.IgnoreDeactivateUsers = slices.Clone(f.IgnoreDeactivateUsers)
 	return f
 }
 
@@ -213,6 +224,18 @@ func (in *injector) divisionForbidden(userID string) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return slices.Contains(in.f.DivisionForbiddenUsers, userID)
+}
+
+// ignoreDeactivate reports whether the deactivation of userID is silently ignored; a listed user
+// leaves the list (once each).
+func (in *injector) ignoreDeactivate(userID string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if i := slices.Index(in.f.IgnoreDeactivateUsers, userID); i >= 0 {
+		in.f.IgnoreDeactivateUsers = slices.Delete(slices.Clone(in.f.IgnoreDeactivateUsers), i, i+1)
+		return true
+	}
+	return in.hit(in.f.IgnoreDeactivateRate)
 }
 
 // hit draws only when p > 0, so disabled faults do not shift the sequence of enabled ones.

@@ -193,3 +193,46 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A silently ignored deactivation answers 200 with active:false and stores nothing; a listed
+// user's second deactivation applies, and the rate draws per PATCH.
+func TestIgnoreDeactivateFault(t *testing.T) {
+	t.Parallel()
+	ts, token := setup(t, Config{Users: 4})
+	var active []User
+	for _, u := range seeded(t, ts) {
+		if u.Active && !u.Deleted {
+			active = append(active, u)
+		}
+	}
+	target := active[0]
+	must(t, ts.SetFaults(Faults{IgnoreDeactivateUsers: []string{target.ID}}))
+	r := do(t, ts, "PATCH", scimUsers+"/"+target.ID, token, deactivate)
+	wantStatus(t, r, 200)
+	if a, ok := r.object(t)["active"].(bool); !ok || a {
+		t.Errorf("the ignored PATCH's body says active %v, want false", r.object(t)["active"])
+	}
+	if got, _ := ts.User(target.ID); !got.Active || got.Version != target.Version {
+		t.Errorf("an ignored deactivation changed the user: active %t, version %d (was %d)", got.Active, got.Version, target.Version)
+	}
+	if f := ts.Faults(); len(f.IgnoreDeactivateUsers) != 0 {
+		t.Errorf("the listed user stays listed after its ignored PATCH: %v", f.IgnoreDeactivateUsers)
+	}
+	wantStatus(t, do(t, ts, "PATCH", scimUsers+"/"+target.ID, token, deactivate), 200)
+	if got, _ := ts.User(target.ID); got.Active {
+		t.Error("the second deactivation of a listed user did not apply")
+	}
+
+	must(t, ts.SetFaults(Faults{IgnoreDeactivateRate: 1}))
+	wantStatus(t, do(t, ts, "PATCH", scimUsers+"/"+active[1].ID, token, deactivate), 200)
+	wantStatus(t, do(t, ts, "PATCH", scimUsers+"/"+active[1].ID, token, deactivate), 200)
+	if got, _ := ts.User(active[1].ID); !got.Active {
+		t.Error("IgnoreDeactivateRate 1 let a deactivation apply")
+	}
+	if c := ts.Counters().ByFault; c[FaultIgnored] != 3 {
+		t.Errorf("fault counters %v, want 3 %s", c, FaultIgnored)
+	}
+	if err := ts.SetFaults(Faults{IgnoreDeactivateRate: 2}); err == nil {
+		t.Error("an ignore rate of 2 was accepted")
+	}
+}

@@ -66,6 +66,12 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 			writeSCIMError(w, http.StatusConflict, "", blockingDetail)
 			return
 		}
+		if s.faults.ignoreDeactivate(u.ID) {
+			// 200 and a body that says active:false, with nothing stored (the version unchanged).
+			c.fault = FaultIgnored
+			s.writePatched(w, r, &next, u.Version)
+			return
+		}
 		if s.cfg.RemoveRolesOnDeactivate {
 			next.Grants = nil
 		}
@@ -78,12 +84,17 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 		*u = next
 		s.touch(u)
 	}
+	s.writePatched(w, r, u, u.Version)
+}
+
+// writePatched answers a PATCH with u as the resource and the ETag of version.
+func (s *Server) writePatched(w http.ResponseWriter, r *http.Request, u *User, version int) {
 	res, err := selectAttributes(scimUser(u, scimBase(r)), r.URL.Query())
 	if err != nil {
 		writeSCIMError(w, http.StatusBadRequest, "invalidValue", err.Error())
 		return
 	}
-	w.Header().Set("ETag", s.etag(u.Version))
+	w.Header().Set("ETag", s.etag(version))
 	writeJSON(w, http.StatusOK, contentSCIM, res)
 }
 
