@@ -106,6 +106,8 @@ type org struct {
 	stations     []StationInfo          // spare stations first, then one per seeded agent
 	flows        []*Flow                // the org's flows first, then the agents' locked flows
 	oauthClients []*OAuthClient         // the org's clients first, then those users created
+
+	audits []AuditRecord // the audit trail, oldest first (audits.go)
 }
 
 // seedOrg builds the deterministic org described in doc.go. seedOrg(s, n) is a prefix of

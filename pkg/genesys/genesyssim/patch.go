@@ -75,8 +75,10 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 		s.deactivateAgent(u.ID)
 	}
 	if !sameUser(*u, next) {
+		old := userState(u)
 		*u = next
 		s.touch(u)
+		s.recordLocked(c.clientID, "", "", u, old)
 	}
 	res, err := selectAttributes(scimUser(u, scimBase(r)), r.URL.Query())
 	if err != nil {

@@ -112,6 +112,7 @@ func (s *Server) routes() {
 		{"GET /api/v2/authorization/subjects/{id}", []string{"authorization:grant:view"}, s.handleSubject},
 		{"POST /api/v2/authorization/subjects/{id}/bulkremove", []string{"authorization:grant:delete"}, s.handleBulkRemove},
 		{"POST /api/v2/authorization/subjects/{id}/bulkadd", []string{"authorization:grant:add"}, s.handleBulkAdd},
+		{"POST /api/v2/audits/query/realtime", []string{"audits:audit:view"}, s.handleAuditRealtime},
 		{"/api/", nil, s.handleUnknown},
 	}
 	routes = append(routes, s.contactCenterRoutes()...)
