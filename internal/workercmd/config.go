@@ -66,6 +66,7 @@ type Config struct {
 	LogLevel   string
 
 	deleteFlags // --delete-after, --delete-method, --guard-delete-limit (delete.go)
+	driftFlags  // --drift-watch, --drift-days, --drift-share, --drift-policy (drift.go)
 }
 
 // newFlagSet declares every flag, with its environment variable and default.
@@ -120,6 +121,7 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.LogFormat, "log-format", envdefault.String("GENESYS_LOG_FORMAT", ""), "json or console; defaults to json, console with --dev (env GENESYS_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", envdefault.String("GENESYS_LOG_LEVEL", "info"), "debug, info, warn or error (env GENESYS_LOG_LEVEL)")
 	c.deleteFlags.declare(fs)
+	c.driftFlags.declare(fs)
 	return fs
 }
 
@@ -209,6 +211,7 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("--oauth-clients-policy %q: want %s or %s", p, worker.OAuthClientsReport, worker.OAuthClientsDisable))
 	}
 	errs = append(errs, c.deleteFlags.validate()...)
+	errs = append(errs, c.driftFlags.validate()...)
 	switch c.LogFormat {
 	case "", "json", "console":
 	default:
