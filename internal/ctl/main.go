@@ -20,6 +20,7 @@
 //	genesysctl scheduled show JOB_ID                 one scheduled job
 //	genesysctl scheduled cancel JOB_ID... | --user U --reason R   cancel before the date
 //	genesysctl scheduled move JOB_ID --at T --reason R            another date
+//	genesysctl drift status                          the drift watch: users watched, cycles, findings
 //
 // Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
 // purged, or NATS failed; 2 bad arguments, in which case nothing was read or changed.
@@ -60,7 +61,8 @@ func commands() []*command {
 		guardStatusCommand(), guardResumeCommand(), guardSetLimitCommand(), guardDropCommand(),
 		budgetStatusCommand(), budgetResumeCommand(),
 		holdAddCommand(), holdRemoveCommand(), holdListCommand(),
-		scheduledListCommand(), scheduledShowCommand(), scheduledCancelCommand(), scheduledMoveCommand()}
+		scheduledListCommand(), scheduledShowCommand(), scheduledCancelCommand(), scheduledMoveCommand(),
+		driftStatusCommand()}
 }
 
 var errTopHelp = errors.New("help")
@@ -75,11 +77,11 @@ func lookup(args []string) (*command, []string, error) {
 		return nil, nil, errTopHelp
 	}
 	name, rest := args[0], args[1:]
-	if name == "dead" || name == "guard" || name == "budget" || name == "hold" || name == "scheduled" {
+	if name == "dead" || name == "guard" || name == "budget" || name == "hold" || name == "scheduled" || name == "drift" {
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			return nil, nil, fmt.Errorf("%s: want a subcommand: %s", name, map[string]string{
 				"dead": "list, show, replay or purge", "guard": "status, resume, set-limit or drop-held", "budget": "status or resume",
-				"hold": "add, remove or list", "scheduled": "list, show, cancel or move"}[name])
+				"hold": "add, remove or list", "scheduled": "list, show, cancel or move", "drift": "status"}[name])
 		}
 		name, rest = name+" "+rest[0], rest[1:]
 	}
