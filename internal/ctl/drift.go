@@ -150,8 +150,10 @@ func (s *session) printDrift(d driftStatus) {
 		}
 		fmt.Fprintf(w, "full cycle takes: %s at the share (2 calls per user)\n", (time.Duration(st.EstimatedCycleSeconds * float64(time.Second))).Round(time.Second))
 		fmt.Fprintf(w, "status written:   %s by %s\n", st.UpdatedAt.UTC().Format(time.RFC3339), st.Instance)
+		fmt.Fprintf(w, "reported by it:   %d active again, %d token after revocation (since %s)\n", st.Findings["active_again"],
+			st.Findings["token_after_revocation"], st.ActiveSince.UTC().Format(time.RFC3339))
 	}
-	fmt.Fprintf(w, "findings:         %d reported about %d users (ops events %s.audit.ops.drift_found)\n",
+	fmt.Fprintf(w, "open findings:    %d reported about %d users still on the list (ops events %s.audit.ops.drift_found)\n",
 		d.FindingsTotal, len(d.WithFindings), s.names.EffectivePrefix())
 	for _, f := range d.WithFindings {
 		what := ""

@@ -77,7 +77,7 @@ func TestDriftStatus(t *testing.T) {
 	})
 	code, out, errOut := f.ctl("drift", "status")
 	for _, want := range []string{"active instance:  drift-1", "users watched:    2", "last full cycle:  2 users checked",
-		"budget share:     50% = 3e+06 calls/min; policy alert", "findings:         1 reported about 1 users",
+		"budget share:     50% = 3e+06 calls/min; policy alert", "open findings:    1 reported about 1 users", "reported by it:   1 active again, 0 token after revocation",
 		users[1].ID + " " + users[1].UserName + " deactivated by leaver-b", "active again"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("drift status lacks %q (exit %d):\n%s%s", want, code, out, errOut)
