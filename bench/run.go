@@ -21,7 +21,7 @@ import (
 // of JSON on stdout.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|baseline [flags]")
+		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|drift|baseline [flags]")
 	}
 	if args[0] == "worker-child" {
 		return WorkerChild(ctx)
@@ -41,6 +41,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	every := fs.Duration("urgent-every", 3*time.Second, "latency, plan: spacing of urgent jobs")
 	steps := fs.String("steps", "all", "plan: the workers' optional steps, comma-separated, or all")
 	costUsers := fs.Int("cost-users", 20, "plan: agents offboarded one at a time to count the calls per user")
+	watched := fs.Int("watched", 10000, "drift: users on the watch list")
+	share := fs.Float64("share", 0.05, "drift: the watch's share of the budget")
+	measure := fs.Duration("measure", 4*time.Minute, "drift: how long the watch's call rate is measured")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -76,6 +79,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		out, err = Plan(ctx, PlanConfig{Limit: *limit, Window: *window, Steps: names, CostUsers: *costUsers, Backlog: *backlog,
 			UrgentSamples: *urgent, UrgentEvery: *every}, log)
+	case "drift":
+		out, err = Drift(ctx, DriftConfig{Watched: *watched, Limit: *limit, Window: *window, Share: *share, Measure: *measure,
+			LeaverEvery: *every}, log)
 	case "baseline":
 		out, err = Baseline(ctx, BaselineConfig{Users: *users, Limit: *limit, Window: *window, Threads: 3}, log)
 	default:
