@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +54,9 @@ type DriftResult struct {
 	// FleetShare is what the whole fleet (workers and watch) took of the budget in the window.
 	FleetShare float64 `json:"fleet_share_of_budget"`
 	Throttled  int     `json:"throttled_429"`
+	// FullCycles are the full cycles the watch completed during the run (when the list is short
+	// enough or the budget scaled up), in seconds.
+	FullCycles []float64 `json:"full_cycles_s,omitempty"`
 }
 
 // Drift measures the drift watch over a list of Watched users at Share of a budget of Limit per
@@ -94,7 +99,8 @@ func Drift(ctx context.Context, cfg DriftConfig, log *zap.Logger) (DriftResult, 
 		defer stop()
 	}
 	var calls, checks atomic.Int64
-	stop, err := b.startDrift(ctx, cfg, &calls, &checks, log)
+	cycles := &cycleLog{}
+	stop, err := b.startDrift(ctx, cfg, &calls, &checks, cycles, log)
 	if err != nil {
 		return res, err
 	}
@@ -145,6 +151,7 @@ func Drift(ctx context.Context, cfg DriftConfig, log *zap.Logger) (DriftResult, 
 		}
 	}
 	res.FleetShare = float64(accepted) / (budgetPerMinute * el.Minutes())
+	res.FullCycles = cycles.get()
 	return res, nil
 }
 
@@ -159,18 +166,30 @@ func (c countingRT) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.next.RoundTrip(r)
 }
 
-// checkCounter counts the watch's checks.
-type checkCounter struct{ n *atomic.Int64 }
+// cycleLog keeps the durations of the watch's full cycles.
+type cycleLog struct {
+	mu sync.Mutex
+	s  []float64
+}
+
+func (l *cycleLog) add(d time.Duration) { l.mu.Lock(); l.s = append(l.s, d.Seconds()); l.mu.Unlock() }
+func (l *cycleLog) get() []float64      { l.mu.Lock(); defer l.mu.Unlock(); return slices.Clone(l.s) }
+
+// checkCounter counts the watch's checks and logs its cycles.
+type checkCounter struct {
+	n      *atomic.Int64
+	cycles *cycleLog
+}
 
 func (c checkCounter) Active(bool)                          {}
 func (c checkCounter) Watched(int)                          {}
 func (c checkCounter) Checked(string, time.Time, time.Time) { c.n.Add(1) }
 func (c checkCounter) Found(string)                         {}
-func (c checkCounter) CycleDone(time.Duration)              {}
+func (c checkCounter) CycleDone(d time.Duration)            { c.cycles.add(d) }
 
 // startDrift runs a drift watch as a worker process runs it: its own connection and a handle on the
 // fleet budget (the same KV key as the workers'), the watch's calls at normal priority.
-func (b *bed) startDrift(ctx context.Context, cfg DriftConfig, calls, checks *atomic.Int64, log *zap.Logger) (func(), error) {
+func (b *bed) startDrift(ctx context.Context, cfg DriftConfig, calls, checks *atomic.Int64, cycles *cycleLog, log *zap.Logger) (func(), error) {
 	nc, err := nats.Connect(b.natsURL)
 	if err != nil {
 		return nil, err
@@ -195,7 +214,7 @@ func (b *bed) startDrift(ctx context.Context, cfg DriftConfig, calls, checks *at
 	}
 	perMinute := int(float64(cfg.Limit) * float64(time.Minute) / float64(cfg.Window))
 	w, err := drift.New(ctx, drift.Config{JetStream: js, Genesys: c, ClientID: "sim-client", RatePerMinute: perMinute, Share: cfg.Share,
-		Instance: "bench-drift", Logger: log, Observer: checkCounter{checks}})
+		Instance: "bench-drift", Logger: log, Observer: checkCounter{checks, cycles}})
 	if err != nil {
 		bud.Close()
 		nc.Close()
