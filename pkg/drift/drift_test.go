@@ -206,8 +206,8 @@ func TestDriftAdminReactivationRedeactivated(t *testing.T) {
 		t.Errorf("message %q does not say who", ev.Message)
 	}
 	st := b.WaitDone(f["redeactivation_job"])[f["redeactivation_job"]]
-	if st.Outcome != audit.OutcomeDeactivated {
-		t.Fatalf("re-deactivation: %s %s", st.Outcome, st.Error)
+	if st.Outcome != audit.OutcomeDeactivated || st.Priority != jobs.PriorityUrgent {
+		t.Fatalf("re-deactivation: %s %s %s, want an urgent job that deactivated", st.Priority, st.Outcome, st.Error)
 	}
 	if got, _ := b.Sim.User(u.ID); got.Active {
 		t.Error("the user is still active after the re-deactivation")
@@ -341,5 +341,44 @@ func TestDriftWatchSingleton(t *testing.T) {
 	if len(c.checksCopy()) > 0 && len(a.checksCopy()) > 0 {
 		gap := c.checksCopy()[0].start.Sub(a.checksCopy()[len(a.checksCopy())-1].end)
 		t.Logf("take-over after a crash: %v after the last check of the dead instance (lease TTL 2s)", gap)
+	}
+}
+
+// Entries older than Days are dropped from the list at the start of a cycle; a user Genesys no
+// longer knows is dropped when checked.
+func TestDriftDropsOldAndDeletedUsers(t *testing.T) {
+	t.Parallel()
+	b := testbed.New(t, testbed.Config{Sim: genesyssim.Config{Users: 40, RateLimit: 1_000_000}})
+	kv, err := b.JS.KeyValue(t.Context(), b.Names.WatchBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inactive []genesyssim.User
+	for i := range 2 {
+		u, err := b.Sim.AddUser(genesyssim.User{UserName: fmt.Sprintf("gone-%d@example.com", i)}) // inactive
+		if err != nil {
+			t.Fatal(err)
+		}
+		inactive = append(inactive, u)
+	}
+	put := func(id string, age time.Duration) {
+		data, _ := json.Marshal(watchlist.Entry{UserID: id, JobID: "old", DeactivatedAt: time.Now().Add(-age), Seq: 1})
+		if _, err := kv.Put(t.Context(), watchlist.EntryKey(id), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(inactive[0].ID, 91*24*time.Hour)                   // beyond 90 days
+	put(inactive[1].ID, 89*24*time.Hour)                   // within
+	put("00000000-0000-4000-8000-000000000404", time.Hour) // unknown to Genesys
+	rec, _ := startWatch(t, b, "w1", nil)
+	rec.waitFor(t, "a full cycle", func() bool { return rec.cyclesDone() >= 1 })
+	if _, ok := entry(t, b, inactive[0].ID); ok {
+		t.Error("an entry older than 90 days is still on the list")
+	}
+	if e, ok := entry(t, b, inactive[1].ID); !ok || e.LastChecked.IsZero() {
+		t.Errorf("an entry of 89 days: %+v, %v; want it checked", e, ok)
+	}
+	if _, ok := entry(t, b, "00000000-0000-4000-8000-000000000404"); ok {
+		t.Error("a user Genesys does not know is still on the list")
 	}
 }
