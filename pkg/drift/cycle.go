@@ -265,7 +265,7 @@ func (w *Watch) whoReactivated(ctx context.Context, l *lease, e watchlist.Entry,
 	}
 	var msgs []genesys.AuditLogMessage
 	err := w.call(ctx, l, func(ctx context.Context) (err error) {
-		msgs, _, err = w.gc.UserAudits(ctx, e.UserID, from, now.Add(time.Minute), 25)
+		msgs, _, err = w.gc.Audits.UserAudits(ctx, e.UserID, from, now.Add(time.Minute), 25)
 		return err
 	})
 	if err != nil {

@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// AuditsService reads Genesys's audit trail (/api/v2/audits).
+type AuditsService service
+
 // AuditLogMessage is one entry of Genesys's audit trail (the SDK's AuditLogMessage), as far as
 // the drift watch reads it: who changed what, and when.
 type AuditLogMessage struct {
@@ -38,7 +41,7 @@ type AuditChange struct {
 // first, at most pageSize (1–500) of them, with POST /api/v2/audits/query/realtime
 // (contact-center.md §3; the realtime query reaches 14 days back; permission
 // audits:audit:view — without it the error is ErrForbidden).
-func (c *Client) UserAudits(ctx context.Context, id string, from, to time.Time, pageSize int) ([]AuditLogMessage, *Response, error) {
+func (s *AuditsService) UserAudits(ctx context.Context, id string, from, to time.Time, pageSize int) ([]AuditLogMessage, *Response, error) {
 	if err := checkID(id); err != nil {
 		return nil, nil, err
 	}
@@ -64,14 +67,14 @@ func (c *Client) UserAudits(ctx context.Context, id string, from, to time.Time, 
 		Sort:        []sort{{"Timestamp", "descending"}},
 		PageNumber:  1, PageSize: min(max(pageSize, 1), 500),
 	}
-	req, err := c.newRequest(ctx, http.MethodPost, "api/v2/audits/query/realtime", body)
+	req, err := s.client.newRequest(ctx, http.MethodPost, "api/v2/audits/query/realtime", body)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out struct {
 		Entities []AuditLogMessage `json:"entities"`
 	}
-	resp, err := c.do(req, &out)
+	resp, err := s.client.do(req, &out)
 	if err != nil {
 		return nil, resp, err
 	}

@@ -24,7 +24,7 @@ func TestSimUserAudits(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	got, _, err := c.UserAudits(t.Context(), u.ID, now.Add(-time.Hour), now.Add(time.Minute), 10)
+	got, _, err := c.Audits.UserAudits(t.Context(), u.ID, now.Add(-time.Hour), now.Add(time.Minute), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,14 +40,14 @@ func TestSimUserAudits(t *testing.T) {
 		t.Errorf("deactivation = %+v", de)
 	}
 	other := seededUser(t, sim, inactiveAgent)
-	if got, _, err := c.UserAudits(t.Context(), other.ID, now.Add(-time.Hour), now.Add(time.Minute), 10); err != nil || len(got) != 0 {
+	if got, _, err := c.Audits.UserAudits(t.Context(), other.ID, now.Add(-time.Hour), now.Add(time.Minute), 10); err != nil || len(got) != 0 {
 		t.Errorf("audits of an unchanged user = %+v, %v", got, err)
 	}
 
 	if err := sim.SetClientPermissions("sim-client", []string{"directory:user:edit"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, resp, err := c.UserAudits(t.Context(), u.ID, now.Add(-time.Hour), now, 10); !errors.Is(err, genesys.ErrForbidden) || resp == nil || resp.StatusCode != http.StatusForbidden {
+	if _, resp, err := c.Audits.UserAudits(t.Context(), u.ID, now.Add(-time.Hour), now, 10); !errors.Is(err, genesys.ErrForbidden) || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("without audits:audit:view: %v", err)
 	}
 }
