@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -144,40 +145,39 @@ func parseInterval(s string) (time.Time, time.Time, error) {
 // days that match the interval, the service and every filter, newest first unless sorted
 // ascending by Timestamp, one page of pageSize (default 25, at most 500).
 func (s *Server) handleAuditRealtime(w http.ResponseWriter, r *http.Request, c *call) {
-	var q auditQuery
-	body, ok := readBody(w, r, c)
+	q, from, to, ok := readAuditQuery(w, r, c)
 	if !ok {
 		return
-	}
-	if err := json.Unmarshal(body, &q); err != nil {
-		c.platformError(w, http.StatusBadRequest, "bad.request", "The request body could not be parsed.")
-		return
-	}
-	from, to, err := parseInterval(q.Interval)
-	if err == nil && q.ServiceName == "" {
-		err = fmt.Errorf("serviceName is required")
-	}
-	for _, f := range q.Filters {
-		if _, known := auditFilterProps[f.Property]; err == nil && !known {
-			err = fmt.Errorf("unknown filter property %q", f.Property)
-		}
 	}
 	q.PageNumber = max(q.PageNumber, 1)
 	if q.PageSize == 0 {
 		q.PageSize = 25
 	}
-	if err == nil && (q.PageSize < 1 || q.PageSize > 500) {
-		err = fmt.Errorf("pageSize %d not in 1–500", q.PageSize)
-	}
-	if err != nil {
-		c.platformError(w, http.StatusBadRequest, "bad.request", err.Error())
+	if q.PageSize < 1 || q.PageSize > 500 {
+		c.platformError(w, http.StatusBadRequest, "bad.request", fmt.Sprintf("pageSize %d not in 1–500", q.PageSize))
 		return
 	}
+	match := s.matchAudits(q, from, to, true)
+	total := len(match)
+	start := min((q.PageNumber-1)*q.PageSize, total)
+	page := match[start:min(start+q.PageSize, total)]
+	entities := make([]map[string]any, 0, len(page))
+	for _, a := range page {
+		entities = append(entities, auditLogMessage(a))
+	}
+	writeJSON(w, http.StatusOK, contentJSON, map[string]any{"entities": entities, "pageSize": q.PageSize,
+		"pageNumber": q.PageNumber, "total": total, "pageCount": (total + q.PageSize - 1) / q.PageSize})
+}
+
+// matchAudits returns the records of the Directory service in [from, to) that match every filter,
+// newest first unless q sorts ascending; realtime bounds them to the last 14 days.
+func (s *Server) matchAudits(q auditQuery, from, to time.Time, realtime bool) []AuditRecord {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	oldest := s.cfg.Now().Add(-realtimeAuditDays * 24 * time.Hour)
 	var match []AuditRecord
 	for _, a := range s.org.audits {
-		if q.ServiceName != AuditServiceDirectory || a.Time.Before(from) || !a.Time.Before(to) || a.Time.Before(oldest) {
+		if q.ServiceName != AuditServiceDirectory || a.Time.Before(from) || !a.Time.Before(to) || realtime && a.Time.Before(oldest) {
 			continue
 		}
 		keep := true
@@ -188,19 +188,120 @@ func (s *Server) handleAuditRealtime(w http.ResponseWriter, r *http.Request, c *
 			match = append(match, a)
 		}
 	}
-	s.mu.Unlock()
 	if len(q.Sort) == 0 || !strings.EqualFold(q.Sort[0].SortOrder, "ascending") {
 		slices.Reverse(match)
 	}
-	total := len(match)
-	start := min((q.PageNumber-1)*q.PageSize, total)
-	page := match[start:min(start+q.PageSize, total)]
-	entities := make([]map[string]any, 0, len(page))
-	for _, a := range page {
+	return match
+}
+
+// readAuditQuery decodes and checks an audit query body, answering 400 itself.
+func readAuditQuery(w http.ResponseWriter, r *http.Request, c *call) (auditQuery, time.Time, time.Time, bool) {
+	var q auditQuery
+	body, ok := readBody(w, r, c)
+	if !ok {
+		return q, time.Time{}, time.Time{}, false
+	}
+	if err := json.Unmarshal(body, &q); err != nil {
+		c.platformError(w, http.StatusBadRequest, "bad.request", "The request body could not be parsed.")
+		return q, time.Time{}, time.Time{}, false
+	}
+	from, to, err := parseInterval(q.Interval)
+	if err == nil && q.ServiceName == "" {
+		err = fmt.Errorf("serviceName is required")
+	}
+	for _, f := range q.Filters {
+		if _, known := auditFilterProps[f.Property]; err == nil && !known {
+			err = fmt.Errorf("unknown filter property %q", f.Property)
+		}
+	}
+	if err != nil {
+		c.platformError(w, http.StatusBadRequest, "bad.request", err.Error())
+		return q, time.Time{}, time.Time{}, false
+	}
+	return q, from, to, true
+}
+
+// auditTransaction is one asynchronous audit query: its request and what it found.
+type auditTransaction struct {
+	q       auditQuery
+	started time.Time
+	results []AuditRecord
+}
+
+func (t *auditTransaction) status(id string) map[string]any {
+	return map[string]any{"id": id, "state": "Succeeded", "startDate": t.started.Format("2006-01-02T15:04:05.000Z"),
+		"interval": t.q.Interval, "serviceName": t.q.ServiceName, "filters": t.q.Filters}
+}
+
+// handleAuditQuery is POST /api/v2/audits/query: the query runs at once (state Succeeded).
+func (s *Server) handleAuditQuery(w http.ResponseWriter, r *http.Request, c *call) {
+	q, from, to, ok := readAuditQuery(w, r, c)
+	if !ok {
+		return
+	}
+	t := &auditTransaction{q: q, started: s.cfg.Now().UTC(), results: s.matchAudits(q, from, to, false)}
+	id := newCorrelationID()
+	s.mu.Lock()
+	if s.org.auditQueries == nil {
+		s.org.auditQueries = map[string]*auditTransaction{}
+	}
+	s.org.auditQueries[id] = t
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, contentJSON, t.status(id))
+}
+
+func (s *Server) auditTransaction(w http.ResponseWriter, r *http.Request, c *call) (string, *auditTransaction, bool) {
+	id := r.PathValue("transactionId")
+	s.mu.Lock()
+	t, ok := s.org.auditQueries[id]
+	s.mu.Unlock()
+	if !ok {
+		c.platformError(w, http.StatusNotFound, "not.found", "")
+	}
+	return id, t, ok
+}
+
+// handleAuditQueryStatus is GET /api/v2/audits/query/{transactionId}.
+func (s *Server) handleAuditQueryStatus(w http.ResponseWriter, r *http.Request, c *call) {
+	if id, t, ok := s.auditTransaction(w, r, c); ok {
+		writeJSON(w, http.StatusOK, contentJSON, t.status(id))
+	}
+}
+
+// handleAuditQueryResults is GET /api/v2/audits/query/{transactionId}/results?cursor=&pageSize=
+// (default 25, at most 500): one page and the cursor of the next, absent on the last.
+func (s *Server) handleAuditQueryResults(w http.ResponseWriter, r *http.Request, c *call) {
+	id, t, ok := s.auditTransaction(w, r, c)
+	if !ok {
+		return
+	}
+	size, start := 25, 0
+	if v := r.URL.Query().Get("pageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			c.platformError(w, http.StatusBadRequest, "bad.request", "pageSize must be 1–500")
+			return
+		}
+		size = n
+	}
+	if v := r.URL.Query().Get("cursor"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > len(t.results) {
+			c.platformError(w, http.StatusBadRequest, "bad.request", "invalid cursor")
+			return
+		}
+		start = n
+	}
+	end := min(start+size, len(t.results))
+	entities := make([]map[string]any, 0, end-start)
+	for _, a := range t.results[start:end] {
 		entities = append(entities, auditLogMessage(a))
 	}
-	writeJSON(w, http.StatusOK, contentJSON, map[string]any{"entities": entities, "pageSize": q.PageSize,
-		"pageNumber": q.PageNumber, "total": total, "pageCount": (total + q.PageSize - 1) / q.PageSize})
+	out := map[string]any{"id": id, "pageSize": size, "entities": entities}
+	if end < len(t.results) {
+		out["cursor"] = strconv.Itoa(end)
+	}
+	writeJSON(w, http.StatusOK, contentJSON, out)
 }
 
 // auditLogMessage renders a record as an AuditLogMessage.

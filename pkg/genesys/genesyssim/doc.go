@@ -32,6 +32,8 @@
 //	POST   /api/v2/authorization/subjects/{id}/bulkadd    204 (official SDKs; not in the fact sheet)
 //	GET    /api/v2/users/{id}/queues                      UserQueueEntityListing (joined defaults to true)
 //	POST   /api/v2/audits/query/realtime                  AuditRealtimeQueryResultsResponse of the audit trail (audits.go)
+//	POST   /api/v2/audits/query                           AuditQueryExecutionStatusResponse (Succeeded at once)
+//	GET    /api/v2/audits/query/{transactionId}[/results] its status; AuditQueryExecutionResultsResponse, ?cursor&pageSize
 //
 // Contact-center paths (reference/contact-center.md section 2; bodies as in the SDK docs):
 //
