@@ -204,6 +204,21 @@ func (w *Watch) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("drift: watch the lease: %w", err)
 	}
+	// Drain the lease's changes all the time (the holder's renewals too, so that the watcher never
+	// backs up); a delete or purge means the holder released it: try at once.
+	released := make(chan struct{}, 1)
+	var drain sync.WaitGroup
+	drain.Go(func() {
+		for e := range changes.Updates() {
+			if e != nil && e.Operation() != jetstream.KeyValuePut {
+				select {
+				case released <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
+	defer func() { _ = changes.Stop(); drain.Wait() }()
 	for {
 		l, err := w.tryAcquire(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -220,8 +235,7 @@ func (w *Watch) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
-		case e := <-changes.Updates(): // released: try at once
-			_ = e
+		case <-released:
 		case <-t.C:
 		}
 		t.Stop()
