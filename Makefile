@@ -1,8 +1,8 @@
 # Benchmarks of the fleet rate budget (README, "Benchmarks"). Not run by go test or CI.
 BENCH := go run ./cmd/bench
 
-.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan bench-schedule
-bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan bench-schedule
+.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan bench-schedule bench-drift
+bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan bench-schedule bench-drift
 
 bench-fleet:
 	$(BENCH) fleet -limit 100 -window 1s -sizes 1,2,4,8 -windows 4 -concurrency 8
@@ -26,6 +26,12 @@ bench-plan:
 # their lane and run at 300/min with the base plan (3 calls each: the last one about 10 min later).
 bench-schedule:
 	$(BENCH) schedule -jobs 1000 -ahead 20s -limit 300 -window 1m -steps none
+
+# About 5 minutes: the drift watch over 10,000 watched users at 5 % of 300/min, shared with two
+# workers offboarding a leaver every 3 s; its call rate is measured over 4 minutes and the full
+# cycle computed from it (a real cycle takes hours at this share).
+bench-drift:
+	$(BENCH) drift -limit 300 -window 1m -watched 10000 -share 0.05 -measure 4m -urgent-every 3s
 
 # Container images (README, "Containers"), each FROM scratch with one static binary: built from
 # binaries compiled here, so nothing is pulled. IMAGE_TAG=test is what the integration tests use.

@@ -21,7 +21,7 @@ import (
 // of JSON on stdout.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|baseline [flags]")
+		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|drift|baseline [flags]")
 	}
 	if args[0] == "worker-child" {
 		return WorkerChild(ctx)
@@ -44,6 +44,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	costUsers := fs.Int("cost-users", 20, "plan: agents offboarded one at a time to count the calls per user")
 	verify := fs.Bool("verify", true, "plan: the read-back after each access cut (worker --verify)")
 	verifyDelay := fs.Duration("verify-delay", 2*time.Second, "plan: the read-back's delay (worker --verify-delay)")
+	watched := fs.Int("watched", 10000, "drift: users on the watch list")
+	share := fs.Float64("share", 0.05, "drift: the watch's share of the budget")
+	measure := fs.Duration("measure", 4*time.Minute, "drift: how long the watch's call rate is measured")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -91,6 +94,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			names = strings.Split(*steps, ",")
 		}
 		out, err = Schedule(ctx, ScheduleConfig{Limit: *limit, Window: *window, Steps: names, Jobs: *n, Ahead: *ahead}, log)
+	case "drift":
+		out, err = Drift(ctx, DriftConfig{Watched: *watched, Limit: *limit, Window: *window, Share: *share, Measure: *measure,
+			LeaverEvery: *every}, log)
 	case "baseline":
 		out, err = Baseline(ctx, BaselineConfig{Users: *users, Limit: *limit, Window: *window, Threads: 3}, log)
 	default:

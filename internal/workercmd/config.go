@@ -67,6 +67,7 @@ type Config struct {
 
 	deleteFlags // --delete-after, --delete-method, --guard-delete-limit (delete.go)
 	verifyFlags // --verify, --verify-delay, --on-unverified (verify.go)
+	driftFlags  // --drift-watch, --drift-days, --drift-share, --drift-policy (drift.go)
 }
 
 // newFlagSet declares every flag, with its environment variable and default.
@@ -122,6 +123,7 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.LogLevel, "log-level", envdefault.String("GENESYS_LOG_LEVEL", "info"), "debug, info, warn or error (env GENESYS_LOG_LEVEL)")
 	c.deleteFlags.declare(fs)
 	c.verifyFlags.declare(fs)
+	c.driftFlags.declare(fs)
 	return fs
 }
 
@@ -212,6 +214,7 @@ func (c *Config) validate() error {
 	}
 	errs = append(errs, c.deleteFlags.validate()...)
 	errs = append(errs, c.verifyFlags.validate()...)
+	errs = append(errs, c.driftFlags.validate()...)
 	switch c.LogFormat {
 	case "", "json", "console":
 	default:

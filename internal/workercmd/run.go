@@ -178,6 +178,11 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	if err != nil {
 		return err
 	}
+	stopDrift, err := startDrift(ctx, cfg, names, js, client, m, log) // --drift-watch (drift.go)
+	if err != nil {
+		return err
+	}
+	defer stopDrift()
 	running.Store(w)
 	conn.Store(nc)
 	log.Info("worker started", zap.String("nats", nc.ConnectedUrlRedacted()), zap.String("genesys", client.BaseURL()),

@@ -42,6 +42,7 @@ type Client struct {
 	Flows          *FlowsService
 	OAuthClients   *OAuthClientsService
 	WFM            *WFMService
+	Audits         *AuditsService
 }
 
 // shared is the state every view of a client (see WithPriority) shares.
@@ -133,6 +134,7 @@ func newView(sh *shared, p priority.Priority) *Client {
 	c.Flows = &FlowsService{client: c}
 	c.OAuthClients = &OAuthClientsService{client: c}
 	c.WFM = &WFMService{client: c}
+	c.Audits = &AuditsService{client: c}
 	return c
 }
 

@@ -133,6 +133,10 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg TopologyConfig) 
 			return fmt.Errorf("jobs: provision %s: %w", cc.Durable, err)
 		}
 	}
+	dc := cfg.driftConsumer() // on the audit stream (names_drift.go)
+	if err := retryTransient(ctx, deadline, func() error { _, err := js.CreateOrUpdateConsumer(ctx, cfg.AuditStream(), dc); return err }); err != nil {
+		return fmt.Errorf("jobs: provision %s: %w", dc.Durable, err)
+	}
 	for _, kc := range cfg.buckets() {
 		err := retryTransient(ctx, deadline, func() error { _, err := js.CreateOrUpdateKeyValue(ctx, kc); return err })
 		if err != nil {
@@ -326,5 +330,6 @@ func (c TopologyConfig) buckets() []jetstream.KeyValueConfig {
 		kv(c.GuardBucket(), "mass-deactivation guard"),
 		kv(c.LocksBucket(), "leases and locks"),
 		c.holdsBucket(),
+		c.watchBucket(),
 	}
 }

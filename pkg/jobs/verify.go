@@ -58,6 +58,10 @@ func Verify(ctx context.Context, js jetstream.JetStream, cfg TopologyConfig) err
 			v.checkConsumer(cc, have)
 		}
 	}
+	dc := cfg.driftConsumer() // on the audit stream (names_drift.go)
+	if have, ok := v.consumer(cfg.AuditStream(), dc.Durable); ok {
+		v.checkConsumer(dc, have)
+	}
 	for _, kc := range cfg.buckets() {
 		if have, ok := v.stream("KV_" + kc.Bucket); ok {
 			v.checkBucket(kc, have)

@@ -47,6 +47,16 @@ func (s *Server) adminRoutes() {
 		}
 		adminJSON(w, http.StatusOK, map[string]string{"dateIssued": at.Format(time.RFC3339Nano)})
 	})
+	m.HandleFunc("POST /admin/users/{id}/activate", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.ActivateAsAdmin(r.PathValue("id"), r.URL.Query().Get("by")); err != nil {
+			adminError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("GET /admin/audits", func(w http.ResponseWriter, r *http.Request) {
+		adminJSON(w, http.StatusOK, s.AuditTrail())
+	})
 	m.HandleFunc("GET /admin/roles", func(w http.ResponseWriter, r *http.Request) {
 		adminJSON(w, http.StatusOK, map[string]any{"roles": s.Roles(), "divisions": s.Divisions()})
 	})

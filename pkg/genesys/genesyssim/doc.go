@@ -31,6 +31,9 @@
 //	POST   /api/v2/authorization/subjects/{id}/bulkremove 204
 //	POST   /api/v2/authorization/subjects/{id}/bulkadd    204 (official SDKs; not in the fact sheet)
 //	GET    /api/v2/users/{id}/queues                      UserQueueEntityListing (joined defaults to true)
+//	POST   /api/v2/audits/query/realtime                  AuditRealtimeQueryResultsResponse of the audit trail (audits.go)
+//	POST   /api/v2/audits/query                           AuditQueryExecutionStatusResponse (Succeeded at once)
+//	GET    /api/v2/audits/query/{transactionId}[/results] its status; AuditQueryExecutionResultsResponse, ?cursor&pageSize
 //
 // Contact-center paths (reference/contact-center.md section 2; bodies as in the SDK docs):
 //
@@ -228,6 +231,8 @@
 //	POST /admin/users                    AddUser (User JSON) → 201
 //	PUT  /admin/users/{id}/tokens        {"tokens": n}
 //	POST /admin/users/{id}/login         Login: the user is granted a token (lastTokenIssued moves) → {"dateIssued"}; 400 when inactive
+//	POST /admin/users/{id}/activate[?by=<name>]  ActivateAsAdmin: active again, by an admin in the UI (audit trail) → 204
+//	GET  /admin/audits                   AuditTrail, oldest first
 //	GET  /admin/roles                    roles and divisions
 //	GET  /admin/faults, PUT /admin/faults   Faults JSON, durations as "250ms"
 //	POST /admin/clients/{id}/disable|enable

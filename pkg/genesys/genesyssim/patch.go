@@ -81,8 +81,10 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 		s.deactivateAgent(u.ID)
 	}
 	if !sameUser(*u, next) {
+		old := userState(u)
 		*u = next
 		s.touch(u)
+		s.recordLocked(c.clientID, "", "", u, old)
 	}
 	s.writePatched(w, r, u, u.Version)
 }

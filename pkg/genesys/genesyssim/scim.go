@@ -121,7 +121,9 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *cal
 	if s.refuseVersion(w, r, c, u) {
 		return
 	}
+	old := userState(u)
 	s.softDelete(u)
+	s.recordLocked(c.clientID, "", "", u, old)
 	w.WriteHeader(s.cfg.ScimDeleteStatus)
 }
 
@@ -136,7 +138,9 @@ func (s *Server) handleDeletePlatformUser(w http.ResponseWriter, r *http.Request
 		s.notFound(w, c, false)
 		return
 	}
+	old := userState(u)
 	s.softDelete(u)
+	s.recordLocked(c.clientID, "", "", u, old)
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -112,6 +112,10 @@ func (s *Server) routes() {
 		{"GET /api/v2/authorization/subjects/{id}", []string{"authorization:grant:view"}, s.handleSubject},
 		{"POST /api/v2/authorization/subjects/{id}/bulkremove", []string{"authorization:grant:delete"}, s.handleBulkRemove},
 		{"POST /api/v2/authorization/subjects/{id}/bulkadd", []string{"authorization:grant:add"}, s.handleBulkAdd},
+		{"POST /api/v2/audits/query/realtime", []string{"audits:audit:view"}, s.handleAuditRealtime},
+		{"POST /api/v2/audits/query", []string{"audits:audit:view"}, s.handleAuditQuery},
+		{"GET /api/v2/audits/query/{transactionId}", []string{"audits:audit:view"}, s.handleAuditQueryStatus},
+		{"GET /api/v2/audits/query/{transactionId}/results", []string{"audits:audit:view"}, s.handleAuditQueryResults},
 		{"/api/", nil, s.handleUnknown},
 	}
 	routes = append(routes, s.contactCenterRoutes()...)
