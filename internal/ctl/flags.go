@@ -44,6 +44,9 @@ type opts struct {
 	Reactivations bool
 	// Deletes: the guard commands act on the delete guard (--deletes).
 	Deletes bool
+
+	// Report: the report command's flags (report.go).
+	Report reportOpts
 }
 
 // newFlagSet returns cmd's flag set with the common flags and cmd's own, bound to o.

@@ -22,6 +22,7 @@
 //	genesysctl scheduled move JOB_ID --at T --reason R            another date
 //	genesysctl verify USER [--urgent] [--wait D]     read the user back now (a verify job); exit 1 unverified
 //	genesysctl drift status                          the drift watch: users watched, cycles, findings
+//	genesysctl report --from T --to T [--sla D] [--format csv|json|md] [--out FILE]   per-leaver SLA report
 //
 // Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
 // purged, or NATS failed; 2 bad arguments, in which case nothing was read or changed.
@@ -64,7 +65,8 @@ func commands() []*command {
 		holdAddCommand(), holdRemoveCommand(), holdListCommand(),
 		scheduledListCommand(), scheduledShowCommand(), scheduledCancelCommand(), scheduledMoveCommand(),
 		verifyCommand(),
-		driftStatusCommand()}
+		driftStatusCommand(),
+		reportCommand()}
 }
 
 var errTopHelp = errors.New("help")
