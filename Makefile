@@ -1,8 +1,8 @@
 # Benchmarks of the fleet rate budget (README, "Benchmarks"). Not run by go test or CI.
 BENCH := go run ./cmd/bench
 
-.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan bench-schedule bench-drift
-bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan bench-schedule bench-drift
+.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan bench-schedule bench-drift bench-report
+bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan bench-schedule bench-drift bench-report
 
 bench-fleet:
 	$(BENCH) fleet -limit 100 -window 1s -sizes 1,2,4,8 -windows 4 -concurrency 8
@@ -32,6 +32,11 @@ bench-schedule:
 # cycle computed from it (a real cycle takes hours at this share).
 bench-drift:
 	$(BENCH) drift -limit 300 -window 1m -watched 10000 -share 0.05 -measure 4m -urgent-every 3s
+
+# A few minutes: 1,000,000 audit events (a year's mix) generated into a file-backed audit stream,
+# then genesysctl report over them twice, each in its own process: events/s and peak RSS.
+bench-report:
+	$(BENCH) report -events 1000000 -runs 2
 
 # Container images (README, "Containers"), each FROM scratch with one static binary: built from
 # binaries compiled here, so nothing is pulled. IMAGE_TAG=test is what the integration tests use.

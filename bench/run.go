@@ -21,10 +21,13 @@ import (
 // of JSON on stdout.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|drift|baseline [flags]")
+		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|drift|report|baseline [flags]")
 	}
 	if args[0] == "worker-child" {
 		return WorkerChild(ctx)
+	}
+	if args[0] == "report-child" {
+		return ReportChild(ctx)
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -47,6 +50,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	watched := fs.Int("watched", 10000, "drift: users on the watch list")
 	share := fs.Float64("share", 0.05, "drift: the watch's share of the budget")
 	measure := fs.Duration("measure", 4*time.Minute, "drift: how long the watch's call rate is measured")
+	events := fs.Int("events", 1_000_000, "report: audit events generated")
+	runs := fs.Int("runs", 2, "report: reports over them, each in its own process")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -97,6 +102,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "drift":
 		out, err = Drift(ctx, DriftConfig{Watched: *watched, Limit: *limit, Window: *window, Share: *share, Measure: *measure,
 			LeaverEvery: *every}, log)
+	case "report":
+		out, err = Report(ctx, ReportConfig{Events: *events, Runs: *runs})
 	case "baseline":
 		out, err = Baseline(ctx, BaselineConfig{Users: *users, Limit: *limit, Window: *window, Threads: 3}, log)
 	default:

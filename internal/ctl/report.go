@@ -12,10 +12,13 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 )
@@ -254,18 +257,14 @@ func runReport(ctx context.Context, s *session, o *opts, _ []string) int {
 	}
 	var hist durationHist
 	var werr error
-	err := s.scan(ctx, s.names.AuditStream(), s.names.UserAuditSubjects(""), ro.from, func(m scanned) bool {
-		if !m.Time.Before(ro.to) {
-			return false
-		}
+	p := newDecodePipeline(ctx, func(m *scanned, ev *reportEvent, ok bool) bool {
 		sum.Events++
-		var ev reportEvent
-		if json.Unmarshal(m.Data, &ev) != nil {
+		if !ok {
 			sum.Unread++
 			return true
 		}
-		row, ok := reportRowOf(m.Seq, &ev, ro.SLA, sum)
-		if !ok {
+		row, isRow := reportRowOf(m.Seq, ev, ro.SLA, sum)
+		if !isRow {
 			return true
 		}
 		if row.CutAfterMS != nil {
@@ -274,7 +273,11 @@ func runReport(ctx context.Context, s *session, o *opts, _ []string) int {
 		werr = w.row(row)
 		return werr == nil
 	})
-	if err == nil {
+	err := s.streamScan(p.ctx, s.names.AuditStream(), s.names.UserAuditSubjects(""), ro.from, func(m scanned) bool {
+		return m.Time.Before(ro.to) && p.add(m)
+	})
+	p.close()
+	if werr != nil { // the writer stopped the scan (which then ends canceled): say why
 		err = werr
 	}
 	if err != nil {
@@ -543,4 +546,145 @@ func sumCounts(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// streamBuffer is how many messages streamScan keeps requested ahead of the reader: enough to
+// hide the round trips, a few MiB at most (an event is at most 64 KiB, typically 2 KiB).
+const streamBuffer = 512
+
+// streamScan is [session.scan] for long reads: the same one ephemeral, ack-less consumer, read
+// through a continuous pull (jetstream's Messages) that keeps streamBuffer messages requested
+// ahead, instead of one Fetch round trip per batch. It calls fn in stream order until fn returns
+// false or the last message matching when it began has been read.
+func (s *session) streamScan(ctx context.Context, stream, filter string, start time.Time, fn func(scanned) bool) error {
+	cfg := jetstream.ConsumerConfig{
+		Description:       "genesysctl report",
+		FilterSubject:     filter,
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+		AckPolicy:         jetstream.AckNonePolicy,
+		InactiveThreshold: time.Minute,
+		MemoryStorage:     true,
+		Replicas:          1,
+	}
+	if !start.IsZero() {
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
+	}
+	cons, err := s.js.CreateConsumer(ctx, stream, cfg)
+	if err != nil {
+		return fmt.Errorf("read %s (%s): %w", stream, filter, err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = s.js.DeleteConsumer(dctx, stream, cons.CachedInfo().Name) // best effort: it expires anyway
+	}()
+	if cons.CachedInfo().NumPending == 0 {
+		return nil
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(streamBuffer))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", stream, err)
+	}
+	defer it.Stop()
+	for {
+		msg, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return fmt.Errorf("read %s: %w", stream, err)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			continue
+		}
+		if !fn(scanned{Seq: meta.Sequence.Stream, Subject: msg.Subject(), Time: meta.Timestamp, Data: msg.Data()}) || meta.NumPending == 0 {
+			return nil
+		}
+	}
+}
+
+// decodeBatch is how many events one decoder takes at a time.
+const decodeBatch = 128
+
+// decodePipeline decodes the events of a scan on every CPU and hands them, in stream order, to
+// one function on one goroutine. At most a few batches are in flight, so memory stays bounded.
+type decodePipeline struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	handle func(m *scanned, ev *reportEvent, ok bool) bool
+	cur    *eventBatch
+	work   chan *eventBatch // to the decoders
+	order  chan *eventBatch // to the handler, in stream order
+	done   chan struct{}    // closed when the handler has seen the last batch
+}
+
+type eventBatch struct {
+	in    []scanned
+	out   []reportEvent
+	ok    []bool
+	ready chan struct{}
+}
+
+// newDecodePipeline starts the decoders and the handler. When handle returns false the
+// pipeline's ctx is canceled and the remaining events are dropped.
+func newDecodePipeline(ctx context.Context, handle func(m *scanned, ev *reportEvent, ok bool) bool) *decodePipeline {
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	p := &decodePipeline{handle: handle, work: make(chan *eventBatch, workers), order: make(chan *eventBatch, 2*workers), done: make(chan struct{})}
+	p.ctx, p.cancel = context.WithCancel(ctx)
+	for range workers {
+		go func() {
+			for b := range p.work {
+				b.out, b.ok = make([]reportEvent, len(b.in)), make([]bool, len(b.in))
+				for i := range b.in {
+					b.ok[i] = json.Unmarshal(b.in[i].Data, &b.out[i]) == nil
+				}
+				close(b.ready)
+			}
+		}()
+	}
+	go func() {
+		defer close(p.done)
+		stopped := false
+		for b := range p.order {
+			<-b.ready
+			for i := range b.in {
+				if !stopped && !p.handle(&b.in[i], &b.out[i], b.ok[i]) {
+					stopped = true
+					p.cancel()
+				}
+			}
+		}
+	}()
+	return p
+}
+
+// add queues m; false once the handler has stopped.
+func (p *decodePipeline) add(m scanned) bool {
+	if p.ctx.Err() != nil {
+		return false
+	}
+	if p.cur == nil {
+		p.cur = &eventBatch{in: make([]scanned, 0, decodeBatch), ready: make(chan struct{})}
+	}
+	p.cur.in = append(p.cur.in, m)
+	if len(p.cur.in) == decodeBatch {
+		p.flush()
+	}
+	return true
+}
+
+func (p *decodePipeline) flush() {
+	if p.cur == nil {
+		return
+	}
+	p.order <- p.cur
+	p.work <- p.cur
+	p.cur = nil
+}
+
+// close hands over the last batch and waits until the handler has seen everything.
+func (p *decodePipeline) close() {
+	p.flush()
+	close(p.work)
+	close(p.order)
+	<-p.done
+	p.cancel()
 }

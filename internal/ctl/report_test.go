@@ -177,6 +177,10 @@ func TestReportWindow(t *testing.T) {
 	if len(lines) != 2 || lines[0]["job_id"] != "protected" {
 		t.Errorf("from the cut: %v", lines)
 	}
+	bad := filepath.Join(t.TempDir(), "missing", "r.csv")
+	if code, _, errOut := f.ctl("report", "--from", "2020-01-01", "--to", "2100-01-01", "--out", bad); code != ExitFailure || !strings.Contains(errOut, "no such file") {
+		t.Errorf("--out in a missing directory: exit %d: %s", code, errOut)
+	}
 }
 
 // TestReportUsage: bad flags exit 2 naming each problem, before anything is read.
