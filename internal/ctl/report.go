@@ -104,6 +104,24 @@ func checkReport(o *opts, args []string) error {
 	return errors.Join(errs...)
 }
 
+// countOnly are the outcomes whose events are never rows nor exceptions: the report counts them
+// from the event's subject (<prefix>.audit.user.<outcome>.<user>, which the publisher derives from
+// the same outcome as the body) without decoding them, a third of a typical stream.
+var countOnly = map[audit.Outcome]bool{audit.OutcomeReactivated: true, audit.OutcomeCleanedUp: true,
+	audit.OutcomeCleanupSkipped: true, audit.OutcomeCanceled: true, audit.OutcomeCancelDone: true, audit.OutcomeDeleted: true,
+	audit.OutcomeDeleteSkipped: true, audit.OutcomeVerified: true, audit.OutcomeDryRun: true}
+
+// outcomeOf reads the outcome token of a user event's subject after userPrefix
+// ("<prefix>.audit.user."); "" when there is none.
+func outcomeOf(userPrefix, subject string) audit.Outcome {
+	rest, ok := strings.CutPrefix(subject, userPrefix)
+	if !ok {
+		return ""
+	}
+	o, _, _ := strings.Cut(rest, ".")
+	return audit.Outcome(o)
+}
+
 // reportEvent is the part of a user audit event the report reads.
 type reportEvent struct {
 	ID   string `json:"id"`
@@ -257,8 +275,13 @@ func runReport(ctx context.Context, s *session, o *opts, _ []string) int {
 	}
 	var hist durationHist
 	var werr error
+	userPrefix := strings.TrimSuffix(s.names.UserAuditSubjects(""), ">")
 	p := newDecodePipeline(ctx, func(m *scanned, ev *reportEvent, ok bool) bool {
 		sum.Events++
+		if m.Data == nil { // counted from its subject (see countOnly)
+			sum.Outcomes[string(outcomeOf(userPrefix, m.Subject))]++
+			return true
+		}
 		if !ok {
 			sum.Unread++
 			return true
@@ -274,7 +297,13 @@ func runReport(ctx context.Context, s *session, o *opts, _ []string) int {
 		return werr == nil
 	})
 	err := s.streamScan(p.ctx, s.names.AuditStream(), s.names.UserAuditSubjects(""), ro.from, func(m scanned) bool {
-		return m.Time.Before(ro.to) && p.add(m)
+		if !m.Time.Before(ro.to) {
+			return false
+		}
+		if countOnly[outcomeOf(userPrefix, m.Subject)] {
+			m.Data = nil
+		}
+		return p.add(m)
 	})
 	p.close()
 	if werr != nil { // the writer stopped the scan (which then ends canceled): say why
@@ -634,7 +663,7 @@ func newDecodePipeline(ctx context.Context, handle func(m *scanned, ev *reportEv
 			for b := range p.work {
 				b.out, b.ok = make([]reportEvent, len(b.in)), make([]bool, len(b.in))
 				for i := range b.in {
-					b.ok[i] = json.Unmarshal(b.in[i].Data, &b.out[i]) == nil
+					b.ok[i] = b.in[i].Data != nil && json.Unmarshal(b.in[i].Data, &b.out[i]) == nil
 				}
 				close(b.ready)
 			}

@@ -254,3 +254,15 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestReportOutcomeOf: the outcome is read after the deployment's own prefix, dots and all.
+func TestReportOutcomeOf(t *testing.T) {
+	for subject, want := range map[string]audit.Outcome{
+		"acme.audit.user.audit.user.cleaned_up.u-1": "cleaned_up", "acme.audit.user.audit.user.deactivated._": "deactivated",
+		"acme.audit.user.audit.ops.guard_resumed": "", "other.audit.user.cleaned_up.u-1": "",
+	} {
+		if got := outcomeOf("acme.audit.user.audit.user.", subject); got != want {
+			t.Errorf("%s: %q, want %q", subject, got, want)
+		}
+	}
+}
