@@ -53,7 +53,7 @@ func reportCommand() *command {
 			"then a summary (outcomes, effective time → access cut p50/p95/max, breaches, exceptions). Reads\n" +
 			"<prefix>.audit.user.> in stream order and writes rows as it reads them: memory does not grow with the events.\n" +
 			"csv holds the rows only (the summary goes to stderr); json is one object per line, the summary last; md is a table\n" +
-			"then the summary. Give a year's report a longer --timeout (about 20 s per million events).",
+			"then the summary. Give a year's report a longer --timeout (about 15 s per million events).",
 		flags: func(fs *flag.FlagSet, o *opts) {
 			r := &o.Report
 			fs.StringVar(&r.From, "from", "", "first stored time of the events reported: a time (2026-01-01T00:00:00Z, 2026-01-01) or a duration back from now (720h); required")
