@@ -223,6 +223,7 @@ func benchRecord(i int, at time.Time, yes, no *bool) audit.Record {
 	switch m := i % 100; {
 	case m < 55:
 		r.Verified = yes
+		r.Steps = map[string]json.RawMessage{"revoke_tokens": json.RawMessage(`{"revoked_at":"` + at.Add(-2500*time.Millisecond).Format(time.RFC3339Nano) + `"}`)}
 		r.Verification = []audit.Check{{Check: "scim_active", OK: true, Observed: "active=false", Reason: "inactive", Round: 1},
 			{Check: "token_after_revocation", OK: true, Observed: "lastTokenIssued 2026-03-04T05:06:07.890Z", Reason: "no token since the revocation", Round: 1}}
 		if m%3 == 0 {

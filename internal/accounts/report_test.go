@@ -10,7 +10,8 @@ import (
 )
 
 // The per-leaver report (issue 18) under the accounts: the auditor, who may only read the audit
-// stream, runs genesysctl report over a deactivation the worker ran; so does the operator.
+// stream, runs genesysctl report over a deactivation the worker ran; so does the operator. The
+// row's access cut is the worker's recorded token revocation (steps.revoke_tokens.revoked_at).
 func TestReportUnderAccounts(t *testing.T) {
 	t.Parallel()
 	url := startServer(t)
@@ -40,11 +41,12 @@ func TestReportUnderAccounts(t *testing.T) {
 			UserID  string `json:"user_id"`
 			Outcome string `json:"outcome"`
 			SLA     string `json:"sla"`
+			CutFrom string `json:"access_cut_from"`
 		}
 		if code != 0 || len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &row) != nil {
 			t.Fatalf("genesysctl report as the %s: exit %d\n%s%s", role, code, out, errOut)
 		}
-		if row.JobID != j.ID || row.UserID != u.ID || row.Outcome != "deactivated" || row.SLA != "met" {
+		if row.JobID != j.ID || row.UserID != u.ID || row.Outcome != "deactivated" || row.SLA != "met" || row.CutFrom != "revoked_at" {
 			t.Errorf("%s: row %+v", role, row)
 		}
 	}

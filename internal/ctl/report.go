@@ -144,6 +144,11 @@ type reportEvent struct {
 			Verified      *bool         `json:"verified"`
 			LatencyMS     int64         `json:"latency_ms"`
 			Error         string        `json:"error"`
+			Steps         struct {
+				Revoke struct {
+					RevokedAt string `json:"revoked_at"`
+				} `json:"revoke_tokens"`
+			} `json:"steps"`
 		} `json:"unmapped"`
 	} `json:"data"`
 }
@@ -167,9 +172,10 @@ type reportRow struct {
 	ExternalID    string `json:"external_id"`
 	RequestedBy   string `json:"requested_by"`
 	Ticket        string `json:"ticket"`
-	Effective     string `json:"effective"`      // RFC 3339, ms, UTC
-	EffectiveFrom string `json:"effective_from"` // not_before or published
-	AccessCut     string `json:"access_cut"`     // the outcome's time; "" when access was not cut
+	Effective     string `json:"effective"`       // RFC 3339, ms, UTC
+	EffectiveFrom string `json:"effective_from"`  // not_before or published
+	AccessCut     string `json:"access_cut"`      // see AccessCutFrom; "" when access was not cut
+	AccessCutFrom string `json:"access_cut_from"` // revoked_at (steps.revoke_tokens) or outcome (the event's time)
 	TokensRevoked bool   `json:"tokens_revoked"`
 	Verified      string `json:"verified"` // yes, no, or "" when the read-back did not run
 	Outcome       string `json:"outcome"`
@@ -181,11 +187,11 @@ type reportRow struct {
 }
 
 var reportColumns = []string{"seq", "event_id", "job_id", "user_id", "user_name", "external_id", "requested_by", "ticket",
-	"effective", "effective_from", "access_cut", "tokens_revoked", "verified", "outcome", "sla", "cut_after", "over_sla", "replay_of", "reason"}
+	"effective", "effective_from", "access_cut", "access_cut_from", "tokens_revoked", "verified", "outcome", "sla", "cut_after", "over_sla", "replay_of", "reason"}
 
 func (r *reportRow) cells() []string {
 	return []string{strconv.FormatUint(r.Seq, 10), r.EventID, r.JobID, r.UserID, r.UserName, r.ExternalID, r.RequestedBy, r.Ticket,
-		r.Effective, r.EffectiveFrom, r.AccessCut, strconv.FormatBool(r.TokensRevoked), r.Verified, r.Outcome, r.SLA,
+		r.Effective, r.EffectiveFrom, r.AccessCut, r.AccessCutFrom, strconv.FormatBool(r.TokensRevoked), r.Verified, r.Outcome, r.SLA,
 		fmtMS(r.CutAfterMS), fmtMS(r.OverSLAMS), r.ReplayOf, r.Reason}
 }
 
@@ -375,8 +381,14 @@ func reportRowOf(seq uint64, ev *reportEvent, sla time.Duration, sum *reportSumm
 	}
 	switch {
 	case cutOutcome(u.Outcome):
-		row.AccessCut = fmtMillis(outcomeAt)
-		after := outcomeAt.Sub(effective).Milliseconds()
+		// The access cut: the token revocation, which follows the deactivation's PATCH, as the
+		// worker recorded it; else (an event from before the step recorded it) the outcome.
+		cut, cutFrom := outcomeAt, "outcome"
+		if at, err := time.Parse(time.RFC3339Nano, u.Steps.Revoke.RevokedAt); err == nil && !at.After(outcomeAt) {
+			cut, cutFrom = at.UTC(), "revoked_at"
+		}
+		row.AccessCut, row.AccessCutFrom = fmtMillis(cut), cutFrom
+		after := cut.Sub(effective).Milliseconds()
 		row.CutAfterMS = &after
 		if over := after - sla.Milliseconds(); over > 0 {
 			row.SLA, row.OverSLAMS = slaBreached, &over

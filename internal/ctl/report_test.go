@@ -21,7 +21,7 @@ var reportT0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // reportRecords are audit records with known timings, published through pkg/audit in this order
 // (stream sequences 1…; the ops event in the middle is not a user event and is skipped):
 //
-//	fast       deactivated 90 s after publication, verified → SLA met
+//	fast       tokens revoked 88.25 s after publication, outcome (verified) at 90 s → SLA met
 //	breach     deactivated 5 h after publication → breached by 1 h (SLA 4 h)
 //	protected  a protected user: an exception, access not cut
 //	scheduled  not_before 2026-03-05T17:00Z, published three days earlier, cut 45 s after its
@@ -39,7 +39,8 @@ func reportRecords() []audit.Record {
 		return audit.Record{JobID: job, Outcome: o, Time: at, Latency: lat, User: user, RequestedBy: "hr-feed", Ticket: "HR-" + job, Attempts: 1}
 	}
 	fast := rec("fast", audit.OutcomeDeactivated, reportT0.Add(90*time.Second), 90*time.Second, u("ana"))
-	fast.TokensRevoked, fast.Verified = true, &yes
+	fast.TokensRevoked, fast.Verified = true, &yes // revoked 88 s after publication, read back 2 s later
+	fast.Steps = map[string]json.RawMessage{"revoke_tokens": json.RawMessage(`{"revoked_at":"2026-03-02T09:01:28.250Z"}`)}
 	breach := rec("breach", audit.OutcomeDeactivated, reportT0.Add(6*time.Hour), 5*time.Hour, u("bo"))
 	breach.TokensRevoked = true
 	protected := rec("protected", audit.OutcomeProtected, reportT0.Add(time.Hour), 2*time.Second, u("cy"))
@@ -130,7 +131,7 @@ func TestReportFormats(t *testing.T) {
 		t.Fatalf("%d rows, want 7 (the deactivation jobs): %v", len(rows), rows)
 	}
 	for job, want := range map[string]struct{ sla, from, cut, over string }{
-		"fast": {"met", "published", "1m30s", ""}, "breach": {"breached", "published", "5h0m0s", "1h0m0s"},
+		"fast": {"met", "published", "1m28.25s", ""}, "breach": {"breached", "published", "5h0m0s", "1h0m0s"},
 		"scheduled": {"met", "not_before", "45s", ""}, "inactive": {"met", "published", "10s", ""},
 		"protected": {"exception", "published", "", ""}, "exhausted": {"exception", "published", "", ""},
 		"notfound": {"n/a", "published", "", ""},
