@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -258,14 +259,26 @@ type reportWriter interface {
 
 func runReport(ctx context.Context, s *session, o *opts, _ []string) int {
 	ro := &o.Report
-	out, closeOut := s.stdout, func() error { return nil }
+	// --out: written to a temporary file beside it, renamed into place when complete, so that a
+	// failed run never leaves a report that looks whole.
+	out, closeOut, discard := s.stdout, func() error { return nil }, func() {}
 	if ro.Out != "" {
-		f, err := os.Create(ro.Out)
+		f, err := os.CreateTemp(filepath.Dir(ro.Out), "."+filepath.Base(ro.Out)+".*")
 		if err != nil {
-			fmt.Fprintf(s.stderr, "genesysctl report: %v\n", err)
+			fmt.Fprintf(s.stderr, "genesysctl report: --out %s: %v\n", ro.Out, err)
 			return ExitFailure
 		}
-		out, closeOut = f, f.Close
+		out, discard = f, func() { f.Close(); os.Remove(f.Name()) }
+		closeOut = func() error {
+			err := f.Close()
+			if err == nil {
+				err = os.Rename(f.Name(), ro.Out)
+			}
+			if err != nil {
+				os.Remove(f.Name())
+			}
+			return err
+		}
 	}
 	bw := bufio.NewWriterSize(out, 64<<10)
 	sum := &reportSummary{Kind: "summary", From: fmtTime(ro.from), To: fmtTime(ro.to), SLA: ro.SLA.String(), SLAMS: ro.SLA.Milliseconds(),
@@ -316,7 +329,7 @@ func runReport(ctx context.Context, s *session, o *opts, _ []string) int {
 		err = werr
 	}
 	if err != nil {
-		closeOut() //nolint:errcheck // the read failed; that is the error to report
+		discard()
 		return s.fail("report", err)
 	}
 	sum.Cut.N, sum.Cut.MaxMS = hist.n, hist.max
@@ -325,8 +338,10 @@ func runReport(ctx context.Context, s *session, o *opts, _ []string) int {
 	if err == nil {
 		err = bw.Flush()
 	}
-	if cerr := closeOut(); err == nil {
-		err = cerr
+	if err != nil {
+		discard()
+	} else {
+		err = closeOut()
 	}
 	if err != nil {
 		return s.fail("report", err)

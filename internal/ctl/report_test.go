@@ -182,6 +182,14 @@ func TestReportWindow(t *testing.T) {
 	if code, _, errOut := f.ctl("report", "--from", "2020-01-01", "--to", "2100-01-01", "--out", bad); code != ExitFailure || !strings.Contains(errOut, "no such file") {
 		t.Errorf("--out in a missing directory: exit %d: %s", code, errOut)
 	}
+	// A read that fails (no such stream under this prefix) leaves no file, not even a temporary one.
+	dir := t.TempDir()
+	if code, _, errOut := f.ctl("report", "--prefix", "nosuch", "--from", "2020-01-01", "--to", "2100-01-01", "--out", filepath.Join(dir, "r.csv")); code != ExitFailure || !strings.Contains(errOut, "NOSUCH_AUDIT") {
+		t.Errorf("a failed read: exit %d: %s", code, errOut)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a failed report left %v", left)
+	}
 }
 
 // TestReportUsage: bad flags exit 2 naming each problem, before anything is read.
