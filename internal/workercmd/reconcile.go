@@ -193,15 +193,16 @@ func reconcileUsage(fs *flag.FlagSet, w io.Writer) {
 Checks an HR termination list against Genesys Cloud and the audit stream, and reports each
 person: deactivated_by_us (with the audit event), inactive_not_by_us, still_active (a finding),
 not_found, or error. It runs with the worker's configuration (the same flags and environment:
-Genesys client and secret file, rate budget, NATS); its Genesys calls take --share of the
-fleet's --rate-per-minute and pass the fleet budget. --enqueue publishes a deactivation job for
-each person still active.
+Genesys client and secret file, rate budget); its Genesys calls take --share of the fleet's
+--rate-per-minute and pass the fleet budget. Connect to NATS as the operator user: it reads the
+audit stream's user events and, with --enqueue, publishes a normal deactivation job for each
+person still active, which the worker user may not.
 
 Example:
 
   worker reconcile --hr terminations.csv --format md \
          --region eu-central-1 --client-id ID --client-secret-file /run/secrets/genesys \
-         --nats-url nats://nats:4222 --nats-creds /run/secrets/worker.creds
+         --nats-url nats://nats:4222 --nats-creds ~/.nats/operator.creds
 
 Flags (the reconcile flags first; the worker's flags apply as for the worker):
 `)
