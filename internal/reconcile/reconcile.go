@@ -38,7 +38,8 @@ const (
 	InactiveNotByUs Class = "inactive_not_by_us"
 	// StillActive: active in Genesys although HR terminated them: the finding.
 	StillActive Class = "still_active"
-	// NotFound: Genesys has no such user (never provisioned, or deleted).
+	// NotFound: Genesys has no such user (never provisioned, or deleted). For a row naming the
+	// user by id, our delete of the user, if any, is in the Audit fields and Note.
 	NotFound Class = "not_found"
 	// Failed: the lookup failed (an ambiguous identifier, Genesys or NATS errors); Error says why.
 	Failed Class = "error"
@@ -56,7 +57,8 @@ type Result struct {
 	UserID       string    `json:"user_id,omitempty"` // the Genesys user id, when found
 	UserName     string    `json:"user_name,omitempty"`
 	// AuditEventID, AuditOutcome, AuditJobID and AuditTime name our last deactivation of the user
-	// (deactivated or already_inactive), when there is one, whatever the class.
+	// (deactivated or already_inactive), when there is one, whatever the class; for a user not
+	// found, named by id, our delete of the user (deleted).
 	AuditEventID string    `json:"audit_event_id,omitempty"`
 	AuditOutcome string    `json:"audit_outcome,omitempty"`
 	AuditJobID   string    `json:"audit_job_id,omitempty"`
@@ -174,6 +176,15 @@ func (r *Reconciler) One(ctx context.Context, row *enqueue.Row) Result {
 	u, err := r.lookup(ctx, ref)
 	if errors.Is(err, genesys.ErrNotFound) {
 		res.Class = NotFound
+		if ref.ID != "" { // a user we deleted (issue 16) is gone from Genesys: say so, with the event
+			d, err := r.lastEvent(ctx, audit.OutcomeDeleted, ref.ID)
+			if err != nil {
+				res.Class, res.Error = Failed, err.Error()
+			} else if d != nil {
+				res.AuditEventID, res.AuditOutcome, res.AuditJobID, res.AuditTime = d.id, d.outcome, d.jobID, d.time
+				res.Note = "deleted by us"
+			}
+		}
 		return res
 	}
 	if err != nil {
