@@ -21,7 +21,7 @@ import (
 // of JSON on stdout.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|drift|baseline [flags]")
+		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|drift|reconcile|baseline [flags]")
 	}
 	if args[0] == "worker-child" {
 		return WorkerChild(ctx)
@@ -46,7 +46,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	verifyDelay := fs.Duration("verify-delay", 2*time.Second, "plan: the read-back's delay (worker --verify-delay)")
 	watched := fs.Int("watched", 10000, "drift: users on the watch list")
 	share := fs.Float64("share", 0.05, "drift: the watch's share of the budget")
-	measure := fs.Duration("measure", 4*time.Minute, "drift: how long the watch's call rate is measured")
+	measure := fs.Duration("measure", 4*time.Minute, "drift, reconcile: how long the call rate is measured")
+	rows := fs.Int("rows", 10000, "reconcile: people on the HR list")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -96,6 +97,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		out, err = Schedule(ctx, ScheduleConfig{Limit: *limit, Window: *window, Steps: names, Jobs: *n, Ahead: *ahead}, log)
 	case "drift":
 		out, err = Drift(ctx, DriftConfig{Watched: *watched, Limit: *limit, Window: *window, Share: *share, Measure: *measure,
+			LeaverEvery: *every}, log)
+	case "reconcile":
+		out, err = Reconcile(ctx, ReconcileConfig{Rows: *rows, Limit: *limit, Window: *window, Share: *share, Measure: *measure,
 			LeaverEvery: *every}, log)
 	case "baseline":
 		out, err = Baseline(ctx, BaselineConfig{Users: *users, Limit: *limit, Window: *window, Threads: 3}, log)
