@@ -21,7 +21,7 @@ import (
 // of JSON on stdout.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|drift|report|baseline [flags]")
+		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|drift|reconcile|report|baseline [flags]")
 	}
 	if args[0] == "worker-child" {
 		return WorkerChild(ctx)
@@ -49,7 +49,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	verifyDelay := fs.Duration("verify-delay", 2*time.Second, "plan: the read-back's delay (worker --verify-delay)")
 	watched := fs.Int("watched", 10000, "drift: users on the watch list")
 	share := fs.Float64("share", 0.05, "drift: the watch's share of the budget")
-	measure := fs.Duration("measure", 4*time.Minute, "drift: how long the watch's call rate is measured")
+	measure := fs.Duration("measure", 4*time.Minute, "drift, reconcile: how long the call rate is measured")
+	rows := fs.Int("rows", 10000, "reconcile: people on the HR list")
 	events := fs.Int("events", 1_000_000, "report: audit events generated")
 	runs := fs.Int("runs", 2, "report: reports over them, each in its own process")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -101,6 +102,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		out, err = Schedule(ctx, ScheduleConfig{Limit: *limit, Window: *window, Steps: names, Jobs: *n, Ahead: *ahead}, log)
 	case "drift":
 		out, err = Drift(ctx, DriftConfig{Watched: *watched, Limit: *limit, Window: *window, Share: *share, Measure: *measure,
+			LeaverEvery: *every}, log)
+	case "reconcile":
+		out, err = Reconcile(ctx, ReconcileConfig{Rows: *rows, Limit: *limit, Window: *window, Share: *share, Measure: *measure,
 			LeaverEvery: *every}, log)
 	case "report":
 		out, err = Report(ctx, ReportConfig{Events: *events, Runs: *runs})
