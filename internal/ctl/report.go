@@ -242,8 +242,8 @@ type reportSummary struct {
 	} `json:"effective_to_cut"`
 	Met        int               `json:"met"`
 	Breaches   int               `json:"breaches"`
-	Verified   int               `json:"verified"`          // rows whose read-back passed
-	Unverified int               `json:"unverified"`        // rows whose read-back failed
+	Verified   int               `json:"read_back_passed"`  // rows whose read-back passed
+	Unverified int               `json:"read_back_failed"`  // rows whose read-back failed
 	Exceptions map[string]int    `json:"exceptions"`        // by outcome, every user event in the window
 	Listed     []reportException `json:"exceptions_listed"` // the first ones, at most 100
 	Note       string            `json:"note"`
@@ -399,8 +399,9 @@ func reportRowOf(seq uint64, ev *reportEvent, sla time.Duration, sum *reportSumm
 		// The access cut: the token revocation, which follows the deactivation's PATCH, as the
 		// worker recorded it; else (an event from before the step recorded it) the outcome.
 		cut, cutFrom := outcomeAt, "outcome"
-		if at, err := time.Parse(time.RFC3339Nano, u.Steps.Revoke.RevokedAt); err == nil && !at.After(outcomeAt) {
-			cut, cutFrom = at.UTC(), "revoked_at"
+		// data.time has milliseconds, revoked_at nanoseconds: compare them at the event's precision.
+		if at, err := time.Parse(time.RFC3339Nano, u.Steps.Revoke.RevokedAt); err == nil && !at.Truncate(time.Millisecond).After(outcomeAt) {
+			cut, cutFrom = at.UTC().Truncate(time.Millisecond), "revoked_at"
 		}
 		row.AccessCut, row.AccessCutFrom = fmtMillis(cut), cutFrom
 		after := cut.Sub(effective).Milliseconds()

@@ -11,6 +11,8 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys/genesyssim"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the report's golden files in testdata")
@@ -273,5 +275,41 @@ func TestReportOutcomeOf(t *testing.T) {
 		if got := outcomeOf("acme.audit.user.audit.user.", subject); got != want {
 			t.Errorf("%s: %q, want %q", subject, got, want)
 		}
+	}
+}
+
+// TestReportOverTheWorker: events the real worker wrote for the simulator. A job scheduled a
+// second ahead is measured from its not_before, a plain one from its publication; both cuts are
+// the worker's recorded token revocation.
+func TestReportOverTheWorker(t *testing.T) {
+	f := newBed(t, genesyssim.Config{Users: 10, RateLimit: 1_000_000})
+	f.Worker(worker.Config{})
+	var active []genesyssim.User
+	for _, u := range f.Sim.Users() {
+		if u.Active && !u.Deleted {
+			active = append(active, u)
+		}
+	}
+	nb := time.Now().Add(time.Second).UTC().Truncate(time.Millisecond)
+	f.Enqueue([]jobs.UserRef{{ID: active[0].ID}}, func(j *jobs.Job) { j.ID, j.NotBefore, j.Ticket = "sched-1", nb, "HR-1" })
+	f.Enqueue([]jobs.UserRef{{ID: active[1].ID}}, func(j *jobs.Job) { j.ID, j.Ticket = "now-1", "HR-2" })
+	f.WaitDone("sched-1", "now-1")
+	code, out, errOut := f.ctl("report", "--format", "json", "--from", "1h", "--to", "2100-01-01", "--sla", "1m")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	rows := map[string]reportRow{}
+	for _, r := range jsonLines[reportRow](t, out) {
+		if r.Kind == "row" {
+			rows[r.JobID] = r
+		}
+	}
+	s, n := rows["sched-1"], rows["now-1"]
+	if s.EffectiveFrom != "not_before" || s.Effective != fmtMillis(nb) || s.AccessCutFrom != "revoked_at" || s.SLA != "met" ||
+		s.CutAfterMS == nil || *s.CutAfterMS < 0 || s.UserID != active[0].ID || s.Ticket != "HR-1" || !s.TokensRevoked {
+		t.Errorf("scheduled: %+v", s)
+	}
+	if n.EffectiveFrom != "published" || n.AccessCutFrom != "revoked_at" || n.SLA != "met" || n.Outcome != "deactivated" || n.EventID != audit.EventID("now-1") {
+		t.Errorf("plain: %+v", n)
 	}
 }
