@@ -570,7 +570,7 @@ func writeMDSummary(w io.Writer, s *reportSummary) error {
 	fmt.Fprintf(&b, "- Outcomes:%s\n", mdCounts(s.Outcomes, audit.Outcomes))
 	fmt.Fprintf(&b, "- Exceptions:%s\n", mdCounts(s.Exceptions, exceptionOutcomes))
 	for _, e := range s.Listed {
-		fmt.Fprintf(&b, "  - seq %d, job %s, user %s: %s — %s\n", e.Seq, e.JobID, e.User, e.Outcome, mdCell(e.Reason))
+		fmt.Fprintf(&b, "  - seq %d, job %s, user %s: %s — %s\n", e.Seq, mdCell(e.JobID), mdCell(e.User), e.Outcome, mdCell(e.Reason))
 	}
 	if n := sumCounts(s.Exceptions); n > len(s.Listed) {
 		fmt.Fprintf(&b, "  - and %d more (the rows name each one's reason)\n", n-len(s.Listed))
