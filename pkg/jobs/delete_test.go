@@ -17,11 +17,17 @@ func TestDeleteJobFollowsItsDeactivation(t *testing.T) {
 	deact := Job{Version: Version, ID: "hr.2026.17", Action: ActionDeactivate, User: UserRef{UserName: "a@b.example"},
 		RequestedBy: "hr-bot", Ticket: "HR-1"}
 	at := time.Date(2027, 1, 31, 17, 0, 0, 0, time.UTC)
-	d := deact.DeleteJob(at.Add(-time.Hour), at)
+	const leaver = "0b5c3f2e-9a1d-4e6f-8b7a-1c2d3e4f5a6b"
+	if d := deact.DeleteJob("", at.Add(-time.Hour), at); d.User != deact.User {
+		t.Errorf("DeleteJob without the resolved id names %+v, want the deactivation's %+v", d.User, deact.User)
+	}
+	d := deact.DeleteJob(leaver, at.Add(-time.Hour), at)
 	if err := d.Validate(); err != nil {
 		t.Fatalf("DeleteJob: %v", err)
 	}
-	if d.ID != "_delete.hr.2026.17" || d.DeleteOf != deact.ID || d.User != deact.User || !d.NotBefore.Equal(at) ||
+	// The delete names the user by the id the deactivation resolved: the user name may belong to
+	// someone else when the grace period ends.
+	if d.ID != "_delete.hr.2026.17" || d.DeleteOf != deact.ID || d.User != (UserRef{ID: leaver}) || !d.NotBefore.Equal(at) ||
 		d.RequestedBy != "genesys-deactivator" || !strings.Contains(d.Reason, deact.ID) {
 		t.Errorf("DeleteJob = %+v", d)
 	}

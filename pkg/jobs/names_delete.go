@@ -49,11 +49,18 @@ func DeleteID(deactivationID string) string {
 }
 
 // DeleteJob is the delete job that follows the deactivation j after a grace period: action
-// delete, the reserved id DeleteID(j.ID), delete_of j.ID, the same user (by the same identifier,
-// so that it shares the user's token and order), ticket, requested_by "genesys-deactivator", a
-// reason naming the deactivation, not before notBefore.
-func (j Job) DeleteJob(requestedAt, notBefore time.Time) Job {
-	return Job{Version: Version, ID: DeleteID(j.ID), Action: ActionDelete, User: j.User,
+// delete, the reserved id DeleteID(j.ID), delete_of j.ID, ticket, requested_by
+// "genesys-deactivator", a reason naming the deactivation, not before notBefore. Its user is the
+// Genesys user id the deactivation resolved (userID), not j's identifier: a user name or external
+// id may name another person by the time the grace period ends (an inactive account renamed, its
+// address given to a new hire), and a delete must reach the leaver or nobody. With no userID it
+// keeps j's identifier.
+func (j Job) DeleteJob(userID string, requestedAt, notBefore time.Time) Job {
+	user := j.User
+	if userID != "" {
+		user = UserRef{ID: userID}
+	}
+	return Job{Version: Version, ID: DeleteID(j.ID), Action: ActionDelete, User: user,
 		Reason:      clip("delete after the grace period that followed deactivation "+j.ID, MaxReasonLength),
 		RequestedBy: "genesys-deactivator", Ticket: j.Ticket, Priority: PriorityNormal, DeleteOf: j.ID,
 		RequestedAt: requestedAt, NotBefore: notBefore}

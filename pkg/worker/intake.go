@@ -89,6 +89,12 @@ func (r *Run) schedule(ctx context.Context, job jobs.Job) {
 		r.st = r.newStatus()
 		r.conclude(ctx, verdict{fail: failWait, err: fmt.Errorf("jobs: scheduling the job failed: %w", err)})
 		return
+	case res.Duplicate && !sameRequest(res.Existing.Job, job):
+		// The id is another job's (a producer reusing an id after the jobs stream's duplicate
+		// window): never drop this one silently, and never under the id, which is the stored job's.
+		r.reject(ctx, job, jobs.ForeignError(job, jobs.Status{User: res.Existing.Job.User.Key(),
+			Action: res.Existing.Job.Action, DryRun: res.Existing.Job.DryRun, StreamSeq: res.Existing.Sequence}))
+		return
 	case res.Duplicate:
 		r.log.Info("a job with this id is already scheduled, fired or canceled: dropping the duplicate",
 			zap.String("stored", res.Existing.Kind), zap.Time("stored_not_before", res.Existing.Job.NotBefore))
@@ -122,4 +128,11 @@ func (r *Run) checkScheduled(ctx context.Context, job jobs.Job) bool {
 		return false
 	}
 	return true
+}
+
+// sameRequest reports whether two jobs with one id ask for the same thing: the same user
+// identifier, action and dry_run (what a status record binds an id to; see [jobs.Status.BelongsTo]).
+// Their dates may differ: an HR re-send with a new date is the same request.
+func sameRequest(a, b jobs.Job) bool {
+	return a.User.Key() == b.User.Key() && a.Action == b.Action && a.DryRun == b.DryRun
 }

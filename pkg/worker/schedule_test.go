@@ -198,9 +198,41 @@ func TestScheduledDuplicateIsDropped(t *testing.T) {
 	if s, err := b.sched.Lookup(t.Context(), id); err != nil || s.Kind != "due" {
 		t.Errorf("Lookup after firing = %+v, %v; want the fired copy", s, err)
 	}
-	if n := b.JobsLeft(); n != 0 || len(b.patches()) != 1 || len(b.AuditEvents()) != 1 {
-		t.Errorf("%d jobs left, %d PATCHes, %d events; want 0, 1, 1", n, len(b.patches()), len(b.AuditEvents()))
+	// The worker writes the status done before it acks the fired copy.
+	b.WaitUntil("the jobs stream empty", func() bool { return b.JobsLeft() == 0 })
+	if len(b.patches()) != 1 || len(b.AuditEvents()) != 1 {
+		t.Errorf("%d PATCHes, %d events; want 1, 1", len(b.patches()), len(b.AuditEvents()))
 	}
+}
+
+// The same id for another user, published after the jobs stream's duplicate window (another HR
+// source reusing an id): it is not the stored job, so it is rejected with a dead letter under a
+// stand-in id, never dropped silently as a duplicate; the stored job still runs.
+func TestScheduledIDOfAnotherJobIsRejected(t *testing.T) {
+	t.Parallel()
+	b := newSchedBed(t, testbed.Config{})
+	b.Worker(worker.Config{})
+	at := time.Now().Add(2 * time.Second)
+	id := b.enqueueAt(at)
+	b.waitScheduled(id)
+	s, err := b.sched.Lookup(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := s.Job
+	other.User = jobs.UserRef{ID: b.ActiveUsers(2)[1].ID}
+	b.publishRaw(b.Names.IntakeSubject(other), other)
+	b.waitIntakeEmpty()
+	var rejected []jobs.DeadLetter
+	for _, d := range b.DeadLetters() {
+		if d.Outcome == audit.OutcomeRejected && strings.Contains(d.Reason, "belongs to a different job") {
+			rejected = append(rejected, d)
+		}
+	}
+	if len(rejected) != 1 || rejected[0].JobID == id {
+		t.Errorf("dead letters of the reused id: %+v; want one rejection under a stand-in id", rejected)
+	}
+	b.checkDeactivatedAt(id, at, 1500*time.Millisecond)
 }
 
 // publishRaw publishes job on subject without Nats-Msg-Id.

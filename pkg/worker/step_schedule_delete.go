@@ -31,7 +31,7 @@ type deleteScheduled struct {
 
 func scheduleDelete(ctx context.Context, r *Run) error {
 	now := r.w.now().UTC().Truncate(time.Millisecond)
-	job := r.job.DeleteJob(now, now.Add(r.w.cfg.DeleteAfter))
+	job := r.job.DeleteJob(r.st.Steps.UserID, now, now.Add(r.w.cfg.DeleteAfter))
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	res, err := r.w.sched.Schedule(sctx, job)
