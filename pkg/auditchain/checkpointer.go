@@ -1,0 +1,242 @@
+package auditchain
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/lease"
+)
+
+// LeaderKey is the checkpointer's lease (package lease) in the locks bucket.
+const LeaderKey = "audit.checkpointer"
+
+// Defaults of CheckpointerConfig.
+const (
+	DefaultEvery    = 100
+	DefaultInterval = time.Minute
+	DefaultLeaseTTL = 30 * time.Second
+)
+
+// CheckpointerConfig configures a Checkpointer.
+type CheckpointerConfig struct {
+	JetStream jetstream.JetStream
+	Stream    string             // the audit stream
+	Prefix    string             // the deployment's subject prefix
+	Locks     jetstream.KeyValue // the locks bucket
+	Key       ed25519.PrivateKey
+	// Every is how many events (other than checkpoints) a checkpoint covers at most; 1..MaxSpan-1.
+	Every int
+	// Interval is the longest time an event waits for its checkpoint.
+	Interval time.Duration
+	Instance string
+	LeaseTTL time.Duration
+	Now      func() time.Time
+	Logger   *zap.Logger
+	// Published, when set, is called after each checkpoint is stored (tests, metrics).
+	Published func(*Checkpoint)
+}
+
+// Checkpointer chains the audit stream and publishes signed checkpoints, in one process of the
+// fleet at a time (the lease LeaderKey).
+type Checkpointer struct {
+	cfg    CheckpointerConfig
+	stream jetstream.Stream
+	pub    *audit.Publisher
+	cpSubj string
+	log    *zap.Logger
+}
+
+// NewCheckpointer checks cfg and opens the stream.
+func NewCheckpointer(ctx context.Context, cfg CheckpointerConfig) (*Checkpointer, error) {
+	if cfg.JetStream == nil || cfg.Locks == nil || cfg.Key == nil || cfg.Stream == "" {
+		return nil, errors.New("auditchain: checkpointer needs JetStream, Locks, Key and Stream")
+	}
+	if cfg.Every == 0 {
+		cfg.Every = DefaultEvery
+	}
+	if cfg.Every < 1 || cfg.Every >= MaxSpan {
+		return nil, fmt.Errorf("auditchain: checkpoint every %d events: want 1..%d", cfg.Every, MaxSpan-1)
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = DefaultLeaseTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = audit.DefaultPrefix
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	s, err := cfg.JetStream.Stream(ctx, cfg.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("auditchain: open %s: %w", cfg.Stream, err)
+	}
+	p, err := audit.NewPublisher(cfg.JetStream, audit.PublisherConfig{Prefix: cfg.Prefix, Stream: cfg.Stream})
+	if err != nil {
+		return nil, err
+	}
+	return &Checkpointer{cfg: cfg, stream: s, pub: p, cpSubj: audit.OpsSubject(cfg.Prefix, Kind), log: log}, nil
+}
+
+// Run stands by and, while this instance holds the lease, checkpoints; nil when ctx ends.
+func (c *Checkpointer) Run(ctx context.Context) error {
+	lc := lease.Config{KV: c.cfg.Locks, Key: LeaderKey, Instance: c.cfg.Instance, TTL: c.cfg.LeaseTTL, Now: c.cfg.Now}
+	return lease.Run(ctx, lc, func(err error) { c.log.Warn("cannot take the audit checkpointer's lease", zap.Error(err)) },
+		func(ctx context.Context, l *lease.Held) {
+			c.log.Info("audit checkpointer active", zap.String("instance", c.cfg.Instance))
+			if err := c.lead(ctx, l); err != nil && ctx.Err() == nil && !errors.Is(err, errLeaseLapsed) {
+				c.log.Error("audit checkpointer stopped; it holds the lease and signs nothing", zap.Error(err))
+				<-ctx.Done() // another instance would find the same: keep the lease, alert through the log
+			}
+		})
+}
+
+// resume returns where the chain goes on: after the last checkpoint that verifies with our key,
+// or at the stream's start when there is none. It never starts anywhere else.
+func (c *Checkpointer) resume(ctx context.Context) (Link, uint64, error) {
+	pub := c.cfg.Key.Public().(ed25519.PublicKey)
+	m, err := c.stream.GetLastMsgForSubject(ctx, c.cpSubj)
+	if err == nil {
+		if cp, ok, perr := ParseEvent(m.Data); ok && perr == nil && cp.Verify(pub) == nil {
+			return cp.Link, cp.Seq + 1, nil
+		}
+		// the last one is not ours or not good: the last good one, if any
+		best, err := lastCheckpointAtOrBefore(ctx, VerifyConfig{Stream: c.stream, CheckpointSubject: c.cpSubj, PublicKey: pub}, ^uint64(0))
+		if err != nil {
+			return Zero, 0, err
+		}
+		if best != nil {
+			return best.Link, best.Seq + 1, nil
+		}
+	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return Zero, 0, err
+	}
+	info, err := c.stream.Info(ctx)
+	if err != nil {
+		return Zero, 0, err
+	}
+	if info.State.Msgs > 0 && info.State.FirstSeq > 1 {
+		return Zero, 0, fmt.Errorf("no checkpoint of key %s and the stream starts at %d, not 1: cannot compute the chain from its start", KeyID(pub), info.State.FirstSeq)
+	}
+	return Zero, 1, nil
+}
+
+// lead chains and checkpoints until ctx ends or the lease lapses.
+func (c *Checkpointer) lead(ctx context.Context, l *lease.Held) error {
+	link, next, err := c.resume(ctx)
+	if err != nil {
+		return err
+	}
+	cons, err := c.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: next})
+	if err != nil {
+		return err
+	}
+	h := NewHasher()
+	from, count := next, 0
+	links := make([]byte, 0, MaxSpan*prefixLen)
+	since := c.cfg.Now()
+	for ctx.Err() == nil {
+		wait := c.cfg.Interval
+		if count > 0 {
+			wait = since.Add(c.cfg.Interval).Sub(c.cfg.Now())
+		}
+		due := count > 0 && wait < minWait
+		if !due {
+			fctx, cancel := context.WithTimeout(ctx, wait)
+			batch, err := cons.Fetch(256, jetstream.FetchContext(fctx))
+			if err != nil {
+				expired := fctx.Err() != nil
+				cancel()
+				if ctx.Err() != nil {
+					return nil
+				}
+				if expired {
+					continue
+				}
+				return err
+			}
+			for m := range batch.Messages() {
+				meta, err := m.Metadata()
+				if err != nil {
+					cancel()
+					return err
+				}
+				seq := meta.Sequence.Stream
+				if seq != next {
+					cancel()
+					return fmt.Errorf("sequence %d is missing from %s (the next message is %d): the chain cannot go on", next, c.cfg.Stream, seq)
+				}
+				link = h.Next(link, seq, m.Subject(), m.Data())
+				links = append(links, link[:prefixLen]...)
+				next = seq + 1
+				if m.Subject() != c.cpSubj {
+					if count == 0 {
+						since = c.cfg.Now()
+					}
+					count++
+				}
+				if count >= c.cfg.Every || int(next-from) >= MaxSpan {
+					if err := c.checkpoint(ctx, l, from, seq, link, links); err != nil {
+						cancel()
+						return err
+					}
+					from, count, links = next, 0, links[:0]
+				}
+			}
+			berr := batch.Error()
+			cancel()
+			if berr != nil && !errors.Is(berr, context.DeadlineExceeded) && !errors.Is(berr, jetstream.ErrNoMessages) && ctx.Err() == nil {
+				return berr
+			}
+			continue
+		}
+		if err := c.checkpoint(ctx, l, from, next-1, link, links); err != nil {
+			return err
+		}
+		from, count, links = next, 0, links[:0]
+	}
+	return nil
+}
+
+// checkpoint signs and publishes the checkpoint of from..seq, while the lease is valid.
+func (c *Checkpointer) checkpoint(ctx context.Context, l *lease.Held, from, seq uint64, link Link, links []byte) error {
+	now := c.cfg.Now()
+	if !now.Before(l.Valid()) {
+		return errLeaseLapsed
+	}
+	cp := &Checkpoint{From: from, Seq: seq, Link: link, Time: now.UTC().Truncate(time.Second), Links: append([]byte(nil), links...)}
+	cp.Sign(c.cfg.Key)
+	ev, err := audit.Origin{}.OpsEvent(audit.Ops{Kind: Kind, Time: now,
+		Message: fmt.Sprintf("audit chain checkpoint: sequences %d..%d signed by key %s", from, seq, cp.KeyID),
+		Fields:  cp.Fields(), Key: cp.KeyID + "/" + strconv.FormatUint(seq, 10)})
+	if err != nil {
+		return err
+	}
+	if _, err := c.pub.Publish(ctx, ev); err != nil {
+		return fmt.Errorf("publish checkpoint %d: %w", seq, err)
+	}
+	if c.cfg.Published != nil {
+		c.cfg.Published(cp)
+	}
+	return nil
+}
+
+// minWait is the shortest wait for messages: below it, the due checkpoint is made at once.
+const minWait = 20 * time.Millisecond
+
+var errLeaseLapsed = errors.New("auditchain: the lease lapsed")
