@@ -98,9 +98,15 @@ func (c *Checkpointer) Run(ctx context.Context) error {
 	return lease.Run(ctx, lc, func(err error) { c.log.Warn("cannot take the audit checkpointer's lease", zap.Error(err)) },
 		func(ctx context.Context, l *lease.Held) {
 			c.log.Info("audit checkpointer active", zap.String("instance", c.cfg.Instance))
-			if err := c.lead(ctx, l); err != nil && ctx.Err() == nil && !errors.Is(err, errLeaseLapsed) {
-				c.log.Error("audit checkpointer stopped; it holds the lease and signs nothing", zap.Error(err))
-				<-ctx.Done() // another instance would find the same: keep the lease, alert through the log
+			err := c.lead(ctx, l)
+			switch {
+			case err == nil || ctx.Err() != nil || errors.Is(err, errLeaseLapsed):
+			case errors.Is(err, ErrBroken):
+				// another instance would find the same: keep the lease, sign nothing, say so
+				c.log.Error("audit checkpointer stopped: it signs nothing until the stream is looked at", zap.Error(err))
+				<-ctx.Done()
+			default: // give the lease up; the next try (this instance or another) resumes
+				c.log.Warn("audit checkpointer failed; standing by", zap.Error(err))
 			}
 		})
 }
@@ -130,87 +136,73 @@ func (c *Checkpointer) resume(ctx context.Context) (Link, uint64, error) {
 		return Zero, 0, err
 	}
 	if info.State.Msgs > 0 && info.State.FirstSeq > 1 {
-		return Zero, 0, fmt.Errorf("no checkpoint of key %s and the stream starts at %d, not 1: cannot compute the chain from its start", KeyID(pub), info.State.FirstSeq)
+		return Zero, 0, fmt.Errorf("%w: no checkpoint of key %s and the stream starts at %d, not 1", ErrBroken, KeyID(pub), info.State.FirstSeq)
 	}
 	return Zero, 1, nil
 }
 
-// lead chains and checkpoints until ctx ends or the lease lapses.
+// lead chains and checkpoints until ctx ends or the lease lapses. It reads the stream message by
+// message (STREAM.MSG.GET, which a worker may already do: no consumer on the audit stream) and
+// looks for new messages every poll.
 func (c *Checkpointer) lead(ctx context.Context, l *lease.Held) error {
 	link, next, err := c.resume(ctx)
 	if err != nil {
 		return err
 	}
-	cons, err := c.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: next})
-	if err != nil {
-		return err
-	}
+	poll := min(max(c.cfg.Interval/10, 10*time.Millisecond), time.Second)
 	h := NewHasher()
 	from, count := next, 0
 	links := make([]byte, 0, MaxSpan*prefixLen)
-	since := c.cfg.Now()
-	for ctx.Err() == nil {
-		wait := c.cfg.Interval
-		if count > 0 {
-			wait = since.Add(c.cfg.Interval).Sub(c.cfg.Now())
+	var since time.Time
+	for {
+		info, err := c.stream.Info(ctx)
+		if err != nil {
+			return ignoreEnd(ctx, err)
 		}
-		due := count > 0 && wait < minWait
-		if !due {
-			fctx, cancel := context.WithTimeout(ctx, wait)
-			batch, err := cons.Fetch(256, jetstream.FetchContext(fctx))
-			if err != nil {
-				expired := fctx.Err() != nil
-				cancel()
-				if ctx.Err() != nil {
-					return nil
-				}
-				if expired {
-					continue
-				}
-				return err
+		for ; next <= info.State.LastSeq; next++ {
+			m, err := c.stream.GetMsg(ctx, next)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				return fmt.Errorf("%w: sequence %d is missing from %s (deleted or aged out before it was chained)", ErrBroken, next, c.cfg.Stream)
 			}
-			for m := range batch.Messages() {
-				meta, err := m.Metadata()
-				if err != nil {
-					cancel()
+			if err != nil {
+				return ignoreEnd(ctx, err)
+			}
+			link = h.Next(link, next, m.Subject, m.Data)
+			links = append(links, link[:prefixLen]...)
+			if m.Subject != c.cpSubj {
+				if count == 0 {
+					since = c.cfg.Now()
+				}
+				count++
+			}
+			if count >= c.cfg.Every || int(next-from+1) >= MaxSpan {
+				if err := c.checkpoint(ctx, l, from, next, link, links); err != nil {
 					return err
 				}
-				seq := meta.Sequence.Stream
-				if seq != next {
-					cancel()
-					return fmt.Errorf("sequence %d is missing from %s (the next message is %d): the chain cannot go on", next, c.cfg.Stream, seq)
-				}
-				link = h.Next(link, seq, m.Subject(), m.Data())
-				links = append(links, link[:prefixLen]...)
-				next = seq + 1
-				if m.Subject() != c.cpSubj {
-					if count == 0 {
-						since = c.cfg.Now()
-					}
-					count++
-				}
-				if count >= c.cfg.Every || int(next-from) >= MaxSpan {
-					if err := c.checkpoint(ctx, l, from, seq, link, links); err != nil {
-						cancel()
-						return err
-					}
-					from, count, links = next, 0, links[:0]
-				}
+				from, count, links = next+1, 0, links[:0]
 			}
-			berr := batch.Error()
-			cancel()
-			if berr != nil && !errors.Is(berr, context.DeadlineExceeded) && !errors.Is(berr, jetstream.ErrNoMessages) && ctx.Err() == nil {
-				return berr
+		}
+		if count > 0 && !c.cfg.Now().Before(since.Add(c.cfg.Interval)) {
+			if err := c.checkpoint(ctx, l, from, next-1, link, links); err != nil {
+				return err
 			}
-			continue
+			from, count, links = next, 0, links[:0]
 		}
-		if err := c.checkpoint(ctx, l, from, next-1, link, links); err != nil {
-			return err
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
 		}
-		from, count, links = next, 0, links[:0]
 	}
-	return nil
+}
+
+func ignoreEnd(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // checkpoint signs and publishes the checkpoint of from..seq, while the lease is valid.
@@ -236,7 +228,9 @@ func (c *Checkpointer) checkpoint(ctx context.Context, l *lease.Held, from, seq 
 	return nil
 }
 
-// minWait is the shortest wait for messages: below it, the due checkpoint is made at once.
-const minWait = 20 * time.Millisecond
+// ErrBroken reports a stream the checkpointer cannot chain: a sequence is missing, or there is
+// no checkpoint of its key to start from and the stream does not start at 1. It signs nothing
+// then: it never signs a chain it did not compute from the start or a checkpoint it verified.
+var ErrBroken = errors.New("auditchain: the chain cannot go on")
 
 var errLeaseLapsed = errors.New("auditchain: the lease lapsed")
