@@ -44,6 +44,8 @@ type opts struct {
 	Reactivations bool
 	// Deletes: the guard commands act on the delete guard (--deletes).
 	Deletes bool
+
+	Chain chainOpts // genesysctl audit verify (auditverify.go)
 }
 
 // newFlagSet returns cmd's flag set with the common flags and cmd's own, bound to o.
