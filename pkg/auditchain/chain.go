@@ -48,6 +48,7 @@ type Hasher struct {
 	h   hash.Hash
 	hdr [8 + 4]byte
 	sum []byte
+	buf []byte // the subject's bytes
 }
 
 // NewHasher returns a Hasher.
@@ -60,7 +61,8 @@ func (x *Hasher) Next(prev Link, seq uint64, subject string, data []byte) Link {
 	binary.BigEndian.PutUint64(x.hdr[:8], seq)
 	binary.BigEndian.PutUint32(x.hdr[8:], uint32(len(subject)))
 	x.h.Write(x.hdr[:])
-	x.h.Write([]byte(subject))
+	x.buf = append(x.buf[:0], subject...)
+	x.h.Write(x.buf)
 	binary.BigEndian.PutUint64(x.hdr[:8], uint64(len(data)))
 	x.h.Write(x.hdr[:8])
 	x.h.Write(data)

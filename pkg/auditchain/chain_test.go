@@ -30,7 +30,7 @@ type bed struct {
 	n      int
 }
 
-func newBed(t *testing.T) *bed {
+func newBed(t testing.TB) *bed {
 	t.Helper()
 	_, nc := natstest.Start(t)
 	js, err := jetstream.New(nc)
@@ -79,7 +79,7 @@ func (b *bed) events(t *testing.T, n int) uint64 {
 
 func (b *bed) cpSubject() string { return audit.OpsSubject(b.names.EffectivePrefix(), auditchain.Kind) }
 
-func newKey(t *testing.T) ed25519.PrivateKey {
+func newKey(t testing.TB) ed25519.PrivateKey {
 	t.Helper()
 	_, k, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -3,6 +3,7 @@ package auditchain
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -37,17 +38,6 @@ func (r *Result) First() *Finding {
 	return &r.Findings[0]
 }
 
-// maxPending bounds the messages kept since the last good checkpoint (to re-chain from a signed
-// link after a disagreement, and to name the changed message).
-const maxPending = 4 * MaxSpan
-
-type pending struct {
-	seq     uint64
-	subject string
-	data    []byte
-	link    Link
-}
-
 // VerifyConfig says what to verify.
 type VerifyConfig struct {
 	Stream jetstream.Stream
@@ -64,126 +54,132 @@ type VerifyConfig struct {
 // a checkpoint does not verify (forged); after a disagreement it goes on from the checkpoint's
 // signed link, so Findings holds every place, first first. An error is returned only when the
 // stream cannot be read.
+//
+// Two passes: the checkpoints first (their subject alone), kept by the sequence they end at; then
+// every message in order, each link compared with the checkpoint covering it as it is computed.
+// So a checkpoint may land any distance after its span (a checkpointer catching up on a backlog)
+// and memory grows with the number of checkpoints (about 40 bytes a covered message), not of
+// messages.
 func Verify(ctx context.Context, cfg VerifyConfig) (*Result, error) {
 	info, err := cfg.Stream.Info(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Start: 1, Base: Zero.String()}
-	base := Zero
-	if cfg.From > 0 {
-		c, err := lastCheckpointAtOrBefore(ctx, cfg, cfg.From)
-		if err != nil {
-			return nil, err
-		}
-		if c != nil {
-			res.Start, base, res.Base = c.Seq+1, c.Link, c.Link.String()
-		}
-	}
-	last := info.State.LastSeq
-	if last < res.Start {
-		return res, nil
-	}
-	cons, err := cfg.Stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: res.Start})
-	if err != nil {
-		return nil, err
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(512))
-	if err != nil {
-		return nil, err
-	}
-	defer it.Stop()
-
-	h := NewHasher()
-	link, expect := base, res.Start
-	var pend []pending
 	findings := map[uint64]string{}
 	add := func(seq uint64, p string) {
 		if _, ok := findings[seq]; !ok {
 			findings[seq] = p
 		}
 	}
-	for expect <= last {
-		m, err := it.Next()
+	// pass 1: the good checkpoints by the sequence they end at; forged ones are findings at their
+	// own sequence
+	var cps []*Checkpoint // ascending Seq, spans apart
+	err = eachCheckpointMsg(ctx, cfg.Stream, cfg.CheckpointSubject, func(at uint64, c *Checkpoint, perr error) {
+		switch {
+		case perr != nil:
+			add(at, "unreadable checkpoint: "+perr.Error())
+		case c.Verify(cfg.PublicKey) != nil:
+			add(at, "forged checkpoint: "+c.Verify(cfg.PublicKey).Error())
+		case c.Seq >= at:
+			add(at, fmt.Sprintf("checkpoint covers sequence %d, not before itself", c.Seq))
+		case len(cps) > 0 && c.From <= cps[len(cps)-1].Seq:
+			// a second checkpoint over sequences already covered: compared on its own below
+			// only when it is the same; else it disagrees with the earlier one
+			if prev := cps[len(cps)-1]; c.Seq == prev.Seq && c.Link == prev.Link {
+				return
+			}
+			add(at, fmt.Sprintf("checkpoint over %d..%d overlaps the one over %d..%d", c.From, c.Seq, cps[len(cps)-1].From, cps[len(cps)-1].Seq))
+		default:
+			cps = append(cps, c)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Start: 1, Base: Zero.String()}
+	base := Zero
+	if cfg.From > 0 {
+		for _, c := range cps {
+			if c.Seq <= cfg.From {
+				res.Start, base, res.Base = c.Seq+1, c.Link, c.Link.String()
+			}
+		}
+	}
+	i := 0 // the next checkpoint that ends at or after the current sequence
+	for i < len(cps) && cps[i].Seq < res.Start {
+		i++
+	}
+	last := info.State.LastSeq
+	if last >= res.Start {
+		cons, err := cfg.Stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+			DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: res.Start})
 		if err != nil {
 			return nil, err
 		}
-		meta, err := m.Metadata()
+		it, err := cons.Messages(jetstream.PullMaxMessages(512))
 		if err != nil {
 			return nil, err
 		}
-		seq := meta.Sequence.Stream
-		if seq != expect {
+		defer it.Stop()
+		h := NewHasher()
+		link, expect := base, res.Start
+		spanBad := false // a finding in the current checkpoint's span already
+		for expect <= last {
+			m, err := it.Next()
+			if err != nil {
+				return nil, err
+			}
+			meta, err := m.Metadata()
+			if err != nil {
+				return nil, err
+			}
+			seq := meta.Sequence.Stream
 			if seq < expect {
 				continue
 			}
-			p := fmt.Sprintf("missing: sequences %d..%d are not in the stream (deleted)", expect, seq-1)
-			if expect == seq-1 {
-				p = fmt.Sprintf("missing: sequence %d is not in the stream (deleted)", expect)
-			}
-			if expect == 1 && res.Start == 1 {
-				p += fmt.Sprintf("; the stream starts at %d: if older messages aged out, verify with --from", seq)
-			}
-			add(expect, p)
-		}
-		subj, data := m.Subject(), m.Data()
-		link = h.Next(link, seq, subj, data)
-		res.Messages++
-		res.Last, expect = seq, seq+1
-		pend = append(pend, pending{seq: seq, subject: subj, data: data, link: link})
-		if len(pend) > maxPending {
-			pend = slices.Delete(pend, 0, len(pend)-maxPending)
-		}
-		if subj != cfg.CheckpointSubject {
-			continue
-		}
-		c, isCP, err := ParseEvent(data)
-		if !isCP {
-			continue
-		}
-		if err != nil {
-			add(seq, "unreadable checkpoint: "+err.Error())
-			continue
-		}
-		if err := c.Verify(cfg.PublicKey); err != nil {
-			add(seq, "forged checkpoint: "+err.Error())
-			continue
-		}
-		if c.Seq < res.Start { // the starting checkpoint itself, or older
-			continue
-		}
-		if c.Seq >= seq {
-			add(seq, fmt.Sprintf("checkpoint covers sequence %d, not before itself", c.Seq))
-			continue
-		}
-		// compare the span with what was computed
-		i := slices.IndexFunc(pend, func(p pending) bool { return p.seq == c.Seq })
-		if i < 0 {
-			add(c.Seq, fmt.Sprintf("checkpoint at %d covers sequence %d, which was not chained", seq, c.Seq))
-			continue
-		}
-		if pend[i].link != c.Link {
-			bad := c.Seq
-			for _, p := range pend[:i+1] {
-				if want := c.prefixAt(p.seq); want != nil && string(want) != string(p.link[:prefixLen]) {
-					bad = p.seq
-					break
+			if seq != expect {
+				p := fmt.Sprintf("missing: sequences %d..%d are not in the stream (deleted)", expect, seq-1)
+				if expect == seq-1 {
+					p = fmt.Sprintf("missing: sequence %d is not in the stream (deleted)", expect)
+				}
+				if expect == 1 {
+					p += fmt.Sprintf("; the stream starts at %d: if older messages aged out, verify with --from", seq)
+				}
+				add(expect, p)
+				spanBad = true
+				// checkpoints that ended inside the gap: their spans are broken; go on from the last one
+				for i < len(cps) && cps[i].Seq < seq {
+					link = cps[i].Link
+					res.Sealed = cps[i].Seq
+					i++
+					spanBad = i < len(cps) && cps[i].From < seq
 				}
 			}
-			add(bad, fmt.Sprintf("changed: the chain at %d differs from the checkpoint at sequence %d (covering %d..%d)", bad, seq, c.From, c.Seq))
-			// go on from the signed link: re-chain what followed it
-			l := c.Link
-			for j := i + 1; j < len(pend); j++ {
-				l = h.Next(l, pend[j].seq, pend[j].subject, pend[j].data)
-				pend[j].link = l
+			link = h.Next(link, seq, m.Subject(), m.Data())
+			res.Messages++
+			res.Last, expect = seq, seq+1
+			if i >= len(cps) || seq < cps[i].From {
+				continue // not covered by a checkpoint (yet)
 			}
-			link = l
-		} else {
-			res.Checkpoints++
+			c := cps[i]
+			if want := c.prefixAt(seq); !spanBad && string(want) != string(link[:prefixLen]) {
+				add(seq, fmt.Sprintf("changed: the message differs from what the checkpoint over %d..%d signed", c.From, c.Seq))
+				spanBad = true
+			}
+			if seq == c.Seq {
+				if link != c.Link {
+					if !spanBad {
+						add(seq, fmt.Sprintf("changed: the chain at %d differs from the checkpoint's link", seq))
+					}
+					link = c.Link // go on from the signed link
+				} else if !spanBad {
+					res.Checkpoints++
+				}
+				res.Sealed = c.Seq
+				spanBad = false
+				i++
+			}
 		}
-		res.Sealed = c.Seq
-		pend = slices.Delete(pend, 0, i+1)
 	}
 	for s, p := range findings {
 		res.Findings = append(res.Findings, Finding{Seq: s, Problem: p})
@@ -206,18 +202,17 @@ func compareU(a, b uint64) int {
 // there is none.
 func lastCheckpointAtOrBefore(ctx context.Context, cfg VerifyConfig, at uint64) (*Checkpoint, error) {
 	var best *Checkpoint
-	err := eachCheckpoint(ctx, cfg.Stream, cfg.CheckpointSubject, func(c *Checkpoint) bool {
-		if c.Verify(cfg.PublicKey) == nil && c.Seq <= at && (best == nil || c.Seq > best.Seq) {
+	err := eachCheckpointMsg(ctx, cfg.Stream, cfg.CheckpointSubject, func(_ uint64, c *Checkpoint, err error) {
+		if err == nil && c.Verify(cfg.PublicKey) == nil && c.Seq <= at && (best == nil || c.Seq > best.Seq) {
 			best = c
 		}
-		return true
 	})
 	return best, err
 }
 
-// eachCheckpoint calls fn with each readable checkpoint in the stream, in stream order, until fn
-// returns false.
-func eachCheckpoint(ctx context.Context, s jetstream.Stream, subject string, fn func(*Checkpoint) bool) error {
+// eachCheckpointMsg calls fn with each message on the checkpoint subject, in stream order: its
+// sequence and the checkpoint, or why it is not one.
+func eachCheckpointMsg(ctx context.Context, s jetstream.Stream, subject string, fn func(at uint64, c *Checkpoint, err error)) error {
 	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
 		return err
@@ -240,9 +235,15 @@ func eachCheckpoint(ctx context.Context, s jetstream.Stream, subject string, fn 
 		if err != nil {
 			return err
 		}
-		if c, ok, err := ParseEvent(m.Data()); ok && err == nil && !fn(c) {
-			return nil
+		meta, err := m.Metadata()
+		if err != nil {
+			return err
 		}
+		c, ok, err := ParseEvent(m.Data())
+		if !ok {
+			err = errors.New("not a checkpoint event")
+		}
+		fn(meta.Sequence.Stream, c, err)
 	}
 	return nil
 }
