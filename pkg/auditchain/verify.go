@@ -211,39 +211,23 @@ func lastCheckpointAtOrBefore(ctx context.Context, cfg VerifyConfig, at uint64) 
 }
 
 // eachCheckpointMsg calls fn with each message on the checkpoint subject, in stream order: its
-// sequence and the checkpoint, or why it is not one.
+// sequence and the checkpoint, or why it is not one. It reads them by message gets (the next
+// message on the subject from a sequence on), which every role that reads the audit stream may
+// do: the checkpointer in a worker creates no consumer on it.
 func eachCheckpointMsg(ctx context.Context, s jetstream.Stream, subject string, fn func(at uint64, c *Checkpoint, err error)) error {
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
-	if err != nil {
-		return err
-	}
-	n := info.State.Subjects[subject]
-	if n == 0 {
-		return nil
-	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		return err
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return err
-	}
-	defer it.Stop()
-	for range n {
-		m, err := it.Next()
+	for seq := uint64(1); ; seq++ {
+		m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		meta, err := m.Metadata()
-		if err != nil {
-			return err
-		}
-		c, ok, err := ParseEvent(m.Data())
+		c, ok, err := ParseEvent(m.Data)
 		if !ok {
 			err = errors.New("not a checkpoint event")
 		}
-		fn(meta.Sequence.Stream, c, err)
+		fn(m.Sequence, c, err)
+		seq = m.Sequence
 	}
-	return nil
 }
