@@ -262,6 +262,16 @@ func TestVerifyRemovedEvent(t *testing.T) {
 	if res.OK() || res.First().Seq != gone || !strings.HasPrefix(res.First().Problem, "missing") {
 		t.Fatalf("removed %d: %+v", gone, res)
 	}
+	// the last message removed (the stream keeps its last sequence): the tail is missing
+	info, err := b.stream.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := info.State.LastSeq
+	res = verify(t, copyStream(t, b, nil, end), b.cpSubject(), key.Public().(ed25519.PublicKey), 0)
+	if res.OK() || res.First().Seq != end || !strings.HasPrefix(res.First().Problem, "missing") {
+		t.Fatalf("removed the last, %d: %+v", end, res)
+	}
 	// the first message removed: the stream starts at 2
 	res = verify(t, copyStream(t, b, nil, 1), b.cpSubject(), key.Public().(ed25519.PublicKey), 0)
 	if res.OK() || res.First().Seq != 1 {

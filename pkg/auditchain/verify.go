@@ -111,6 +111,15 @@ func Verify(ctx context.Context, cfg VerifyConfig) (*Result, error) {
 	}
 	last := info.State.LastSeq
 	if last >= res.Start {
+		// no message left from Start on (all deleted): the ordered consumer would wait for one
+		if _, err := cfg.Stream.GetMsg(ctx, res.Start, jetstream.WithGetMsgSubject(">")); errors.Is(err, jetstream.ErrMsgNotFound) {
+			add(res.Start, fmt.Sprintf("missing: sequences %d..%d are not in the stream (deleted)", res.Start, last))
+			last = 0
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if last >= res.Start {
 		cons, err := cfg.Stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 			DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: res.Start})
 		if err != nil {
@@ -124,7 +133,7 @@ func Verify(ctx context.Context, cfg VerifyConfig) (*Result, error) {
 		h := NewHasher()
 		link, expect := base, res.Start
 		spanBad := false // a finding in the current checkpoint's span already
-		for expect <= last {
+		for more := true; more && expect <= last; {
 			m, err := it.Next()
 			if err != nil {
 				return nil, err
@@ -134,6 +143,7 @@ func Verify(ctx context.Context, cfg VerifyConfig) (*Result, error) {
 				return nil, err
 			}
 			seq := meta.Sequence.Stream
+			more = meta.NumPending > 0 // none left: the stream's tail was deleted
 			if seq < expect {
 				continue
 			}
@@ -180,6 +190,13 @@ func Verify(ctx context.Context, cfg VerifyConfig) (*Result, error) {
 				i++
 			}
 		}
+	}
+	if res.Last > 0 && res.Last < last {
+		p := fmt.Sprintf("missing: sequences %d..%d are not in the stream (deleted)", res.Last+1, last)
+		if res.Last+1 == last {
+			p = fmt.Sprintf("missing: sequence %d is not in the stream (deleted)", last)
+		}
+		add(res.Last+1, p)
 	}
 	for s, p := range findings {
 		res.Findings = append(res.Findings, Finding{Seq: s, Problem: p})
