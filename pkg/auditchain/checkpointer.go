@@ -94,7 +94,8 @@ func NewCheckpointer(ctx context.Context, cfg CheckpointerConfig) (*Checkpointer
 
 // Run stands by and, while this instance holds the lease, checkpoints; nil when ctx ends.
 func (c *Checkpointer) Run(ctx context.Context) error {
-	lc := lease.Config{KV: c.cfg.Locks, Key: LeaderKey, Instance: c.cfg.Instance, TTL: c.cfg.LeaseTTL, Now: c.cfg.Now}
+	lc := lease.Config{KV: c.cfg.Locks, Key: LeaderKey, Instance: c.cfg.Instance, TTL: c.cfg.LeaseTTL, Now: c.cfg.Now,
+		Lost: func() { c.log.Warn("audit checkpointer lost its lease", zap.String("instance", c.cfg.Instance)) }}
 	return lease.Run(ctx, lc, func(err error) { c.log.Warn("cannot take the audit checkpointer's lease", zap.Error(err)) },
 		func(ctx context.Context, l *lease.Held) {
 			c.log.Info("audit checkpointer active", zap.String("instance", c.cfg.Instance))

@@ -202,7 +202,8 @@ func (w *Watch) now() time.Time { return w.cfg.Now() }
 // Run stands by and, while this instance holds the lease (package lease), watches; it returns
 // nil when ctx ends.
 func (w *Watch) Run(ctx context.Context) error {
-	cfg := lease.Config{KV: w.locks, Key: LeaderKey, Instance: w.cfg.Instance, TTL: w.cfg.LeaseTTL, Now: w.cfg.Now}
+	cfg := lease.Config{KV: w.locks, Key: LeaderKey, Instance: w.cfg.Instance, TTL: w.cfg.LeaseTTL, Now: w.cfg.Now,
+		Lost: func() { w.log.Warn("drift watch lost its lease", zap.String("instance", w.cfg.Instance)) }}
 	warn := func(err error) { w.log.Warn("cannot take the drift watch's lease", zap.Error(err)) }
 	if err := lease.Run(ctx, cfg, warn, w.lead); err != nil {
 		return fmt.Errorf("drift: watch the lease: %w", err)

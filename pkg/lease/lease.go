@@ -21,6 +21,9 @@ type Config struct {
 	Instance string
 	TTL      time.Duration
 	Now      func() time.Time // defaults to time.Now
+	// Lost, when set, is called by Run when a renewal finds the lease lost (taken over, or the
+	// store failed until it expired); the holder's context ends right after.
+	Lost func()
 }
 
 // Value is what the key holds: who holds it until when.
@@ -178,6 +181,9 @@ func hold(ctx context.Context, cfg Config, l *Held, lead func(context.Context, *
 				return
 			case <-t.C:
 				if !l.Renew(lctx) {
+					if cfg.Lost != nil && lctx.Err() == nil {
+						cfg.Lost()
+					}
 					return
 				}
 			}
