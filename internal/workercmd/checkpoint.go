@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
@@ -55,9 +56,18 @@ func (c *checkpointFlags) validate() []error {
 
 // startCheckpointer runs the audit checkpointer when --audit-checkpoint-key is set, until ctx
 // ends or the returned func is called, which stops it and waits.
-func startCheckpointer(ctx context.Context, cfg Config, names jobs.Names, js jetstream.JetStream, log *zap.Logger) (func(), error) {
+func startCheckpointer(ctx context.Context, cfg Config, names jobs.Names, js jetstream.JetStream, m *metrics, log *zap.Logger) (func(), error) {
 	if cfg.checkpointKey == nil {
 		return func() {}, nil
+	}
+	count := prometheus.NewCounter(prometheus.CounterOpts{Name: "genesys_audit_checkpoints_total",
+		Help: "Audit chain checkpoints this instance signed and published."})
+	sealed := prometheus.NewGauge(prometheus.GaugeOpts{Name: "genesys_audit_checkpoint_sealed_seq",
+		Help: "The last audit stream sequence a checkpoint of this instance covers (0: none yet)."})
+	for _, c := range []prometheus.Collector{count, sealed} {
+		if err := m.reg.Register(c); err != nil {
+			return nil, err
+		}
 	}
 	locks, err := js.KeyValue(ctx, names.LocksBucket())
 	if err != nil {
@@ -65,7 +75,8 @@ func startCheckpointer(ctx context.Context, cfg Config, names jobs.Names, js jet
 	}
 	c, err := auditchain.NewCheckpointer(ctx, auditchain.CheckpointerConfig{JetStream: js, Stream: names.AuditStream(),
 		Prefix: names.EffectivePrefix(), Locks: locks, Key: cfg.checkpointKey, Every: cfg.AuditCheckpointEvery,
-		Interval: cfg.AuditCheckpointInterval, Instance: cfg.WorkerID, Logger: log})
+		Interval: cfg.AuditCheckpointInterval, Instance: cfg.WorkerID, Logger: log,
+		Published: func(cp *auditchain.Checkpoint) { count.Inc(); sealed.Set(float64(cp.Seq)) }})
 	if err != nil {
 		return nil, err
 	}

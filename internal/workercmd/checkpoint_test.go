@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +56,8 @@ func TestCheckpointerRole(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "chain.pem")
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k8}), 0o600)
 	var logs syncBuffer
-	start(t, append(e.args(), "--audit-checkpoint-key", keyFile, "--audit-checkpoint-every", "1"), &logs)
+	addr := freeAddr(t)
+	start(t, append(e.args(), "--http", addr, "--audit-checkpoint-key", keyFile, "--audit-checkpoint-every", "1"), &logs)
 	logs.waitFor(t, 10*time.Second, "the checkpointer to become active", says("audit checkpointer active"))
 
 	names := jobs.Names{}
@@ -89,7 +91,18 @@ func TestCheckpointerRole(t *testing.T) {
 			t.Fatal(err)
 		}
 		if cp.Seq >= ack.Sequence {
-			return
+			break
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"genesys_audit_checkpoints_total", "genesys_audit_checkpoint_sealed_seq"} {
+		if !strings.Contains(string(body), name) {
+			t.Errorf("/metrics lacks %s", name)
 		}
 	}
 }

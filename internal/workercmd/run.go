@@ -183,7 +183,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		return err
 	}
 	defer stopDrift()
-	stopCheckpointer, err := startCheckpointer(ctx, cfg, names, js, log) // --audit-checkpoint-key (checkpoint.go)
+	stopCheckpointer, err := startCheckpointer(ctx, cfg, names, js, m, log) // --audit-checkpoint-key (checkpoint.go)
 	if err != nil {
 		return err
 	}
