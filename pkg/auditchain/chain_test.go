@@ -171,6 +171,7 @@ func sealedBed(t *testing.T) (*bed, ed25519.PrivateKey, []*auditchain.Checkpoint
 }
 
 func TestVerifyUntouched(t *testing.T) {
+	t.Parallel()
 	b, key, cps := sealedBed(t)
 	res := verify(t, b.stream, b.cpSubject(), key.Public().(ed25519.PublicKey), 0)
 	if !res.OK() || res.Checkpoints != len(cps) || res.Sealed != cps[len(cps)-1].Seq {
@@ -237,6 +238,7 @@ func copyStream(t *testing.T, b *bed, edit func(seq uint64, data []byte) []byte,
 }
 
 func TestVerifyChangedEvent(t *testing.T) {
+	t.Parallel()
 	b, key, cps := sealedBed(t)
 	bad := cps[1].From + 2 // an event inside the second checkpoint's span
 	cp := copyStream(t, b, func(seq uint64, data []byte) []byte {
@@ -256,6 +258,7 @@ func TestVerifyChangedEvent(t *testing.T) {
 }
 
 func TestVerifyRemovedEvent(t *testing.T) {
+	t.Parallel()
 	b, key, cps := sealedBed(t)
 	gone := cps[2].From + 1
 	res := verify(t, copyStream(t, b, nil, gone), b.cpSubject(), key.Public().(ed25519.PublicKey), 0)
@@ -280,6 +283,7 @@ func TestVerifyRemovedEvent(t *testing.T) {
 }
 
 func TestVerifyForgedCheckpoint(t *testing.T) {
+	t.Parallel()
 	b, key, cps := sealedBed(t)
 	other := newKey(t)
 	// the message holding the second checkpoint, re-signed by another key
@@ -309,6 +313,7 @@ func TestVerifyForgedCheckpoint(t *testing.T) {
 // TestCheckpointerResumes: two instances at once (one signs: the spans follow each other), then
 // a restart goes on from the last checkpoint.
 func TestCheckpointerResumes(t *testing.T) {
+	t.Parallel()
 	b := newBed(t)
 	key := newKey(t)
 	r := newRunner()

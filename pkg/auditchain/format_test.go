@@ -14,6 +14,7 @@ import (
 // The link's byte layout, pinned by a value computed with printf, xxd and sha256sum:
 // 32 zero bytes, be64(1), be32(19), "genesys.audit.ops.x", be64(2), "{}".
 func TestLinkKnownAnswer(t *testing.T) {
+	t.Parallel()
 	got := auditchain.Next(auditchain.Zero, 1, "genesys.audit.ops.x", []byte("{}"))
 	if want := "661fa1840f8d669089487ebfc86f7a521f4379ed16fd0afdaeff4a59fd24c6c3"; got.String() != want {
 		t.Fatalf("link_1 = %s, want %s", got, want)
@@ -26,6 +27,7 @@ func TestLinkKnownAnswer(t *testing.T) {
 // A checkpoint of the longest span goes through an ops event unclipped and verifies; its
 // canonical string is the documented seven lines; any change breaks the signature.
 func TestCheckpointRoundTrip(t *testing.T) {
+	t.Parallel()
 	key := newKey(t)
 	cp := &auditchain.Checkpoint{From: 10, Seq: 10 + auditchain.MaxSpan - 1, Link: auditchain.Next(auditchain.Zero, 1, "s", nil),
 		Time: time.Date(2026, 12, 7, 2, 10, 0, 0, time.UTC), Links: bytes.Repeat([]byte{0xab, 0xcd, 0xef, 0x01}, auditchain.MaxSpan)}

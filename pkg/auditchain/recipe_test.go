@@ -42,6 +42,7 @@ func sh(t *testing.T, dir, script string, env ...string) (string, error) {
 // sha256sum, printf, xxd) verifies one from files of the stream's messages, and fails when a
 // message file is changed.
 func TestManualRecipe(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"bash", "openssl", "sha256sum", "xxd"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("the manual recipe needs %s, which is not on this machine", tool)

@@ -15,6 +15,7 @@ import (
 // Two instances run for one key: one leads at a time; when it stops (releasing the key), the
 // other takes over at once, well within the TTL; a third instance cannot take a held lease.
 func TestRunOneLeaderAndTakeOver(t *testing.T) {
+	t.Parallel()
 	_, nc := natstest.Start(t)
 	js, err := jetstream.New(nc)
 	if err != nil {
