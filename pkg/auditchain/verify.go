@@ -65,144 +65,170 @@ func Verify(ctx context.Context, cfg VerifyConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	findings := map[uint64]string{}
-	add := func(seq uint64, p string) {
-		if _, ok := findings[seq]; !ok {
-			findings[seq] = p
-		}
-	}
-	// pass 1: the good checkpoints by the sequence they end at; forged ones are findings at their
-	// own sequence
-	var cps []*Checkpoint // ascending Seq, spans apart
-	err = eachCheckpointMsg(ctx, cfg.Stream, cfg.CheckpointSubject, func(at uint64, c *Checkpoint, perr error) {
-		switch {
-		case perr != nil:
-			add(at, "unreadable checkpoint: "+perr.Error())
-		case c.Verify(cfg.PublicKey) != nil:
-			add(at, "forged checkpoint: "+c.Verify(cfg.PublicKey).Error())
-		case c.Seq >= at:
-			add(at, fmt.Sprintf("checkpoint covers sequence %d, not before itself", c.Seq))
-		case len(cps) > 0 && c.From <= cps[len(cps)-1].Seq:
-			// a second checkpoint over sequences already covered: compared on its own below
-			// only when it is the same; else it disagrees with the earlier one
-			if prev := cps[len(cps)-1]; c.Seq == prev.Seq && c.Link == prev.Link {
-				return
-			}
-			add(at, fmt.Sprintf("checkpoint over %d..%d overlaps the one over %d..%d", c.From, c.Seq, cps[len(cps)-1].From, cps[len(cps)-1].Seq))
-		default:
-			cps = append(cps, c)
-		}
-	})
-	if err != nil {
+	v := &verifier{cfg: cfg, findings: map[uint64]string{}, h: NewHasher(), res: &Result{Start: 1, Base: Zero.String()}}
+	if err := eachCheckpointMsg(ctx, cfg.Stream, cfg.CheckpointSubject, v.checkpoint); err != nil {
 		return nil, err
 	}
-	res := &Result{Start: 1, Base: Zero.String()}
-	base := Zero
-	if cfg.From > 0 {
-		for _, c := range cps {
-			if c.Seq <= cfg.From {
-				res.Start, base, res.Base = c.Seq+1, c.Link, c.Link.String()
+	v.begin()
+	if err := v.chain(ctx, info.State.LastSeq); err != nil {
+		return nil, err
+	}
+	for s, p := range v.findings {
+		v.res.Findings = append(v.res.Findings, Finding{Seq: s, Problem: p})
+	}
+	slices.SortFunc(v.res.Findings, func(a, b Finding) int { return compareU(a.Seq, b.Seq) })
+	return v.res, nil
+}
+
+// verifier is one run of Verify.
+type verifier struct {
+	cfg      VerifyConfig
+	res      *Result
+	findings map[uint64]string
+	cps      []*Checkpoint // the good checkpoints, ascending Seq, spans apart
+	h        *Hasher
+
+	i       int    // the next checkpoint, the first that ends at or after the current sequence
+	link    Link   // the link of the last message chained
+	expect  uint64 // the next sequence
+	spanBad bool   // a finding in the current checkpoint's span already
+}
+
+func (v *verifier) add(seq uint64, p string) {
+	if _, ok := v.findings[seq]; !ok {
+		v.findings[seq] = p
+	}
+}
+
+// checkpoint is pass 1: it keeps a good checkpoint by the sequence it ends at; a forged one is a
+// finding at its own sequence.
+func (v *verifier) checkpoint(at uint64, c *Checkpoint, perr error) {
+	if perr != nil {
+		v.add(at, "unreadable checkpoint: "+perr.Error())
+		return
+	}
+	if err := c.Verify(v.cfg.PublicKey); err != nil {
+		v.add(at, "forged checkpoint: "+err.Error())
+		return
+	}
+	if c.Seq >= at {
+		v.add(at, fmt.Sprintf("checkpoint covers sequence %d, not before itself", c.Seq))
+		return
+	}
+	if n := len(v.cps); n > 0 && c.From <= v.cps[n-1].Seq {
+		if prev := v.cps[n-1]; c.Seq != prev.Seq || c.Link != prev.Link { // the same one again is harmless
+			v.add(at, fmt.Sprintf("checkpoint over %d..%d overlaps the one over %d..%d", c.From, c.Seq, prev.From, prev.Seq))
+		}
+		return
+	}
+	v.cps = append(v.cps, c)
+}
+
+// begin sets the start: sequence 1 and link_0, or with From the last good checkpoint at or
+// before it.
+func (v *verifier) begin() {
+	v.link = Zero
+	if v.cfg.From > 0 {
+		for _, c := range v.cps {
+			if c.Seq <= v.cfg.From {
+				v.res.Start, v.link, v.res.Base = c.Seq+1, c.Link, c.Link.String()
 			}
 		}
 	}
-	i := 0 // the next checkpoint that ends at or after the current sequence
-	for i < len(cps) && cps[i].Seq < res.Start {
-		i++
+	for v.i < len(v.cps) && v.cps[v.i].Seq < v.res.Start {
+		v.i++
 	}
-	last := info.State.LastSeq
-	if last >= res.Start {
-		// no message left from Start on (all deleted): the ordered consumer would wait for one
-		if _, err := cfg.Stream.GetMsg(ctx, res.Start, jetstream.WithGetMsgSubject(">")); errors.Is(err, jetstream.ErrMsgNotFound) {
-			add(res.Start, fmt.Sprintf("missing: sequences %d..%d are not in the stream (deleted)", res.Start, last))
-			last = 0
-		} else if err != nil {
-			return nil, err
-		}
+	v.expect = v.res.Start
+}
+
+// chain is pass 2: every message from Start to last, in order.
+func (v *verifier) chain(ctx context.Context, last uint64) error {
+	if last < v.res.Start {
+		return nil
 	}
-	if last >= res.Start {
-		cons, err := cfg.Stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-			DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: res.Start})
+	// no message left from Start on (all deleted): the ordered consumer would wait for one
+	if _, err := v.cfg.Stream.GetMsg(ctx, v.res.Start, jetstream.WithGetMsgSubject(">")); errors.Is(err, jetstream.ErrMsgNotFound) {
+		v.missing(v.res.Start, last+1)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	cons, err := v.cfg.Stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: v.res.Start})
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	for more := true; more && v.expect <= last; {
+		m, err := it.Next()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		it, err := cons.Messages(jetstream.PullMaxMessages(512))
+		meta, err := m.Metadata()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		defer it.Stop()
-		h := NewHasher()
-		link, expect := base, res.Start
-		spanBad := false // a finding in the current checkpoint's span already
-		for more := true; more && expect <= last; {
-			m, err := it.Next()
-			if err != nil {
-				return nil, err
-			}
-			meta, err := m.Metadata()
-			if err != nil {
-				return nil, err
-			}
-			seq := meta.Sequence.Stream
-			more = meta.NumPending > 0 // none left: the stream's tail was deleted
-			if seq < expect {
-				continue
-			}
-			if seq != expect {
-				p := fmt.Sprintf("missing: sequences %d..%d are not in the stream (deleted)", expect, seq-1)
-				if expect == seq-1 {
-					p = fmt.Sprintf("missing: sequence %d is not in the stream (deleted)", expect)
-				}
-				if expect == 1 {
-					p += fmt.Sprintf("; the stream starts at %d: if older messages aged out, verify with --from", seq)
-				}
-				add(expect, p)
-				spanBad = true
-				// checkpoints that ended inside the gap: their spans are broken; go on from the last one
-				for i < len(cps) && cps[i].Seq < seq {
-					link = cps[i].Link
-					res.Sealed = cps[i].Seq
-					i++
-					spanBad = i < len(cps) && cps[i].From < seq
-				}
-			}
-			link = h.Next(link, seq, m.Subject(), m.Data())
-			res.Messages++
-			res.Last, expect = seq, seq+1
-			if i >= len(cps) || seq < cps[i].From {
-				continue // not covered by a checkpoint (yet)
-			}
-			c := cps[i]
-			if want := c.prefixAt(seq); !spanBad && string(want) != string(link[:prefixLen]) {
-				add(seq, fmt.Sprintf("changed: the message differs from what the checkpoint over %d..%d signed", c.From, c.Seq))
-				spanBad = true
-			}
-			if seq == c.Seq {
-				if link != c.Link {
-					if !spanBad {
-						add(seq, fmt.Sprintf("changed: the chain at %d differs from the checkpoint's link", seq))
-					}
-					link = c.Link // go on from the signed link
-				} else if !spanBad {
-					res.Checkpoints++
-				}
-				res.Sealed = c.Seq
-				spanBad = false
-				i++
-			}
+		more = meta.NumPending > 0 // none left: the stream's tail was deleted
+		if seq := meta.Sequence.Stream; seq >= v.expect {
+			v.message(seq, m.Subject(), m.Data())
 		}
 	}
-	if res.Last > 0 && res.Last < last {
-		p := fmt.Sprintf("missing: sequences %d..%d are not in the stream (deleted)", res.Last+1, last)
-		if res.Last+1 == last {
-			p = fmt.Sprintf("missing: sequence %d is not in the stream (deleted)", last)
+	if v.expect <= last {
+		v.missing(v.expect, last+1)
+	}
+	return nil
+}
+
+// missing reports the gap from..to-1.
+func (v *verifier) missing(from, to uint64) {
+	p := fmt.Sprintf("missing: sequences %d..%d are not in the stream (deleted)", from, to-1)
+	if from == to-1 {
+		p = fmt.Sprintf("missing: sequence %d is not in the stream (deleted)", from)
+	}
+	if from == 1 {
+		p += fmt.Sprintf("; the stream starts at %d: if older messages aged out, verify with --from", to)
+	}
+	v.add(from, p)
+}
+
+// message chains one message and compares its link with the checkpoint covering it.
+func (v *verifier) message(seq uint64, subject string, data []byte) {
+	if seq != v.expect {
+		v.missing(v.expect, seq)
+		v.spanBad = true
+		// checkpoints that ended inside the gap: their spans are broken; go on from the last one
+		for v.i < len(v.cps) && v.cps[v.i].Seq < seq {
+			v.link, v.res.Sealed = v.cps[v.i].Link, v.cps[v.i].Seq
+			v.i++
+			v.spanBad = v.i < len(v.cps) && v.cps[v.i].From < seq
 		}
-		add(res.Last+1, p)
 	}
-	for s, p := range findings {
-		res.Findings = append(res.Findings, Finding{Seq: s, Problem: p})
+	v.link = v.h.Next(v.link, seq, subject, data)
+	v.res.Messages++
+	v.res.Last, v.expect = seq, seq+1
+	if v.i >= len(v.cps) || seq < v.cps[v.i].From {
+		return // not covered by a checkpoint (yet)
 	}
-	slices.SortFunc(res.Findings, func(a, b Finding) int { return compareU(a.Seq, b.Seq) })
-	return res, nil
+	c := v.cps[v.i]
+	if want := c.prefixAt(seq); !v.spanBad && string(want) != string(v.link[:prefixLen]) {
+		v.add(seq, fmt.Sprintf("changed: the message differs from what the checkpoint over %d..%d signed", c.From, c.Seq))
+		v.spanBad = true
+	}
+	if seq != c.Seq {
+		return
+	}
+	switch {
+	case v.link != c.Link && !v.spanBad:
+		v.add(seq, fmt.Sprintf("changed: the chain at %d differs from the checkpoint's link", seq))
+	case v.link == c.Link && !v.spanBad:
+		v.res.Checkpoints++
+	}
+	v.link, v.res.Sealed, v.spanBad = c.Link, c.Seq, false // go on from the signed link
+	v.i++
 }
 
 func compareU(a, b uint64) int {
