@@ -150,44 +150,20 @@ func (c *Checkpointer) lead(ctx context.Context, l *lease.Held) error {
 	if err != nil {
 		return err
 	}
+	cur := &cursor{h: NewHasher(), link: link, next: next, from: next, links: make([]byte, 0, MaxSpan*prefixLen)}
 	poll := min(max(c.cfg.Interval/10, 10*time.Millisecond), time.Second)
-	h := NewHasher()
-	from, count := next, 0
-	links := make([]byte, 0, MaxSpan*prefixLen)
-	var since time.Time
 	for {
 		info, err := c.stream.Info(ctx)
 		if err != nil {
 			return ignoreEnd(ctx, err)
 		}
-		for ; next <= info.State.LastSeq; next++ {
-			m, err := c.stream.GetMsg(ctx, next)
-			if errors.Is(err, jetstream.ErrMsgNotFound) {
-				return fmt.Errorf("%w: sequence %d is missing from %s (deleted or aged out before it was chained)", ErrBroken, next, c.cfg.Stream)
-			}
-			if err != nil {
-				return ignoreEnd(ctx, err)
-			}
-			link = h.Next(link, next, m.Subject, m.Data)
-			links = append(links, link[:prefixLen]...)
-			if m.Subject != c.cpSubj {
-				if count == 0 {
-					since = c.cfg.Now()
-				}
-				count++
-			}
-			if count >= c.cfg.Every || int(next-from+1) >= MaxSpan {
-				if err := c.checkpoint(ctx, l, from, next, link, links); err != nil {
-					return err
-				}
-				from, count, links = next+1, 0, links[:0]
-			}
+		if err := c.readTo(ctx, l, cur, info.State.LastSeq); err != nil {
+			return err
 		}
-		if count > 0 && !c.cfg.Now().Before(since.Add(c.cfg.Interval)) {
-			if err := c.checkpoint(ctx, l, from, next-1, link, links); err != nil {
+		if cur.count > 0 && !c.cfg.Now().Before(cur.since.Add(c.cfg.Interval)) {
+			if err := c.seal(ctx, l, cur, cur.next-1); err != nil {
 				return err
 			}
-			from, count, links = next, 0, links[:0]
 		}
 		t := time.NewTimer(poll)
 		select {
@@ -197,6 +173,53 @@ func (c *Checkpointer) lead(ctx context.Context, l *lease.Held) error {
 		case <-t.C:
 		}
 	}
+}
+
+// cursor is where the checkpointer is: the chain so far and the span not yet checkpointed.
+type cursor struct {
+	h     *Hasher
+	link  Link      // link_{next-1}
+	next  uint64    // the next sequence to chain
+	from  uint64    // the first sequence not yet checkpointed
+	count int       // events (not checkpoints) since from
+	links []byte    // the link prefixes of from..next-1
+	since time.Time // when the first of those events was chained
+}
+
+// readTo chains the messages up to last, checkpointing every Every events.
+func (c *Checkpointer) readTo(ctx context.Context, l *lease.Held, cur *cursor, last uint64) error {
+	for ; cur.next <= last; cur.next++ {
+		m, err := c.stream.GetMsg(ctx, cur.next)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return fmt.Errorf("%w: sequence %d is missing from %s (deleted or aged out before it was chained)", ErrBroken, cur.next, c.cfg.Stream)
+		}
+		if err != nil {
+			return ignoreEnd(ctx, err)
+		}
+		cur.link = cur.h.Next(cur.link, cur.next, m.Subject, m.Data)
+		cur.links = append(cur.links, cur.link[:prefixLen]...)
+		if m.Subject != c.cpSubj {
+			if cur.count == 0 {
+				cur.since = c.cfg.Now()
+			}
+			cur.count++
+		}
+		if cur.count >= c.cfg.Every || int(cur.next-cur.from+1) >= MaxSpan {
+			if err := c.seal(ctx, l, cur, cur.next); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// seal checkpoints cur.from..to (to: the last sequence chained) and starts the next span.
+func (c *Checkpointer) seal(ctx context.Context, l *lease.Held, cur *cursor, to uint64) error {
+	if err := c.checkpoint(ctx, l, cur.from, to, cur.link, cur.links); err != nil {
+		return err
+	}
+	cur.from, cur.count, cur.links = to+1, 0, cur.links[:0]
+	return nil
 }
 
 func ignoreEnd(ctx context.Context, err error) error {
