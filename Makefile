@@ -1,8 +1,8 @@
 # Benchmarks of the fleet rate budget (README, "Benchmarks"). Not run by go test or CI.
 BENCH := go run ./cmd/bench
 
-.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan bench-schedule bench-drift bench-chain
-bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan bench-schedule bench-drift bench-chain
+.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan bench-schedule bench-drift bench-reconcile bench-report bench-chain
+bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan bench-schedule bench-drift bench-reconcile bench-report bench-chain
 
 bench-fleet:
 	$(BENCH) fleet -limit 100 -window 1s -sizes 1,2,4,8 -windows 4 -concurrency 8
@@ -32,6 +32,17 @@ bench-schedule:
 # cycle computed from it (a real cycle takes hours at this share).
 bench-drift:
 	$(BENCH) drift -limit 300 -window 1m -watched 10000 -share 0.05 -measure 4m -urgent-every 3s
+
+# About 4 minutes: worker reconcile over a 10,000-row HR list at 10 % of 300/min, shared with two
+# workers offboarding a leaver every 3 s; its call rate is measured over 3 minutes and the full run
+# computed from it (a real run takes hours at this share).
+bench-reconcile:
+	$(BENCH) reconcile -limit 300 -window 1m -rows 10000 -share 0.1 -measure 3m -urgent-every 3s
+
+# A few minutes: 1,000,000 audit events (a year's mix) generated into a file-backed audit stream,
+# then genesysctl report over them twice, each in its own process: events/s and peak RSS.
+bench-report:
+	$(BENCH) report -events 1000000 -runs 2
 
 # About a minute: the audit chain's cost: one link over a typical 1.2 KiB event, then one
 # checkpointer (every 100 events) over 100,000 events stored beforehand in a file-backed stream on

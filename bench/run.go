@@ -21,10 +21,13 @@ import (
 // of JSON on stdout.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|drift|baseline [flags]")
+		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|drift|reconcile|report|baseline [flags]")
 	}
 	if args[0] == "worker-child" {
 		return WorkerChild(ctx)
+	}
+	if args[0] == "report-child" {
+		return ReportChild(ctx)
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -46,7 +49,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	verifyDelay := fs.Duration("verify-delay", 2*time.Second, "plan: the read-back's delay (worker --verify-delay)")
 	watched := fs.Int("watched", 10000, "drift: users on the watch list")
 	share := fs.Float64("share", 0.05, "drift: the watch's share of the budget")
-	measure := fs.Duration("measure", 4*time.Minute, "drift: how long the watch's call rate is measured")
+	measure := fs.Duration("measure", 4*time.Minute, "drift, reconcile: how long the call rate is measured")
+	rows := fs.Int("rows", 10000, "reconcile: people on the HR list")
+	events := fs.Int("events", 1_000_000, "report: audit events generated")
+	runs := fs.Int("runs", 2, "report: reports over them, each in its own process")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -97,6 +103,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "drift":
 		out, err = Drift(ctx, DriftConfig{Watched: *watched, Limit: *limit, Window: *window, Share: *share, Measure: *measure,
 			LeaverEvery: *every}, log)
+	case "reconcile":
+		out, err = Reconcile(ctx, ReconcileConfig{Rows: *rows, Limit: *limit, Window: *window, Share: *share, Measure: *measure,
+			LeaverEvery: *every}, log)
+	case "report":
+		out, err = Report(ctx, ReportConfig{Events: *events, Runs: *runs})
 	case "baseline":
 		out, err = Baseline(ctx, BaselineConfig{Users: *users, Limit: *limit, Window: *window, Threads: 3}, log)
 	default:

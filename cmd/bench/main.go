@@ -5,6 +5,7 @@
 //	bench overhead [-jobs 20000 -limit 1000000 -concurrency 16]
 //	bench latency  [-limit 300 -window 1m -idle 30 -backlog 10000 -urgent 100]
 //	bench schedule [-jobs 1000 -ahead 20s -limit 300 -window 1m -steps none]
+//	bench report   [-events 1000000 -runs 2]
 //	bench baseline [-users 1000 -limit 100 -window 1s]
 package main
 

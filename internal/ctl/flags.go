@@ -45,6 +45,9 @@ type opts struct {
 	// Deletes: the guard commands act on the delete guard (--deletes).
 	Deletes bool
 
+	// Report: the report command's flags (report.go).
+	Report reportOpts
+
 	Chain chainOpts // genesysctl audit verify (auditverify.go)
 }
 

@@ -22,6 +22,7 @@
 //	genesysctl scheduled move JOB_ID --at T --reason R            another date
 //	genesysctl verify USER [--urgent] [--wait D]     read the user back now (a verify job); exit 1 unverified
 //	genesysctl drift status                          the drift watch: users watched, cycles, findings
+//	genesysctl report --from T --to T [--sla D] [--format csv|json|md] [--out FILE]   per-leaver SLA report
 //	genesysctl audit verify --public-key F [--from SEQ]  the audit chain and its signed checkpoints; exit 1 tampered
 //
 // Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
@@ -66,6 +67,7 @@ func commands() []*command {
 		scheduledListCommand(), scheduledShowCommand(), scheduledCancelCommand(), scheduledMoveCommand(),
 		verifyCommand(),
 		driftStatusCommand(),
+		reportCommand(),
 		auditVerifyCommand()}
 }
 

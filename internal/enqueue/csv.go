@@ -24,6 +24,7 @@ const (
 	colRequestedBy = "requested_by"
 	colDryRun      = "dry_run"
 	colNotBefore   = "not_before"
+	colTerminated  = "terminated_at" // HR termination lists (ReadHR) only
 )
 
 // csvColumns maps a normalised header name to its canonical column.
@@ -33,6 +34,7 @@ var csvColumns = map[string]string{
 	"username":   colUserName, "email": colUserName,
 	"reason": colReason, "ticket": colTicket, "priority": colPriority,
 	"requestedby": colRequestedBy, "dryrun": colDryRun, "notbefore": colNotBefore,
+	"terminatedat": colTerminated, "terminationtime": colTerminated, "terminationdate": colTerminated,
 }
 
 const knownColumns = "id (or user_id), external_id, user_name (or email), reason, ticket, priority, requested_by, dry_run, not_before"
@@ -139,6 +141,8 @@ func csvFields(cols []string, rec []string) fields {
 			f.requestedBy = v
 		case colNotBefore:
 			f.notBefore = v
+		case colTerminated:
+			f.terminatedAt = v
 		case colDryRun:
 			if v == "" {
 				continue

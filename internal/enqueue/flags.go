@@ -78,6 +78,8 @@ type Config struct {
 	Output string
 	// NATS holds the connection settings (--nats-*). Defaults to natsconn's defaults.
 	NATS natsconn.Options
+
+	hr bool // reading an HR termination list (ReadHR): terminated_at is required, not refused
 }
 
 // NewFlagSet returns the command's flag set, writing its messages to stderr, with every flag bound

@@ -27,6 +27,8 @@ type jsonRow struct {
 	RequestedBy string `json:"requested_by"`
 	DryRun      *bool  `json:"dry_run"`
 	NotBefore   string `json:"not_before"`
+	// TerminatedAt is the termination time of an HR termination list (ReadHR).
+	TerminatedAt string `json:"terminated_at"`
 }
 
 // maxLine bounds one JSON line; a valid job is far smaller (jobs.MaxJobSize).
@@ -78,7 +80,7 @@ func jsonFields(text []byte) fields {
 		userName: strings.TrimSpace(jr.UserName), reason: strings.TrimSpace(jr.Reason),
 		ticket: strings.TrimSpace(jr.Ticket), priority: strings.TrimSpace(jr.Priority),
 		requestedBy: strings.TrimSpace(jr.RequestedBy), dryRun: jr.DryRun,
-		notBefore: strings.TrimSpace(jr.NotBefore),
+		notBefore: strings.TrimSpace(jr.NotBefore), terminatedAt: strings.TrimSpace(jr.TerminatedAt),
 	}
 	f.userID = f.pick("user_id", "id", f.userID, strings.TrimSpace(jr.ID))
 	f.userName = f.pick("user_name", "email", f.userName, strings.TrimSpace(jr.Email))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
@@ -27,6 +28,8 @@ type Row struct {
 	// DuplicateOf is the line of an earlier row of the same file that makes the same request
 	// (the same deterministic job id); such a row is published once, for the earlier line.
 	DuplicateOf int
+	// TerminatedAt is the row's termination time, in an HR termination list ([ReadHR]) only.
+	TerminatedAt time.Time
 }
 
 // where names the row's origin in messages.
@@ -67,6 +70,7 @@ type fields struct {
 	userID, externalID, userName          string
 	reason, ticket, requestedBy, priority string
 	notBefore                             string // RFC 3339 with an offset
+	terminatedAt                          string // RFC 3339 with an offset; HR lists only
 	dryRun                                *bool
 	problems                              []jobs.Problem // found while reading, such as a bad dry_run
 }
@@ -107,6 +111,7 @@ func (c *Config) newRow(line int, f fields) *Row {
 		}
 		r.Job.NotBefore = t
 	}
+	r.Problems = append(r.Problems, c.hrTime(r, f.terminatedAt)...)
 	if err, ok := j.Validate().(*jobs.ValidationError); ok {
 		r.Problems = append(r.Problems, err.Problems...)
 	}

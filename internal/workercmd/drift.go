@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,14 +35,9 @@ func (d *driftFlags) declare(fs *flag.FlagSet) {
 
 // share parses --drift-share: "5%" or "0.05".
 func (d *driftFlags) share() (float64, error) {
-	s := strings.TrimSpace(d.DriftShare)
-	pct := strings.HasSuffix(s, "%")
-	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
-	if err == nil && pct {
-		v /= 100
-	}
-	if err != nil || v <= 0 || v > 1 {
-		return 0, fmt.Errorf("--drift-share %q: want a percentage in (0%%, 100%%] or a fraction in (0, 1]", d.DriftShare)
+	v, err := drift.ParseShare(d.DriftShare)
+	if err != nil {
+		return 0, fmt.Errorf("--drift-share %q: %w", d.DriftShare, err)
 	}
 	return v, nil
 }

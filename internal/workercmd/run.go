@@ -38,6 +38,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "provision" {
 		return provisionMain(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "reconcile" {
+		return reconcileMain(ctx, args[1:], stdout, stderr) // reconcile.go
+	}
 	var cfg Config
 	fs := newFlagSet(&cfg, stderr)
 	if err := fs.Parse(args); err != nil {

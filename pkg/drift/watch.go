@@ -190,7 +190,7 @@ func New(ctx context.Context, cfg Config) (*Watch, error) {
 	if w.events, err = audit.NewPublisher(cfg.JetStream, audit.PublisherConfig{Prefix: cfg.EffectivePrefix(), Stream: cfg.AuditStream()}); err != nil {
 		return nil, err
 	}
-	w.limiter = rate.NewLimiter(rate.Limit(w.CallsPerMinute()/60), 1)
+	w.limiter = NewShareLimiter(w.cfg.RatePerMinute, w.cfg.Share)
 	return w, nil
 }
 

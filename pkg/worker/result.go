@@ -39,8 +39,16 @@ func (r *Run) record(outcome audit.Outcome, errText string, now time.Time) audit
 		Error:       errText,
 		Message:     r.message,
 	}
-	if j.Action == jobs.ActionCleanup || j.Action == jobs.ActionVerify {
-		rec.Activity = audit.ActivityOther // also when it fails: it is not the account's disable
+	// The job's activity also when it fails (exhausted, conflict, protected): a failed
+	// reactivation or delete is not the account's disable, and a report counting Disable events
+	// as leavers (genesysctl report) must not list it as one.
+	switch j.Action {
+	case jobs.ActionCleanup, jobs.ActionVerify:
+		rec.Activity = audit.ActivityOther
+	case jobs.ActionReactivate:
+		rec.Activity = audit.ActivityEnable
+	case jobs.ActionDelete:
+		rec.Activity = audit.ActivityDelete
 	}
 	if s.Resolved {
 		rec.RolesBefore = append([]string{}, s.RolesBefore...) // resolved: [] means "no roles"
