@@ -1,8 +1,8 @@
 # Benchmarks of the fleet rate budget (README, "Benchmarks"). Not run by go test or CI.
 BENCH := go run ./cmd/bench
 
-.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan bench-schedule bench-drift bench-reconcile bench-report
-bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan bench-schedule bench-drift bench-reconcile bench-report
+.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan bench-schedule bench-drift bench-reconcile bench-report bench-chain
+bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan bench-schedule bench-drift bench-reconcile bench-report bench-chain
 
 bench-fleet:
 	$(BENCH) fleet -limit 100 -window 1s -sizes 1,2,4,8 -windows 4 -concurrency 8
@@ -43,6 +43,13 @@ bench-reconcile:
 # then genesysctl report over them twice, each in its own process: events/s and peak RSS.
 bench-report:
 	$(BENCH) report -events 1000000 -runs 2
+
+# About a minute: the audit chain's cost: one link over a typical 1.2 KiB event, then one
+# checkpointer (every 100 events) over 100,000 events stored beforehand in a file-backed stream on
+# an in-process nats-server (ns/event, allocations), and the verify that follows (verify-ns/msg).
+bench-chain:
+	go test -run '^$$' -bench 'Link' -benchmem ./pkg/auditchain
+	go test -run '^$$' -bench 'Checkpointer' -benchtime 100000x -benchmem -timeout 20m ./pkg/auditchain
 
 # Container images (README, "Containers"), each FROM scratch with one static binary: built from
 # binaries compiled here, so nothing is pulled. IMAGE_TAG=test is what the integration tests use.

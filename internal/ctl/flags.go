@@ -47,6 +47,8 @@ type opts struct {
 
 	// Report: the report command's flags (report.go).
 	Report reportOpts
+
+	Chain chainOpts // genesysctl audit verify (auditverify.go)
 }
 
 // newFlagSet returns cmd's flag set with the common flags and cmd's own, bound to o.

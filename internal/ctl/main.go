@@ -23,6 +23,7 @@
 //	genesysctl verify USER [--urgent] [--wait D]     read the user back now (a verify job); exit 1 unverified
 //	genesysctl drift status                          the drift watch: users watched, cycles, findings
 //	genesysctl report --from T --to T [--sla D] [--format csv|json|md] [--out FILE]   per-leaver SLA report
+//	genesysctl audit verify --public-key F [--from SEQ]  the audit chain and its signed checkpoints; exit 1 tampered
 //
 // Exit status: 0 success; 1 a job or dead letter was not found, could not be replayed or
 // purged, or NATS failed; 2 bad arguments, in which case nothing was read or changed.
@@ -66,7 +67,8 @@ func commands() []*command {
 		scheduledListCommand(), scheduledShowCommand(), scheduledCancelCommand(), scheduledMoveCommand(),
 		verifyCommand(),
 		driftStatusCommand(),
-		reportCommand()}
+		reportCommand(),
+		auditVerifyCommand()}
 }
 
 var errTopHelp = errors.New("help")
@@ -81,11 +83,11 @@ func lookup(args []string) (*command, []string, error) {
 		return nil, nil, errTopHelp
 	}
 	name, rest := args[0], args[1:]
-	if name == "dead" || name == "guard" || name == "budget" || name == "hold" || name == "scheduled" || name == "drift" {
+	if name == "dead" || name == "guard" || name == "budget" || name == "hold" || name == "scheduled" || name == "drift" || name == "audit" {
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			return nil, nil, fmt.Errorf("%s: want a subcommand: %s", name, map[string]string{
 				"dead": "list, show, replay or purge", "guard": "status, resume, set-limit or drop-held", "budget": "status or resume",
-				"hold": "add, remove or list", "scheduled": "list, show, cancel or move", "drift": "status"}[name])
+				"hold": "add, remove or list", "scheduled": "list, show, cancel or move", "drift": "status", "audit": "verify"}[name])
 		}
 		name, rest = name+" "+rest[0], rest[1:]
 	}

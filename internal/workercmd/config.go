@@ -65,9 +65,10 @@ type Config struct {
 	LogFormat  string
 	LogLevel   string
 
-	deleteFlags // --delete-after, --delete-method, --guard-delete-limit (delete.go)
-	verifyFlags // --verify, --verify-delay, --on-unverified (verify.go)
-	driftFlags  // --drift-watch, --drift-days, --drift-share, --drift-policy (drift.go)
+	deleteFlags     // --delete-after, --delete-method, --guard-delete-limit (delete.go)
+	verifyFlags     // --verify, --verify-delay, --on-unverified (verify.go)
+	driftFlags      // --drift-watch, --drift-days, --drift-share, --drift-policy (drift.go)
+	checkpointFlags // --audit-checkpoint-key, -every, -interval (checkpoint.go)
 }
 
 // newFlagSet declares every flag, with its environment variable and default.
@@ -124,6 +125,7 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	c.deleteFlags.declare(fs)
 	c.verifyFlags.declare(fs)
 	c.driftFlags.declare(fs)
+	c.checkpointFlags.declare(fs)
 	return fs
 }
 
@@ -215,6 +217,7 @@ func (c *Config) validate() error {
 	errs = append(errs, c.deleteFlags.validate()...)
 	errs = append(errs, c.verifyFlags.validate()...)
 	errs = append(errs, c.driftFlags.validate()...)
+	errs = append(errs, c.checkpointFlags.validate()...)
 	switch c.LogFormat {
 	case "", "json", "console":
 	default:

@@ -186,6 +186,11 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		return err
 	}
 	defer stopDrift()
+	stopCheckpointer, err := startCheckpointer(ctx, cfg, names, js, m, log) // --audit-checkpoint-key (checkpoint.go)
+	if err != nil {
+		return err
+	}
+	defer stopCheckpointer()
 	running.Store(w)
 	conn.Store(nc)
 	log.Info("worker started", zap.String("nats", nc.ConnectedUrlRedacted()), zap.String("genesys", client.BaseURL()),

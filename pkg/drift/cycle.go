@@ -18,6 +18,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/drift/watchlist"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/lease"
 )
 
 // item is one entry as the cycle read it, with its revision for the compare-and-set.
@@ -55,7 +56,7 @@ func (w *Watch) load(ctx context.Context) ([]item, error) {
 }
 
 // cycle checks every live entry once, oldest check first, and drops those older than Days.
-func (w *Watch) cycle(ctx context.Context, l *lease) error {
+func (w *Watch) cycle(ctx context.Context, l *lease.Held) error {
 	began := w.now()
 	items, err := w.load(ctx)
 	if err != nil {
@@ -86,7 +87,7 @@ func (w *Watch) cycle(ctx context.Context, l *lease) error {
 	w.writeStatus(ctx)
 	lastStatus := w.now()
 	for _, it := range live {
-		if !w.now().Before(l.valid()) {
+		if !w.now().Before(l.Valid()) {
 			return errLeaseLapsed
 		}
 		if err := w.check(ctx, l, it); err != nil {
@@ -128,11 +129,11 @@ func (w *Watch) writeStatus(ctx context.Context) {
 
 // call waits for the watch's own limiter, then runs f with a context that ends when the lease
 // could lapse.
-func (w *Watch) call(ctx context.Context, l *lease, f func(context.Context) error) error {
+func (w *Watch) call(ctx context.Context, l *lease.Held, f func(context.Context) error) error {
 	if err := w.limiter.Wait(ctx); err != nil {
 		return err
 	}
-	cctx, cancel := context.WithDeadline(ctx, l.valid())
+	cctx, cancel := context.WithDeadline(ctx, l.Valid())
 	defer cancel()
 	if cctx.Err() != nil && ctx.Err() == nil {
 		return errLeaseLapsed
@@ -157,7 +158,7 @@ type finding struct {
 }
 
 // check reads one user and reports what changed since the last report.
-func (w *Watch) check(ctx context.Context, l *lease, it item) error {
+func (w *Watch) check(ctx context.Context, l *lease.Held, it item) error {
 	e := it.e
 	start := w.now()
 	var pu *genesys.PlatformUser
@@ -257,7 +258,7 @@ func (w *Watch) reactivatedByUs(ctx context.Context, e watchlist.Entry, it item)
 
 // whoReactivated asks Genesys's audit trail who set the user active after our deactivation (the
 // realtime query reaches 14 days back).
-func (w *Watch) whoReactivated(ctx context.Context, l *lease, e watchlist.Entry, f *finding) {
+func (w *Watch) whoReactivated(ctx context.Context, l *lease.Held, e watchlist.Entry, f *finding) {
 	now := w.now()
 	from := e.DeactivatedAt.Add(-time.Minute)
 	if oldest := now.Add(-14*24*time.Hour + time.Minute); from.Before(oldest) {

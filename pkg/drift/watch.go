@@ -17,6 +17,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/drift/watchlist"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+	"github.com/offboard-dev/genesys-deactivator/pkg/lease"
 	"github.com/offboard-dev/genesys-deactivator/pkg/priority"
 )
 
@@ -198,52 +199,20 @@ func (w *Watch) CallsPerMinute() float64 { return w.cfg.Share * float64(w.cfg.Ra
 
 func (w *Watch) now() time.Time { return w.cfg.Now() }
 
-// Run stands by and, while this instance holds the lease, watches; it returns nil when ctx ends.
+// Run stands by and, while this instance holds the lease (package lease), watches; it returns
+// nil when ctx ends.
 func (w *Watch) Run(ctx context.Context) error {
-	changes, err := w.locks.Watch(ctx, LeaderKey, jetstream.UpdatesOnly())
-	if err != nil {
+	cfg := lease.Config{KV: w.locks, Key: LeaderKey, Instance: w.cfg.Instance, TTL: w.cfg.LeaseTTL, Now: w.cfg.Now,
+		Lost: func() { w.log.Warn("drift watch lost its lease", zap.String("instance", w.cfg.Instance)) }}
+	warn := func(err error) { w.log.Warn("cannot take the drift watch's lease", zap.Error(err)) }
+	if err := lease.Run(ctx, cfg, warn, w.lead); err != nil {
 		return fmt.Errorf("drift: watch the lease: %w", err)
 	}
-	// Drain the lease's changes all the time (the holder's renewals too, so that the watcher never
-	// backs up); a delete or purge means the holder released it: try at once.
-	released := make(chan struct{}, 1)
-	var drain sync.WaitGroup
-	drain.Go(func() {
-		for e := range changes.Updates() {
-			if e != nil && e.Operation() != jetstream.KeyValuePut {
-				select {
-				case released <- struct{}{}:
-				default:
-				}
-			}
-		}
-	})
-	defer func() { _ = changes.Stop(); drain.Wait() }()
-	for {
-		l, err := w.tryAcquire(ctx)
-		if err != nil && ctx.Err() == nil {
-			w.log.Warn("cannot take the drift watch's lease", zap.Error(err))
-		}
-		if l != nil {
-			w.lead(ctx, l)
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		t := time.NewTimer(w.cfg.LeaseTTL / 3)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-released:
-		case <-t.C:
-		}
-		t.Stop()
-	}
+	return nil
 }
 
-// lead watches while the lease holds, then gives it up.
-func (w *Watch) lead(ctx context.Context, l *lease) {
+// lead watches while the lease holds (ctx ends when it is lost).
+func (w *Watch) lead(ctx context.Context, l *lease.Held) {
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w.cfg.Observer.Active(true)
@@ -254,32 +223,15 @@ func (w *Watch) lead(ctx context.Context, l *lease) {
 		CallsPerMinute: w.CallsPerMinute(), Policy: w.cfg.Policy, Findings: map[string]int{}}
 	w.mu.Unlock()
 	var wg sync.WaitGroup
-	wg.Go(func() { // renew a third of the TTL apart; stop at once when lost
-		defer cancel()
-		t := time.NewTicker(w.cfg.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-lctx.Done():
-				return
-			case <-t.C:
-				if !l.renew(lctx) {
-					w.log.Warn("drift watch lost its lease", zap.String("instance", w.cfg.Instance))
-					return
-				}
-			}
-		}
-	})
 	wg.Go(func() { w.feedLoop(lctx) })
 	w.cycles(lctx, l)
 	cancel()
 	wg.Wait()
-	l.release()
 	w.log.Info("drift watch standing by", zap.String("instance", w.cfg.Instance))
 }
 
 // cycles runs cycle after cycle, MinCycle apart at least, until ctx ends or the lease lapses.
-func (w *Watch) cycles(ctx context.Context, l *lease) {
+func (w *Watch) cycles(ctx context.Context, l *lease.Held) {
 	for ctx.Err() == nil {
 		began := w.now()
 		if err := w.cycle(ctx, l); err != nil {
