@@ -37,6 +37,9 @@ func (r *Run) concludeCanceled(ctx context.Context) {
 		r.message += ": " + r.cancelReason
 	}
 	r.message += "; Genesys Cloud was not changed."
+	if h := r.w.canceledRead; h != nil {
+		h(r.job.ID)
+	}
 	if err := r.claimCanceled(ctx); err != nil {
 		// Another copy of the job (a second fire racing the cancel) wrote the record since it
 		// was read, and may have sent its PATCH: handed back, the redelivery finds that copy's

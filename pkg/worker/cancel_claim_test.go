@@ -139,3 +139,53 @@ func TestNormalCopyDoesNotPatchAfterACanceledClaim(t *testing.T) {
 		t.Error("the user is not active")
 	}
 }
+
+// The exact interleaving of the review: the normal copy (the fire, earlier in the lane) has read
+// the status scheduled when the canceled copy reads it too; then the normal copy stores PatchSent
+// and PATCHes, and only then does the canceled copy write. Its claim fails, it is handed back, and
+// its redelivery ends "already finished": the job ends deactivated with one event, and no
+// canceled event contradicts the status and Genesys.
+func TestCanceledCopyReadingBeforeThePatchLeavesOneOutcome(t *testing.T) {
+	t.Parallel()
+	b := newSchedBed(t, testbed.Config{})
+	canceledRead := make(chan struct{})
+	var readOnce, holdOnce sync.Once
+	hold := worker.Step{Name: "test_hold", Phase: worker.PhaseCut, Do: func(ctx context.Context, r *worker.Run) error {
+		holdOnce.Do(func() { // the normal copy, before it writes anything: until the canceled copy has read
+			select {
+			case <-canceledRead:
+			case <-time.After(10 * time.Second):
+				t.Error("the canceled copy did not read the record")
+			}
+		})
+		return nil
+	}}
+	b.Worker(worker.Config{Plan: worker.PlanWith(hold), Concurrency: 4}, func(w *worker.Worker) {
+		worker.SetCanceledRead(w, func(jobID string) {
+			readOnce.Do(func() { // the canceled copy, between its read and its write: until the PATCH leaves
+				close(canceledRead)
+				deadline := time.Now().Add(10 * time.Second)
+				for time.Now().Before(deadline) {
+					if st, err := b.Status.Get(context.Background(), jobID); err == nil && st.Steps.PatchSent {
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+				t.Error("the normal copy did not store PatchSent")
+			})
+		})
+	})
+	id := b.enqueueAt(time.Now().Add(time.Hour))
+	b.waitScheduled(id)
+	b.WaitUntil("the status scheduled", func() bool {
+		st, err := b.Status.Get(t.Context(), id)
+		return err == nil && st.State == jobs.StateScheduled
+	})
+	b.normalCopy(id) // the fire
+	if _, err := b.sched.Cancel(t.Context(), id, "ops-ana", "race"); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.checkOneOutcome(id); got != audit.OutcomeDeactivated {
+		t.Errorf("outcome %s, want deactivated: the normal copy PATCHed before the canceled copy wrote", got)
+	}
+}
