@@ -2,6 +2,7 @@ package drift
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -215,7 +216,7 @@ func (w *Watch) check(ctx context.Context, l *lease.Held, it item) error {
 			w.cfg.Observer.Checked(e.UserID, start, w.now())
 			return nil
 		}
-		if err := w.report(ctx, e, &f); err != nil {
+		if err := w.report(ctx, &e, &it, &f); err != nil {
 			return err
 		}
 		e.ReportedActive = e.ReportedActive || f.active
@@ -303,8 +304,9 @@ func setsActive(m genesys.AuditLogMessage) bool {
 }
 
 // report publishes the finding's ops event and, by policy, its urgent deactivation job; both are
-// idempotent (the job id and the event key are functions of the finding).
-func (w *Watch) report(ctx context.Context, e watchlist.Entry, f *finding) error {
+// idempotent: the event key is a function of the finding, the job id is drawn at random once per
+// finding and stored in the entry (it.rev follows) before the job is published.
+func (w *Watch) report(ctx context.Context, e *watchlist.Entry, it *item, f *finding) error {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%s", e.UserID, e.JobID, strings.Join(f.kinds, ","), f.tokenAt.Format(time.RFC3339Nano)))
 	f.fingerprint = hex.EncodeToString(sum[:12])
 	who := e.UserName
@@ -341,13 +343,32 @@ func (w *Watch) report(ctx context.Context, e watchlist.Entry, f *finding) error
 		fields["reactivated_by_unknown"] = f.whoNote
 	}
 	if w.cfg.Policy == PolicyRedeactivate {
-		job := jobs.Job{ID: "drift-" + f.fingerprint, Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: e.UserID},
+		job := jobs.Job{Action: jobs.ActionDeactivate, User: jobs.UserRef{ID: e.UserID},
 			Reason:      audit.Clip("drift: "+what+" (deactivated by job "+e.JobID+")", 1024),
 			RequestedBy: "drift-watch " + w.cfg.Instance, Priority: jobs.PriorityUrgent}
-		if _, err := w.jobs.Enqueue(ctx, job); err != nil {
-			return fmt.Errorf("enqueue the re-deactivation: %w", err)
+		var taken []string
+		for {
+			id, err := w.redeactivationID(ctx, e, it, f.fingerprint, len(taken) > 0)
+			if err != nil {
+				return err
+			}
+			job.ID = id
+			res, err := w.jobs.Enqueue(ctx, job)
+			if err != nil {
+				return fmt.Errorf("enqueue the re-deactivation: %w", err)
+			}
+			if !res.Duplicate || !w.idTaken(ctx, job) {
+				break
+			}
+			w.log.Warn("the re-deactivation's job id is taken by another job; drawing a new one", zap.String("user_id", e.UserID), zap.String("job_id", id))
+			if taken = append(taken, id); len(taken) >= 3 {
+				return fmt.Errorf("enqueue the re-deactivation: job ids %s taken by other jobs", strings.Join(taken, ", "))
+			}
 		}
 		fields["redeactivation_job"] = job.ID
+		if len(taken) > 0 {
+			fields["redeactivation_ids_taken"] = strings.Join(taken, ",")
+		}
 	}
 	for k, v := range fields {
 		if v == "" {
@@ -357,6 +378,9 @@ func (w *Watch) report(ctx context.Context, e watchlist.Entry, f *finding) error
 	msg := fmt.Sprintf("drift: user %s, deactivated by job %s at %s: %s", who, e.JobID, e.DeactivatedAt.Format(timeFmt), what)
 	if id := fields["redeactivation_job"]; id != "" {
 		msg += "; urgent deactivation job " + id + " enqueued"
+		if taken := fields["redeactivation_ids_taken"]; taken != "" {
+			msg += " (job ids " + taken + " were taken by other jobs)"
+		}
 	}
 	ev, err := w.cfg.Origin.OpsEvent(audit.Ops{Kind: OpsKind, Message: msg, Fields: fields, Time: w.now().UTC(), Key: f.fingerprint})
 	if err != nil {
@@ -375,6 +399,45 @@ func (w *Watch) report(ctx context.Context, e watchlist.Entry, f *finding) error
 	}
 	w.log.Warn("drift found", zap.String("user_id", e.UserID), zap.String("job_id", e.JobID), zap.String("saw", what))
 	return nil
+}
+
+// redeactivationID is the job id of the re-deactivation for the finding fingerprint: the one
+// stored in the entry for that finding, unless fresh; else a new random one, stored in the entry
+// (compare-and-set on it.rev, which then follows) before the job is published.
+func (w *Watch) redeactivationID(ctx context.Context, e *watchlist.Entry, it *item, fingerprint string, fresh bool) (string, error) {
+	if !fresh && e.RedeactivationJob != "" && e.RedeactivationFinding == fingerprint {
+		return e.RedeactivationJob, nil
+	}
+	e.RedeactivationJob, e.RedeactivationFinding = "drift-"+randomHex(12), fingerprint
+	data, _ := json.Marshal(*e)
+	rev, err := w.list.Update(ctx, watchlist.EntryKey(e.UserID), data, it.rev)
+	if err != nil {
+		// A conflict: the feed changed the entry meanwhile; the next cycle reads it again.
+		return "", fmt.Errorf("store the re-deactivation's job id: %w", err)
+	}
+	it.rev = rev
+	return e.RedeactivationJob, nil
+}
+
+// idTaken reports whether the job id of job, which the jobs stream took as a duplicate, belongs
+// to another job: its status record is of another user, action or dry run. No record (the job
+// is still queued, most likely the one an earlier try of this finding published) or no status
+// bucket: not taken.
+func (w *Watch) idTaken(ctx context.Context, job jobs.Job) bool {
+	if w.jobStatus == nil {
+		return false
+	}
+	st, err := w.jobStatus.Get(ctx, job.ID)
+	if err != nil {
+		return false
+	}
+	return !st.BelongsTo(job)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }
 
 // timeFmt is how a finding's fields and message write times: RFC 3339, UTC, milliseconds.

@@ -2,6 +2,8 @@ package drift_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -393,5 +395,91 @@ func TestDriftDropsOldAndDeletedUsers(t *testing.T) {
 	}
 	if _, ok := entry(t, b, "00000000-0000-4000-8000-000000000404"); ok {
 		t.Error("a user Genesys does not know is still on the list")
+	}
+}
+
+// oldRedeactivationID is the job id the watch used to give the re-deactivation of an
+// active_again finding: a function of what the audit stream tells every producer.
+func oldRedeactivationID(userID, jobID string) (id, fingerprint string) {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%s", userID, jobID, watchlist.KindActive, time.Time{}.Format(time.RFC3339Nano)))
+	fingerprint = hex.EncodeToString(sum[:12])
+	return "drift-" + fingerprint, fingerprint
+}
+
+// A producer that publishes a deactivation of the user under the re-deactivation's old,
+// predictable id (it ends already_inactive before the admin re-activates the user) does not
+// stop the re-deactivation: its id is random and stored in the entry; a watch started after
+// another stored the id of the same finding (and stopped before publishing) publishes that id;
+// a stored id that another job took is reported and replaced by a new one.
+func TestDriftRedeactivationIDNotPredictable(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	users := []genesyssim.User{deactivate(t, b, 0), deactivate(t, b, 1), deactivate(t, b, 2)}
+	_, stop := startWatch(t, b, "w1", func(c *drift.Config) { c.Policy = drift.PolicyRedeactivate })
+	for _, u := range users {
+		b.WaitUntil("the user on the watch list", func() bool { e, ok := entry(t, b, u.ID); return ok && e.LastChecked.After(e.DeactivatedAt) })
+	}
+	oldIDs := map[string]string{}
+	prePublish := func(u genesyssim.User) {
+		e, _ := entry(t, b, u.ID)
+		id, _ := oldRedeactivationID(u.ID, e.JobID)
+		oldIDs[u.ID] = id
+		b.Enqueue([]jobs.UserRef{{ID: u.ID}}, func(j *jobs.Job) { j.ID = id })
+		if st := b.WaitDone(id)[id]; st.Outcome != audit.OutcomeAlreadyInactive {
+			t.Fatalf("the producer's job %s: %s, want already_inactive", id, st.Outcome)
+		}
+	}
+	// Users 1 and 2: w1 takes the producer's job into the entry, then stores the id of the
+	// coming finding and stops before it publishes the job. User 2's stored id is taken by
+	// another user's job meanwhile.
+	for _, u := range users[1:] {
+		prePublish(u)
+		b.WaitUntil("the entry to name the producer's job", func() bool { e, _ := entry(t, b, u.ID); return e.JobID == oldIDs[u.ID] })
+	}
+	stop(false)
+	prePublish(users[0]) // after w1 stopped: the entry still names the leaver's job
+	kv, err := b.JS.KeyValue(t.Context(), b.Names.WatchBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const storedID = "drift-0123456789abcdef01234567"
+	for i, u := range users[1:] {
+		e, _ := entry(t, b, u.ID)
+		_, fingerprint := oldRedeactivationID(u.ID, e.JobID)
+		e.RedeactivationJob, e.RedeactivationFinding = storedID, fingerprint
+		if i == 1 {
+			e.RedeactivationJob = oldIDs[users[0].ID]
+		}
+		data, _ := json.Marshal(e)
+		if _, err := kv.Put(t.Context(), watchlist.EntryKey(u.ID), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range users {
+		if err := b.Sim.ActivateAsAdmin(u.ID, "Pat Admin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startWatch(t, b, "w2", func(c *drift.Config) { c.Policy = drift.PolicyRedeactivate })
+	for i, u := range users {
+		b.WaitUntil("the finding", func() bool { return len(driftEvents(b, u.ID)) > 0 })
+		f := driftEvents(b, u.ID)[0].Fields
+		id := f["redeactivation_job"]
+		switch {
+		case id == oldIDs[u.ID]:
+			t.Fatalf("user %d: the re-deactivation took the predictable id %s", i, id)
+		case i == 1 && id != storedID:
+			t.Errorf("user %d: re-deactivation %s, want the id stored for the finding before the restart", i, id)
+		case i != 1 && (len(id) != len("drift-")+24 || !strings.HasPrefix(id, "drift-")):
+			t.Errorf("user %d: re-deactivation id %q, want drift- and 24 hex digits", i, id)
+		case i == 2 && (id == oldIDs[users[0].ID] || f["redeactivation_ids_taken"] != oldIDs[users[0].ID]):
+			t.Errorf("user %d: re-deactivation %s, ids taken %q; want a new id and %s reported taken", i, id, f["redeactivation_ids_taken"], oldIDs[users[0].ID])
+		}
+		if st := b.WaitDone(id)[id]; st.Outcome != audit.OutcomeDeactivated || st.Priority != jobs.PriorityUrgent {
+			t.Errorf("user %d: re-deactivation %s: %s %s, want an urgent job that deactivated", i, id, st.Outcome, st.Error)
+		}
+		if got, _ := b.Sim.User(u.ID); got.Active {
+			t.Errorf("user %d is still active", i)
+		}
 	}
 }

@@ -148,16 +148,17 @@ func (c Config) Validate() error {
 
 // Watch is one drift watch instance. Create it with New and call Run.
 type Watch struct {
-	cfg     Config
-	log     *zap.Logger
-	gc      *genesys.Client
-	locks   jetstream.KeyValue
-	list    jetstream.KeyValue
-	audits  jetstream.Stream
-	feed    jetstream.Consumer
-	jobs    *jobs.Publisher
-	events  *audit.Publisher
-	limiter *rate.Limiter
+	cfg       Config
+	log       *zap.Logger
+	gc        *genesys.Client
+	locks     jetstream.KeyValue
+	list      jetstream.KeyValue
+	audits    jetstream.Stream
+	feed      jetstream.Consumer
+	jobs      *jobs.Publisher
+	jobStatus *jobs.StatusStore // nil when the status bucket cannot be opened: a duplicate id is then taken as ours
+	events    *audit.Publisher
+	limiter   *rate.Limiter
 
 	mu     sync.Mutex
 	status watchlist.Status
@@ -186,6 +187,10 @@ func New(ctx context.Context, cfg Config) (*Watch, error) {
 	}
 	if w.jobs, err = jobs.NewPublisher(cfg.JetStream, cfg.Names); err != nil {
 		return nil, err
+	}
+	if w.jobStatus, err = jobs.NewStatusStore(ctx, cfg.JetStream, cfg.Names); err != nil {
+		w.log.Warn("the status bucket cannot be opened; a re-deactivation id found taken is not checked", zap.Error(err))
+		w.jobStatus = nil
 	}
 	if w.events, err = audit.NewPublisher(cfg.JetStream, audit.PublisherConfig{Prefix: cfg.EffectivePrefix(), Stream: cfg.AuditStream()}); err != nil {
 		return nil, err

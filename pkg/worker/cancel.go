@@ -37,8 +37,40 @@ func (r *Run) concludeCanceled(ctx context.Context) {
 		r.message += ": " + r.cancelReason
 	}
 	r.message += "; Genesys Cloud was not changed."
+	if h := r.w.canceledRead; h != nil {
+		h(r.job.ID)
+	}
+	if err := r.claimCanceled(ctx); err != nil {
+		// Another copy of the job (a second fire racing the cancel) wrote the record since it
+		// was read, and may have sent its PATCH: handed back, the redelivery finds that copy's
+		// record and waits for it or ends "already finished".
+		r.conclude(ctx, verdict{fail: failWait, err: err})
+		return
+	}
 	r.log.Info("scheduled job canceled before it ran", zap.String("canceled_by", r.canceledBy))
 	r.conclude(ctx, verdict{outcome: audit.OutcomeCanceled})
+}
+
+// claimCanceled claims the job's record for this canceled copy before its outcome is stored:
+// the status running under this delivery's stream sequence, with the outcome canceled decided,
+// written by the same compare-and-set as every other status write. A normal copy that read the
+// record before fails its next write (savePatchSent comes before the PATCH) and is handed
+// back; one that reads it after sees the decided cancel of another copy and waits.
+func (r *Run) claimCanceled(ctx context.Context) error {
+	r.st.State, r.st.StreamSeq = jobs.StateRunning, r.seq
+	if r.st.Decided == nil {
+		r.st.Decided = &jobs.Decided{Outcome: audit.OutcomeCanceled, Message: r.message}
+	}
+	r.st.UpdatedAt, r.st.Worker = r.w.now().UTC(), r.w.cfg.ID
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := r.w.status.Save(sctx, &r.st); err != nil {
+		if errors.Is(err, jobs.ErrStatusChanged) {
+			r.log.Info("another copy of the canceled job wrote its status meanwhile; handing this copy back", zap.Error(err))
+		}
+		return fmt.Errorf("%w: claim the record of the canceled job: %w", errStore, err)
+	}
+	return nil
 }
 
 // cancelPlan is the plan of a cancel job: find the user (not found is fine: the job's own

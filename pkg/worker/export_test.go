@@ -19,3 +19,7 @@ func PlanWith(steps ...Step) func(job jobs.Job) []Step { return plans(steps, ste
 // Wait makes err a failure that is not the job's: the job is handed back without an attempt and
 // without writing its status, as after a crash.
 func Wait(err error) error { return wait(err) }
+
+// SetCanceledRead makes a canceled copy of a scheduled job call f between its status read and
+// its claim of the record, so that a test can run another copy in between. Call it before Run.
+func SetCanceledRead(w *Worker, f func(jobID string)) { w.canceledRead = f }

@@ -146,6 +146,11 @@ func (r *Run) run(ctx context.Context) {
 	case err == nil && st.State == jobs.StateScheduled:
 		// Written when the job was scheduled: it runs now, as a fresh job.
 		r.st = st.Renew(r.newStatus())
+	case err == nil && r.canceledBy == "" && st.StreamSeq != r.seq && st.Decided != nil && st.Decided.Outcome == audit.OutcomeCanceled:
+		// A canceled copy of this scheduled job claimed the record (concludeCanceled): this copy
+		// must not call Genesys; it ends "already finished" once that one is stored.
+		r.conclude(ctx, verdict{fail: failWait, err: errors.New("jobs: a canceled copy of this scheduled job claimed it")})
+		return
 	case err == nil && r.canceledBy != "" && st.StreamSeq != r.seq:
 		// Another copy of this job (a second fire racing the cancel) is running: this one ends
 		// "already finished" once that one is done. (A record of this very message is the

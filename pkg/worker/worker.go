@@ -215,6 +215,8 @@ type Worker struct {
 	audits          jetstream.Stream
 	locks           jetstream.KeyValue
 	now             func() time.Time
+	// canceledRead, set by tests only, runs in a canceled copy between its status read and its claim.
+	canceledRead func(jobID string)
 
 	// maxDeliver is the lanes' MaxDeliver (the smaller one; 0: unlimited). On that delivery a job
 	// that would be handed back ends instead: JetStream would never deliver it again, and it

@@ -55,6 +55,12 @@ type Entry struct {
 	ReportedToken  time.Time `json:"reported_token,omitzero"`
 	// Findings counts the findings reported about this deactivation.
 	Findings int `json:"findings,omitempty"`
+	// RedeactivationJob is the id of the urgent deactivation the watch enqueues (policy
+	// redeactivate) for the finding whose fingerprint is RedeactivationFinding: random, so that no
+	// producer can publish under it first, and stored before the job is published, so that a
+	// retry of the same finding publishes the same job again (a duplicate) and never a second one.
+	RedeactivationJob     string `json:"redeactivation_job,omitempty"`
+	RedeactivationFinding string `json:"redeactivation_finding,omitempty"`
 }
 
 // Status is what the active watch publishes for operators (genesysctl drift status).
