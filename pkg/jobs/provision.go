@@ -177,6 +177,12 @@ const provisionPatience = time.Minute
 // unavailable" (HTTP-like code 503).
 const jsClusterNotAvailable jetstream.ErrorCode = 10008
 
+// jsClusterNoPeers is "no suitable peers for placement" (400): a replicated stream created while
+// a node of a fresh cluster has not joined yet (seen in CI: "peer offline"). Repeated within
+// provisionPatience it succeeds once the node is up; a cluster that stays short of peers still
+// fails, with the same message, when the patience runs out.
+const jsClusterNoPeers jetstream.ErrorCode = 10005
+
 // retryTransient repeats f while it fails transiently (see RetryableJetStreamError), backing off from
 // 250 ms to 4 s, until deadline or until ctx ends: on a fresh three-node cluster the
 // workers that start together race to create the replicated streams, and the calls that lose
@@ -195,8 +201,8 @@ func retryTransient(ctx context.Context, deadline time.Time, f func() error) err
 
 // RetryableJetStreamError reports whether a JetStream API call that failed with err may succeed
 // when repeated: the name race between two creators (the loser's next update succeeds), a timeout, no
-// JetStream responder yet, or "JetStream system temporarily unavailable" from a cluster without
-// leaders. Other 503s (JetStream not enabled, insufficient resources) are configuration: final.
+// JetStream responder yet, "JetStream system temporarily unavailable" from a cluster without
+// leaders, or "no suitable peers for placement" from one whose nodes have not all joined. Other 503s (JetStream not enabled, insufficient resources) are configuration: final.
 func RetryableJetStreamError(err error) bool {
 	var apiErr *jetstream.APIError
 	switch {
@@ -204,7 +210,7 @@ func RetryableJetStreamError(err error) bool {
 		errors.Is(err, nats.ErrTimeout), errors.Is(err, nats.ErrNoResponders):
 		return true
 	case errors.As(err, &apiErr):
-		return apiErr.ErrorCode == jsClusterNotAvailable
+		return apiErr.ErrorCode == jsClusterNotAvailable || apiErr.ErrorCode == jsClusterNoPeers
 	}
 	return false
 }

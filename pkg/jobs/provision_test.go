@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -446,5 +447,25 @@ func TestRetryTransient(t *testing.T) {
 	calls := 0
 	if err := retryTransient(ctx, time.Now().Add(time.Minute), func() error { calls++; return nats.ErrTimeout }); err == nil || calls != 1 {
 		t.Errorf("with ctx ended: %d calls, err %v; want one call and its error", calls, err)
+	}
+}
+
+// Which JetStream API errors Provision repeats: the cluster's transient states (no leaders yet, a
+// node not joined yet) and timeouts, never a configuration error.
+func TestRetryableJetStreamError(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{&jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}, true},
+		{&jetstream.APIError{Code: 400, ErrorCode: 10005, Description: "no suitable peers for placement, peer offline"}, true},
+		{&jetstream.APIError{Code: 503, ErrorCode: 10039, Description: "jetstream not enabled for account"}, false},
+		{&jetstream.APIError{Code: 400, ErrorCode: 10052, Description: "consumer name in subject does not match durable name in request"}, false},
+		{fmt.Errorf("provision: %w", context.DeadlineExceeded), true},
+	} {
+		if got := RetryableJetStreamError(tt.err); got != tt.want {
+			t.Errorf("RetryableJetStreamError(%v) = %t, want %t", tt.err, got, tt.want)
+		}
 	}
 }
