@@ -614,27 +614,11 @@ const streamBuffer = 512
 // ahead, instead of one Fetch round trip per batch. It calls fn in stream order until fn returns
 // false or the last message matching when it began has been read.
 func (s *session) streamScan(ctx context.Context, stream, filter string, start time.Time, fn func(scanned) bool) error {
-	cfg := jetstream.ConsumerConfig{
-		Description:       "genesysctl report",
-		FilterSubject:     filter,
-		DeliverPolicy:     jetstream.DeliverAllPolicy,
-		AckPolicy:         jetstream.AckNonePolicy,
-		InactiveThreshold: time.Minute,
-		MemoryStorage:     true,
-		Replicas:          1,
-	}
-	if !start.IsZero() {
-		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
-	}
-	cons, err := s.js.CreateConsumer(ctx, stream, cfg)
+	cons, closeScan, err := s.openScan(ctx, "genesysctl report", stream, filter, start)
 	if err != nil {
-		return fmt.Errorf("read %s (%s): %w", stream, filter, err)
+		return err
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		_ = s.js.DeleteConsumer(dctx, stream, cons.CachedInfo().Name) // best effort: it expires anyway
-	}()
+	defer closeScan()
 	if cons.CachedInfo().NumPending == 0 {
 		return nil
 	}
