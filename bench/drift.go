@@ -109,26 +109,9 @@ func Drift(ctx context.Context, cfg DriftConfig, log *zap.Logger) (DriftResult, 
 	// Let the watch reach its pace (its first cycle reads the list) before the window opens.
 	time.Sleep(cfg.Window / 6) // part of the workload, not a wait for something
 	start, c0, k0 := time.Now(), calls.Load(), checks.Load()
-	var toRevoked []time.Duration
-	for i, u := range b.ActiveUsers(leavers) {
-		if time.Since(start) >= cfg.Measure {
-			break
-		}
-		t0 := time.Now()
-		if _, _, err := b.timeJob(ctx, u, fmt.Sprintf("leaver-%d", i), jobs.PriorityNormal); err != nil {
-			return res, err
-		}
-		revoked, ok := b.revokedAt(u.ID, t0)
-		if !ok {
-			return res, fmt.Errorf("leaver-%d: no token revocation in the simulator's log", i)
-		}
-		toRevoked = append(toRevoked, revoked)
-		if rest := cfg.LeaverEvery - time.Since(t0); rest > 0 {
-			time.Sleep(rest) // the leavers' cadence: part of the workload
-		}
-	}
-	if rest := cfg.Measure - time.Since(start); rest > 0 {
-		time.Sleep(rest)
+	toRevoked, err := b.leaversDuring(ctx, b.ActiveUsers(leavers), start, cfg.Measure, cfg.LeaverEvery, nil)
+	if err != nil {
+		return res, err
 	}
 	end := time.Now()
 	el := end.Sub(start)

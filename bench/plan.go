@@ -172,3 +172,36 @@ func lastSeq(rs []genesyssim.Request) uint64 {
 	}
 	return rs[len(rs)-1].Seq
 }
+
+// leaversDuring offboards users one at a time as ordinary normal-priority leavers, one every
+// `every`, from start until measure has passed (users for which skip says true are left alone), and
+// returns each one's publish → tokens revoked. It returns when measure has passed: the leavers are
+// the workload that shares the budget with what a benchmark measures.
+func (b *bed) leaversDuring(ctx context.Context, users []genesyssim.User, start time.Time, measure, every time.Duration,
+	skip func(genesyssim.User) bool) ([]time.Duration, error) {
+	var toRevoked []time.Duration
+	for i, u := range users {
+		if time.Since(start) >= measure {
+			break
+		}
+		if skip != nil && skip(u) {
+			continue
+		}
+		t0 := time.Now()
+		if _, _, err := b.timeJob(ctx, u, fmt.Sprintf("leaver-%d", i), jobs.PriorityNormal); err != nil {
+			return nil, err
+		}
+		revoked, ok := b.revokedAt(u.ID, t0)
+		if !ok {
+			return nil, fmt.Errorf("leaver-%d: no token revocation in the simulator's log", i)
+		}
+		toRevoked = append(toRevoked, revoked)
+		if rest := every - time.Since(t0); rest > 0 {
+			time.Sleep(rest) // the leavers' cadence: part of the workload
+		}
+	}
+	if rest := measure - time.Since(start); rest > 0 {
+		time.Sleep(rest)
+	}
+	return toRevoked, nil
+}
