@@ -1,9 +1,13 @@
 package ingress
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
@@ -97,3 +101,19 @@ type Exampler interface {
 
 // ErrUnauthorized is what Authenticate's errors wrap.
 var ErrUnauthorized = errors.New("ingress: unauthorized")
+
+// JobID is the id of the job made from the event ref of the source named source: "in-" and 26
+// base32 characters of a SHA-256 over both, so that the same event delivered again (a retry, a
+// replay within the jobs stream's duplicate window) is the same job, and two sources never
+// collide. ref is the sender's stable event reference (webhook-id and line, Okta eventId,
+// HR system's event or employee id and change).
+func JobID(source, ref string) string {
+	h := sha256.New()
+	for _, s := range []string{"genesys-deactivator/ingress/v1", source, ref} {
+		h.Write([]byte(strconv.Itoa(len(s)) + ":" + s))
+	}
+	return "in-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h.Sum(nil))[:26])
+}
+
+// RequestedBy is the requested_by of every job the source named source makes.
+func RequestedBy(source string) string { return "ingress:" + source }
