@@ -485,8 +485,26 @@ func (c *csvReport) row(r *reportRow) error {
 		c.header = true
 		_ = c.w.Write(reportColumns)
 	}
-	_ = c.w.Write(r.cells())
+	cells := r.cells()
+	for i, v := range cells {
+		cells[i] = csvSafe(v)
+	}
+	_ = c.w.Write(cells)
 	return c.w.Error()
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula (CSV injection, OWASP): a text
+// that starts with = + - @, a tab or a carriage return gets a leading apostrophe, which
+// spreadsheets show as text. Reasons, tickets and requester names come from producers, and
+// through the ingress from IdPs and HR systems. A number (a negative one) is left alone.
+func csvSafe(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return s
+	}
+	return "'" + s
 }
 
 func (c *csvReport) summary(*reportSummary) error {

@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"os"
@@ -311,5 +312,37 @@ func TestReportOverTheWorker(t *testing.T) {
 	}
 	if n.EffectiveFrom != "published" || n.AccessCutFrom != "revoked_at" || n.SLA != "met" || n.Outcome != "deactivated" || n.EventID != audit.EventID("now-1") {
 		t.Errorf("plain: %+v", n)
+	}
+}
+
+// TestReportCSVNeutralisesFormulas: a reason, ticket or requester that a spreadsheet would run as a
+// formula is written as text (a leading apostrophe); numbers and plain text are left alone, and
+// the CSV still parses back to one row of the report's columns.
+func TestReportCSVNeutralisesFormulas(t *testing.T) {
+	var b strings.Builder
+	c := newCSVReport(&b)
+	row := &reportRow{Seq: 7, JobID: "j-1", RequestedBy: "@SUM(A1:A9)", Ticket: "-2+3", Reason: "=HYPERLINK(\"http://x.example\")",
+		UserName: "+1 555", ExternalID: "\tcmd", Outcome: "deactivated", EventID: "-12.5"}
+	if err := c.row(row); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.summary(nil); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("csv: %v, %d records", err, len(recs))
+	}
+	got := map[string]string{}
+	for i, name := range recs[0] {
+		got[name] = recs[1][i]
+	}
+	for col, want := range map[string]string{
+		"requested_by": "'@SUM(A1:A9)", "ticket": "'-2+3", "reason": "'=HYPERLINK(\"http://x.example\")",
+		"user_name": "'+1 555", "external_id": "'\tcmd", "outcome": "deactivated", "event_id": "-12.5", "seq": "7",
+	} {
+		if got[col] != want {
+			t.Errorf("column %s = %q, want %q", col, got[col], want)
+		}
 	}
 }
