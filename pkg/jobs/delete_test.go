@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
@@ -211,5 +212,44 @@ func TestDeleteGuardHoldsTheDeleteLaneAlone(t *testing.T) {
 	st, _, _ := dg.State(ctx)
 	if n, _ := st.Counts(); n != 0 {
 		t.Errorf("delete guard counts %d after the resume; deactivations must not count there", n)
+	}
+}
+
+// A hold is read from the holds stream's leader ($JS.API.STREAM.MSG.GET), never through a direct
+// get that a lagging follower may answer: a hold just added must stop the next delete.
+func TestHoldsReadFromTheLeader(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	js, h := holdsBed(t)
+	ref := UserRef{UserName: "kim@example.com"}
+	if _, _, err := h.Add(ctx, ref, "matter 7", "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Every JetStream API request of this connection from now on, in the order it was sent.
+	requests := make(chan *nats.Msg, 64)
+	sub, err := js.Conn().ChanSubscribe("$JS.API.>", requests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := js.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := h.Find(ctx, UserRef{UserName: "other@example.com"}, ref); err != nil || !ok || got.Reason != "matter 7" {
+		t.Fatalf("Find = %+v, %t, %v; want the hold", got, ok, err)
+	}
+	stream := "KV_" + Names{}.HoldsBucket()
+	for leader := 0; leader < 2; {
+		select {
+		case m := <-requests:
+			switch {
+			case strings.HasPrefix(m.Subject, "$JS.API.DIRECT.GET."):
+				t.Fatalf("a hold was read with a direct get (%s), which any replica answers", m.Subject)
+			case m.Subject == "$JS.API.STREAM.MSG.GET."+stream:
+				leader++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("saw %d leader reads of %s, want 2", leader, stream)
+		}
 	}
 }

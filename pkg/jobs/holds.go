@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -65,8 +66,11 @@ func HoldKey(ref UserRef) string { return IDToken(strings.ToLower(ref.Key())) }
 
 // Holds reads and changes the legal holds. Safe for concurrent use.
 type Holds struct {
-	kv  jetstream.KeyValue
-	now func() time.Time
+	kv     jetstream.KeyValue
+	js     jetstream.JetStream
+	stream string // the bucket's stream, KV_<bucket>
+	bucket string
+	now    func() time.Time
 }
 
 // NewHolds opens the holds bucket, which Provision creates.
@@ -75,7 +79,8 @@ func NewHolds(ctx context.Context, js jetstream.JetStream, names Names) (*Holds,
 	if err != nil {
 		return nil, fmt.Errorf("jobs: open holds bucket %s (provision the topology again): %w", names.HoldsBucket(), err)
 	}
-	return &Holds{kv: kv, now: time.Now}, nil
+	b := names.HoldsBucket()
+	return &Holds{kv: kv, js: js, stream: "KV_" + b, bucket: b, now: time.Now}, nil
 }
 
 func holdOf(ref UserRef) (Hold, error) {
@@ -142,9 +147,11 @@ func (h *Holds) Remove(ctx context.Context, ref UserRef) (Hold, error) {
 	return hold, nil
 }
 
-// Get returns the hold on ref; [ErrNoHold] when there is none.
+// Get returns the hold on ref; [ErrNoHold] when there is none. It reads from the bucket's stream
+// leader, not through a direct get that any replica may answer: a hold an operator has just added
+// (its put acknowledged by a quorum) must stop the next delete even while a follower lags.
 func (h *Holds) Get(ctx context.Context, ref UserRef) (Hold, error) {
-	e, err := h.kv.Get(ctx, HoldKey(ref))
+	value, err := h.leaderGet(ctx, HoldKey(ref))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Hold{}, fmt.Errorf("%w: %s", ErrNoHold, clip(ref.Key(), 300))
 	}
@@ -152,10 +159,65 @@ func (h *Holds) Get(ctx context.Context, ref UserRef) (Hold, error) {
 		return Hold{}, fmt.Errorf("jobs: read legal hold on %s: %w", clip(ref.Key(), 300), err)
 	}
 	var hold Hold
-	if err := json.Unmarshal(e.Value(), &hold); err != nil {
+	if err := json.Unmarshal(value, &hold); err != nil {
 		return Hold{}, fmt.Errorf("jobs: decode legal hold on %s: %w", clip(ref.Key(), 300), err)
 	}
 	return hold, nil
+}
+
+// leaderGet reads the last value of key with $JS.API.STREAM.MSG.GET, which the stream leader
+// answers (nats.go uses the direct get, served by any replica, whenever a bucket allows it, as
+// every KV bucket does). A deleted or purged key is [jetstream.ErrKeyNotFound].
+func (h *Holds) leaderGet(ctx context.Context, key string) ([]byte, error) {
+	req, _ := json.Marshal(map[string]string{"last_by_subj": "$KV." + h.bucket + "." + key})
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultPublishTimeout)
+		defer cancel()
+	}
+	prefix := h.js.Options().APIPrefix // set only by NewWithAPIPrefix; this project uses New
+	if prefix == "" {
+		prefix = jetstream.DefaultAPIPrefix
+	}
+	if !strings.HasSuffix(prefix, ".") {
+		prefix += "."
+	}
+	msg, err := h.js.Conn().RequestWithContext(ctx, prefix+"STREAM.MSG.GET."+h.stream, req)
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		Error *struct {
+			Code        int    `json:"code"`
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+		Message *struct {
+			Header []byte `json:"hdrs"`
+			Data   []byte `json:"data"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return nil, fmt.Errorf("stream message get: %w", err)
+	}
+	switch {
+	case resp.Error != nil && resp.Error.ErrCode == int(jetstream.JSErrCodeMessageNotFound):
+		return nil, jetstream.ErrKeyNotFound
+	case resp.Error != nil:
+		return nil, fmt.Errorf("stream message get: %s (%d)", resp.Error.Description, resp.Error.ErrCode)
+	case resp.Message == nil:
+		return nil, jetstream.ErrInvalidJetStreamResponse
+	}
+	if len(resp.Message.Header) > 0 {
+		hdr, err := nats.DecodeHeadersMsg(resp.Message.Header)
+		if err != nil {
+			return nil, fmt.Errorf("stream message get: headers: %w", err)
+		}
+		if op := hdr.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
+			return nil, jetstream.ErrKeyNotFound
+		}
+	}
+	return resp.Message.Data, nil
 }
 
 // Find returns the first hold on any of refs (empty identifiers are skipped): the user a delete
