@@ -270,12 +270,20 @@ func (f *Fleet) Explain(ctx context.Context, id string, st *jobs.Status, job *jo
 		}
 		return d
 	}
+	// Without the job (genesysctl status knows only its id), what holds the lanes is what would
+	// hold it, if it is queued: the id may also be unknown or expired.
+	ifQueued := ""
+	if job == nil {
+		ifQueued = "if it is queued: "
+	}
 	if g, ok := f.guard(d.Lane, job); ok {
 		g.JobID, g.Lane, g.Unread = id, d.Lane, d.Unread
+		g.Text = ifQueued + g.Text
 		return g
 	}
 	if p, ok := f.paused(d.Lane); ok {
 		p.JobID, p.Lane, p.Unread = id, d.Lane, d.Unread
+		p.Text = ifQueued + p.Text
 		return p
 	}
 	waiting, laneKnown := f.waiting(d.Lane)
@@ -294,7 +302,7 @@ func (f *Fleet) Explain(ctx context.Context, id string, st *jobs.Status, job *jo
 		if d.Lane == "" {
 			where = "the lanes"
 		}
-		d.Text = fmt.Sprintf("not taken yet: in the stream, no worker has taken it; %d %s in %s not taken yet", waiting, plural(int(waiting), "job", "jobs"), where)
+		d.Text = fmt.Sprintf("%snot taken yet: no worker has taken it; %d %s in %s not taken yet", ifQueued, waiting, plural(int(waiting), "job", "jobs"), where)
 		if !f.workersPulling(d.Lane) {
 			d.Text += ", and no worker is asking for jobs there (is a worker running?)"
 		}
@@ -355,8 +363,8 @@ func (f *Fleet) guard(lane string, job *jobs.Job) (Diagnosis, bool) {
 		all, _ := st.Counts()
 		d := Diagnosis{Reason: Guard, Since: st.HeldSince,
 			Resume: "genesysctl guard resume" + flagFor + " --operator NAME"}
-		d.Text = fmt.Sprintf("held by the %s: it holds %s since %s (%d in its window, limit %d); to let the held jobs through: %s (or genesysctl guard set-limit%s, or drop them: genesysctl guard drop-held%s --yes)",
-			name, lanesText(what), fmtTime(st.HeldSince), all, st.Limit, d.Resume, flagFor, flagFor)
+		d.Text = fmt.Sprintf("held by the %s: it holds %s since %s (%d counted in its window of %s, limit %d); to let the held jobs through: %s (or raise the limit: genesysctl guard set-limit%s, or drop them: genesysctl guard drop-held%s --yes)",
+			name, lanesText(what), fmtTime(st.HeldSince), all, st.Window, st.Limit, d.Resume, flagFor, flagFor)
 		return d, true
 	}
 	return Diagnosis{}, false
