@@ -1,5 +1,6 @@
 // Command bench runs the budget and worker benchmarks against the Genesys
-// simulator; each prints one line of JSON. See docs/budget.md and make bench.
+// simulator; each prints one line of JSON. See docs/benchmarks.md (results),
+// docs/scale.md (the budget) and make bench.
 // bench --help (or -h, or no arguments) lists them.
 //
 //	bench fleet    [-limit 100 -window 1s -sizes 1,2,4,8 -windows 4]
