@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -211,9 +212,13 @@ func (r *run) whyWaiting(ctx context.Context, pubs []published, statuses map[str
 		return nil
 	}
 	var todo []published
+	var lanes []string
 	for _, p := range pubs {
 		if _, ok := statuses[p.row.Job.ID]; !ok {
 			todo = append(todo, p)
+			if l := jobwait.LaneOf(p.row.Job); !slices.Contains(lanes, l) {
+				lanes = append(lanes, l)
+			}
 		}
 	}
 	if len(todo) == 0 {
@@ -221,7 +226,7 @@ func (r *run) whyWaiting(ctx context.Context, pubs []published, statuses map[str
 	}
 	ctx, cancel := context.WithTimeout(ctx, diagnoseTimeout)
 	defer cancel()
-	fleet := jobwait.ReadFleet(ctx, r.js, r.names)
+	fleet := jobwait.ReadFleet(ctx, r.js, r.names, lanes...)
 	out := make(map[string]*jobwait.Diagnosis, len(todo))
 	for _, p := range todo {
 		job := p.row.Job

@@ -7,10 +7,10 @@
 // It only reads: the job's status record, the guard bucket (the guards' states and the lanes'
 // holds), the budget bucket (429 pauses), the jobs stream's per-subject counts and the lanes'
 // consumer info. What a NATS user may read depends on its role (deploy/nats-accounts.conf): an
-// operator reads all of it; a producer reads the status bucket and the scheduled stream only, so
-// enqueue --wait run as a producer can name a scheduled job's date but not a guard, a pause or a
-// queue position. A read the role is refused is listed in Diagnosis.Unread, and the diagnosis says
-// who can tell more (genesysctl status, run by an operator).
+// operator reads all of it; a producer all but the budget bucket, so enqueue --wait run as a
+// producer names a guard, a credentials pause, a schedule, an earlier job of the user and the
+// backlog, but not a 429 pause. A read the role is refused is listed in Diagnosis.Unread; with
+// nothing readable the diagnosis says who can tell more (genesysctl status, run by an operator).
 package jobwait
 
 import (
@@ -101,9 +101,10 @@ type Fleet struct {
 // guardKeys are the guards in the guard bucket.
 var guardKeys = []string{"state", jobs.ReactivateGuardKey, jobs.DeleteGuardKey}
 
-// ReadFleet reads what holds jobs fleet-wide. It never fails: what it may not read is left out and
-// named in each Diagnosis's Unread.
-func ReadFleet(ctx context.Context, js jetstream.JetStream, names jobs.Names) *Fleet {
+// ReadFleet reads what holds jobs fleet-wide, with the backlog of the given lanes (every lane when
+// none is given: a producer may read the urgent and normal lanes' consumers only). It never fails:
+// what it may not read is left out and named in each Diagnosis's Unread.
+func ReadFleet(ctx context.Context, js jetstream.JetStream, names jobs.Names, lanes ...string) *Fleet {
 	f := &Fleet{names: names, now: time.Now(), lanes: map[string]*jetstream.ConsumerInfo{}}
 	var mu sync.Mutex
 	miss := func(what string, err error) {
@@ -153,6 +154,9 @@ func ReadFleet(ctx context.Context, js jetstream.JetStream, names jobs.Names) *F
 		}
 		f.stream = s
 		for lane, cons := range laneConsumers(names) {
+			if len(lanes) > 0 && !slices.Contains(lanes, lane) {
+				continue
+			}
 			info, err := s.Consumer(rctx, cons)
 			if err != nil {
 				miss("the consumer "+cons, err)
