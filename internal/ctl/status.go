@@ -8,15 +8,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/jobwait"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
 func statusCommand() *command {
 	return &command{
 		name: "status", args: "JOB_ID...",
-		summary: "Shows the status record of each job: state, outcome, attempts with their errors, steps and times.\nExit status 1 when a job has no status record (not taken by a worker yet, unknown, or expired).",
-		check:   func(_ *opts, args []string) error { return checkJobIDs(args, 1) },
-		run:     runStatus,
+		summary: "Shows the status record of each job: state, outcome, attempts with their errors, steps and times,\n" +
+			"and what a job that is not done waits for: a guard (and the command to resume), its schedule, an earlier\n" +
+			"job of the same user, a fleet pause (credentials refused, 429), or a worker to take it.\n" +
+			"Exit status 1 when a job has no status record (not taken by a worker yet, unknown, or expired).",
+		check: func(_ *opts, args []string) error { return checkJobIDs(args, 1) },
+		run:   runStatus,
 	}
 }
 
@@ -24,12 +28,14 @@ func statusCommand() *command {
 type statusLine struct {
 	Found bool `json:"found"` // true
 	*jobs.Status
+	Waiting *jobwait.Diagnosis `json:"waiting,omitempty"` // what a job that is not done waits for
 }
 
 // notFound is the --output json line of a job without a status record.
 type notFound struct {
-	JobID string `json:"job_id"`
-	Found bool   `json:"found"` // false
+	JobID   string             `json:"job_id"`
+	Found   bool               `json:"found"` // false
+	Waiting *jobwait.Diagnosis `json:"waiting,omitempty"`
 }
 
 func runStatus(ctx context.Context, s *session, _ *opts, ids []string) int {
@@ -38,27 +44,45 @@ func runStatus(ctx context.Context, s *session, _ *opts, ids []string) int {
 		return s.fail("status", err)
 	}
 	code := ExitOK
+	var fleet *jobwait.Fleet // read once, at the first job that is not done
+	why := func(id string, st *jobs.Status) *jobwait.Diagnosis {
+		if fleet == nil {
+			fleet = jobwait.ReadFleet(ctx, s.js, s.names)
+		}
+		d := fleet.Explain(ctx, id, st, nil)
+		return &d
+	}
 	for i, id := range ids {
 		st, err := store.Get(ctx, id)
 		switch {
 		case errors.Is(err, jobs.ErrNoStatus):
 			code = ExitFailure
+			d := why(id, nil)
 			fmt.Fprintf(s.stderr, "genesysctl status: %s: no status record (not taken by a worker yet, unknown, or expired)\n", id)
 			if s.json {
-				s.emit(notFound{JobID: id})
+				s.emit(notFound{JobID: id, Waiting: d})
+			} else {
+				fmt.Fprintf(s.stdout, "job %s\n  %-13s %s\n", id, "waiting for", d.Text)
 			}
 			continue
 		case err != nil:
 			return s.fail("status", err)
 		}
+		var d *jobwait.Diagnosis
+		if st.State != jobs.StateDone {
+			d = why(id, &st)
+		}
 		if s.json {
-			s.emit(statusLine{Found: true, Status: &st})
+			s.emit(statusLine{Found: true, Status: &st, Waiting: d})
 			continue
 		}
 		if i > 0 {
 			fmt.Fprintln(s.stdout)
 		}
 		writeStatus(s.stdout, st)
+		if d != nil {
+			fmt.Fprintf(s.stdout, "  %-13s %s\n", "waiting for", d.Text)
+		}
 	}
 	return code
 }

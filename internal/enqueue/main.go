@@ -14,10 +14,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/jobwait"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -58,6 +61,8 @@ type run struct {
 	stdout, stderr io.Writer
 	notRows        []skippedLine   // lines of the file that hold no row, repeated under the summary
 	sched          *jobs.Scheduler // with --wait: reads the date a scheduled job holds now
+	js             jetstream.JetStream
+	names          jobs.Names
 }
 
 func (r *run) main(ctx context.Context, stdin io.Reader) int {
@@ -85,6 +90,7 @@ func (r *run) main(ctx context.Context, stdin io.Reader) int {
 		fmt.Fprintf(r.stderr, "enqueue: %v\n", err)
 		return ExitFailure
 	}
+	r.js, r.names = js, names
 	pub, err := jobs.NewPublisher(js, names)
 	if err != nil {
 		fmt.Fprintf(r.stderr, "enqueue: %v\n", err)
@@ -161,10 +167,17 @@ func (r *run) check(rows []*Row) (todo []*Row, skipped int, ok bool) {
 // finish waits for the jobs when asked to, writes the results and returns the exit status.
 func (r *run) finish(ctx context.Context, kv jetstream.KeyValue, rows []*Row, pubs []published, skipped int) int {
 	var statuses map[string]jobs.Status
+	var why map[string]*jobwait.Diagnosis
 	if r.cfg.Wait {
 		statuses = r.wait(ctx, kv, pubs)
+		why = r.whyWaiting(ctx, pubs, statuses)
 	}
 	results := buildResults(rows, pubs, statuses, r.cfg.Wait)
+	for i := range results {
+		if d := why[results[i].JobID]; d != nil && results[i].Outcome == OutcomePending {
+			results[i].Waiting = d
+		}
+	}
 	switch {
 	case r.cfg.Output == OutputJSON:
 		writeJSON(r.stdout, results)
@@ -187,6 +200,44 @@ func (r *run) finish(ctx context.Context, kv jetstream.KeyValue, rows []*Row, pu
 		reportSkipped(r.stdout, "", r.notRows)
 	}
 	return exitStatus(results)
+}
+
+// diagnoseTimeout bounds the look-ups that say what the jobs still pending wait for.
+const diagnoseTimeout = 15 * time.Second
+
+// whyWaiting says, for each published job --wait saw no end of, what it waits for (see jobwait).
+// Nothing when the wait was interrupted: the user asked to stop.
+func (r *run) whyWaiting(ctx context.Context, pubs []published, statuses map[string]jobs.Status) map[string]*jobwait.Diagnosis {
+	if ctx.Err() != nil || r.js == nil {
+		return nil
+	}
+	var todo []published
+	var lanes []string
+	for _, p := range pubs {
+		if _, ok := statuses[p.row.Job.ID]; !ok {
+			todo = append(todo, p)
+			if l := jobwait.LaneOf(p.row.Job); !slices.Contains(lanes, l) {
+				lanes = append(lanes, l)
+			}
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, diagnoseTimeout)
+	defer cancel()
+	fleet := jobwait.ReadFleet(ctx, r.js, r.names, lanes...)
+	out := make(map[string]*jobwait.Diagnosis, len(todo))
+	for _, p := range todo {
+		job := p.row.Job
+		var st *jobs.Status
+		if got, ok := fleet.Status(ctx, job.ID); ok && got.BelongsTo(job) {
+			st = &got
+		}
+		d := fleet.Explain(ctx, job.ID, st, &job)
+		out[job.ID] = &d
+	}
+	return out
 }
 
 // wait follows the published jobs with a progress bar on stderr until all are done, --timeout

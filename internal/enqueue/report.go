@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/jobwait"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
@@ -45,6 +46,9 @@ type Result struct {
 	// Note says more about a scheduled job: that the stored date is not the one submitted (an
 	// earlier request with this id keeps its date).
 	Note string `json:"note,omitempty"`
+	// Waiting is what a pending job waits for (--wait ended before it was done): a guard, its
+	// schedule, an earlier job of the same user, a fleet pause, or a worker to take it.
+	Waiting *jobwait.Diagnosis `json:"waiting,omitempty"`
 	// Preview is what a dry run found a real job would do, when the worker runs optional steps.
 	Preview *Preview `json:"preview,omitempty"`
 }
@@ -144,6 +148,8 @@ func writeText(w io.Writer, results []Result) {
 			fmt.Fprintf(w, "%s: %s\n", head, r.Note)
 		case r.Outcome == OutcomeScheduled:
 			fmt.Fprintf(w, "%s: scheduled for %s\n", head, r.NotBefore)
+		case r.Waiting != nil:
+			fmt.Fprintf(w, "%s: %s: %s\n", head, r.Outcome, r.Waiting.Text)
 		case r.Error != "":
 			fmt.Fprintf(w, "%s: %s: %s\n", head, r.Outcome, r.Error)
 		default:

@@ -13,17 +13,17 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/auditchain"
 )
 
-// recipe returns the README's manual verification block.
+// recipe returns the manual verification block of docs/auditors.md (moved there from the README).
 func recipe(t *testing.T) string {
 	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/auditors.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, after, ok := strings.Cut(string(readme), "<!-- audit-chain-recipe -->\n```sh\n")
 	block, _, ok2 := strings.Cut(after, "```\n")
 	if !ok || !ok2 {
-		t.Fatal("README.md has no audit-chain-recipe block")
+		t.Fatal("docs/auditors.md has no audit-chain-recipe block")
 	}
 	return block
 }
@@ -38,7 +38,7 @@ func sh(t *testing.T, dir, script string, env ...string) (string, error) {
 	return out.String(), err
 }
 
-// TestManualRecipe: a key made by openssl signs checkpoints; the README's recipe (openssl,
+// TestManualRecipe: a key made by openssl signs checkpoints; the recipe in docs/auditors.md (openssl,
 // sha256sum, printf, xxd) verifies one from files of the stream's messages, and fails when a
 // message file is changed.
 func TestManualRecipe(t *testing.T) {
