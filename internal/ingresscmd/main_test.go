@@ -21,10 +21,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
@@ -141,6 +144,14 @@ func TestBadConfigurationExits2(t *testing.T) {
 // start runs `ingress run` with args against the bed's NATS until the test ends.
 func start(t *testing.T, bed *testbed.T, args ...string) (addr, admin string) {
 	t.Helper()
+	addr, admin, _ = startStoppable(t, bed, nil, args...)
+	return addr, admin
+}
+
+// startStoppable is start, also returning a function that ends ctx and waits for run's error.
+// hook, when set, hears every log entry.
+func startStoppable(t *testing.T, bed *testbed.T, hook func(zapcore.Entry), args ...string) (addr, admin string, stop func() error) {
+	t.Helper()
 	var c runConfig
 	fs := newRunFlags(&c, io.Discard)
 	if err := fs.Parse(append([]string{"--nats-url", bed.URL, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, args...)); err != nil {
@@ -154,21 +165,30 @@ func start(t *testing.T, bed *testbed.T, args ...string) (addr, admin string) {
 	addrs := make(chan [2]string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, c, cfg, zaptest.NewLogger(t), func(a, b string) { addrs <- [2]string{a, b} })
+		log := zaptest.NewLogger(t)
+		if hook != nil {
+			log = log.WithOptions(zap.Hooks(func(e zapcore.Entry) error { hook(e); return nil }))
+		}
+		done <- run(ctx, c, cfg, log, func(a, b string) { addrs <- [2]string{a, b} })
 	}()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("run: %v", err)
 		}
 	})
 	select {
 	case a := <-addrs:
-		return a[0], a[1]
+		return a[0], a[1], stop
 	case err := <-done:
 		t.Fatalf("run: %v", err)
 	}
-	return "", ""
+	return "", "", nil
 }
 
 func signedPost(t *testing.T, client *http.Client, url, secret, id, body string) (int, ingress.Answer) {
@@ -251,5 +271,66 @@ func TestInsecureHTTPAndNotReady(t *testing.T) {
 		`{"action":"deactivate","user":{"user_name":"a@b.example"}}`)
 	if code != http.StatusServiceUnavailable || a.Failed != 1 {
 		t.Errorf("without a jobs stream: %d %+v", code, a)
+	}
+}
+
+// TestShutdownFinishesRequestsInFlight stops the ingress while a request's body is half sent:
+// the request still gets its answer, and run returns cleanly.
+func TestShutdownFinishesRequestsInFlight(t *testing.T) {
+	t.Parallel()
+	bed := testbed.New(t, testbed.Config{})
+	f := writeFiles(t)
+	stopping := make(chan struct{})
+	var once sync.Once
+	addr, _, stop := startStoppable(t, bed, func(e zapcore.Entry) {
+		if strings.HasPrefix(e.Message, "ingress stopping") {
+			once.Do(func() { close(stopping) })
+		}
+	}, "--config", f.config, "--insecure-http")
+	user := bed.ActiveUsers(1)[0]
+	body := `{"action":"deactivate","user":{"user_name":"` + user.UserName + `"}}`
+	signer, _ := audit.NewSigner(f.secretValue)
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+addr+"/v1/sources/soar", pr)
+	now := time.Now()
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Expect", "100-continue") // the body flows once the handler reads it
+	req.Header.Set(audit.HeaderWebhookID, "inflight-1")
+	req.Header.Set(audit.HeaderWebhookTimestamp, fmt.Sprint(now.Unix()))
+	req.Header.Set(audit.HeaderWebhookSignature, signer.Sign("inflight-1", now, []byte(body)))
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	defer client.CloseIdleConnections()
+	type result struct {
+		code int
+		err  error
+	}
+	answered := make(chan result, 1)
+	go func() {
+		resp, err := client.Do(req)
+		if err != nil {
+			answered <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		answered <- result{code: resp.StatusCode}
+	}()
+	if _, err := pw.Write([]byte(body[:10])); err != nil { // returns once the handler is reading
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	<-stopping // run is shutting the server down: no new connections
+	if _, err := pw.Write([]byte(body[10:])); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if r := <-answered; r.err != nil || r.code != 200 {
+		t.Fatalf("the request in flight: %d %v", r.code, r.err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("run after SIGTERM: %v", err)
+	}
+	if n := bed.JobsLeft(); n != 1 {
+		t.Errorf("%d jobs stored", n)
 	}
 }
