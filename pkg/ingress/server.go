@@ -244,6 +244,12 @@ func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, name, http.StatusTooManyRequests, "rate limited: retry after the time Retry-After gives")
 		return
 	}
+	ch, challenger := src.src.(Challenger)
+	if r.Method != http.MethodPost && !challenger {
+		w.Header().Set("Allow", http.MethodPost)
+		s.fail(w, name, http.StatusMethodNotAllowed, "method not allowed: POST events")
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, src.cfg.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -260,13 +266,11 @@ func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, name, http.StatusUnauthorized, "unauthorized")
 		return
 	}
-	if r.Method != http.MethodPost {
-		if ch, ok := src.src.(Challenger); ok {
-			rec := &codeRecorder{ResponseWriter: w, code: http.StatusOK}
-			if ch.Handshake(rec, r) {
-				s.m.requests.WithLabelValues(name, strconv.Itoa(rec.code)).Inc()
-				return
-			}
+	if r.Method != http.MethodPost { // a Challenger's: its handshake, if this is one
+		rec := &codeRecorder{ResponseWriter: w, code: http.StatusOK}
+		if ch.Handshake(rec, r) {
+			s.m.requests.WithLabelValues(name, strconv.Itoa(rec.code)).Inc()
+			return
 		}
 		w.Header().Set("Allow", http.MethodPost)
 		s.fail(w, name, http.StatusMethodNotAllowed, "method not allowed: POST events")
