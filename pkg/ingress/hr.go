@@ -488,18 +488,29 @@ func (s *hrSource) notBefore(e any) (time.Time, error) {
 	if v == "" || v == "0000-00-00" {
 		return time.Time{}, nil
 	}
-	if d, err := time.ParseInLocation("2006-01-02", v, s.loc); err == nil {
-		return time.Date(d.Year(), d.Month(), d.Day(), s.hour, s.min, 0, 0, s.loc), nil
+	t, ok := s.parseDate(v)
+	if ok && (t.UTC().Year() < 1900 || t.UTC().Year() > 9998) {
+		return time.Time{}, fmt.Errorf("termination date %s: %q is out of range", s.date, v)
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05.999999999Z0700"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	if t, err := time.ParseInLocation("2006-01-02T15:04:05", v, s.loc); err == nil {
+	if ok {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("termination date %s: %q is neither a date (YYYY-MM-DD) nor an RFC 3339 time", s.date, clipText(strings.ToValidUTF8(v, "?"), 64))
+}
+
+func (s *hrSource) parseDate(v string) (time.Time, bool) {
+	if d, err := time.ParseInLocation("2006-01-02", v, s.loc); err == nil {
+		return time.Date(d.Year(), d.Month(), d.Day(), s.hour, s.min, 0, 0, s.loc), true
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05.999999999Z0700"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, true
+		}
+	}
+	if t, err := time.ParseInLocation("2006-01-02T15:04:05", v, s.loc); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
 }
 
 // Example is a curl line posting a signed sample (openssl computes the HMAC).
