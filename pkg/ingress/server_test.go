@@ -230,7 +230,7 @@ func TestReplayedDeliveryIsADuplicate(t *testing.T) {
 	body := jobLine(user.UserName, "")
 	ts := time.Now()
 	first := f.post(t, "soar", "msg_replay", ts, "", body)
-	again := f.post(t, "soar", "msg_replay", ts, "", body)                     // the same request, replayed
+	again := f.post(t, "soar", "msg_replay", ts, "", body)                  // the same request, replayed
 	retry := f.post(t, "soar", "msg_replay", ts.Add(time.Second), "", body) // the sender's retry, re-signed
 	if first.code != 200 || first.Accepted != 1 {
 		t.Fatalf("first: %d %s", first.code, first.raw)
@@ -261,7 +261,9 @@ func TestBadRequestsPublishNothing(t *testing.T) {
 	}{
 		{name: "unsigned", source: "soar", body: good, code: 401, reason: "unauthorized"},
 		{name: "wrong signature", source: "soar", id: "w1", ts: now, body: good, code: 401, reason: "unauthorized",
-			sign: func(r *http.Request) { r.Header.Set(audit.HeaderWebhookSignature, "v1,"+base64.StdEncoding.EncodeToString(make([]byte, 32))) }},
+			sign: func(r *http.Request) {
+				r.Header.Set(audit.HeaderWebhookSignature, "v1,"+base64.StdEncoding.EncodeToString(make([]byte, 32)))
+			}},
 		{name: "stale timestamp", source: "soar", id: "w2", ts: now.Add(-6 * time.Minute), body: good, code: 401, reason: "unauthorized"},
 		{name: "future timestamp", source: "soar", id: "w3", ts: now.Add(6 * time.Minute), body: good, code: 401, reason: "unauthorized"},
 		{name: "oversized body", source: "soar", id: "w4", ts: now, body: jobLine("ada@example.com", `,"reason":"`+strings.Repeat("x", 5000)+`"`), code: 413, reason: "body larger than 4096 bytes"},
@@ -505,4 +507,3 @@ func TestNATSDownAnswers503(t *testing.T) {
 		t.Fatalf("retry after NATS came back: %d %s", again.code, again.raw)
 	}
 }
-
