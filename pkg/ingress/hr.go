@@ -429,7 +429,7 @@ func (s *hrSource) event(i int, e any) Event {
 		Action:      rule.action,
 		RequestedBy: RequestedBy(s.name),
 		Priority:    laneOf(rule.priority, s.priority),
-		Reason:      "hr " + s.name + ": " + rule.field.String() + " " + val + " (" + ref + ")",
+		Reason:      "hr " + s.name + ": " + clipText(rule.field.String(), 256) + " " + val + " (" + ev.Ref + ")",
 	}
 	if s.userAs == "external_id" {
 		j.User.ExternalID = strings.TrimSpace(id)

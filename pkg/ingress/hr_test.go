@@ -363,6 +363,23 @@ func TestHRDecodeBadEvents(t *testing.T) {
 	}
 }
 
+// TestHRTicketAndLongRefs: the ticket path fills the job's ticket; a ref longer than an event
+// reference may be still makes a job (its reason carries the clipped ref, its id the whole one).
+func TestHRTicketAndLongRefs(t *testing.T) {
+	s := newTestHR(t, hrConfig(t, "hr/bamboohr.config.json", func(st map[string]any) { st["ticket"] = `fields["Case"]` }))
+	long := strings.Repeat("x", 2000)
+	body := `{"employees":[
+		{"id":"1","timestamp":"t1","fields":{"Employment Status":"Terminated","Work Email":"one@example.com","Case":"HR-2207"}},
+		{"id":"` + long + `","timestamp":"t2","fields":{"Employment Status":"Terminated","Work Email":"two@example.com"}}]}`
+	evs := decodeOK(t, s, []byte(body))
+	if evs[0].Job == nil || evs[0].Job.Ticket != "HR-2207" {
+		t.Fatalf("%+v, want ticket HR-2207", evs[0])
+	}
+	if evs[1].Job == nil || evs[1].Job.Ticket != "" || len(evs[1].Ref) != 128 || evs[1].Job.ID != JobID("bamboohr", long+"/t2") {
+		t.Fatalf("%+v", evs[1])
+	}
+}
+
 func TestHRDecodeBadBodies(t *testing.T) {
 	s := newTestHR(t, hrConfig(t, "hr/bamboohr.config.json", nil))
 	for name, body := range map[string]string{

@@ -279,7 +279,7 @@ func (s *oktaSource) event(i int, raw json.RawMessage) Event {
 		Reason:      "okta " + e.EventType + " " + ref,
 	}
 	if e.Actor != nil && e.Actor.AlternateID != "" {
-		j.Reason += " by " + e.Actor.AlternateID
+		j.Reason += " by " + clipText(strings.ToValidUTF8(e.Actor.AlternateID, "?"), 256)
 	}
 	if t, err := time.Parse(time.RFC3339Nano, e.Published); err == nil {
 		j.RequestedAt = t.UTC()
