@@ -104,9 +104,9 @@ type hrRule struct {
 }
 
 type hrSource struct {
-	name       string
-	secrets    [][]byte
-	secretFile string
+	name    string
+	secrets [][]byte
+	exKey   []byte // the first secret, for Example (dev mode only prints it)
 
 	sigHeader  string
 	newHash    func() hash.Hash
@@ -154,9 +154,7 @@ func buildHR(cfg SourceConfig, secrets []string) (*hrSource, error) {
 		}
 		s.secrets = append(s.secrets, []byte(sec))
 	}
-	if len(cfg.SecretFiles) > 0 {
-		s.secretFile = cfg.SecretFiles[0]
-	}
+	s.exKey = []byte(secrets[0])
 	if err := checkLane(s.priority); err != nil {
 		return nil, err
 	}
@@ -513,24 +511,24 @@ func (s *hrSource) parseDate(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// Example is a curl line posting a signed sample (openssl computes the HMAC).
+// Example is a shell line posting a signed sample event that the first action rule matches
+// (openssl computes the HMAC). It shows the first secret, as a hex key: dev mode alone calls it
+// (with a dev fixture).
 func (s *hrSource) Example(baseURL string, now time.Time) string {
 	url := strings.TrimSuffix(baseURL, "/") + "/v1/sources/" + s.name
-	body := s.sampleBody(now)
 	alg := "sha256"
 	if s.newHash().Size() == sha512.Size {
 		alg = "sha512"
 	}
-	enc := "xxd -p -c 256"
+	enc := "od -An -vtx1 | tr -d ' \\n'"
 	if s.encoding == "base64" {
-		enc = "base64 -w0"
+		enc = "base64 | tr -d '\\n'"
 	}
 	var b strings.Builder
-	b.WriteString("# " + s.name + " (hr): a signed event\n")
-	b.WriteString("body=" + shq(body) + "\n")
+	b.WriteString("body=" + shq(s.sampleBody(now)) + "; ")
 	signed := `printf '%s' "$body"`
 	if s.tsHeader != "" {
-		b.WriteString("ts=$(date +%s)\n")
+		b.WriteString(`ts="$(date +%s)"; `)
 		switch s.signed {
 		case "body+timestamp":
 			signed = `printf '%s%s' "$body" "$ts"`
@@ -538,7 +536,8 @@ func (s *hrSource) Example(baseURL string, now time.Time) string {
 			signed = `printf '%s.%s' "$ts" "$body"`
 		}
 	}
-	b.WriteString("sig=$(" + signed + " | openssl dgst -" + alg + " -hmac \"$(cat " + shq(s.secretFile) + ")\" -binary | " + enc + ")\n")
+	b.WriteString(`sig="$(` + signed + " | openssl dgst -" + alg + " -mac HMAC -macopt hexkey:" + hex.EncodeToString(s.exKey) +
+		" -binary | " + enc + `)"; `)
 	b.WriteString("curl -sS -X POST -H 'Content-Type: application/json' -H " + shq(s.sigHeader+": "+s.prefix) + `"$sig"`)
 	if s.tsHeader != "" {
 		b.WriteString(" -H " + shq(s.tsHeader+": ") + `"$ts"`)
@@ -573,7 +572,7 @@ func (s *hrSource) sampleBody(now time.Time) string {
 	}
 	set(s.user, "john.doe@example.com")
 	if s.date != nil {
-		set(*s.date, now.In(s.loc).Format("2006-01-02"))
+		set(*s.date, now.In(s.loc).AddDate(0, 0, -1).Format("2006-01-02")) // yesterday: it runs now
 	}
 	set(s.rules[0].field, s.sampleRule.Values[0])
 	var doc any = event

@@ -60,14 +60,14 @@ const OktaChallengeHeader = "X-Okta-Verification-Challenge"
 const maxChallenge = 1024
 
 type oktaSource struct {
-	name       string
-	header     string
-	secrets    [][sha256.Size]byte
-	secretFile string
-	events     map[string]OktaEventMapping
-	attribute  string // "alternateId", "id" or "detailEntry.<name>"
-	field      string // "user_name" or "external_id"
-	priority   jobs.Priority
+	name      string
+	header    string
+	secrets   [][sha256.Size]byte
+	exSecret  string // the first secret, for Example (dev mode only prints it)
+	events    map[string]OktaEventMapping
+	attribute string // "alternateId", "id" or "detailEntry.<name>"
+	field     string // "user_name" or "external_id"
+	priority  jobs.Priority
 }
 
 // newOkta builds the source of kind okta from its configuration and its secrets (the values
@@ -94,9 +94,7 @@ func newOkta(cfg SourceConfig, secrets []string) (Source, error) {
 		}
 		s.secrets = append(s.secrets, sha256.Sum256([]byte(sec)))
 	}
-	if len(cfg.SecretFiles) > 0 {
-		s.secretFile = cfg.SecretFiles[0]
-	}
+	s.exSecret = secrets[0]
 	if s.events == nil {
 		s.events = DefaultOktaEvents()
 	}
@@ -341,10 +339,11 @@ func (s *oktaSource) userValue(t oktaTarget) (string, error) {
 	return str, nil
 }
 
-// Example is two curl lines: the verification GET and a POST of a deactivation.
+// Example is the verification GET and a POST of a deactivation, as one shell line. It shows the
+// first secret: dev mode alone calls it (with a dev fixture).
 func (s *oktaSource) Example(baseURL string, now time.Time) string {
 	url := strings.TrimSuffix(baseURL, "/") + "/v1/sources/" + s.name
-	secret := "$(cat " + shq(s.secretFile) + ")"
+	auth := shq(s.header + ": " + s.exSecret)
 	typ := "user.lifecycle.deactivate"
 	if _, ok := s.events[typ]; !ok {
 		typs := make([]string, 0, len(s.events))
@@ -359,12 +358,11 @@ func (s *oktaSource) Example(baseURL string, now time.Time) string {
 		target = `{"id":"00u3m90rxKjGQ0G6L1d6","type":"User","alternateId":"john.doe@example.com","detailEntry":{` +
 			jsonText(strings.TrimPrefix(s.attribute, "detailEntry.")) + `:"john.doe@example.com"}}`
 	}
+	at := jsonText(now.UTC().Format(time.RFC3339))
 	body := `{"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","cloudEventsVersion":"0.1","contentType":"application/json",` +
-		`"eventId":"dev-` + fmt.Sprint(now.Unix()) + `","eventTime":` + jsonText(now.UTC().Format(time.RFC3339)) + `,"data":{"events":[{"uuid":"dev-` +
-		fmt.Sprint(now.UnixNano()) + `","published":` + jsonText(now.UTC().Format(time.RFC3339)) + `,"eventType":` + jsonText(typ) +
+		`"eventId":"dev-` + fmt.Sprint(now.Unix()) + `","eventTime":` + at + `,"data":{"events":[{"uuid":"dev-` +
+		fmt.Sprint(now.UnixNano()) + `","published":` + at + `,"eventType":` + jsonText(typ) +
 		`,"actor":{"id":"00u1qw6mqitPHM8AJ0g7","type":"User","alternateId":"admin@example.com"},"outcome":{"result":"SUCCESS"},"target":[` + target + `]}]}}`
-	return "# " + s.name + " (okta): the verification GET, then an event delivery\n" +
-		"curl -sS -H " + shq(s.header+": ") + `"` + secret + `" -H '` + OktaChallengeHeader + ": dev-challenge' " + shq(url) + "\n" +
-		"curl -sS -X POST -H " + shq(s.header+": ") + `"` + secret + `" -H 'Content-Type: application/json' --data-binary ` +
-		shq(body) + " " + shq(url)
+	return "curl -sS -H " + auth + " -H '" + OktaChallengeHeader + ": dev-challenge' " + shq(url) + "; echo; " +
+		"curl -sS -X POST -H " + auth + " -H 'Content-Type: application/json' --data-binary " + shq(body) + " " + shq(url)
 }
