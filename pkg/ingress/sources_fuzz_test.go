@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -91,4 +92,38 @@ func FuzzHRDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkOktaDecode decodes Okta's sample deactivation delivery (authentication included).
+func BenchmarkOktaDecode(b *testing.B) {
+	s := newTestOkta(b, "")
+	body := oktaDeliveryOf(b, oktaEvent(b, nil))
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	r.Header.Set("Authorization", oktaSecret)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Authenticate(r, body, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		if evs, err := s.Decode(r, body, time.Now()); err != nil || evs[0].Job == nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHRDecode checks the BambooHR signature of the termination sample and decodes it.
+func BenchmarkHRDecode(b *testing.B) {
+	s := newTestHR(b, hrConfig(b, "hr/bamboohr.config.json", nil))
+	body := readTestdata(b, "hr/bamboohr-termination.json")
+	now := time.Now()
+	r := bambooRequest(hrKey, body, strconv.FormatInt(now.Unix(), 10))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Authenticate(r, body, now); err != nil {
+			b.Fatal(err)
+		}
+		if evs, err := s.Decode(r, body, now); err != nil || evs[0].Job == nil {
+			b.Fatal(err)
+		}
+	}
 }
