@@ -111,7 +111,12 @@ type source struct {
 	src          Source
 	lim          *rate.Limiter
 	allOrNothing bool
+	decoded      bool // its jobs come out of jobs.Decode: checking them again is waste
 }
+
+// jobDecoder is implemented by a source whose Decode makes every job with jobs.Decode (the
+// webhook source), so that the server need not check them again before publishing.
+type jobDecoder interface{ jobsDecoded() }
 
 // New validates cfg, reads every source's secrets and builds the sources. js publishes the jobs
 // and the ops events; log may be nil. Errors name the source and the file, never a secret.
@@ -157,8 +162,9 @@ func New(cfg Config, js jetstream.JetStream, log *zap.Logger, opts ...Option) (*
 			continue
 		}
 		aon, _ := src.(AllOrNothinger)
+		_, decoded := src.(jobDecoder)
 		s.sources[sc.Name] = &source{cfg: sc, src: src, lim: rate.NewLimiter(rate.Limit(sc.RatePerSecond), sc.Burst),
-			allOrNothing: aon != nil && aon.AllOrNothing()}
+			allOrNothing: aon != nil && aon.AllOrNothing(), decoded: decoded}
 		s.order = append(s.order, sc.Name)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -238,6 +244,12 @@ func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, name, http.StatusTooManyRequests, "rate limited: retry after the time Retry-After gives")
 		return
 	}
+	ch, challenger := src.src.(Challenger)
+	if r.Method != http.MethodPost && !challenger {
+		w.Header().Set("Allow", http.MethodPost)
+		s.fail(w, name, http.StatusMethodNotAllowed, "method not allowed: POST events")
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, src.cfg.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -254,13 +266,11 @@ func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, name, http.StatusUnauthorized, "unauthorized")
 		return
 	}
-	if r.Method != http.MethodPost {
-		if ch, ok := src.src.(Challenger); ok {
-			rec := &codeRecorder{ResponseWriter: w, code: http.StatusOK}
-			if ch.Handshake(rec, r) {
-				s.m.requests.WithLabelValues(name, strconv.Itoa(rec.code)).Inc()
-				return
-			}
+	if r.Method != http.MethodPost { // a Challenger's: its handshake, if this is one
+		rec := &codeRecorder{ResponseWriter: w, code: http.StatusOK}
+		if ch.Handshake(rec, r) {
+			s.m.requests.WithLabelValues(name, strconv.Itoa(rec.code)).Inc()
+			return
 		}
 		w.Header().Set("Allow", http.MethodPost)
 		s.fail(w, name, http.StatusMethodNotAllowed, "method not allowed: POST events")
@@ -304,7 +314,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, ev
 		default:
 			js[i] = *ev.Job
 			res.ID = js[i].ID
-			err = checkJob(&js[i], now)
+			err = checkJob(&js[i], now, !src.decoded)
 		}
 		if err != nil {
 			res.Result, res.Reason = ResultRejected, err.Error()
@@ -386,7 +396,8 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, ev
 
 // checkJob fills in what the publisher would and checks job with the rules every worker applies
 // (jobs.Decode of its encoding), so that a batch is validated before any of it is published.
-func checkJob(job *jobs.Job, now time.Time) error {
+// With full false, only the defaults are filled: the job came out of jobs.Decode.
+func checkJob(job *jobs.Job, now time.Time, full bool) error {
 	if job.RequestedAt.IsZero() {
 		job.RequestedAt = now.UTC().Truncate(time.Millisecond)
 	}
@@ -395,6 +406,9 @@ func checkJob(job *jobs.Job, now time.Time) error {
 	}
 	if job.Priority == "" {
 		job.Priority = jobs.PriorityNormal
+	}
+	if !full {
+		return nil
 	}
 	if err := job.Validate(); err != nil {
 		return err
