@@ -3,6 +3,7 @@ package ingresscmd
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -34,8 +35,17 @@ var devSources = []struct {
 }{
 	{ingress.SourceConfig{Name: "soar", Kind: ingress.KindWebhook, SecretFiles: []string{"dev:soar"}}, devWebhookSecret},
 	{ingress.SourceConfig{Name: "okta", Kind: ingress.KindOkta, SecretFiles: []string{"dev:okta"}}, devOktaSecret},
-	{ingress.SourceConfig{Name: "hr", Kind: ingress.KindHR, SecretFiles: []string{"dev:hr"}}, devHRSecret},
+	{ingress.SourceConfig{Name: "hr", Kind: ingress.KindHR, SecretFiles: []string{"dev:hr"}, Settings: devHRSettings}, devHRSecret},
 }
+
+// devHRSettings map a BambooHR-style webhook (pkg/ingress/testdata/hr/bamboohr.config.json).
+var devHRSettings = json.RawMessage(`{
+	"signature": {"header": "X-BambooHR-Signature", "signed": "body+timestamp", "timestamp_header": "X-BambooHR-Timestamp"},
+	"events": "employees",
+	"actions": [{"field": "fields[\"Employment Status\"]", "values": ["Terminated"]}],
+	"user": {"path": "fields[\"Work Email\"]"},
+	"ref": ["id", "timestamp"],
+	"termination_date": "fields[\"Employment Status: Date\"]"}`)
 
 // DevConfig configures [StartDev].
 type DevConfig struct {

@@ -89,4 +89,22 @@ func TestDevModeWithExamples(t *testing.T) {
 	if err != nil || !strings.Contains(string(res), `"accepted":1`) {
 		t.Errorf("the printed curl line: %v\n%s\n%s", err, curl, res)
 	}
+	// and so do the Okta source's (the verification GET, then an event) and the HR source's
+	for _, src := range []struct{ name string }{{"okta"}, {"hr"}} {
+		var line string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.Contains(l, "/v1/sources/"+src.name+"'") {
+				line = strings.TrimSpace(l)
+			}
+		}
+		if line == "" {
+			t.Errorf("the banner shows no curl line for the %s source:\n%s", src.name, out.String())
+			continue
+		}
+		res, err := exec.CommandContext(t.Context(), "sh", "-c", line).CombinedOutput()
+		if err != nil || !strings.Contains(string(res), `"accepted":1`) ||
+			(src.name == "okta" && !strings.Contains(string(res), `{"verification":"dev-challenge"}`)) {
+			t.Errorf("the printed %s line: %v\n%s\n%s", src.name, err, line, res)
+		}
+	}
 }

@@ -41,6 +41,8 @@ var kinds = []struct {
 	new  func(cfg SourceConfig, secrets []string) (Source, error)
 }{
 	{KindWebhook, newWebhook},
+	{KindOkta, newOkta},
+	{KindHR, newHR},
 }
 
 // Kinds returns the kinds this build knows, in table order.
