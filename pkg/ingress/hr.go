@@ -570,7 +570,7 @@ func (s *hrSource) sampleBody(now time.Time) string {
 	for i, p := range s.ref {
 		set(p, fmt.Sprintf("dev-%d-%d", now.Unix(), i))
 	}
-	set(s.user, "john.doe@example.com")
+	set(s.user, "jonas.smith.23@example.com")
 	if s.date != nil {
 		set(*s.date, now.In(s.loc).AddDate(0, 0, -1).Format("2006-01-02")) // yesterday: it runs now
 	}

@@ -353,10 +353,10 @@ func (s *oktaSource) Example(baseURL string, now time.Time) string {
 		sort.Strings(typs)
 		typ = typs[0]
 	}
-	target := `{"id":"00u3m90rxKjGQ0G6L1d6","type":"User","alternateId":"john.doe@example.com","displayName":"John Doe"}`
+	target := `{"id":"00u3m90rxKjGQ0G6L1d6","type":"User","alternateId":"noor.dubois.22@example.com","displayName":"Noor Dubois"}`
 	if strings.HasPrefix(s.attribute, "detailEntry.") {
-		target = `{"id":"00u3m90rxKjGQ0G6L1d6","type":"User","alternateId":"john.doe@example.com","detailEntry":{` +
-			jsonText(strings.TrimPrefix(s.attribute, "detailEntry.")) + `:"john.doe@example.com"}}`
+		target = `{"id":"00u3m90rxKjGQ0G6L1d6","type":"User","alternateId":"noor.dubois.22@example.com","detailEntry":{` +
+			jsonText(strings.TrimPrefix(s.attribute, "detailEntry.")) + `:"noor.dubois.22@example.com"}}`
 	}
 	at := jsonText(now.UTC().Format(time.RFC3339))
 	body := `{"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","cloudEventsVersion":"0.1","contentType":"application/json",` +

@@ -445,7 +445,7 @@ func TestOktaExampleWorks(t *testing.T) {
 		t.Fatalf("the POST: %v", err)
 	}
 	evs := decodeOK(t, s, []byte(post.body))
-	if len(evs) != 1 || evs[0].Job == nil || evs[0].Job.User.UserName != "john.doe@example.com" {
+	if len(evs) != 1 || evs[0].Job == nil || evs[0].Job.User.UserName != "noor.dubois.22@example.com" {
 		t.Fatalf("events %+v", evs)
 	}
 }
@@ -509,7 +509,7 @@ func TestOktaExample(t *testing.T) {
 	ex := newTestOkta(t, "").(Exampler).Example("http://127.0.0.1:8090/", time.Unix(1_800_000_000, 0))
 	for _, want := range []string{
 		"curl ", OktaChallengeHeader, "http://127.0.0.1:8090/v1/sources/okta'", "'Authorization: " + oktaSecret + "'",
-		"-X POST", "user.lifecycle.deactivate", "john.doe@example.com",
+		"-X POST", "user.lifecycle.deactivate", "noor.dubois.22@example.com",
 	} {
 		if !strings.Contains(ex, want) {
 			t.Errorf("example lacks %q:\n%s", want, ex)

@@ -221,7 +221,7 @@ func shortErr(err error) error {
 // posts it. It prints the source's first secret (as a hex key): dev mode alone calls it.
 func (w *webhook) Example(baseURL string, _ time.Time) string {
 	url := strings.TrimSuffix(baseURL, "/") + "/v1/sources/" + w.name
-	body := `{"action":"deactivate","user":{"user_name":"ada.rossi.3@example.com"},"reason":"left the company","ticket":"SOAR-1"}`
+	body := `{"action":"deactivate","user":{"user_name":"ines.smith.21@example.com"},"reason":"left the company","ticket":"SOAR-1"}`
 	return fmt.Sprintf(`body='%s'; id="msg_$(date +%%s%%N)"; ts="$(date +%%s)"; `+
 		`sig="$(printf '%%s.%%s.%%s' "$id" "$ts" "$body" | openssl dgst -sha256 -mac HMAC -macopt hexkey:%s -binary | base64)"; `+
 		`curl -sS -X POST %s -H 'Content-Type: application/json' -H "webhook-id: $id" -H "webhook-timestamp: $ts" -H "webhook-signature: v1,$sig" --data-binary "$body"`,
