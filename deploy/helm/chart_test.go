@@ -4,7 +4,7 @@
 // and never rendered, replicas, PodDisruptionBudgets, NetworkPolicies, the ServiceMonitor and
 // the ConfigMap checksums).
 //
-// Helm is the one tools/helm/go.mod pins (helm.sh/helm/v4), run as
+// Helm is the one tools/helm/go.mod pins (helm.sh/helm/v4), built by
 // `go tool -modfile=tools/helm/go.mod helm`: no cluster and no network beyond the Go module
 // proxy (the first build of helm takes a few minutes; later runs use the build cache).
 package helm
@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,15 +34,37 @@ const (
 	productionFile = "genesys-deactivator/ci/production-values.yaml"
 )
 
+// helmBinary builds the pinned helm once (`go tool -modfile=tools/helm/go.mod helm version`,
+// which caches the executable in the Go build cache) and returns the path of the cached
+// executable (`go tool -n`), so that each test's call does not load helm's module graph again.
+var helmBinary = sync.OnceValues(func() (string, error) {
+	modfile, err := filepath.Abs("../../tools/helm/go.mod")
+	if err != nil {
+		return "", err
+	}
+	if out, err := exec.Command("go", "tool", "-modfile="+modfile, "helm", "version").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go tool -modfile=%s helm version: %v\n%s", modfile, err, out)
+	}
+	out, err := exec.Command("go", "tool", "-n", "-modfile="+modfile, "helm").Output()
+	if err != nil {
+		return "", fmt.Errorf("go tool -n helm: %v", err)
+	}
+	path := strings.TrimSpace(string(out))
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("go tool -n helm: %v", err)
+	}
+	return path, nil
+})
+
 // helm runs the pinned helm with args in this folder, with its own empty config, cache and data
 // folders, and returns its standard output; a failure returns its standard error in the error.
 func helm(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	root, err := filepath.Abs("../..")
+	bin, err := helmBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", append([]string{"tool", "-modfile=" + filepath.Join(root, "tools/helm/go.mod"), "helm"}, args...)...)
+	cmd := exec.Command(bin, args...)
 	home := t.TempDir()
 	cmd.Env = append(os.Environ(),
 		"HELM_CACHE_HOME="+filepath.Join(home, "cache"),
@@ -540,13 +563,15 @@ worker:
 relay:
   nats: {password: $C}
   secrets: {siem-whsec: $C}
-  secretMounts:
+  secretMounts: # lists replace the production file's: both entries again, with values beside them
     - {name: siem-whsec, existingSecret: genesys-siem-whsec, value: $C, data: {whsec: $C}}
+    - {name: splunk-hec, existingSecret: genesys-splunk-hec, stringData: {token: $C}}
 ingress:
   nats: {password: $C}
   tls: {crt: $C, key: $C}
   secretMounts:
     - {name: okta, existingSecret: genesys-ingress-okta, value: $C}
+    - {name: hr-hmac, existingSecret: genesys-ingress-hr, data: {key: $C}}
 `, "$C", canary))
 	out, err := helm(t, "template", "gd", chartDir, "-f", productionFile, "-f", careless)
 	if err != nil {
