@@ -703,6 +703,58 @@ func TestConfigChangeRollsPods(t *testing.T) {
 	t.Error("no worker plan ConfigMap")
 }
 
+// TestBinariesAcceptFlags runs each binary with the arguments the chart renders for it (and the
+// worker with its plan's variables as flags), followed by -h: a flag the binary does not define,
+// or a value its type cannot parse, makes it exit 2 instead of printing its usage. The ingress is
+// checked once its command exists in this module.
+func TestBinariesAcceptFlags(t *testing.T) {
+	m := render(t, "-f", productionFile)
+	bin := t.TempDir()
+	build := func(cmd string) string {
+		out := filepath.Join(bin, filepath.Base(cmd))
+		if b, err := exec.Command("go", "build", "-o", out, "../../"+cmd).CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", cmd, err, b)
+		}
+		return out
+	}
+	run := func(name, exe string, args []string) {
+		t.Helper()
+		out, err := exec.Command(exe, append(slices.Clone(args), "-h")...).CombinedOutput()
+		if err != nil {
+			first, _, _ := strings.Cut(string(out), "\n")
+			t.Errorf("%s %s -h: %v: %s", name, strings.Join(args, " "), err, first)
+		}
+	}
+
+	worker := build("cmd/worker")
+	wc := m.deployment(t, "worker").container(t)
+	args := slices.Clone(wc.Args)
+	for _, d := range m.ofKind("ConfigMap") {
+		if d.name != "gd-genesys-deactivator-worker-plan" {
+			continue
+		}
+		var cm struct{ Data map[string]string }
+		d.decode(t, &cm)
+		for env, v := range cm.Data {
+			flag := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "GENESYS_")), "_", "-")
+			args = append(args, "--"+flag+"="+v)
+		}
+	}
+	run("worker", worker, args)
+
+	for _, d := range m.ofKind("Job") {
+		var job deployment
+		d.decode(t, &job)
+		run("worker (provision Job)", worker, job.Spec.Template.Spec.Containers[0].Args)
+	}
+
+	run("relay", build("cmd/relay"), m.deployment(t, "relay").container(t).Args)
+
+	if _, err := os.Stat("../../cmd/ingress"); err == nil {
+		run("ingress", build("cmd/ingress"), m.deployment(t, "ingress").container(t).Args)
+	}
+}
+
 // --- the manifests ---
 
 type manifest struct {
