@@ -142,6 +142,10 @@ func TestTemplateDefault(t *testing.T) {
 	if got := flagValue(w.container(t), "--rate-per-minute"); got != "300" {
 		t.Errorf("--rate-per-minute = %q, want 300", got)
 	}
+	// The Go runtime's soft limit sits under the container's memory limit (256Mi).
+	if env := w.container(t).Env; len(env) != 1 || env[0].Name != "GOMEMLIMIT" || env[0].Value != "230MiB" {
+		t.Errorf("worker env = %+v, want only GOMEMLIMIT=230MiB (90 %% of 256Mi)", env)
+	}
 }
 
 // TestTemplateProduction renders the production-like values: three workers sharing one budget,

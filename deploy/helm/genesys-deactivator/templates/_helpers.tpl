@@ -303,3 +303,22 @@ topologySpreadConstraints:
         {{- include "gd.selectorLabels" . | nindent 8 }}
 {{- end }}
 {{- end -}}
+
+{{/*
+GOMEMLIMIT at 90 % of the container's memory limit (Mi or Gi), so that the Go runtime collects
+harder before the kernel kills it; nothing when the limit is unset or in another unit.
+*/}}
+{{- define "gd.gomemlimit" -}}
+{{- $limit := "" -}}
+{{- with .c.resources }}{{ with .limits }}{{ $limit = toString (default "" .memory) }}{{ end }}{{ end -}}
+{{- $mib := 0 -}}
+{{- if hasSuffix "Gi" $limit -}}
+{{- $mib = mul (int (trimSuffix "Gi" $limit)) 1024 -}}
+{{- else if hasSuffix "Mi" $limit -}}
+{{- $mib = int (trimSuffix "Mi" $limit) -}}
+{{- end -}}
+{{- if gt (int $mib) 0 }}
+- name: GOMEMLIMIT
+  value: {{ printf "%dMiB" (div (mul $mib 9) 10) | quote }}
+{{- end }}
+{{- end -}}
