@@ -546,6 +546,62 @@ func checkSecretsAreFiles(t *testing.T, pod podSpec, c container, configMaps map
 	}
 }
 
+// TestTemplateVariants renders the other branches of the templates: the ingress behind a
+// TLS-terminating load balancer, NATS creds and NKey authentication with inbox prefixes, the
+// relay switched off, a longer ack wait.
+func TestTemplateVariants(t *testing.T) {
+	m := render(t, "-f", writeValues(t, `
+nats: {ackWait: 2m}
+worker:
+  nats: {auth: nkey, existingSecret: worker-seed, key: worker.nk, inboxPrefix: _INBOX.worker}
+relay: {enabled: false}
+provision:
+  nats: {auth: creds, existingSecret: prov-creds, key: prov.creds, inboxPrefix: _INBOX.provisioner}
+ingress:
+  enabled: true
+  tls: {insecureHTTP: true, existingSecret: ""}
+  nats: {auth: token, existingSecret: ingress-token, key: token}
+  config: {sources: [{name: hooks, kind: standard_webhooks, secret_files: [/run/secrets/genesys/hooks/whsec]}]}
+  secretMounts: [{name: hooks, existingSecret: ingress-whsec}]
+`))
+	checkEveryDeployment(t, m)
+	if got := m.deploymentNames(); !slices.Equal(got, []string{"gd-genesys-deactivator-ingress", "gd-genesys-deactivator-worker"}) {
+		t.Errorf("Deployments = %v, want ingress and worker", got)
+	}
+	wc := m.deployment(t, "worker").container(t)
+	for flag, want := range map[string]string{
+		"--nats-nkey": "/run/secrets/genesys/nats/worker.nk", "--nats-inbox-prefix": "_INBOX.worker",
+		"--nats-user": "", "--nats-password-file": "", "--ack-wait": "2m",
+	} {
+		if got := flagValue(wc, flag); got != want {
+			t.Errorf("worker %s = %q, want %q", flag, got, want)
+		}
+	}
+	ic := m.deployment(t, "ingress").container(t)
+	for flag, want := range map[string]string{
+		"--insecure-http": "true", "--tls-cert-file": "", "--tls-key-file": "",
+		"--nats-token-file": "/run/secrets/genesys/nats/token",
+	} {
+		if got := flagValue(ic, flag); got != want {
+			t.Errorf("ingress %s = %q, want %q", flag, got, want)
+		}
+	}
+	jobs := m.ofKind("Job")
+	if len(jobs) != 1 {
+		t.Fatalf("%d Jobs, want the provision Job", len(jobs))
+	}
+	var job deployment
+	jobs[0].decode(t, &job)
+	pc := job.Spec.Template.Spec.Containers[0]
+	for flag, want := range map[string]string{
+		"--nats-creds": "/run/secrets/genesys/nats/prov.creds", "--ack-wait": "2m", "--replicas": "3", "--prefix": "genesys",
+	} {
+		if got := flagValue(pc, flag); got != want {
+			t.Errorf("provision %s = %q, want %q", flag, got, want)
+		}
+	}
+}
+
 // TestNoSecretValueRendered renders with Secrets named everywhere and a canary string wherever a
 // careless chart would take a secret's value (and where this one takes only names), and checks
 // the canary appears in no manifest: secrets reach the pods only as Secret volumes.
