@@ -810,9 +810,7 @@ func TestBinariesAcceptFlags(t *testing.T) {
 
 	run("relay", build("cmd/relay"), m.deployment(t, "relay").container(t).Args)
 
-	if _, err := os.Stat("../../cmd/ingress"); err == nil {
-		run("ingress", build("cmd/ingress"), m.deployment(t, "ingress").container(t).Args)
-	}
+	run("ingress", build("cmd/ingress"), m.deployment(t, "ingress").container(t).Args)
 }
 
 // --- the manifests ---
