@@ -19,9 +19,9 @@ var forbidden = []struct {
 	why    string
 }{
 	{
-		pkgs:   []string{"./cmd/relay", "./cmd/enqueue", "./pkg/jobs", "./pkg/audit", "./pkg/audit/relay"},
+		pkgs:   []string{"./cmd/relay", "./cmd/enqueue", "./cmd/ingress", "./pkg/jobs", "./pkg/audit", "./pkg/audit/relay"},
 		banned: []string{module + "pkg/genesys", "golang.org/x/oauth2", module + "pkg/worker"},
-		why:    "the job contract, the audit model, the relay and the producers do not talk to Genesys",
+		why:    "the job contract, the audit model, the relay, the ingress and the producers do not talk to Genesys",
 	},
 	{
 		pkgs:   []string{"./pkg/audit"},

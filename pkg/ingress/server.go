@@ -1,0 +1,479 @@
+package ingress
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
+)
+
+// Results of one event in an [Answer].
+const (
+	ResultAccepted  = "accepted"  // stored as a new job
+	ResultDuplicate = "duplicate" // the jobs stream already had it (a retried or replayed delivery)
+	ResultScheduled = "scheduled" // stored for a worker to schedule at its not_before
+	ResultIgnored   = "ignored"   // maps to no action; acknowledged
+	ResultRejected  = "rejected"  // cannot become a job; Reason says why
+	ResultFailed    = "failed"    // not stored (NATS unavailable): only in a 503 answer
+)
+
+// Answer is the JSON body of every answer to an authenticated POST that got as far as decoding,
+// and of whole-request failures (Error alone).
+type Answer struct {
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	Scheduled  int `json:"scheduled"`
+	Ignored    int `json:"ignored"`
+	Rejected   int `json:"rejected"`
+	// Failed counts the events not stored because publishing failed (503 only).
+	Failed int `json:"failed,omitempty"`
+	// Error says why the request as a whole failed (4xx, 5xx).
+	Error  string        `json:"error,omitempty"`
+	Events []EventResult `json:"events,omitempty"`
+}
+
+// EventResult is one event of an [Answer], in the order of the request.
+type EventResult struct {
+	Ref    string `json:"ref"`
+	ID     string `json:"id,omitempty"`
+	Result string `json:"result"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// AllOrNothinger is implemented by a source whose requests fail as a whole when one event is
+// rejected (400, nothing published): a sender that can fix its payload. Sources without it
+// publish the valid events and report the rejected ones in a 200.
+type AllOrNothinger interface {
+	AllOrNothing() bool
+}
+
+// DefaultPublishTimeout bounds the publishing of one request's jobs.
+const DefaultPublishTimeout = 10 * time.Second
+
+// Option changes how [New] builds a Server.
+type Option func(*Server)
+
+// WithSecretReader replaces [ReadSecretFile], how secret files are read (tests, dev mode).
+func WithSecretReader(f func(path string) (string, error)) Option {
+	return func(s *Server) { s.readSecret = f }
+}
+
+// WithNow replaces time.Now (tests).
+func WithNow(f func() time.Time) Option { return func(s *Server) { s.nowFunc = f } }
+
+// WithRegisterer registers the ingress metrics with reg. Without it they are not registered.
+func WithRegisterer(reg prometheus.Registerer) Option { return func(s *Server) { s.reg = reg } }
+
+// WithOrigin sets the CloudEvents source of the ops events (use the workers'). Defaults to
+// audit.DefaultSource.
+func WithOrigin(o audit.Origin) Option { return func(s *Server) { s.origin = o } }
+
+// WithPublishTimeout bounds the publishing of one request's jobs. Defaults to
+// [DefaultPublishTimeout].
+func WithPublishTimeout(d time.Duration) Option { return func(s *Server) { s.publishTimeout = d } }
+
+// Server is the ingress HTTP server's handler: it serves POST /v1/sources/<name> for each
+// configured source. It is safe for concurrent use, owns no goroutines and needs no Close.
+type Server struct {
+	names          jobs.Names
+	js             jetstream.JetStream
+	pub            *jobs.Publisher
+	ops            *audit.Publisher
+	origin         audit.Origin
+	log            *zap.Logger
+	sources        map[string]*source
+	order          []string
+	m              *metrics
+	reg            prometheus.Registerer
+	nowFunc        func() time.Time
+	publishTimeout time.Duration
+	readSecret     func(string) (string, error)
+}
+
+type source struct {
+	cfg          SourceConfig
+	src          Source
+	lim          *rate.Limiter
+	allOrNothing bool
+}
+
+// New validates cfg, reads every source's secrets and builds the sources. js publishes the jobs
+// and the ops events; log may be nil. Errors name the source and the file, never a secret.
+func New(cfg Config, js jetstream.JetStream, log *zap.Logger, opts ...Option) (*Server, error) {
+	if js == nil {
+		return nil, errors.New("ingress: nil JetStream")
+	}
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		names: jobs.Names{Prefix: cfg.Prefix}, js: js, log: cmp.Or(log, zap.NewNop()), sources: map[string]*source{},
+		nowFunc: time.Now, publishTimeout: DefaultPublishTimeout, readSecret: ReadSecretFile,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	var err error
+	if s.pub, err = jobs.NewPublisher(js, s.names); err != nil {
+		return nil, err
+	}
+	if s.ops, err = audit.NewPublisher(js, audit.PublisherConfig{Prefix: s.names.EffectivePrefix(), Stream: s.names.AuditStream()}); err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, sc := range cfg.Sources {
+		secrets := make([]string, 0, len(sc.SecretFiles))
+		for _, f := range sc.SecretFiles {
+			sec, err := s.readSecret(f)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("source %s: %w", sc.Name, err))
+				continue
+			}
+			secrets = append(secrets, sec)
+		}
+		if len(secrets) < len(sc.SecretFiles) {
+			continue
+		}
+		src, err := newSource(sc, secrets)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("source %s: %w", sc.Name, err))
+			continue
+		}
+		aon, _ := src.(AllOrNothinger)
+		s.sources[sc.Name] = &source{cfg: sc, src: src, lim: rate.NewLimiter(rate.Limit(sc.RatePerSecond), sc.Burst),
+			allOrNothing: aon != nil && aon.AllOrNothing()}
+		s.order = append(s.order, sc.Name)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("ingress: %w", err)
+	}
+	s.m = newMetrics(s.reg)
+	return s, nil
+}
+
+// Handler returns the HTTP handler: /v1/sources/{name}, any method (POST for events, other
+// methods only for a source's handshake).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/sources/{name}", s.serveSource)
+	return mux
+}
+
+// Example is a source's shell command line to try it, when its kind can show one.
+type Example struct {
+	Source  string
+	Kind    Kind
+	Command string
+}
+
+// Examples returns, in configuration order, a command line for every source that implements
+// [Exampler], posting to baseURL (such as http://127.0.0.1:8088). They may hold secrets: for dev
+// mode only.
+func (s *Server) Examples(baseURL string) []Example {
+	var out []Example
+	for _, name := range s.order {
+		src := s.sources[name]
+		if ex, ok := src.src.(Exampler); ok {
+			out = append(out, Example{Source: name, Kind: src.cfg.Kind, Command: ex.Example(baseURL, s.nowFunc())})
+		}
+	}
+	return out
+}
+
+// Ready reports whether jobs can be published: NATS is connected and the jobs stream answers.
+// It sets the genesys_ingress_ready gauge.
+func (s *Server) Ready(ctx context.Context) error {
+	err := s.ready(ctx)
+	v := 0.0
+	if err == nil {
+		v = 1
+	}
+	s.m.ready.Set(v)
+	return err
+}
+
+func (s *Server) ready(ctx context.Context) error {
+	if nc := s.js.Conn(); nc != nil && nc.Status() != nats.CONNECTED {
+		return fmt.Errorf("NATS %s", nc.Status())
+	}
+	if _, err := s.js.Stream(ctx, s.names.JobsStream()); err != nil {
+		return fmt.Errorf("jobs stream %s: %w", s.names.JobsStream(), err)
+	}
+	return nil
+}
+
+func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	src := s.sources[name]
+	if src == nil {
+		s.fail(w, "unknown", http.StatusNotFound, "unknown source")
+		return
+	}
+	now := s.nowFunc()
+	if res := src.lim.ReserveN(now, 1); !res.OK() || res.DelayFrom(now) > 0 {
+		wait := time.Second
+		if res.OK() {
+			wait = res.DelayFrom(now)
+			res.CancelAt(now)
+		}
+		s.m.rateLimited.WithLabelValues(name).Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
+		s.fail(w, name, http.StatusTooManyRequests, "rate limited: retry after the time Retry-After gives")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, src.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.fail(w, name, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", src.cfg.MaxBodyBytes))
+			return
+		}
+		s.fail(w, name, http.StatusBadRequest, "reading the body failed")
+		return
+	}
+	if err := src.src.Authenticate(r, body, now); err != nil {
+		s.m.authFailed.WithLabelValues(name).Inc()
+		s.log.Warn("ingress request not authenticated", zap.String("source", name), zap.String("remote", r.RemoteAddr), zap.String("reason", err.Error()))
+		s.fail(w, name, http.StatusUnauthorized, "unauthorized")
+		return
+	}
+	if r.Method != http.MethodPost {
+		if ch, ok := src.src.(Challenger); ok {
+			rec := &codeRecorder{ResponseWriter: w, code: http.StatusOK}
+			if ch.Handshake(rec, r) {
+				s.m.requests.WithLabelValues(name, strconv.Itoa(rec.code)).Inc()
+				return
+			}
+		}
+		w.Header().Set("Allow", http.MethodPost)
+		s.fail(w, name, http.StatusMethodNotAllowed, "method not allowed: POST events")
+		return
+	}
+	events, err := src.src.Decode(r, body, now)
+	if err != nil {
+		s.rejected(r.Context(), name, "request", err.Error())
+		s.fail(w, name, http.StatusBadRequest, err.Error())
+		return
+	}
+	if len(events) > src.cfg.MaxEvents {
+		s.rejected(r.Context(), name, "request", fmt.Sprintf("%d events, limit %d", len(events), src.cfg.MaxEvents))
+		s.fail(w, name, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d events, limit %d", len(events), src.cfg.MaxEvents))
+		return
+	}
+	s.publish(w, r, src, events, now)
+}
+
+// publish checks every event's job, then (unless the source's policy forbids it after a
+// rejection) publishes the valid ones concurrently and answers once every PubAck is in.
+func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, events []Event, now time.Time) {
+	name := src.cfg.Name
+	var a Answer
+	a.Events = make([]EventResult, len(events))
+	todo := make([]int, 0, len(events))
+	js := make([]jobs.Job, len(events))
+	firstRejected := -1
+	for i, ev := range events {
+		res := &a.Events[i]
+		res.Ref = audit.Clip(ev.Ref, 128)
+		var err error
+		switch {
+		case ev.Err != nil:
+			err = ev.Err
+		case ev.Ignored != "":
+			res.Result, res.Reason = ResultIgnored, ev.Ignored
+			continue
+		case ev.Job == nil:
+			err = errors.New("no job")
+		default:
+			js[i] = *ev.Job
+			res.ID = js[i].ID
+			err = checkJob(&js[i], now)
+		}
+		if err != nil {
+			res.Result, res.Reason = ResultRejected, err.Error()
+			if firstRejected < 0 {
+				firstRejected = i
+			}
+			continue
+		}
+		todo = append(todo, i)
+	}
+	for _, res := range a.Events {
+		if res.Result == ResultRejected {
+			s.rejected(r.Context(), name, res.Ref, res.Reason)
+		}
+	}
+	if src.allOrNothing && firstRejected >= 0 {
+		for _, i := range todo {
+			a.Events[i].Result, a.Events[i].Reason = ResultRejected, "not published: another event of the request was rejected"
+		}
+		bad := a.Events[firstRejected]
+		a.Error = fmt.Sprintf("event %s rejected: %s; nothing was published", bad.Ref, bad.Reason)
+		s.reply(w, name, http.StatusBadRequest, s.count(name, a))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.publishTimeout)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	failed := make([]error, len(events))
+	for _, i := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			er, err := s.pub.Enqueue(ctx, js[i])
+			res := &a.Events[i]
+			switch {
+			case errors.Is(err, jobs.ErrInvalidJob):
+				res.Result, res.Reason = ResultRejected, err.Error()
+			case err != nil:
+				res.Result, failed[i] = ResultFailed, err
+			case er.Duplicate:
+				res.Result = ResultDuplicate
+			case er.Scheduled:
+				res.Result = ResultScheduled
+			default:
+				res.Result = ResultAccepted
+			}
+		}()
+	}
+	wg.Wait()
+	if len(todo) > 0 {
+		s.m.publish.Observe(time.Since(start).Seconds())
+	}
+	code := http.StatusOK
+	var firstErr error
+	for i, err := range failed {
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			a.Events[i].Reason = "not stored; send the delivery again"
+		} else if a.Events[i].Result == ResultRejected && slicesContains(todo, i) {
+			s.rejected(r.Context(), name, a.Events[i].Ref, a.Events[i].Reason)
+		}
+	}
+	a = s.count(name, a)
+	if firstErr != nil {
+		code = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "5")
+		a.Error = fmt.Sprintf("%d of %d jobs were not stored (NATS unavailable); send the same delivery again: the stored ones answer duplicate",
+			a.Failed, len(todo))
+		s.log.Error("ingress publish failed", zap.String("source", name), zap.Int("failed", a.Failed),
+			zap.Int("stored", a.Accepted+a.Duplicates+a.Scheduled), zap.Error(firstErr))
+	}
+	s.reply(w, name, code, a)
+}
+
+func slicesContains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// checkJob fills in what the publisher would and checks job with the rules every worker applies
+// (jobs.Decode of its encoding), so that a batch is validated before any of it is published.
+func checkJob(job *jobs.Job, now time.Time) error {
+	if job.RequestedAt.IsZero() {
+		job.RequestedAt = now.UTC().Truncate(time.Millisecond)
+	}
+	if job.Version == 0 {
+		job.Version = jobs.Version
+	}
+	if job.Priority == "" {
+		job.Priority = jobs.PriorityNormal
+	}
+	if err := job.Validate(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(job)
+	if err != nil {
+		return fmt.Errorf("%w: %v", jobs.ErrInvalidJob, err)
+	}
+	_, err = jobs.Decode(data)
+	return err
+}
+
+// count fills the totals of a and counts the events in the metrics.
+func (s *Server) count(name string, a Answer) Answer {
+	for _, e := range a.Events {
+		switch e.Result {
+		case ResultAccepted:
+			a.Accepted++
+		case ResultDuplicate:
+			a.Duplicates++
+		case ResultScheduled:
+			a.Scheduled++
+		case ResultIgnored:
+			a.Ignored++
+		case ResultRejected:
+			a.Rejected++
+		case ResultFailed:
+			a.Failed++
+		}
+		s.m.events.WithLabelValues(name, e.Result).Inc()
+	}
+	return a
+}
+
+// rejected records an event (or a whole request) of an authenticated request that was
+// rejected: a log line and an ingress_rejected ops event, best effort.
+func (s *Server) rejected(ctx context.Context, name, ref, reason string) {
+	s.log.Warn("ingress event rejected", zap.String("source", name), zap.String("ref", ref), zap.String("reason", reason))
+	ev, err := s.origin.OpsEvent(audit.Ops{
+		Kind: "ingress_rejected", Message: fmt.Sprintf("ingress source %s rejected %s: %s", name, ref, reason),
+		Time: s.nowFunc().UTC(), Key: name + "\x00" + ref + "\x00" + reason,
+		Fields: map[string]string{"source": name, "ref": ref, "reason": reason},
+	})
+	if err != nil {
+		s.log.Error("build ingress_rejected ops event", zap.Error(err))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if _, err := s.ops.Publish(ctx, ev); err != nil {
+		s.log.Warn("store ingress_rejected ops event", zap.String("source", name), zap.Error(err))
+	}
+}
+
+// fail answers a request that failed as a whole: {"error": msg}.
+func (s *Server) fail(w http.ResponseWriter, name string, code int, msg string) {
+	s.reply(w, name, code, struct {
+		Error string `json:"error"`
+	}{msg})
+}
+
+// reply writes a as JSON with code and counts the request.
+func (s *Server) reply(w http.ResponseWriter, name string, code int, a any) {
+	s.m.requests.WithLabelValues(name, strconv.Itoa(code)).Inc()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(a)
+}
+
+// codeRecorder remembers the status a handshake wrote, for the metrics.
+type codeRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (c *codeRecorder) WriteHeader(code int) { c.code = code; c.ResponseWriter.WriteHeader(code) }
