@@ -55,13 +55,13 @@ bench-chain:
 # binaries compiled here, so nothing is pulled. IMAGE_TAG=test is what the integration tests use.
 IMAGE_TAG ?= latest
 IMAGE_CONTEXT ?= bin/images
-IMAGE_TARGETS := worker relay genesys-sim enqueue nats-server
+IMAGE_TARGETS := worker relay ingress genesys-sim enqueue nats-server
 
 .PHONY: images
 images:
 	rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)/data
 	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags='-s -w' -o $(IMAGE_CONTEXT)/ \
-		./cmd/worker ./cmd/relay ./cmd/genesys-sim ./cmd/enqueue github.com/nats-io/nats-server/v2
+		./cmd/worker ./cmd/relay ./cmd/ingress ./cmd/genesys-sim ./cmd/enqueue github.com/nats-io/nats-server/v2
 	cp /etc/ssl/certs/ca-certificates.crt build/Dockerfile $(IMAGE_CONTEXT)/
 	for t in $(IMAGE_TARGETS); do \
 		docker build -q --target $$t -t genesys-deactivator/$$t:$(IMAGE_TAG) $(IMAGE_CONTEXT) || exit 1; \
