@@ -1,8 +1,8 @@
 # Benchmarks of the fleet rate budget (README, "Benchmarks"). Not run by go test or CI.
 BENCH := go run ./cmd/bench
 
-.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan bench-schedule bench-drift bench-reconcile bench-report bench-chain
-bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan bench-schedule bench-drift bench-reconcile bench-report bench-chain
+.PHONY: bench bench-fleet bench-overhead bench-latency bench-baseline bench-plan bench-schedule bench-drift bench-reconcile bench-report bench-chain bench-ingress
+bench: bench-fleet bench-overhead bench-baseline bench-latency bench-plan bench-schedule bench-drift bench-reconcile bench-report bench-chain bench-ingress
 
 bench-fleet:
 	$(BENCH) fleet -limit 100 -window 1s -sizes 1,2,4,8 -windows 4 -concurrency 8
@@ -50,6 +50,13 @@ bench-report:
 bench-chain:
 	go test -run '^$$' -bench 'Link' -benchmem ./pkg/auditchain
 	go test -run '^$$' -bench 'Checkpointer' -benchtime 100000x -benchmem -timeout 20m ./pkg/auditchain
+
+# About a minute: signed webhook events accepted per second by one ingress process (built from
+# ./cmd/ingress, its own process) storing each job in a file-backed nats-server (R1) before it
+# answers; 3 runs of 20,000 single-event requests, then 3 of 20,000 events in JSON-lines batches
+# of 50, 64 requests in flight over keep-alive connections (events/s, p50/p99 per request).
+bench-ingress:
+	$(BENCH) ingress -jobs 20000 -batch 50 -concurrency 64 -runs 3
 
 # Container images (README, "Containers"), each FROM scratch with one static binary: built from
 # binaries compiled here, so nothing is pulled. IMAGE_TAG=test is what the integration tests use.
