@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,6 +65,13 @@ type IngressResult struct {
 	// StoredJobs is the jobs stream's message count at the end: every event answered 2xx, and
 	// nothing else, must be in it.
 	StoredJobs uint64 `json:"stored_jobs"`
+	// The CPU time (user + system) per stored event, over every run and the warm-up: of the
+	// ingress process alone, and of everything (the ingress, and this process: nats-server and
+	// the load). On a shared machine the rates above fall with the other load; these do not, and
+	// CPUs / AllCPUMicrosPerEvent bounds what the machine would do alone.
+	IngressCPUMicrosPerEvent float64 `json:"ingress_cpu_us_per_event"`
+	AllCPUMicrosPerEvent     float64 `json:"all_cpu_us_per_event"`
+	IdleMachineEventsPerSec  float64 `json:"idle_machine_events_per_sec_bound"`
 }
 
 // Ingress measures signed webhook events accepted per second by one ingress process (cmd/ingress,
@@ -135,7 +143,12 @@ func Ingress(ctx context.Context, cfg IngressConfig) (IngressResult, error) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() {
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
@@ -143,7 +156,9 @@ func Ingress(ctx context.Context, cfg IngressConfig) (IngressResult, error) {
 			_ = cmd.Process.Kill()
 			<-exited
 		}
-	}()
+	}
+	defer stop()
+	selfCPU0 := selfCPU()
 	if err := waitReady(ctx, "http://"+admin+"/readyz", exited); err != nil {
 		return IngressResult{}, fmt.Errorf("%w\n%s", err, stderr.String())
 	}
@@ -181,6 +196,14 @@ func Ingress(ctx context.Context, cfg IngressConfig) (IngressResult, error) {
 	res.StoredJobs = st.CachedInfo().State.Msgs
 	if want := uint64(l.accepted.Load()); res.StoredJobs != want {
 		return res, fmt.Errorf("the jobs stream holds %d jobs, but %d events were answered accepted", res.StoredJobs, want)
+	}
+	self := selfCPU() - selfCPU0
+	stop()
+	if ps := cmd.ProcessState; ps != nil && res.StoredJobs > 0 {
+		ingressCPU := ps.UserTime() + ps.SystemTime()
+		res.IngressCPUMicrosPerEvent = float64(ingressCPU.Microseconds()) / float64(res.StoredJobs)
+		res.AllCPUMicrosPerEvent = float64((ingressCPU + self).Microseconds()) / float64(res.StoredJobs)
+		res.IdleMachineEventsPerSec = float64(runtime.NumCPU()) * 1e6 / res.AllCPUMicrosPerEvent
 	}
 	return res, nil
 }
