@@ -24,6 +24,8 @@ type Config struct {
 	DevNATSListen string
 	DevSimListen  string
 	DevDataDir    string
+	// DevIngressListen is where --dev serves the ingress (plain HTTP, loopback).
+	DevIngressListen string
 
 	NATS      natsconn.Options
 	Prefix    string
@@ -80,6 +82,7 @@ func newFlagSet(c *Config, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.Dev, "dev", envdefault.Bool("GENESYS_DEV"), "run everything on this machine: an embedded NATS server, the Genesys simulator with a seeded org, and the worker (env GENESYS_DEV)")
 	fs.StringVar(&c.DevNATSListen, "dev-nats-listen", envdefault.String("GENESYS_DEV_NATS_LISTEN", "127.0.0.1:4222"), "--dev: address of the embedded NATS server; port 0 picks a free one (env GENESYS_DEV_NATS_LISTEN)")
 	fs.StringVar(&c.DevSimListen, "dev-sim-listen", envdefault.String("GENESYS_DEV_SIM_LISTEN", "127.0.0.1:8089"), "--dev: address of the Genesys simulator; port 0 picks a free one (env GENESYS_DEV_SIM_LISTEN)")
+	fs.StringVar(&c.DevIngressListen, "dev-ingress-listen", envdefault.String("GENESYS_DEV_INGRESS_LISTEN", "127.0.0.1:8088"), "--dev: loopback address of the ingress (plain HTTP, dev secrets); port 0 picks a free one (env GENESYS_DEV_INGRESS_LISTEN)")
 	fs.StringVar(&c.DevDataDir, "dev-data-dir", envdefault.String("GENESYS_DEV_DATA_DIR", ".dev"), "--dev: folder for the embedded NATS server's JetStream data (env GENESYS_DEV_DATA_DIR)")
 
 	c.NATS.RegisterFlags(fs)

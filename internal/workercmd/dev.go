@@ -87,7 +87,7 @@ func (d *devEnv) close() {
 }
 
 // startedDev prints what dev mode started and what to try.
-func startedDev(w io.Writer, cfg Config, sinkURL string) {
+func startedDev(w io.Writer, cfg Config, sinkURL, ingress string) {
 	enqueue := "go run ./cmd/enqueue --file examples/offboarding.csv --wait"
 	if cfg.NATS.URL != "nats://127.0.0.1:4222" {
 		enqueue += " --nats-url " + cfg.NATS.URL
@@ -99,12 +99,12 @@ genesys-deactivator is running in dev mode
   worker     protects roles %q; /healthz /readyz /metrics on %s
   relay      signs every audit event (Standard Webhooks) and posts it to a verifying sink at %s;
              the sink prints one line per event below
-
+%s
 Deactivate the example leavers and wait for the outcomes:
   %s
 Edge cases (already inactive, unknown, a protected admin, a malformed row):
   go run ./cmd/enqueue --file examples/edge-cases.csv --skip-invalid --wait%s
 
-`, cfg.NATS.URL, filepath.Join(cfg.DevDataDir, "nats"), cfg.BaseURL, cfg.ProtectRoles, cfg.HTTPListen, sinkURL, enqueue,
+`, cfg.NATS.URL, filepath.Join(cfg.DevDataDir, "nats"), cfg.BaseURL, cfg.ProtectRoles, cfg.HTTPListen, sinkURL, ingress, enqueue,
 		map[bool]string{true: "", false: " --nats-url " + cfg.NATS.URL}[cfg.NATS.URL == "nats://127.0.0.1:4222"])
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -23,7 +24,7 @@ func TestDevModeWithExamples(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, []string{"--dev", "--dev-nats-listen", "127.0.0.1:0", "--dev-sim-listen", "127.0.0.1:0",
-			"--dev-data-dir", t.TempDir(), "--http", freeAddr(t)}, &out, &logs)
+			"--dev-ingress-listen", "127.0.0.1:0", "--dev-data-dir", t.TempDir(), "--http", freeAddr(t)}, &out, &logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -73,5 +74,19 @@ func TestDevModeWithExamples(t *testing.T) {
 	})
 	if strings.Contains(out.String(), "REFUSED") {
 		t.Errorf("the sink refused a delivery:\n%s", out.String())
+	}
+	// The ingress runs too, and its printed curl line for the webhook source works as pasted.
+	var curl string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "body=") && strings.Contains(line, "/v1/sources/soar") {
+			curl = strings.TrimSpace(line)
+		}
+	}
+	if curl == "" {
+		t.Fatalf("the banner shows no curl line for the webhook source:\n%s", out.String())
+	}
+	res, err := exec.CommandContext(t.Context(), "sh", "-c", curl).CombinedOutput()
+	if err != nil || !strings.Contains(string(res), `"accepted":1`) {
+		t.Errorf("the printed curl line: %v\n%s\n%s", err, curl, res)
 	}
 }

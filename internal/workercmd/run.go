@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/offboard-dev/genesys-deactivator/internal/ingresscmd"
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
 	"github.com/offboard-dev/genesys-deactivator/internal/relaycmd"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
@@ -139,7 +140,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		return err
 	}
 	m.reg.MustRegister(newPendingCollector(sched))
-	sinkURL := ""
+	sinkURL, ingressText := "", ""
 	if cfg.Dev {
 		// The relay delivers every audit event, signed, to a sink that verifies and prints it.
 		relay, err := relaycmd.StartDev(ctx, relaycmd.DevConfig{JetStream: js, Prefix: cfg.Prefix, Out: stdout, Logger: log.Named("relay")})
@@ -148,6 +149,13 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		}
 		defer relay.Stop()
 		sinkURL = relay.URL
+		// The ingress takes webhooks on loopback, with dev fixtures as secrets.
+		in, err := ingresscmd.StartDev(ctx, ingresscmd.DevConfig{JetStream: js, Prefix: cfg.Prefix, Listen: cfg.DevIngressListen, Logger: log.Named("ingress")})
+		if err != nil {
+			return fmt.Errorf("dev ingress: %w", err)
+		}
+		defer in.Stop()
+		ingressText = in.Describe()
 	}
 
 	// One rate budget per OAuth client, shared by the whole fleet through NATS KV.
@@ -196,7 +204,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	log.Info("worker started", zap.String("nats", nc.ConnectedUrlRedacted()), zap.String("genesys", client.BaseURL()),
 		zap.Int("concurrency", cfg.Concurrency), zap.String("prefix", names.Prefix))
 	if cfg.Dev {
-		startedDev(stdout, cfg, sinkURL)
+		startedDev(stdout, cfg, sinkURL, ingressText)
 	}
 	err = w.Run(ctx)
 	log.Info("worker stopped taking jobs; jobs in flight are finished or handed back")
