@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -163,35 +162,56 @@ type ingressDelivery struct {
 	attempts  []string
 }
 
-// sendThroughIngress delivers every event concurrently (16 at a time), each first to the
-// replica its index picks (alternating), and runs midway once, in its own goroutine, when the
-// first attempts of half of them have an answer; an attempt that fails (no answer, a 5xx, a 429)
-// is retried on the other replica, with the same webhook-id, until it gets a 2xx or ctx ends.
+// sendThroughIngress delivers every event from 16 concurrent senders, one delivery started
+// every deliveryEvery in index order, each first to the replica its index picks (alternating),
+// so that the stream lasts several seconds; when half of them have started it runs midway (the
+// kill) while the rest keep coming. An attempt that fails (no answer, a 5xx, a 429) is retried on
+// the other replica, with the same webhook-id, until it gets a 2xx or ctx ends.
 func sendThroughIngress(ctx context.Context, w *webhookSender, urls []string, events []*ingressDelivery, midway func()) {
-	var firsts atomic.Int64
+	queue := make(chan int)
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i, ev := range events {
+	for range 16 {
 		wg.Go(func() {
-			for try := 0; ctx.Err() == nil; try++ {
-				sem <- struct{}{}
-				url := urls[(i+try)%len(urls)]
-				code, a, err := w.post(ctx, url, ingressSource, ev.webhookID, ev.body)
-				<-sem
-				ev.attempts = append(ev.attempts, fmt.Sprintf("%s: %d %v", url, code, err))
-				if try == 0 && firsts.Add(1) == int64(len(events)/2) {
-					wg.Go(midway)
-				}
-				if code >= 200 && code < 300 && err == nil && len(a.Events) == 1 {
-					ev.acked, ev.jobID = true, a.Events[0].ID
-					return
-				}
-				select { // a sender's back-off before its retry
-				case <-ctx.Done():
-				case <-time.After(200 * time.Millisecond):
+			for i := range queue {
+				ev := events[i]
+				for try := 0; ctx.Err() == nil; try++ {
+					url := urls[(i+try)%len(urls)]
+					code, a, err := w.post(ctx, url, ingressSource, ev.webhookID, ev.body)
+					ev.attempts = append(ev.attempts, fmt.Sprintf("%s: %d %v", url, code, err))
+					if code >= 200 && code < 300 && err == nil && len(a.Events) == 1 {
+						ev.acked, ev.jobID = true, a.Events[0].ID
+						break
+					}
+					select { // a sender's back-off before its retry
+					case <-ctx.Done():
+					case <-time.After(200 * time.Millisecond):
+					}
 				}
 			}
 		})
 	}
+	pace := time.NewTicker(deliveryEvery)
+	defer pace.Stop()
+feed:
+	for i := range events {
+		if i == len(events)/2 {
+			wg.Go(midway)
+		}
+		select {
+		case <-ctx.Done():
+			break feed
+		case <-pace.C:
+		}
+		select {
+		case <-ctx.Done():
+			break feed
+		case queue <- i:
+		}
+	}
+	close(queue)
 	wg.Wait()
 }
+
+// deliveryEvery spaces the starts of the scenario's deliveries: 200 take 6 s, and the second
+// half's 3 s outlast the time Docker takes to kill a container on a busy machine.
+const deliveryEvery = 30 * time.Millisecond

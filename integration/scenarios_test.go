@@ -96,13 +96,14 @@ func (s *stack) ingressDuringBatch(ctx context.Context) []*ingressDelivery {
 		deliveries[i] = &ingressDelivery{webhookID: fmt.Sprintf("msg_s2_%03d", i), body: body}
 	}
 	start := time.Now()
-	var killedAt time.Time
+	var killAt, killedAt time.Time
 	sendThroughIngress(ctx, sender, urls[:], deliveries, func() {
-		killedAt = time.Now()
+		killAt = time.Now()
 		_, err := s.docker.ContainerKill(ctx, replicas[0].GetContainerID(), client.ContainerKillOptions{Signal: "KILL"})
 		if err != nil {
 			t.Errorf("kill ingress-1: %v", err)
 		}
+		killedAt = time.Now()
 	})
 	acked, retried := 0, 0
 	for _, d := range deliveries {
@@ -113,12 +114,27 @@ func (s *stack) ingressDuringBatch(ctx context.Context) []*ingressDelivery {
 			retried++
 		}
 	}
-	t.Logf("ingress: %d of %d deliveries acknowledged in %s; ingress-1 killed after %s; %d needed a retry",
-		acked, len(deliveries), time.Since(start).Round(100*time.Millisecond), killedAt.Sub(start).Round(time.Millisecond), retried)
+	t.Logf("ingress: %d of %d deliveries acknowledged in %s; ingress-1 killed from %s to %s; %d needed a retry, e.g. %v",
+		acked, len(deliveries), time.Since(start).Round(100*time.Millisecond), killAt.Sub(start).Round(time.Millisecond),
+		killedAt.Sub(start).Round(time.Millisecond), retried, firstRetried(deliveries))
 	if killedAt.IsZero() {
 		t.Error("ingress-1 was never killed")
 	}
+	// The kill must have cut the stream: deliveries sent to the dead replica were retried.
+	if retried == 0 {
+		t.Error("no delivery needed a retry: the kill did not land mid-stream")
+	}
 	return deliveries
+}
+
+// firstRetried is the attempts of the first delivery that needed more than one.
+func firstRetried(deliveries []*ingressDelivery) []string {
+	for _, d := range deliveries {
+		if len(d.attempts) > 1 {
+			return d.attempts
+		}
+	}
+	return nil
 }
 
 // checkIngressJobs checks, once every job has ended, that every delivery that got a 2xx is
