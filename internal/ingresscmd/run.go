@@ -107,6 +107,13 @@ func (c *runConfig) load(args []string) (ingress.Config, error) {
 			errs = append(errs, err)
 		}
 	}
+	for _, sc := range cfg.Sources { // read now, so that a bad file fails before connecting
+		for _, f := range sc.SecretFiles {
+			if _, err := ingress.ReadSecretFile(f); err != nil {
+				errs = append(errs, fmt.Errorf("source %s: %w", sc.Name, err))
+			}
+		}
+	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = c.Prefix
 	}

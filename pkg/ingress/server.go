@@ -111,7 +111,12 @@ type source struct {
 	src          Source
 	lim          *rate.Limiter
 	allOrNothing bool
+	decoded      bool // its jobs come out of jobs.Decode: checking them again is waste
 }
+
+// jobDecoder is implemented by a source whose Decode makes every job with jobs.Decode (the
+// webhook source), so that the server need not check them again before publishing.
+type jobDecoder interface{ jobsDecoded() }
 
 // New validates cfg, reads every source's secrets and builds the sources. js publishes the jobs
 // and the ops events; log may be nil. Errors name the source and the file, never a secret.
@@ -157,8 +162,9 @@ func New(cfg Config, js jetstream.JetStream, log *zap.Logger, opts ...Option) (*
 			continue
 		}
 		aon, _ := src.(AllOrNothinger)
+		_, decoded := src.(jobDecoder)
 		s.sources[sc.Name] = &source{cfg: sc, src: src, lim: rate.NewLimiter(rate.Limit(sc.RatePerSecond), sc.Burst),
-			allOrNothing: aon != nil && aon.AllOrNothing()}
+			allOrNothing: aon != nil && aon.AllOrNothing(), decoded: decoded}
 		s.order = append(s.order, sc.Name)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -268,12 +274,12 @@ func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
 	}
 	events, err := src.src.Decode(r, body, now)
 	if err != nil {
-		s.rejected(r.Context(), name, "request", err.Error())
+		s.rejected(r.Context(), name, []rejection{{"request", err.Error()}})
 		s.fail(w, name, http.StatusBadRequest, err.Error())
 		return
 	}
 	if len(events) > src.cfg.MaxEvents {
-		s.rejected(r.Context(), name, "request", fmt.Sprintf("%d events, limit %d", len(events), src.cfg.MaxEvents))
+		s.rejected(r.Context(), name, []rejection{{"request", fmt.Sprintf("%d events, limit %d", len(events), src.cfg.MaxEvents)}})
 		s.fail(w, name, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d events, limit %d", len(events), src.cfg.MaxEvents))
 		return
 	}
@@ -304,7 +310,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, ev
 		default:
 			js[i] = *ev.Job
 			res.ID = js[i].ID
-			err = checkJob(&js[i], now)
+			err = checkJob(&js[i], now, !src.decoded)
 		}
 		if err != nil {
 			res.Result, res.Reason = ResultRejected, err.Error()
@@ -315,11 +321,13 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, ev
 		}
 		todo = append(todo, i)
 	}
+	var rejs []rejection
 	for _, res := range a.Events {
 		if res.Result == ResultRejected {
-			s.rejected(r.Context(), name, res.Ref, res.Reason)
+			rejs = append(rejs, rejection{res.Ref, res.Reason})
 		}
 	}
+	s.rejected(r.Context(), name, rejs)
 	if src.allOrNothing && firstRejected >= 0 {
 		for _, i := range todo {
 			a.Events[i].Result, a.Events[i].Reason = ResultRejected, "not published: another event of the request was rejected"
@@ -360,14 +368,16 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, ev
 	}
 	code := http.StatusOK
 	var firstErr error
-	for i, err := range failed {
-		if err != nil {
+	rejs = rejs[:0]
+	for _, i := range todo {
+		if err := failed[i]; err != nil {
 			firstErr = cmp.Or(firstErr, err)
 			a.Events[i].Reason = "not stored; send the delivery again"
-		} else if a.Events[i].Result == ResultRejected && slicesContains(todo, i) {
-			s.rejected(r.Context(), name, a.Events[i].Ref, a.Events[i].Reason)
+		} else if a.Events[i].Result == ResultRejected {
+			rejs = append(rejs, rejection{a.Events[i].Ref, a.Events[i].Reason})
 		}
 	}
+	s.rejected(r.Context(), name, rejs)
 	a = s.count(name, a)
 	if firstErr != nil {
 		code = http.StatusServiceUnavailable
@@ -380,18 +390,10 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, ev
 	s.reply(w, name, code, a)
 }
 
-func slicesContains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // checkJob fills in what the publisher would and checks job with the rules every worker applies
 // (jobs.Decode of its encoding), so that a batch is validated before any of it is published.
-func checkJob(job *jobs.Job, now time.Time) error {
+// With full false, only the defaults are filled: the job came out of jobs.Decode.
+func checkJob(job *jobs.Job, now time.Time, full bool) error {
 	if job.RequestedAt.IsZero() {
 		job.RequestedAt = now.UTC().Truncate(time.Millisecond)
 	}
@@ -400,6 +402,9 @@ func checkJob(job *jobs.Job, now time.Time) error {
 	}
 	if job.Priority == "" {
 		job.Priority = jobs.PriorityNormal
+	}
+	if !full {
+		return nil
 	}
 	if err := job.Validate(); err != nil {
 		return err
@@ -434,24 +439,55 @@ func (s *Server) count(name string, a Answer) Answer {
 	return a
 }
 
-// rejected records an event (or a whole request) of an authenticated request that was
-// rejected: a log line and an ingress_rejected ops event, best effort.
-func (s *Server) rejected(ctx context.Context, name, ref, reason string) {
-	s.log.Warn("ingress event rejected", zap.String("source", name), zap.String("ref", ref), zap.String("reason", reason))
-	ev, err := s.origin.OpsEvent(audit.Ops{
-		Kind: "ingress_rejected", Message: fmt.Sprintf("ingress source %s rejected %s: %s", name, ref, reason),
-		Time: s.nowFunc().UTC(), Key: name + "\x00" + ref + "\x00" + reason,
-		Fields: map[string]string{"source": name, "ref": ref, "reason": reason},
-	})
-	if err != nil {
-		s.log.Error("build ingress_rejected ops event", zap.Error(err))
+// rejection is one rejected event (or request, ref "request") of an authenticated request.
+type rejection struct{ ref, reason string }
+
+// maxOpsPerRequest bounds the ingress_rejected ops events of one request; the rest are logged
+// and summed up in one more event.
+const maxOpsPerRequest = 20
+
+// rejected records the rejected events of an authenticated request: a log line each and an
+// ingress_rejected ops event each (at most maxOpsPerRequest, then one summing up the rest),
+// stored concurrently within 2 s, best effort: a failure is logged, never answered.
+func (s *Server) rejected(ctx context.Context, name string, rejs []rejection) {
+	if len(rejs) == 0 {
 		return
+	}
+	now := s.nowFunc().UTC()
+	var evs []*audit.Event
+	for i, rj := range rejs {
+		s.log.Warn("ingress event rejected", zap.String("source", name), zap.String("ref", rj.ref), zap.String("reason", rj.reason))
+		op := audit.Ops{Kind: "ingress_rejected", Message: fmt.Sprintf("ingress source %s rejected %s: %s", name, rj.ref, rj.reason),
+			Time: now, Key: name + "\x00" + rj.ref + "\x00" + rj.reason,
+			Fields: map[string]string{"source": name, "ref": rj.ref, "reason": rj.reason}}
+		if i == maxOpsPerRequest {
+			more := len(rejs) - maxOpsPerRequest
+			op.Message = fmt.Sprintf("ingress source %s rejected %d more events of the request of %s (see the ingress log)", name, more, rj.ref)
+			op.Fields = map[string]string{"source": name, "ref": rj.ref, "reason": "and more", "more": strconv.Itoa(more)}
+			op.Key += "\x00more"
+		} else if i > maxOpsPerRequest {
+			continue
+		}
+		ev, err := s.origin.OpsEvent(op)
+		if err != nil {
+			s.log.Error("build ingress_rejected ops event", zap.Error(err))
+			continue
+		}
+		evs = append(evs, ev)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	if _, err := s.ops.Publish(ctx, ev); err != nil {
-		s.log.Warn("store ingress_rejected ops event", zap.String("source", name), zap.Error(err))
+	var wg sync.WaitGroup
+	for _, ev := range evs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.ops.Publish(ctx, ev); err != nil {
+				s.log.Warn("store ingress_rejected ops event", zap.String("source", name), zap.Error(err))
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 // fail answers a request that failed as a whole: {"error": msg}.

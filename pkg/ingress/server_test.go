@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -505,5 +507,76 @@ func TestNATSDownAnswers503(t *testing.T) {
 	again := f.post(t, "soar", "down-1", time.Now(), "", jobLine(users[59].UserName, ""))
 	if again.code != 200 || again.Accepted+again.Duplicates != 1 {
 		t.Fatalf("retry after NATS came back: %d %s", again.code, again.raw)
+	}
+}
+
+// BenchmarkSignedWebhook posts signed deliveries of 1 or 20 jobs (JSON lines) from parallel senders to one ingress
+// over loopback HTTP, JetStream on disk storing each before the answer. It reports accepted
+// events per second and the p99 latency of a request.
+func BenchmarkSignedWebhook(b *testing.B) {
+	for _, lines := range []int{1, 20} {
+		b.Run(fmt.Sprintf("lines=%d", lines), func(b *testing.B) { benchSignedWebhook(b, lines) })
+	}
+}
+
+func benchSignedWebhook(b *testing.B, lines int) {
+	bed := testbed.New(b, testbed.Config{FileStorage: true})
+	secret := newSecret(b)
+	srv, err := ingress.New(ingress.Config{Sources: []ingress.SourceConfig{{Name: "soar", Kind: ingress.KindWebhook, SecretFiles: []string{"s"},
+		RatePerSecond: 1e9, Burst: 1 << 30}}}, bed.JS, nil, ingress.WithSecretReader(func(string) (string, error) { return secret, nil }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	signer, _ := audit.NewSigner(secret)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	var seq atomic.Int64
+	lat := make(chan time.Duration, 1<<20)
+	b.SetParallelism(16)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			id := fmt.Sprintf("bench-%d", n)
+			var sb strings.Builder
+			for l := range lines {
+				fmt.Fprintf(&sb, `{"action":"deactivate","user":{"user_name":"u%d-%d@example.com"}}`+"\n", n, l)
+			}
+			body := sb.String()
+			req, _ := http.NewRequest(http.MethodPost, hs.URL+"/v1/sources/soar", strings.NewReader(body))
+			now := time.Now()
+			req.Header.Set(audit.HeaderWebhookID, id)
+			req.Header.Set(audit.HeaderWebhookTimestamp, fmt.Sprint(now.Unix()))
+			req.Header.Set(audit.HeaderWebhookSignature, signer.Sign(id, now, []byte(body)))
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+			select {
+			case lat <- time.Since(now):
+			default:
+			}
+		}
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	close(lat)
+	var all []time.Duration
+	for d := range lat {
+		all = append(all, d)
+	}
+	slices.Sort(all)
+	if len(all) > 0 {
+		b.ReportMetric(float64(len(all)*lines)/elapsed.Seconds(), "events/s")
+		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
 	}
 }

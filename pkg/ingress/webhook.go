@@ -67,6 +67,9 @@ func newWebhook(cfg SourceConfig, secrets []string) (Source, error) {
 // the whole request and nothing is published.
 func (w *webhook) AllOrNothing() bool { return true }
 
+// jobsDecoded: every job Decode returns came out of jobs.Decode.
+func (w *webhook) jobsDecoded() {}
+
 // Authenticate checks the Standard Webhooks headers and signature.
 func (w *webhook) Authenticate(r *http.Request, body []byte, now time.Time) error {
 	if err := w.verifier.Verify(r.Header, body, now); err != nil {
