@@ -2,9 +2,21 @@ package accounts_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/ingress"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -120,4 +132,74 @@ func TestIngressPublishesJobsOnly(t *testing.T) {
 	})
 	denyStreamUpdates(c)
 	denyOtherInboxes(c)
+}
+
+// The ingress server itself, on a connection as the ingress user: ready (the jobs stream's info),
+// a signed job answered 200 once stored, and a rejected event's ops event ingress_rejected
+// stored in the audit stream (an auditor sees it): the role is enough for what the binary does.
+func TestIngressServerUnderItsRole(t *testing.T) {
+	t.Parallel()
+	url := startServer(t)
+	provision(t, url)
+	c := connect(t, url, "ingress")
+	const secret = "whsec_dGVzdC1vbmx5LWFjY291bnRzLWluZ3Jlc3Mtc2VjcmV0"
+	secretFile := filepath.Join(t.TempDir(), "soar.secret")
+	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgJSON, _ := json.Marshal(map[string]any{"sources": []map[string]any{{"name": "soar", "kind": "standard_webhooks", "secret_files": []string{secretFile}}}})
+	cfg, err := ingress.ParseConfig(cfgJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ingress.New(cfg, c.js, zaptest.NewLogger(t), ingress.WithRegisterer(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.allowed("be ready", srv.Ready)
+	web := httptest.NewServer(srv.Handler())
+	t.Cleanup(web.Close)
+	signer, err := audit.NewSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(id, body string) (int, ingress.Answer) {
+		t.Helper()
+		now := time.Now()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, web.URL+"/v1/sources/soar", strings.NewReader(body))
+		req.Header.Set(audit.HeaderWebhookID, id)
+		req.Header.Set(audit.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set(audit.HeaderWebhookSignature, signer.Sign(id, now, []byte(body)))
+		resp, err := web.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a ingress.Answer
+		if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+			t.Fatalf("answer %d: %v", resp.StatusCode, err)
+		}
+		return resp.StatusCode, a
+	}
+	if code, a := post("msg_acc_1", `{"action":"deactivate","user":{"user_name":"leaver@example.com"}}`); code != http.StatusOK || a.Accepted != 1 {
+		t.Fatalf("a signed job: %d %+v, want 200 and accepted 1 (violations: %d)", code, a, len(c.violations))
+	}
+	// The rejected event's ops event, as an auditor sees it on the audit subjects.
+	auditor := connect(t, url, "auditor")
+	sub, err := auditor.nc.SubscribeSync(names.OpsAuditSubject("ingress_rejected"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := auditor.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if code, a := post("msg_acc_2", `{"action":"deactivate","user":{"user_name":"not an identifier"}}`); code != http.StatusBadRequest || a.Rejected != 1 {
+		t.Fatalf("an invalid identifier: %d %+v, want 400 and rejected 1", code, a)
+	}
+	if _, err := sub.NextMsg(10 * time.Second); err != nil {
+		t.Fatalf("no ingress_rejected ops event: %v (violations: %d)", err, len(c.violations))
+	}
+	if n := len(c.violations); n != 0 {
+		t.Errorf("the ingress server met %d permission violations, e.g. %s", n, <-c.violations)
+	}
 }
