@@ -21,7 +21,7 @@ import (
 // of JSON on stdout.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|drift|reconcile|report|baseline [flags]")
+		return fmt.Errorf("usage: bench fleet|overhead|latency|plan|schedule|drift|reconcile|report|ingress|baseline [flags]")
 	}
 	if args[0] == "worker-child" {
 		return WorkerChild(ctx)
@@ -35,7 +35,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	window := fs.Duration("window", time.Second, "budget and simulator window")
 	sizes := fs.String("sizes", "1,2,4,8", "fleet: fleet sizes")
 	windows := fs.Int("windows", 4, "fleet: full windows measured after the first")
-	n := fs.Int("jobs", 20000, "overhead, schedule: jobs")
+	n := fs.Int("jobs", 20000, "overhead, schedule: jobs; ingress: events per run")
 	ahead := fs.Duration("ahead", 20*time.Second, "schedule: how far ahead the jobs are scheduled, all for the same instant")
 	conc := fs.Int("concurrency", 4, "jobs per worker")
 	users := fs.Int("users", 1000, "baseline: users")
@@ -52,7 +52,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	measure := fs.Duration("measure", 4*time.Minute, "drift, reconcile: how long the call rate is measured")
 	rows := fs.Int("rows", 10000, "reconcile: people on the HR list")
 	events := fs.Int("events", 1_000_000, "report: audit events generated")
-	runs := fs.Int("runs", 2, "report: reports over them, each in its own process")
+	runs := fs.Int("runs", 2, "report: reports over them, each in its own process; ingress: runs of each kind")
+	batchSize := fs.Int("batch", 50, "ingress: events per JSON-lines request")
+	ingressBin := fs.String("ingress-bin", "", "ingress: an ingress binary to run (default: go build ./cmd/ingress)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -108,6 +110,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			LeaverEvery: *every}, log)
 	case "report":
 		out, err = Report(ctx, ReportConfig{Events: *events, Runs: *runs})
+	case "ingress":
+		out, err = Ingress(ctx, IngressConfig{Events: *n, Batch: *batchSize, Concurrency: *conc, Runs: *runs, Binary: *ingressBin})
 	case "baseline":
 		out, err = Baseline(ctx, BaselineConfig{Users: *users, Limit: *limit, Window: *window, Threads: 3}, log)
 	default:

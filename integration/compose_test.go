@@ -5,6 +5,7 @@ package integration
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -59,6 +60,7 @@ func TestComposeSmoke(t *testing.T) {
 	must(t, "module root", err)
 	p := &composeProject{t: t, root: root, name: fmt.Sprintf("genesys-smoke-%d", os.Getpid()), env: []string{
 		"GENESYS_IMAGE_TAG=" + imageTag, "NATS_IMAGE=" + natsImage(), "NATS_PORT=0", "NATS_MONITOR_PORT=0", "SIM_PORT=0", "SINK_PORT=0",
+		"INGRESS_PORT=0", "INGRESS_2_PORT=0",
 	}}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -71,7 +73,7 @@ func TestComposeSmoke(t *testing.T) {
 	})
 	_, err = p.run(ctx, "up", "-d")
 	must(t, "compose up", err)
-	for _, svc := range []string{"worker-1", "worker-2", "relay", "sink"} {
+	for _, svc := range []string{"worker-1", "worker-2", "relay", "sink", "ingress-1", "ingress-2"} {
 		waitHealthy(ctx, t, docker.Client, p, svc)
 	}
 
@@ -119,6 +121,8 @@ func TestComposeSmoke(t *testing.T) {
 	if byOutcome[audit.OutcomeDeactivated] != rows || byOutcome[audit.OutcomeCleanedUp] != rows || len(counts) != 2*rows {
 		t.Errorf("audit events by outcome %v, want %d deactivated and %d cleaned_up", byOutcome, rows, rows)
 	}
+
+	composeIngress(ctx, t, p, root, s)
 
 	sinkAddr, err := p.run(ctx, "port", "sink", "8090")
 	must(t, "sink port", err)
@@ -173,4 +177,51 @@ func exampleRows(t *testing.T, path string) int {
 		}
 	}
 	return n
+}
+
+// composeIngress posts one signed deactivation, for a user added to the simulator's org, through
+// ingress-1 of the compose stack (deploy/ingress.json, the dev fixture secret) and waits, on a
+// watch of its status, until a worker has deactivated the user; its audit event names the source.
+func composeIngress(ctx context.Context, t *testing.T, p *composeProject, root string, s *stack) {
+	t.Helper()
+	simAddr, err := p.run(ctx, "port", "genesys-sim", "8089")
+	must(t, "simulator port", err)
+	users, err := (&simulator{url: "http://" + simAddr}).addUsers(ctx, "smoke-ingress", 1)
+	must(t, "add a user", err)
+	secret, err := os.ReadFile(filepath.Join(root, "deploy", "dev-ingress-webhook.secret"))
+	must(t, "the ingress's dev secret", err)
+	sender, err := newWebhookSender(strings.TrimSpace(string(secret)))
+	must(t, "sender", err)
+	addr, err := p.run(ctx, "port", "ingress-1", "8088")
+	must(t, "ingress-1 port", err)
+	body := []byte(`{"action":"deactivate","user":{"id":"` + users[0].ID + `"},"reason":"left the company","ticket":"SOAR-1"}`)
+	code, answer, err := sender.post(ctx, "http://"+addr, "webhook", "msg_smoke_1", body)
+	if err != nil || code != 200 || answer.Accepted != 1 || len(answer.Events) != 1 {
+		t.Fatalf("POST through ingress-1: %d %+v (%v), want 200 and one accepted event", code, answer, err)
+	}
+	id := answer.Events[0].ID
+	status, err := jobs.NewStatusStore(ctx, s.js, s.names)
+	must(t, "status bucket", err)
+	w, err := status.Watch(ctx, id)
+	must(t, "watch the job's status", err)
+	defer w.Stop() //nolint:errcheck
+	for st := (jobs.Status{}); st.State != jobs.StateDone; {
+		select {
+		case e := <-w.Updates():
+			if e != nil && json.Unmarshal(e.Value(), &st) != nil {
+				st = jobs.Status{}
+			}
+		case <-ctx.Done():
+			t.Fatalf("job %s from the ingress not done before the time limit", id)
+		}
+		if st.State == jobs.StateDone && st.Outcome != audit.OutcomeDeactivated {
+			t.Fatalf("job %s from the ingress ended %s (%s), want deactivated", id, st.Outcome, st.Error)
+		}
+	}
+	counts, by, err := s.ingressJobs(ctx)
+	must(t, "read the ingress's audit events", err)
+	if counts[id] != 1 || by[id] != "ingress:webhook" {
+		t.Errorf("job %s: %d audit events requested by %q, want 1 by ingress:webhook", id, counts[id], by[id])
+	}
+	t.Logf("one signed delivery through ingress-1 became job %s, deactivated", id)
 }

@@ -33,6 +33,7 @@ type image struct {
 var images = []image{
 	{"worker", "./cmd/worker"},
 	{"relay", "./cmd/relay"},
+	{"ingress", "./cmd/ingress"},
 	{"genesys-sim", "./cmd/genesys-sim"},
 	{"enqueue", "./cmd/enqueue"},
 	{"nats-server", "github.com/nats-io/nats-server/v2"}, // the `tool` in go.mod: the real server's main

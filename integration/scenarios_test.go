@@ -3,9 +3,18 @@
 package integration
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
+	"github.com/offboard-dev/genesys-deactivator/pkg/ingress"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
@@ -38,16 +47,144 @@ func TestBatchAcrossThreeWorkers(t *testing.T) {
 // TestWorkerKilledAndAnotherRestarted: scenario 2. Mid-batch one worker is killed with SIGKILL
 // (its jobs in flight come back after AckWait) and another is restarted gracefully; then the
 // killed one is started again.
+//
+// Meanwhile two ingress replicas take ingressEvents signed webhook deliveries, posted
+// concurrently across both, and ingress-1 is killed (SIGKILL) once half of them have had a first
+// answer; the sender retries every failed or unanswered delivery on the other replica with the
+// same webhook-id, as Standard Webhooks senders do. Every delivery that got a 2xx must be exactly
+// one job (one status record, one audit event requested_by ingress:webhook), and no job may exist
+// that no delivery asked for.
 func TestWorkerKilledAndAnotherRestarted(t *testing.T) {
 	ctx := scenarioContext(t, scenarioLimit)
 	s := newStack(ctx, t, scenarioWorkers)
 	b := s.enqueueBatch(ctx, "s2")
+	deliveries := s.ingressDuringBatch(ctx)
 	s.waitFinished(ctx, b, len(b.ids)/4, "before the kill")
 	must(t, "kill worker-1", s.kill(ctx, 0))
 	must(t, "restart worker-2", s.restart(ctx, 1, restartGrace))
 	s.waitFinished(ctx, b, len(b.ids)/2, "with worker-1 dead")
 	must(t, "start worker-1 again", s.workers[0].Start(ctx))
 	s.checkInvariants(ctx, b)
+	s.checkIngressJobs(ctx, deliveries)
+}
+
+// ingressEvents is how many webhook deliveries scenario 2 sends through the ingress: one
+// deactivation each, of users added for them (about 40 s more of the budget).
+const ingressEvents = 200
+
+// ingressDuringBatch adds ingressEvents users, starts two ingress replicas and delivers one
+// signed deactivation per user across both, killing ingress-1 midway (see scenario 2). It returns
+// once every delivery got a 2xx or the scenario's time ran out.
+func (s *stack) ingressDuringBatch(ctx context.Context) []*ingressDelivery {
+	t := s.t
+	users, err := s.sim.addUsers(ctx, "s2-in", ingressEvents)
+	must(t, "add the ingress's users", err)
+	var urls [2]string
+	var replicas [2]*testcontainers.DockerContainer
+	var wg sync.WaitGroup
+	for i := range replicas {
+		wg.Go(func() { replicas[i], urls[i] = s.startIngress(ctx, i) })
+	}
+	wg.Wait()
+	sender, err := newWebhookSender(ingressSecret)
+	must(t, "sender", err)
+	deliveries := make([]*ingressDelivery, len(users))
+	for i, u := range users {
+		body, err := json.Marshal(map[string]any{"action": "deactivate", "user": map[string]string{"id": u.ID},
+			"reason": "left the company", "ticket": fmt.Sprintf("SOAR-%d", i)})
+		must(t, "delivery body", err)
+		deliveries[i] = &ingressDelivery{webhookID: fmt.Sprintf("msg_s2_%03d", i), body: body}
+	}
+	start := time.Now()
+	var killAt, killedAt time.Time
+	sendThroughIngress(ctx, sender, urls[:], deliveries, func() {
+		killAt = time.Now()
+		_, err := s.docker.ContainerKill(ctx, replicas[0].GetContainerID(), client.ContainerKillOptions{Signal: "KILL"})
+		if err != nil {
+			t.Errorf("kill ingress-1: %v", err)
+		}
+		killedAt = time.Now()
+	})
+	acked, retried := 0, 0
+	for _, d := range deliveries {
+		if d.acked {
+			acked++
+		}
+		if len(d.attempts) > 1 {
+			retried++
+		}
+	}
+	t.Logf("ingress: %d of %d deliveries acknowledged in %s; ingress-1 killed from %s to %s; %d needed a retry, e.g. %v",
+		acked, len(deliveries), time.Since(start).Round(100*time.Millisecond), killAt.Sub(start).Round(time.Millisecond),
+		killedAt.Sub(start).Round(time.Millisecond), retried, firstRetried(deliveries))
+	if killedAt.IsZero() {
+		t.Error("ingress-1 was never killed")
+	}
+	// The kill must have cut the stream: deliveries sent to the dead replica were retried.
+	if retried == 0 {
+		t.Error("no delivery needed a retry: the kill did not land mid-stream")
+	}
+	return deliveries
+}
+
+// firstRetried is the attempts of the first delivery that needed more than one.
+func firstRetried(deliveries []*ingressDelivery) []string {
+	for _, d := range deliveries {
+		if len(d.attempts) > 1 {
+			return d.attempts
+		}
+	}
+	return nil
+}
+
+// checkIngressJobs checks, once every job has ended, that every delivery that got a 2xx is
+// exactly one job, deactivated, with one audit event naming the source, and that the ingress
+// made no other job.
+func (s *stack) checkIngressJobs(ctx context.Context, deliveries []*ingressDelivery) {
+	t := s.t
+	counts, by, err := s.ingressJobs(ctx)
+	must(t, "read the ingress's audit events", err)
+	want := map[string]bool{}
+	var unacked, wrongID, missing, doubled, badStatus, badSource []string
+	for _, d := range deliveries {
+		if !d.acked {
+			unacked = append(unacked, fmt.Sprintf("%s %v", d.webhookID, d.attempts))
+			continue
+		}
+		id := ingress.JobID(ingressSource, d.webhookID+"#1")
+		if d.jobID != id {
+			wrongID = append(wrongID, d.webhookID+"→"+d.jobID)
+		}
+		want[id] = true
+		switch counts[id] {
+		case 0:
+			missing = append(missing, d.webhookID)
+			continue
+		case 1:
+		default:
+			doubled = append(doubled, fmt.Sprintf("%s×%d", d.webhookID, counts[id]))
+		}
+		if by[id] != ingress.RequestedBy(ingressSource) {
+			badSource = append(badSource, d.webhookID+": "+by[id])
+		}
+		if _, err := s.checkStatus(ctx, id, audit.OutcomeDeactivated); err != nil {
+			badStatus = append(badStatus, err.Error())
+		}
+	}
+	var extra []string
+	for id := range counts {
+		if !want[id] {
+			extra = append(extra, id)
+		}
+	}
+	report(s, "deliveries never acknowledged", unacked)
+	report(s, "deliveries answered with another job id", wrongID)
+	report(s, "acknowledged deliveries without a terminal audit event", missing)
+	report(s, "acknowledged deliveries with more than one terminal audit event", doubled)
+	report(s, "ingress jobs whose audit event names another requester", badSource)
+	report(s, "ingress jobs without a done, deactivated status", badStatus)
+	report(s, "ingress jobs no delivery asked for", extra)
+	t.Logf("ingress: %d acknowledged deliveries, %d ingress jobs in the audit stream", len(want), len(counts))
 }
 
 // TestNATSNodeStoppedAndStarted: scenario 3. Mid-batch one of the three NATS nodes stops; the

@@ -8,6 +8,7 @@
 //	bench latency  [-limit 300 -window 1m -idle 30 -backlog 10000 -urgent 100]
 //	bench schedule [-jobs 1000 -ahead 20s -limit 300 -window 1m -steps none]
 //	bench report   [-events 1000000 -runs 2]
+//	bench ingress  [-jobs 20000 -batch 50 -concurrency 16 -runs 3]
 //	bench baseline [-users 1000 -limit 100 -window 1s]
 package main
 

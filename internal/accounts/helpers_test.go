@@ -24,7 +24,7 @@ const confPath = "../../deploy/nats-accounts.conf"
 
 // roles are the users of the config; each one's password comes from the environment variable
 // GENESYS_NATS_<ROLE>_PASSWORD.
-var roles = []string{"producer", "worker", "relay", "auditor", "operator", "provisioner"}
+var roles = []string{"producer", "worker", "relay", "auditor", "operator", "provisioner", "ingress"}
 
 // password is the example password of a role in these tests; never use it anywhere else.
 func password(role string) string { return "test-only-" + role + "-password" }

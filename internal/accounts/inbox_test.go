@@ -17,7 +17,7 @@ import (
 // or to all of them.
 
 // inboxRoles are the roles whose inbox the config confines: all of them.
-var inboxRoles = []string{"producer", "worker", "relay", "auditor", "operator", "provisioner"}
+var inboxRoles = []string{"producer", "worker", "relay", "auditor", "operator", "provisioner", "ingress"}
 
 // denyOtherInboxes checks that c may not subscribe to every inbox, nor to another role's.
 func denyOtherInboxes(c *client) {
