@@ -20,8 +20,8 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
 
-// Issue 19: the HTTPS ingress user may publish jobs (the urgent, normal and reactivate lanes and
-// the intake of jobs for a later time) and its ops event ingress_rejected, and take the
+// Issue 19: the HTTPS ingress user may publish jobs (the urgent and normal lanes and the intake of
+// jobs for a later time; never a reactivation, which operators alone publish) and its ops event ingress_rejected, and take the
 // acknowledgements on its own inbox; nothing else. It reads no stream message, bucket or
 // consumer, publishes no cleanup or delete job, no schedule, no audit event of a job.
 func TestIngressPublishesJobsOnly(t *testing.T) {
@@ -45,7 +45,7 @@ func TestIngressPublishesJobsOnly(t *testing.T) {
 	for _, job := range []jobs.Job{
 		{ID: "in-urgent", Action: jobs.ActionDeactivate, Priority: jobs.PriorityUrgent, User: user, RequestedBy: "ingress:okta"},
 		{ID: "in-normal", Action: jobs.ActionDeactivate, User: user, RequestedBy: "ingress:hr"},
-		{ID: "in-reactivate", Action: jobs.ActionReactivate, User: user, RequestedBy: "ingress:okta"},
+		{ID: "in-cancel", Action: jobs.ActionCancel, User: user, RequestedBy: "ingress:hr"},
 	} {
 		c.allowed("publish job "+job.ID, func(ctx context.Context) error {
 			res, err := pub.Enqueue(ctx, job)
@@ -78,6 +78,10 @@ func TestIngressPublishesJobsOnly(t *testing.T) {
 	// What it may not do.
 	c.denied("publish a cleanup job", "genesys.jobs.cleanup", true, enqueue(
 		jobs.Job{ID: "in-parent", Action: jobs.ActionDeactivate, User: user, RequestedBy: "ingress:hr"}.CleanupJob(time.Time{})))
+	c.denied("publish a reactivation", "genesys.jobs.reactivate", true, enqueue(
+		jobs.Job{ID: "in-reactivate", Action: jobs.ActionReactivate, User: user, RequestedBy: "ingress:okta"}))
+	c.denied("publish a reactivation for a later time", "genesys.jobs.at.reactivate", true, enqueue(
+		jobs.Job{ID: "in-reactivate-later", Action: jobs.ActionReactivate, User: user, RequestedBy: "ingress:okta", NotBefore: later}))
 	c.denied("publish a delete job", "genesys.jobs.delete", true, enqueue(
 		jobs.Job{ID: "in-delete", Action: jobs.ActionDelete, User: user, RequestedBy: "ingress:hr"}))
 	c.denied("publish a delete job for a later time", "genesys.jobs.at.delete", true, enqueue(
