@@ -59,9 +59,16 @@ func TestAlertRulesWithPromtool(t *testing.T) {
 			}
 		}
 	}
+	runbooks, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "alerts.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range readRules(t) {
 		if r.Alert == "" {
 			continue
+		}
+		if !strings.Contains(string(runbooks), "\n## "+r.Alert+"\n") {
+			t.Errorf("docs/alerts.md has no section \"## %s\" (its runbook)", r.Alert)
 		}
 		if !fires[r.Alert] {
 			t.Errorf("no promtool test expects %s to fire", r.Alert)
