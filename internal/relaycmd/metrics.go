@@ -79,4 +79,9 @@ func (m *Metrics) EndpointEnabled(endpoint string, enabled bool) {
 		v = 1
 	}
 	m.enabled.WithLabelValues(endpoint).Set(v)
+	// The relay reports each endpoint's state when it starts: from then on its dead letters and
+	// retries are exported at 0, so that the first one is an increase an alert sees
+	// (deploy/prometheus: AuditRelayDeadLetters).
+	m.dead.WithLabelValues(endpoint)
+	m.retries.WithLabelValues(endpoint)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
 	"github.com/offboard-dev/genesys-deactivator/pkg/drift"
+	"github.com/offboard-dev/genesys-deactivator/pkg/drift/watchlist"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
 )
@@ -112,6 +113,11 @@ func newDriftMetrics() *driftMetrics {
 }
 
 func (d *driftMetrics) register(reg *prometheus.Registry) error {
+	// Every kind is exported from the start at 0, so that the first finding is an increase an
+	// alert sees (deploy/prometheus: GenesysDriftFound).
+	for _, k := range []string{watchlist.KindActive, watchlist.KindToken} {
+		d.findings.WithLabelValues(k)
+	}
 	for _, c := range []prometheus.Collector{d.active, d.watched, d.checks, d.findings, d.cycle} {
 		if err := reg.Register(c); err != nil {
 			return err

@@ -134,7 +134,8 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 	if err := ensureTopology(ctx, js, cfg.topo(), cfg.Provision, cfg.NATS.UserName(), refused, log); err != nil {
 		return err
 	}
-	m.reg.MustRegister(newConsumerCollector(js, names), newUnstorableGauge(&running))
+	m.reg.MustRegister(newConsumerCollector(js, names), newUnstorableGauge(&running),
+		newReadyGauge(&running, &conn, &gc), newStreamCollector(js, names), newGuardCollector(js, names)) // fleet_metrics.go
 	sched, err := jobs.NewScheduler(js, names, 0)
 	if err != nil {
 		return err

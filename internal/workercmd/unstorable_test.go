@@ -57,6 +57,9 @@ func TestFullAuditStreamShowsInReadinessAndMetrics(t *testing.T) {
 	if !strings.Contains(string(body), "genesys_results_unstorable 1") {
 		t.Errorf("/metrics does not show genesys_results_unstorable 1")
 	}
+	if !strings.Contains(string(body), "genesys_worker_ready 0") {
+		t.Errorf("/metrics does not show genesys_worker_ready 0")
+	}
 	if !strings.Contains(logs.String(), "cannot be stored") {
 		t.Errorf("no error log says that results cannot be stored:\n%s", logs.String())
 	}
