@@ -172,7 +172,39 @@ func decodeWebhookLine(source string, priority jobs.Priority, id string, line []
 		add("priority", str(string(priority)))
 	}
 	b.WriteByte('}')
-	return jobs.Decode(b.Bytes())
+	job, err := jobs.Decode(b.Bytes())
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	if err := checkProducerJob(job); err != nil {
+		return jobs.Job{}, err
+	}
+	return job, nil
+}
+
+// checkProducerJob refuses what only an operator or a worker may ask for, never a sender at the
+// ingress: the delete and cleanup actions (their lanes; a deletion cannot be undone), force (it
+// overrides the worker's check that the deactivation was ours), and replay_of, cleanup_of and
+// delete_of (links to other jobs, which the ingress's own ids could only fake). A dry run, which
+// changes nothing, is allowed.
+func checkProducerJob(j jobs.Job) error {
+	var bad []string
+	switch j.Action {
+	case jobs.ActionDelete, jobs.ActionCleanup:
+		bad = append(bad, "action "+string(j.Action))
+	}
+	if j.Force {
+		bad = append(bad, "force")
+	}
+	for _, f := range []struct{ name, v string }{{"replay_of", j.ReplayOf}, {"cleanup_of", j.CleanupOf}, {"delete_of", j.DeleteOf}} {
+		if f.v != "" {
+			bad = append(bad, f.name)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: %s: not accepted from an ingress source (an operator's or a worker's)", jobs.ErrInvalidJob, strings.Join(bad, ", "))
+	}
+	return nil
 }
 
 type member struct {
