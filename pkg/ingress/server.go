@@ -233,17 +233,6 @@ func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.nowFunc()
-	if res := src.lim.ReserveN(now, 1); !res.OK() || res.DelayFrom(now) > 0 {
-		wait := time.Second
-		if res.OK() {
-			wait = res.DelayFrom(now)
-			res.CancelAt(now)
-		}
-		s.m.rateLimited.WithLabelValues(name).Inc()
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
-		s.fail(w, name, http.StatusTooManyRequests, "rate limited: retry after the time Retry-After gives")
-		return
-	}
 	ch, challenger := src.src.(Challenger)
 	if r.Method != http.MethodPost && !challenger {
 		w.Header().Set("Allow", http.MethodPost)
@@ -264,6 +253,19 @@ func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
 		s.m.authFailed.WithLabelValues(name).Inc()
 		s.log.Warn("ingress request not authenticated", zap.String("source", name), zap.String("remote", r.RemoteAddr), zap.String("reason", err.Error()))
 		s.fail(w, name, http.StatusUnauthorized, "unauthorized")
+		return
+	}
+	// The limit counts authenticated requests alone: anyone who knows the URL could otherwise
+	// spend the source's budget and have the real sender's deliveries refused.
+	if res := src.lim.ReserveN(now, 1); !res.OK() || res.DelayFrom(now) > 0 {
+		wait := time.Second
+		if res.OK() {
+			wait = res.DelayFrom(now)
+			res.CancelAt(now)
+		}
+		s.m.rateLimited.WithLabelValues(name).Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
+		s.fail(w, name, http.StatusTooManyRequests, "rate limited: retry after the time Retry-After gives")
 		return
 	}
 	if r.Method != http.MethodPost { // a Challenger's: its handshake, if this is one

@@ -580,3 +580,23 @@ func benchSignedWebhook(b *testing.B, lines int) {
 		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
 	}
 }
+
+// TestUnauthenticatedFloodSpendsNoRateLimit: requests without a valid signature are 401 and do
+// not spend the source's rate limit, so someone who knows the URL cannot have the real sender's
+// deliveries refused with 429.
+func TestUnauthenticatedFloodSpendsNoRateLimit(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testbed.Config{}, nil, func(sc *ingress.SourceConfig) { sc.RatePerSecond = 0.01; sc.Burst = 1 })
+	user := f.bed.ActiveUsers(1)[0]
+	for i := range 5 {
+		if r := f.post(t, "soar", "", time.Now(), "", jobLine(user.UserName, "")); r.code != http.StatusUnauthorized {
+			t.Fatalf("unsigned request %d: %d %s", i, r.code, r.raw)
+		}
+	}
+	if r := f.post(t, "soar", "real-1", time.Now(), "", jobLine(user.UserName, "")); r.code != 200 || r.Accepted != 1 {
+		t.Fatalf("the real sender after a flood of unsigned requests: %d %s", r.code, r.raw)
+	}
+	if got := f.metric(t, "genesys_ingress_rate_limited_total", "source", "soar"); got != 0 {
+		t.Errorf("rate limited %v, want 0", got)
+	}
+}
