@@ -10,8 +10,10 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -303,7 +305,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, ev
 	firstRejected := -1
 	for i, ev := range events {
 		res := &a.Events[i]
-		res.Ref = audit.Clip(ev.Ref, 128)
+		res.Ref = shownRef(ev.Ref)
 		var err error
 		switch {
 		case ev.Err != nil:
@@ -394,6 +396,16 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, ev
 			zap.Int("stored", a.Accepted+a.Duplicates+a.Scheduled), zap.Error(firstErr))
 	}
 	s.reply(w, name, code, a)
+}
+
+// shownRef is ref as the answer, the log and the ops events show it: at most 128 bytes, and
+// quoted (Go syntax, ASCII) when it holds a control character, a bidi control or an invisible
+// character, so that a sender's event id cannot display as another in a SIEM or a terminal.
+func shownRef(ref string) string {
+	if strings.IndexFunc(ref, unicode.IsControl) >= 0 || jobs.TextProblem(ref) != "" {
+		ref = strconv.QuoteToASCII(ref)
+	}
+	return audit.Clip(ref, 128)
 }
 
 // checkJob fills in what the publisher would and checks job with the rules every worker applies

@@ -378,3 +378,29 @@ func TestHiBobLeaverEndToEnd(t *testing.T) {
 		t.Errorf("audit actor %q", actor)
 	}
 }
+
+// TestRefsWithInvisibleCharactersAreQuoted: a sender's event id with a bidi override or a
+// newline reaches the answer, the log and the ingress_rejected ops event quoted, never as is
+// (it would display as another id in a SIEM); a webhook-id with one is refused.
+func TestRefsWithInvisibleCharactersAreQuoted(t *testing.T) {
+	t.Parallel()
+	f := setupSources(t)
+	bad := oktaDelivery(t, func(e map[string]any) {
+		e["uuid"] = "evt-\u202Egnp.exe\nforged"
+		e["target"].([]any)[0].(map[string]any)["alternateId"] = "jdoe"
+	})
+	r := f.send(t, http.MethodPost, "okta", oktaHeaders(e2eOktaSecret), bad)
+	if r.code != http.StatusOK || r.Rejected != 1 || strings.ContainsAny(r.Events[0].Ref, "\u202E\n") {
+		t.Fatalf("answer %d %s", r.code, r.raw)
+	}
+	ops := f.bed.OpsEvents("ingress_rejected")
+	if len(ops) != 1 || ops[0].Fields["ref"] != `"evt-\u202egnp.exe\nforged"` || strings.ContainsAny(ops[0].Message, "\u202E\n") {
+		t.Fatalf("ops events %+v", ops)
+	}
+
+	wh := setup(t, testbed.Config{}, nil, nil)
+	user := wh.bed.ActiveUsers(1)[0]
+	if r := wh.post(t, "soar", "msg-\u202E1", time.Now(), "", jobLine(user.UserName, "")); r.code != http.StatusBadRequest || !strings.Contains(r.Error, "U+202E") {
+		t.Fatalf("webhook-id with U+202E: %d %s", r.code, r.raw)
+	}
+}

@@ -86,6 +86,9 @@ func (w *webhook) Decode(r *http.Request, body []byte, _ time.Time) ([]Event, er
 	if id == "" || len(id) > maxWebhookIDLength || strings.IndexFunc(id, func(c rune) bool { return unicode.IsControl(c) || c == '#' }) >= 0 {
 		return nil, fmt.Errorf("webhook-id: want 1-%d characters without control characters or '#'", maxWebhookIDLength)
 	}
+	if p := jobs.TextProblem(id); p != "" {
+		return nil, fmt.Errorf("webhook-id: %s", p)
+	}
 	return DecodeWebhookBody(w.name, w.priority, id, r.Header.Get("Content-Type"), body)
 }
 
