@@ -253,7 +253,7 @@ func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := src.src.Authenticate(r, body, now); err != nil {
 		s.m.authFailed.WithLabelValues(name).Inc()
-		s.log.Warn("ingress request not authenticated", zap.String("source", name), zap.String("remote", r.RemoteAddr), zap.String("reason", err.Error()))
+		s.log.Warn("ingress request not authenticated", zap.String("source", name), zap.String("remote", r.RemoteAddr), zap.String("reason", shown(err.Error())))
 		s.fail(w, name, http.StatusUnauthorized, "unauthorized")
 		return
 	}
@@ -401,11 +401,16 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, ev
 // shownRef is ref as the answer, the log and the ops events show it: at most 128 bytes, and
 // quoted (Go syntax, ASCII) when it holds a control character, a bidi control or an invisible
 // character, so that a sender's event id cannot display as another in a SIEM or a terminal.
-func shownRef(ref string) string {
-	if strings.IndexFunc(ref, unicode.IsControl) >= 0 || jobs.TextProblem(ref) != "" {
-		ref = strconv.QuoteToASCII(ref)
+func shownRef(ref string) string { return audit.Clip(shown(ref), 128) }
+
+// shown is text that may carry what a sender wrote (an event id, the webhook-id of an
+// unauthenticated request in an error), quoted when it holds a control, bidi or invisible
+// character.
+func shown(text string) string {
+	if strings.IndexFunc(text, unicode.IsControl) >= 0 || jobs.TextProblem(text) != "" {
+		return strconv.QuoteToASCII(text)
 	}
-	return audit.Clip(ref, 128)
+	return text
 }
 
 // checkJob fills in what the publisher would and checks job with the rules every worker applies

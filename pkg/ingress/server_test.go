@@ -17,7 +17,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
@@ -598,5 +600,36 @@ func TestUnauthenticatedFloodSpendsNoRateLimit(t *testing.T) {
 	}
 	if got := f.metric(t, "genesys_ingress_rate_limited_total", "source", "soar"); got != 0 {
 		t.Errorf("rate limited %v, want 0", got)
+	}
+}
+
+// TestUnauthenticatedLogLineIsQuoted: the log line of a 401 carries the reason, which names the
+// webhook-id an unauthenticated stranger chose: a bidi override in it is quoted, not logged as is.
+func TestUnauthenticatedLogLineIsQuoted(t *testing.T) {
+	t.Parallel()
+	bed := testbed.New(t, testbed.Config{})
+	core, logs := observer.New(zap.WarnLevel)
+	srv, err := ingress.New(ingress.Config{Sources: []ingress.SourceConfig{{Name: "soar", Kind: ingress.KindWebhook, SecretFiles: []string{"s"}}}},
+		bed.JS, zap.New(core), ingress.WithSecretReader(func(string) (string, error) { return newSecret(t), nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, hs.URL+"/v1/sources/soar", strings.NewReader("{}"))
+	req.Header.Set(audit.HeaderWebhookID, "admin\u202Enigol")
+	req.Header.Set(audit.HeaderWebhookTimestamp, fmt.Sprint(time.Now().Unix()))
+	req.Header.Set(audit.HeaderWebhookSignature, "v1,AAAA")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	entries := logs.FilterMessage("ingress request not authenticated").All()
+	if resp.StatusCode != http.StatusUnauthorized || len(entries) != 1 {
+		t.Fatalf("%d, %d log lines", resp.StatusCode, len(entries))
+	}
+	if reason := entries[0].ContextMap()["reason"].(string); strings.ContainsRune(reason, '\u202E') || !strings.Contains(reason, `\u202e`) {
+		t.Errorf("reason %q", reason)
 	}
 }
