@@ -3,6 +3,7 @@ package ingress
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,14 +146,23 @@ func New(cfg Config, js jetstream.JetStream, log *zap.Logger, opts ...Option) (*
 		return nil, err
 	}
 	var errs []error
+	owner := map[[sha256.Size]byte]string{} // a secret's hash → the source that holds it
 	for _, sc := range cfg.Sources {
 		secrets := make([]string, 0, len(sc.SecretFiles))
-		for _, f := range sc.SecretFiles {
+		for i, f := range sc.SecretFiles {
 			sec, err := s.readSecret(f)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("source %s: %w", sc.Name, err))
 				continue
 			}
+			// A secret two sources share lets the sender of one post as the other, and the job's
+			// requested_by would name the wrong source.
+			h := sha256.Sum256([]byte(sec))
+			if other, ok := owner[h]; ok && other != sc.Name {
+				errs = append(errs, fmt.Errorf("source %s: secret_files[%d] holds the secret of source %s: each source needs its own, or requested_by cannot tell them apart", sc.Name, i, other))
+				continue
+			}
+			owner[h] = sc.Name
 			secrets = append(secrets, sec)
 		}
 		if len(secrets) < len(sc.SecretFiles) {

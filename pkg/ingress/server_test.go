@@ -633,3 +633,19 @@ func TestUnauthenticatedLogLineIsQuoted(t *testing.T) {
 		t.Errorf("reason %q", reason)
 	}
 }
+
+// TestSourcesMustNotShareASecret: two sources with the same secret would let the sender of one
+// post as the other (requested_by naming the wrong source): New refuses it, naming both sources
+// and never the secret.
+func TestSourcesMustNotShareASecret(t *testing.T) {
+	t.Parallel()
+	bed := testbed.New(t, testbed.Config{})
+	secret := newSecret(t)
+	_, err := ingress.New(ingress.Config{Sources: []ingress.SourceConfig{
+		{Name: "soar", Kind: ingress.KindWebhook, SecretFiles: []string{"/a"}},
+		{Name: "jira", Kind: ingress.KindWebhook, SecretFiles: []string{"/b"}},
+	}}, bed.JS, nil, ingress.WithSecretReader(func(string) (string, error) { return secret, nil }))
+	if err == nil || !strings.Contains(err.Error(), "source jira: secret_files[0] holds the secret of source soar") || strings.Contains(err.Error(), secret) {
+		t.Fatalf("New: %v", err)
+	}
+}
