@@ -410,3 +410,17 @@ func TestRefsWithInvisibleCharactersAreQuoted(t *testing.T) {
 		t.Fatalf("webhook-id with U+202E: %d %s", r.code, r.raw)
 	}
 }
+
+// TestOktaAuthenticatesBeforeReadingTheBody: Okta's credentials are a header, so a request
+// without them is 401 before its body is read: an oversized body from a stranger is not 413.
+func TestOktaAuthenticatesBeforeReadingTheBody(t *testing.T) {
+	t.Parallel()
+	f := setupSources(t)
+	huge := []byte(`{"data":{"events":[` + strings.Repeat(" ", ingress.DefaultMaxBodyBytes+1) + `]}}`)
+	if r := f.send(t, http.MethodPost, "okta", oktaHeaders("not-the-secret"), huge); r.code != http.StatusUnauthorized {
+		t.Fatalf("a stranger's oversized body: %d %s", r.code, r.raw)
+	}
+	if r := f.send(t, http.MethodPost, "okta", oktaHeaders(e2eOktaSecret), huge); r.code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("an authenticated oversized body: %d %s", r.code, r.raw)
+	}
+}
