@@ -275,7 +275,9 @@ func (s *oktaSource) event(i int, raw json.RawMessage) Event {
 		Reason:      "okta " + e.EventType + " " + ref,
 	}
 	if e.Actor != nil && e.Actor.AlternateID != "" {
-		j.Reason += " by " + clipText(strings.ToValidUTF8(e.Actor.AlternateID, "?"), 256)
+		// quoted when it holds an invisible or control character: the actor's name must
+		// neither display as another nor make the target's job fail the reason's rules
+		j.Reason += " by " + clipText(shown(strings.ToValidUTF8(e.Actor.AlternateID, "?")), 256)
 	}
 	if t, err := time.Parse(time.RFC3339Nano, e.Published); err == nil {
 		j.RequestedAt = t.UTC()

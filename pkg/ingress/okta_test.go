@@ -544,3 +544,21 @@ func TestOktaUserTargetsMustAgree(t *testing.T) {
 		t.Errorf("the same User target twice: %+v, want its job", evs)
 	}
 }
+
+// TestOktaActorCannotBlockTheTarget: the actor (the admin who acted) is only text in the reason:
+// an invisible character in the actor's login is quoted there, and the target is still the one
+// deactivated.
+func TestOktaActorCannotBlockTheTarget(t *testing.T) {
+	s := newTestOkta(t, "")
+	body := oktaDeliveryOf(t, oktaEvent(t, func(e map[string]any) {
+		e["actor"] = map[string]any{"id": "00uADMIN", "type": "User", "alternateId": "adm\u202Eni@example.com"}
+		e["target"].([]any)[0].(map[string]any)["alternateId"] = "leaver@example.com"
+	}))
+	evs := decodeOK(t, s, body)
+	if len(evs) != 1 || evs[0].Job == nil {
+		t.Fatalf("%+v: want the target's job", evs)
+	}
+	if j := evs[0].Job; j.User.UserName != "leaver@example.com" || strings.ContainsRune(j.Reason, '\u202E') || !strings.Contains(j.Reason, `adm\u202eni@example.com`) {
+		t.Errorf("job %+v", j)
+	}
+}
