@@ -191,6 +191,9 @@ func New(cfg Config, js jetstream.JetStream, log *zap.Logger, opts ...Option) (*
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/sources/{name}", s.serveSource)
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { // JSON and counted, as every answer
+		s.fail(w, "unknown", http.StatusNotFound, "unknown path: post to /v1/sources/<name>")
+	})
 	return mux
 }
 

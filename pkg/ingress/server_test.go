@@ -649,3 +649,24 @@ func TestSourcesMustNotShareASecret(t *testing.T) {
 		t.Fatalf("New: %v", err)
 	}
 }
+
+// TestOtherPathsAnswerJSON404: a path that is no source's ("/v1/sources/soar/", "/") is a JSON
+// 404 counted under source "unknown", like an unknown name, and publishes nothing.
+func TestOtherPathsAnswerJSON404(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testbed.Config{}, nil, nil)
+	for _, path := range []string{"/v1/sources/soar/", "/", "/v1/sources/soar/x", "/v1/sources/SOAR"} {
+		resp, err := http.Post(f.url+path, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/json" || !json.Valid(raw) {
+			t.Errorf("%s: %d %q %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+		}
+	}
+	if got := f.metric(t, "genesys_ingress_requests_total", "source", "unknown", "code", "404"); got != 4 {
+		t.Errorf("requests_total unknown 404 = %v, want 4", got)
+	}
+}
