@@ -394,6 +394,9 @@ func (s *hrSource) Decode(_ *http.Request, body []byte, _ time.Time) ([]Event, e
 	return out, nil
 }
 
+// refEscaper escapes the '/' that joins the parts of an HR event's ref (and '%', its escape).
+var refEscaper = strings.NewReplacer("%", "%25", "/", "%2F")
+
 func (s *hrSource) event(i int, e any) Event {
 	parts := make([]string, 0, len(s.ref))
 	for _, p := range s.ref {
@@ -404,9 +407,9 @@ func (s *hrSource) event(i int, e any) Event {
 		if err != nil {
 			return Event{Ref: fmt.Sprintf("#%d", i), Err: fmt.Errorf("event %d: ref %s: %v (the change cannot be told from a redelivery)", i, p, err)}
 		}
-		parts = append(parts, v)
+		parts = append(parts, refEscaper.Replace(v))
 	}
-	ref := strings.Join(parts, "/")
+	ref := strings.Join(parts, "/") // escaped: ("a/b", "c") and ("a", "b/c") are two changes, two ids
 	ev := Event{Ref: clipText(strings.ToValidUTF8(ref, "?"), 128)}
 	rule, val, ok := s.match(e)
 	if !ok {

@@ -490,3 +490,19 @@ func TestHRExampleWorks(t *testing.T) {
 		})
 	}
 }
+
+// TestHRRefPartsDoNotCollide: the parts of a ref are joined unambiguously, so two changes whose
+// values differ only in where a '/' falls are two jobs, not one answered duplicate.
+func TestHRRefPartsDoNotCollide(t *testing.T) {
+	s := newTestHR(t, hrConfig(t, "hr/hibob.config.json", func(st map[string]any) {
+		st["ref"] = []string{"data.employeeId", "data.changeId"}
+	}))
+	a := decodeOK(t, s, []byte(`{"type":"employee.left","data":{"employeeId":"e1/c","changeId":"9"}}`))
+	b := decodeOK(t, s, []byte(`{"type":"employee.left","data":{"employeeId":"e1","changeId":"c/9"}}`))
+	if a[0].Job == nil || b[0].Job == nil {
+		t.Fatalf("want two jobs: %+v %+v", a[0], b[0])
+	}
+	if a[0].Job.ID == b[0].Job.ID {
+		t.Fatalf("two changes of two users share the job id %s: the second would answer duplicate", a[0].Job.ID)
+	}
+}

@@ -137,6 +137,9 @@ func newOkta(cfg SourceConfig, secrets []string) (Source, error) {
 	return s, nil
 }
 
+// headersOnly: Authenticate reads the header alone, so the server calls it before the body.
+func (s *oktaSource) headersOnly() {}
+
 // Authenticate compares the configured header with every secret in constant time (over their
 // SHA-256, so the length of a secret does not show either).
 func (s *oktaSource) Authenticate(r *http.Request, _ []byte, _ time.Time) error {
@@ -257,12 +260,7 @@ func (s *oktaSource) event(i int, raw json.RawMessage) Event {
 		ev.Ignored = "outcome " + clipText(strings.ToValidUTF8(e.Outcome.Result, "?"), 64) + ": Okta did not make the change"
 		return ev
 	}
-	target, err := userTarget(e.Target)
-	if err != nil {
-		ev.Err = err
-		return ev
-	}
-	val, err := s.userValue(target)
+	val, err := s.targetValue(e.Target)
 	if err != nil {
 		ev.Err = err
 		return ev
@@ -277,7 +275,9 @@ func (s *oktaSource) event(i int, raw json.RawMessage) Event {
 		Reason:      "okta " + e.EventType + " " + ref,
 	}
 	if e.Actor != nil && e.Actor.AlternateID != "" {
-		j.Reason += " by " + clipText(strings.ToValidUTF8(e.Actor.AlternateID, "?"), 256)
+		// quoted when it holds an invisible or control character: the actor's name must
+		// neither display as another nor make the target's job fail the reason's rules
+		j.Reason += " by " + clipText(shown(strings.ToValidUTF8(e.Actor.AlternateID, "?")), 256)
 	}
 	if t, err := time.Parse(time.RFC3339Nano, e.Published); err == nil {
 		j.RequestedAt = t.UTC()
@@ -295,26 +295,29 @@ func (s *oktaSource) event(i int, raw json.RawMessage) Event {
 	return ev
 }
 
-// userTarget is the event's one target of type User.
-func userTarget(targets []oktaTarget) (oktaTarget, error) {
+// targetValue is the configured attribute of the event's one target of type User. Several User
+// targets are one only when they are the same user and name the same value: which user is meant
+// must be clear from the attribute the job uses, not from the id alone (which may be absent).
+func (s *oktaSource) targetValue(targets []oktaTarget) (string, error) {
 	var found []oktaTarget
 	for _, t := range targets {
 		if t.Type == "User" {
 			found = append(found, t)
 		}
 	}
-	switch len(found) {
-	case 0:
-		return oktaTarget{}, errors.New("no target of type User")
-	case 1:
-		return found[0], nil
+	if len(found) == 0 {
+		return "", errors.New("no target of type User")
+	}
+	val, err := s.userValue(found[0])
+	if err != nil {
+		return "", err
 	}
 	for _, t := range found[1:] {
-		if t.ID != found[0].ID {
-			return oktaTarget{}, fmt.Errorf("%d targets of type User: which user is meant is not clear", len(found))
+		if v, err := s.userValue(t); err != nil || v != val || t.ID != found[0].ID {
+			return "", fmt.Errorf("%d targets of type User: which user is meant is not clear", len(found))
 		}
 	}
-	return found[0], nil
+	return val, nil
 }
 
 func (s *oktaSource) userValue(t oktaTarget) (string, error) {

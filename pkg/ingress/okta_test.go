@@ -519,3 +519,46 @@ func TestOktaExample(t *testing.T) {
 		t.Errorf("the example is not one line:\n%s", ex)
 	}
 }
+
+// TestOktaUserTargetsMustAgree: two User targets with the same (or no) id but different logins
+// are not one user: the event is rejected rather than the first login deactivated.
+func TestOktaUserTargetsMustAgree(t *testing.T) {
+	s := newTestOkta(t, "")
+	for name, ids := range map[string][2]string{"no ids": {"", ""}, "same id": {"00uSAME", "00uSAME"}} {
+		body := oktaDeliveryOf(t, oktaEvent(t, func(e map[string]any) {
+			e["target"] = []any{
+				map[string]any{"id": ids[0], "type": "User", "alternateId": "victim@example.com"},
+				map[string]any{"id": ids[1], "type": "User", "alternateId": "leaver@example.com"},
+			}
+		}))
+		evs := decodeOK(t, s, body)
+		if len(evs) != 1 || evs[0].Job != nil || evs[0].Err == nil {
+			t.Errorf("%s: two User targets with different logins: %+v, want rejected", name, evs)
+		}
+	}
+	body := oktaDeliveryOf(t, oktaEvent(t, func(e map[string]any) {
+		u := map[string]any{"id": "00uSAME", "type": "User", "alternateId": "leaver@example.com"}
+		e["target"] = []any{u, u}
+	}))
+	if evs := decodeOK(t, s, body); len(evs) != 1 || evs[0].Job == nil || evs[0].Job.User.UserName != "leaver@example.com" {
+		t.Errorf("the same User target twice: %+v, want its job", evs)
+	}
+}
+
+// TestOktaActorCannotBlockTheTarget: the actor (the admin who acted) is only text in the reason:
+// an invisible character in the actor's login is quoted there, and the target is still the one
+// deactivated.
+func TestOktaActorCannotBlockTheTarget(t *testing.T) {
+	s := newTestOkta(t, "")
+	body := oktaDeliveryOf(t, oktaEvent(t, func(e map[string]any) {
+		e["actor"] = map[string]any{"id": "00uADMIN", "type": "User", "alternateId": "adm\u202Eni@example.com"}
+		e["target"].([]any)[0].(map[string]any)["alternateId"] = "leaver@example.com"
+	}))
+	evs := decodeOK(t, s, body)
+	if len(evs) != 1 || evs[0].Job == nil {
+		t.Fatalf("%+v: want the target's job", evs)
+	}
+	if j := evs[0].Job; j.User.UserName != "leaver@example.com" || strings.ContainsRune(j.Reason, '\u202E') || !strings.Contains(j.Reason, `adm\u202eni@example.com`) {
+		t.Errorf("job %+v", j)
+	}
+}

@@ -3,6 +3,7 @@ package ingress
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +11,10 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -143,14 +146,23 @@ func New(cfg Config, js jetstream.JetStream, log *zap.Logger, opts ...Option) (*
 		return nil, err
 	}
 	var errs []error
+	owner := map[[sha256.Size]byte]string{} // a secret's hash → the source that holds it
 	for _, sc := range cfg.Sources {
 		secrets := make([]string, 0, len(sc.SecretFiles))
-		for _, f := range sc.SecretFiles {
+		for i, f := range sc.SecretFiles {
 			sec, err := s.readSecret(f)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("source %s: %w", sc.Name, err))
 				continue
 			}
+			// A secret two sources share lets the sender of one post as the other, and the job's
+			// requested_by would name the wrong source.
+			h := sha256.Sum256([]byte(sec))
+			if other, ok := owner[h]; ok && other != sc.Name {
+				errs = append(errs, fmt.Errorf("source %s: secret_files[%d] holds the secret of source %s: each source needs its own, or requested_by cannot tell them apart", sc.Name, i, other))
+				continue
+			}
+			owner[h] = sc.Name
 			secrets = append(secrets, sec)
 		}
 		if len(secrets) < len(sc.SecretFiles) {
@@ -179,6 +191,9 @@ func New(cfg Config, js jetstream.JetStream, log *zap.Logger, opts ...Option) (*
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/sources/{name}", s.serveSource)
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { // JSON and counted, as every answer
+		s.fail(w, "unknown", http.StatusNotFound, "unknown path: post to /v1/sources/<name>")
+	})
 	return mux
 }
 
@@ -233,22 +248,18 @@ func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.nowFunc()
-	if res := src.lim.ReserveN(now, 1); !res.OK() || res.DelayFrom(now) > 0 {
-		wait := time.Second
-		if res.OK() {
-			wait = res.DelayFrom(now)
-			res.CancelAt(now)
-		}
-		s.m.rateLimited.WithLabelValues(name).Inc()
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
-		s.fail(w, name, http.StatusTooManyRequests, "rate limited: retry after the time Retry-After gives")
-		return
-	}
 	ch, challenger := src.src.(Challenger)
 	if r.Method != http.MethodPost && !challenger {
 		w.Header().Set("Allow", http.MethodPost)
 		s.fail(w, name, http.StatusMethodNotAllowed, "method not allowed: POST events")
 		return
+	}
+	_, headersOnly := src.src.(headerAuthenticator)
+	if headersOnly { // credentials in the headers alone: a stranger's body is never read
+		if err := src.src.Authenticate(r, nil, now); err != nil {
+			s.unauthorized(w, r, name, err)
+			return
+		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, src.cfg.MaxBodyBytes))
 	if err != nil {
@@ -260,10 +271,23 @@ func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, name, http.StatusBadRequest, "reading the body failed")
 		return
 	}
-	if err := src.src.Authenticate(r, body, now); err != nil {
-		s.m.authFailed.WithLabelValues(name).Inc()
-		s.log.Warn("ingress request not authenticated", zap.String("source", name), zap.String("remote", r.RemoteAddr), zap.String("reason", err.Error()))
-		s.fail(w, name, http.StatusUnauthorized, "unauthorized")
+	if !headersOnly {
+		if err := src.src.Authenticate(r, body, now); err != nil {
+			s.unauthorized(w, r, name, err)
+			return
+		}
+	}
+	// The limit counts authenticated requests alone: anyone who knows the URL could otherwise
+	// spend the source's budget and have the real sender's deliveries refused.
+	if res := src.lim.ReserveN(now, 1); !res.OK() || res.DelayFrom(now) > 0 {
+		wait := time.Second
+		if res.OK() {
+			wait = res.DelayFrom(now)
+			res.CancelAt(now)
+		}
+		s.m.rateLimited.WithLabelValues(name).Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
+		s.fail(w, name, http.StatusTooManyRequests, "rate limited: retry after the time Retry-After gives")
 		return
 	}
 	if r.Method != http.MethodPost { // a Challenger's: its handshake, if this is one
@@ -290,6 +314,17 @@ func (s *Server) serveSource(w http.ResponseWriter, r *http.Request) {
 	s.publish(w, r, src, events, now)
 }
 
+// headerAuthenticator is implemented by a source whose Authenticate needs no body (Okta's
+// static header): the server authenticates such a request before it reads the body.
+type headerAuthenticator interface{ headersOnly() }
+
+// unauthorized answers 401 with no detail; the reason goes to the log and the metric.
+func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, name string, err error) {
+	s.m.authFailed.WithLabelValues(name).Inc()
+	s.log.Warn("ingress request not authenticated", zap.String("source", name), zap.String("remote", r.RemoteAddr), zap.String("reason", shown(err.Error())))
+	s.fail(w, name, http.StatusUnauthorized, "unauthorized")
+}
+
 // publish checks every event's job, then (unless the source's policy forbids it after a
 // rejection) publishes the valid ones concurrently and answers once every PubAck is in.
 func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, events []Event, now time.Time) {
@@ -301,7 +336,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, ev
 	firstRejected := -1
 	for i, ev := range events {
 		res := &a.Events[i]
-		res.Ref = audit.Clip(ev.Ref, 128)
+		res.Ref = shownRef(ev.Ref)
 		var err error
 		switch {
 		case ev.Err != nil:
@@ -392,6 +427,21 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, src *source, ev
 			zap.Int("stored", a.Accepted+a.Duplicates+a.Scheduled), zap.Error(firstErr))
 	}
 	s.reply(w, name, code, a)
+}
+
+// shownRef is ref as the answer, the log and the ops events show it: at most 128 bytes, and
+// quoted (Go syntax, ASCII) when it holds a control character, a bidi control or an invisible
+// character, so that a sender's event id cannot display as another in a SIEM or a terminal.
+func shownRef(ref string) string { return audit.Clip(shown(ref), 128) }
+
+// shown is text that may carry what a sender wrote (an event id, the webhook-id of an
+// unauthenticated request in an error), quoted when it holds a control, bidi or invisible
+// character.
+func shown(text string) string {
+	if strings.IndexFunc(text, unicode.IsControl) >= 0 || jobs.TextProblem(text) != "" {
+		return strconv.QuoteToASCII(text)
+	}
+	return text
 }
 
 // checkJob fills in what the publisher would and checks job with the rules every worker applies

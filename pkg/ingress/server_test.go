@@ -17,7 +17,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/offboard-dev/genesys-deactivator/internal/testbed"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
@@ -578,5 +580,93 @@ func benchSignedWebhook(b *testing.B, lines int) {
 	if len(all) > 0 {
 		b.ReportMetric(float64(len(all)*lines)/elapsed.Seconds(), "events/s")
 		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+	}
+}
+
+// TestUnauthenticatedFloodSpendsNoRateLimit: requests without a valid signature are 401 and do
+// not spend the source's rate limit, so someone who knows the URL cannot have the real sender's
+// deliveries refused with 429.
+func TestUnauthenticatedFloodSpendsNoRateLimit(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testbed.Config{}, nil, func(sc *ingress.SourceConfig) { sc.RatePerSecond = 0.01; sc.Burst = 1 })
+	user := f.bed.ActiveUsers(1)[0]
+	for i := range 5 {
+		if r := f.post(t, "soar", "", time.Now(), "", jobLine(user.UserName, "")); r.code != http.StatusUnauthorized {
+			t.Fatalf("unsigned request %d: %d %s", i, r.code, r.raw)
+		}
+	}
+	if r := f.post(t, "soar", "real-1", time.Now(), "", jobLine(user.UserName, "")); r.code != 200 || r.Accepted != 1 {
+		t.Fatalf("the real sender after a flood of unsigned requests: %d %s", r.code, r.raw)
+	}
+	if got := f.metric(t, "genesys_ingress_rate_limited_total", "source", "soar"); got != 0 {
+		t.Errorf("rate limited %v, want 0", got)
+	}
+}
+
+// TestUnauthenticatedLogLineIsQuoted: the log line of a 401 carries the reason, which names the
+// webhook-id an unauthenticated stranger chose: a bidi override in it is quoted, not logged as is.
+func TestUnauthenticatedLogLineIsQuoted(t *testing.T) {
+	t.Parallel()
+	bed := testbed.New(t, testbed.Config{})
+	core, logs := observer.New(zap.WarnLevel)
+	srv, err := ingress.New(ingress.Config{Sources: []ingress.SourceConfig{{Name: "soar", Kind: ingress.KindWebhook, SecretFiles: []string{"s"}}}},
+		bed.JS, zap.New(core), ingress.WithSecretReader(func(string) (string, error) { return newSecret(t), nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, hs.URL+"/v1/sources/soar", strings.NewReader("{}"))
+	req.Header.Set(audit.HeaderWebhookID, "admin\u202Enigol")
+	req.Header.Set(audit.HeaderWebhookTimestamp, fmt.Sprint(time.Now().Unix()))
+	req.Header.Set(audit.HeaderWebhookSignature, "v1,AAAA")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	entries := logs.FilterMessage("ingress request not authenticated").All()
+	if resp.StatusCode != http.StatusUnauthorized || len(entries) != 1 {
+		t.Fatalf("%d, %d log lines", resp.StatusCode, len(entries))
+	}
+	if reason := entries[0].ContextMap()["reason"].(string); strings.ContainsRune(reason, '\u202E') || !strings.Contains(reason, `\u202e`) {
+		t.Errorf("reason %q", reason)
+	}
+}
+
+// TestSourcesMustNotShareASecret: two sources with the same secret would let the sender of one
+// post as the other (requested_by naming the wrong source): New refuses it, naming both sources
+// and never the secret.
+func TestSourcesMustNotShareASecret(t *testing.T) {
+	t.Parallel()
+	bed := testbed.New(t, testbed.Config{})
+	secret := newSecret(t)
+	_, err := ingress.New(ingress.Config{Sources: []ingress.SourceConfig{
+		{Name: "soar", Kind: ingress.KindWebhook, SecretFiles: []string{"/a"}},
+		{Name: "jira", Kind: ingress.KindWebhook, SecretFiles: []string{"/b"}},
+	}}, bed.JS, nil, ingress.WithSecretReader(func(string) (string, error) { return secret, nil }))
+	if err == nil || !strings.Contains(err.Error(), "source jira: secret_files[0] holds the secret of source soar") || strings.Contains(err.Error(), secret) {
+		t.Fatalf("New: %v", err)
+	}
+}
+
+// TestOtherPathsAnswerJSON404: a path that is no source's ("/v1/sources/soar/", "/") is a JSON
+// 404 counted under source "unknown", like an unknown name, and publishes nothing.
+func TestOtherPathsAnswerJSON404(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testbed.Config{}, nil, nil)
+	for _, path := range []string{"/v1/sources/soar/", "/", "/v1/sources/soar/x", "/v1/sources/SOAR"} {
+		resp, err := http.Post(f.url+path, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/json" || !json.Valid(raw) {
+			t.Errorf("%s: %d %q %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+		}
+	}
+	if got := f.metric(t, "genesys_ingress_requests_total", "source", "unknown", "code", "404"); got != 4 {
+		t.Errorf("requests_total unknown 404 = %v, want 4", got)
 	}
 }

@@ -44,8 +44,9 @@ type SourceConfig struct {
 	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
 	// MaxEvents bounds the events of one request (default 1000); more is 413.
 	MaxEvents int `json:"max_events,omitempty"`
-	// RatePerSecond and Burst limit the requests the source may make (defaults 50 and 100); past
-	// them the answer is 429 with Retry-After and nothing is read or published.
+	// RatePerSecond and Burst limit the authenticated requests the source may make (defaults 50
+	// and 100); past them the answer is 429 with Retry-After and nothing is published. Requests
+	// that fail authentication do not count: they cannot spend the real sender's budget.
 	RatePerSecond float64 `json:"rate_per_second,omitempty"`
 	Burst         int     `json:"burst,omitempty"`
 	// Priority is the lane of the jobs the source makes unless its mapping says otherwise

@@ -28,6 +28,8 @@ import (
 const (
 	e2eOktaSecret = "okta-e2e-authorization-value"
 	e2eHRKey      = "hr-e2e-private-key"
+	e2eBobKey     = "hibob-e2e-private-key"
+	e2eOktaIDs    = "okta-ids-e2e-authorization-value"
 )
 
 // sourcesFixture is a test bed and an ingress serving the Okta and HR sources of testdata on
@@ -59,14 +61,15 @@ func setupSources(t *testing.T) *sourcesFixture {
 	t.Helper()
 	bed := testbed.New(t, testbed.Config{})
 	okta := sampleConfig(t, "okta/okta.config.json")
-	oktaIDs := ingress.SourceConfig{Name: "okta-ids", Kind: ingress.KindOkta, SecretFiles: okta.SecretFiles,
+	oktaIDs := ingress.SourceConfig{Name: "okta-ids", Kind: ingress.KindOkta, SecretFiles: []string{"/run/secrets/okta-ids-auth"},
 		Settings: json.RawMessage(`{"user_attribute":"id"}`)}
 	cfg := ingress.Config{Sources: []ingress.SourceConfig{okta, oktaIDs,
 		sampleConfig(t, "hr/bamboohr.config.json"), sampleConfig(t, "hr/hibob.config.json")}}
 	secrets := map[string]string{
 		"/run/secrets/okta-event-hook-auth": e2eOktaSecret,
 		"/run/secrets/bamboohr-webhook-key": e2eHRKey,
-		"/run/secrets/hibob-webhook-secret": e2eHRKey,
+		"/run/secrets/hibob-webhook-secret": e2eBobKey,
+		"/run/secrets/okta-ids-auth":        e2eOktaIDs,
 	}
 	reg := prometheus.NewRegistry()
 	srv, err := ingress.New(cfg, bed.JS, zaptest.NewLogger(t), ingress.WithRegisterer(reg),
@@ -207,7 +210,10 @@ func TestOktaDeactivationEndToEnd(t *testing.T) {
 		e["target"].([]any)[0].(map[string]any)["id"] = users[1].ExternalID
 		e["target"].([]any)[0].(map[string]any)["alternateId"] = "login-not-in-genesys@example.com"
 	})
-	r2 := f.send(t, http.MethodPost, "okta-ids", oktaHeaders(e2eOktaSecret), byID)
+	if r := f.send(t, http.MethodPost, "okta-ids", oktaHeaders(e2eOktaSecret), byID); r.code != http.StatusUnauthorized {
+		t.Fatalf("okta's secret at okta-ids: %d %s", r.code, r.raw)
+	}
+	r2 := f.send(t, http.MethodPost, "okta-ids", oktaHeaders(e2eOktaIDs), byID)
 	id2 := ingress.JobID("okta-ids", "f1d2-second-event")
 	if r2.code != http.StatusOK || r2.Accepted != 1 || r2.Events[0].ID != id2 {
 		t.Fatalf("okta-ids answer %d %s", r2.code, r2.raw)
@@ -363,7 +369,7 @@ func TestHiBobLeaverEndToEnd(t *testing.T) {
 	}
 	ev["data"] = map[string]any{"employeeId": user.ExternalID}
 	body, _ := json.Marshal(ev)
-	m := hmac.New(sha512.New, []byte(e2eHRKey))
+	m := hmac.New(sha512.New, []byte(e2eBobKey))
 	m.Write(body)
 	r := f.send(t, http.MethodPost, "hibob", map[string]string{"Bob-Signature": base64.StdEncoding.EncodeToString(m.Sum(nil))}, body)
 	if r.code != http.StatusOK || r.Accepted != 1 {
@@ -376,5 +382,45 @@ func TestHiBobLeaverEndToEnd(t *testing.T) {
 	}
 	if actor := f.auditActor(t, id); actor != "ingress:hibob" {
 		t.Errorf("audit actor %q", actor)
+	}
+}
+
+// TestRefsWithInvisibleCharactersAreQuoted: a sender's event id with a bidi override or a
+// newline reaches the answer, the log and the ingress_rejected ops event quoted, never as is
+// (it would display as another id in a SIEM); a webhook-id with one is refused.
+func TestRefsWithInvisibleCharactersAreQuoted(t *testing.T) {
+	t.Parallel()
+	f := setupSources(t)
+	bad := oktaDelivery(t, func(e map[string]any) {
+		e["uuid"] = "evt-\u202Egnp.exe\nforged"
+		e["target"].([]any)[0].(map[string]any)["alternateId"] = "jdoe"
+	})
+	r := f.send(t, http.MethodPost, "okta", oktaHeaders(e2eOktaSecret), bad)
+	if r.code != http.StatusOK || r.Rejected != 1 || strings.ContainsAny(r.Events[0].Ref, "\u202E\n") {
+		t.Fatalf("answer %d %s", r.code, r.raw)
+	}
+	ops := f.bed.OpsEvents("ingress_rejected")
+	if len(ops) != 1 || ops[0].Fields["ref"] != `"evt-\u202egnp.exe\nforged"` || strings.ContainsAny(ops[0].Message, "\u202E\n") {
+		t.Fatalf("ops events %+v", ops)
+	}
+
+	wh := setup(t, testbed.Config{}, nil, nil)
+	user := wh.bed.ActiveUsers(1)[0]
+	if r := wh.post(t, "soar", "msg-\u202E1", time.Now(), "", jobLine(user.UserName, "")); r.code != http.StatusBadRequest || !strings.Contains(r.Error, "U+202E") {
+		t.Fatalf("webhook-id with U+202E: %d %s", r.code, r.raw)
+	}
+}
+
+// TestOktaAuthenticatesBeforeReadingTheBody: Okta's credentials are a header, so a request
+// without them is 401 before its body is read: an oversized body from a stranger is not 413.
+func TestOktaAuthenticatesBeforeReadingTheBody(t *testing.T) {
+	t.Parallel()
+	f := setupSources(t)
+	huge := []byte(`{"data":{"events":[` + strings.Repeat(" ", ingress.DefaultMaxBodyBytes+1) + `]}}`)
+	if r := f.send(t, http.MethodPost, "okta", oktaHeaders("not-the-secret"), huge); r.code != http.StatusUnauthorized {
+		t.Fatalf("a stranger's oversized body: %d %s", r.code, r.raw)
+	}
+	if r := f.send(t, http.MethodPost, "okta", oktaHeaders(e2eOktaSecret), huge); r.code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("an authenticated oversized body: %d %s", r.code, r.raw)
 	}
 }

@@ -86,6 +86,9 @@ func (w *webhook) Decode(r *http.Request, body []byte, _ time.Time) ([]Event, er
 	if id == "" || len(id) > maxWebhookIDLength || strings.IndexFunc(id, func(c rune) bool { return unicode.IsControl(c) || c == '#' }) >= 0 {
 		return nil, fmt.Errorf("webhook-id: want 1-%d characters without control characters or '#'", maxWebhookIDLength)
 	}
+	if p := jobs.TextProblem(id); p != "" {
+		return nil, fmt.Errorf("webhook-id: %s", p)
+	}
 	return DecodeWebhookBody(w.name, w.priority, id, r.Header.Get("Content-Type"), body)
 }
 
@@ -172,7 +175,39 @@ func decodeWebhookLine(source string, priority jobs.Priority, id string, line []
 		add("priority", str(string(priority)))
 	}
 	b.WriteByte('}')
-	return jobs.Decode(b.Bytes())
+	job, err := jobs.Decode(b.Bytes())
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	if err := checkProducerJob(job); err != nil {
+		return jobs.Job{}, err
+	}
+	return job, nil
+}
+
+// checkProducerJob refuses what only an operator or a worker may ask for, never a sender at the
+// ingress: the delete and cleanup actions (their lanes; a deletion cannot be undone), force (it
+// overrides the worker's check that the deactivation was ours), and replay_of, cleanup_of and
+// delete_of (links to other jobs, which the ingress's own ids could only fake). A dry run, which
+// changes nothing, is allowed.
+func checkProducerJob(j jobs.Job) error {
+	var bad []string
+	switch j.Action {
+	case jobs.ActionDelete, jobs.ActionCleanup:
+		bad = append(bad, "action "+string(j.Action))
+	}
+	if j.Force {
+		bad = append(bad, "force")
+	}
+	for _, f := range []struct{ name, v string }{{"replay_of", j.ReplayOf}, {"cleanup_of", j.CleanupOf}, {"delete_of", j.DeleteOf}} {
+		if f.v != "" {
+			bad = append(bad, f.name)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: %s: not accepted from an ingress source (an operator's or a worker's)", jobs.ErrInvalidJob, strings.Join(bad, ", "))
+	}
+	return nil
 }
 
 type member struct {

@@ -116,3 +116,32 @@ func TestWebhookExampleWorks(t *testing.T) {
 		t.Fatalf("the example's body is not a valid job: %v %v", err, events)
 	}
 }
+
+// TestWebhookRefusesOperatorOnlyFields: a signed sender may deactivate, reactivate, cancel,
+// verify and dry-run, but never reach the delete or cleanup lanes, force a reactivation, or link
+// its job to another with replay_of, cleanup_of or delete_of.
+func TestWebhookRefusesOperatorOnlyFields(t *testing.T) {
+	t.Parallel()
+	for _, line := range []string{
+		`{"action":"delete","user":{"user_name":"a@b.example"}}`,
+		`{"action":"reactivate","force":true,"user":{"user_name":"a@b.example"}}`,
+		`{"action":"deactivate","replay_of":"dead-1","user":{"user_name":"a@b.example"}}`,
+		`{"action":"cleanup","cleanup_of":"x1","user":{"user_name":"a@b.example"}}`,
+		`{"action":"delete","delete_of":"x1","user":{"user_name":"a@b.example"}}`,
+	} {
+		events, err := DecodeWebhookBody("soar", "", "m1", "application/json", []byte(line))
+		if err != nil || len(events) != 1 || events[0].Job != nil || !errors.Is(events[0].Err, jobs.ErrInvalidJob) {
+			t.Errorf("%s: err %v, events %+v: want one rejected event", line, err, events)
+		}
+	}
+	for _, line := range []string{
+		`{"action":"deactivate","dry_run":true,"user":{"user_name":"a@b.example"}}`,
+		`{"action":"reactivate","user":{"user_name":"a@b.example"}}`,
+		`{"action":"cancel","user":{"user_name":"a@b.example"}}`,
+	} {
+		events, err := DecodeWebhookBody("soar", "", "m1", "application/json", []byte(line))
+		if err != nil || len(events) != 1 || events[0].Err != nil {
+			t.Errorf("%s: err %v, events %+v: want a job", line, err, events)
+		}
+	}
+}
