@@ -63,6 +63,11 @@ func TestDashboardIsImportable(t *testing.T) {
 		"guard state":           "genesys_guard_held",
 		"verification":          "genesys_verifications_total",
 		"drift":                 "genesys_drift_findings_total",
+		"ingress requests":      "genesys_ingress_requests_total",
+		"ingress events":        "genesys_ingress_events_total",
+		"ingress auth failures": "genesys_ingress_auth_failures_total",
+		"ingress rate-limited":  "genesys_ingress_rate_limited_total",
+		"ingress publish p99":   "genesys_ingress_publish_seconds_bucket",
 	}
 	used := map[string]bool{}
 	for _, e := range dashboardExpressions(t) {

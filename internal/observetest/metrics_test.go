@@ -55,9 +55,10 @@ func metricNames(expr string) ([]string, error) {
 }
 
 // Every PromQL expression of the alert rules and the dashboard parses and selects only metrics
-// that a running worker and relay export (a histogram's _bucket, _sum and _count are its family's).
-// The worker runs one job (so that labelled vectors appear) with the drift watch on; the relay
-// delivers that job's audit event to a receiver.
+// that a running worker, relay and ingress export (a histogram's _bucket, _sum and _count are its
+// family's). The worker runs one job (so that labelled vectors appear) with the drift watch on; the
+// relay delivers that job's audit event to a receiver; the ingress takes a signed job, refuses an
+// unsigned request (401) and rate-limits a third (429).
 func TestExpressionsNameOnlyExportedMetrics(t *testing.T) {
 	exprs := append(ruleExpressions(t), dashboardExpressions(t)...)
 	if len(dashboardExpressions(t)) == 0 {
@@ -75,7 +76,7 @@ func TestExpressionsNameOnlyExportedMetrics(t *testing.T) {
 		}
 		for _, n := range names {
 			if !exported[n] {
-				t.Errorf("%s: %q names %s, which neither the worker nor the relay exports", e.where, e.expr, n)
+				t.Errorf("%s: %q names %s, which no binary (worker, relay, ingress) exports", e.where, e.expr, n)
 			}
 		}
 	}
@@ -95,7 +96,7 @@ func TestMetricNamesCatchesUnknownNamesAndBadSyntax(t *testing.T) {
 	}
 }
 
-// exportedMetrics starts a worker and a relay on a testbed and returns the names their /metrics
+// exportedMetrics starts a worker, a relay and an ingress on a testbed and returns the names their /metrics
 // export: each family's name, and a histogram's or summary's series names.
 func exportedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
@@ -172,8 +173,11 @@ func exportedMetrics(t *testing.T) map[string]bool {
 		}
 	}
 
+	// The ingress, after the worker made the jobs stream.
+	ingressURL := startIngress(t, bed, bed.ActiveUsers(2)[1].UserName)
+
 	exported := map[string]bool{}
-	for _, url := range []string{"http://" + workerAddr + "/metrics", "http://" + relayAddr + "/metrics"} {
+	for _, url := range []string{"http://" + workerAddr + "/metrics", "http://" + relayAddr + "/metrics", ingressURL} {
 		for name, f := range scrapeFamilies(t, url) {
 			exported[name] = true
 			if f == "histogram" || f == "summary" {
