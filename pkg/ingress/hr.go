@@ -81,7 +81,8 @@ type HRActionRule struct {
 	// Values are compared with the field's value exactly, or ignoring case with IgnoreCase.
 	Values     []string `json:"values"`
 	IgnoreCase bool     `json:"ignore_case,omitempty"`
-	// Action is "deactivate" (default) or "reactivate".
+	// Action is "deactivate", the default and the only one an ingress source may map to (a
+	// reactivation is an operator's: the ingress's NATS role may not publish one).
 	Action jobs.Action `json:"action,omitempty"`
 	// Priority is the job's lane; default the source's priority.
 	Priority jobs.Priority `json:"priority,omitempty"`
@@ -178,9 +179,9 @@ func buildHR(cfg SourceConfig, secrets []string) (*hrSource, error) {
 		switch r.action {
 		case "":
 			r.action = jobs.ActionDeactivate
-		case jobs.ActionDeactivate, jobs.ActionReactivate:
+		case jobs.ActionDeactivate:
 		default:
-			return nil, fmt.Errorf("settings.actions[%d].action must be \"deactivate\" or \"reactivate\"", i)
+			return nil, fmt.Errorf("settings.actions[%d].action must be \"deactivate\" (a reactivation is an operator's: the ingress may not publish one)", i)
 		}
 		if err := checkLane(r.priority); err != nil {
 			return nil, fmt.Errorf("settings.actions[%d].%w", i, err)

@@ -325,7 +325,7 @@ func TestHRDecodeBadEvents(t *testing.T) {
 	s := newTestHR(t, hrConfig(t, "hr/bamboohr.config.json", func(st map[string]any) {
 		st["actions"] = []any{
 			map[string]any{"field": `fields["Employment Status"]`, "values": []string{"terminated"}, "ignore_case": true},
-			map[string]any{"field": `fields["Employment Status"]`, "values": []string{"Rehired"}, "action": "reactivate", "priority": "urgent"},
+			map[string]any{"field": `fields["Employment Status"]`, "values": []string{"Rehired"}, "action": "deactivate", "priority": "urgent"},
 		}
 	}))
 	body := `{"employees":[
@@ -351,7 +351,7 @@ func TestHRDecodeBadEvents(t *testing.T) {
 			kinds = append(kinds, "ignored")
 		}
 	}
-	want := "deactivate err err err reactivate ignored ignored err err"
+	want := "deactivate err err err deactivate ignored ignored err err"
 	if strings.Join(kinds, " ") != want {
 		t.Fatalf("events %v, want %s", kinds, want)
 	}
@@ -359,7 +359,18 @@ func TestHRDecodeBadEvents(t *testing.T) {
 		t.Errorf("not an email: %v, want ErrInvalidJob", evs[2].Err)
 	}
 	if evs[4].Job.Priority != jobs.PriorityUrgent {
-		t.Errorf("the reactivation rule's lane: %s", evs[4].Job.Priority)
+		t.Errorf("the second rule's lane: %s", evs[4].Job.Priority)
+	}
+}
+
+// An HR source cannot map an event to a reactivation: operators alone publish those (review D4), and
+// the ingress's NATS role may not.
+func TestHRRefusesAReactivationRule(t *testing.T) {
+	cfg := hrConfig(t, "hr/bamboohr.config.json", func(st map[string]any) {
+		st["actions"] = []any{map[string]any{"field": `fields["Employment Status"]`, "values": []string{"Rehired"}, "action": "reactivate"}}
+	})
+	if _, err := newHR(cfg, []string{"k"}); err == nil || !strings.Contains(err.Error(), "operator") {
+		t.Fatalf("newHR with a reactivation rule: %v, want a refusal naming operators", err)
 	}
 }
 

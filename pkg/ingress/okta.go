@@ -38,7 +38,8 @@ type OktaSettings struct {
 
 // OktaEventMapping is the job an Okta event type makes.
 type OktaEventMapping struct {
-	// Action is "deactivate" or "reactivate".
+	// Action is "deactivate", the only action an ingress source may map to (a reactivation is an
+	// operator's: the ingress's NATS role may not publish one).
 	Action jobs.Action `json:"action"`
 	// Priority is the job's lane; default the source's priority.
 	Priority jobs.Priority `json:"priority,omitempty"`
@@ -105,8 +106,8 @@ func newOkta(cfg SourceConfig, secrets []string) (Source, error) {
 		if typ == "" {
 			return nil, fmt.Errorf("okta source %q: settings.events has an empty event type", cfg.Name)
 		}
-		if m.Action != jobs.ActionDeactivate && m.Action != jobs.ActionReactivate {
-			return nil, fmt.Errorf("okta source %q: settings.events[%q].action must be \"deactivate\" or \"reactivate\"", cfg.Name, typ)
+		if m.Action != jobs.ActionDeactivate {
+			return nil, fmt.Errorf("okta source %q: settings.events[%q].action must be \"deactivate\" (a reactivation is an operator's: the ingress may not publish one)", cfg.Name, typ)
 		}
 		if err := checkLane(m.Priority); err != nil {
 			return nil, fmt.Errorf("okta source %q: settings.events[%q].%w", cfg.Name, typ, err)

@@ -240,20 +240,25 @@ func TestOktaDecodeMapping(t *testing.T) {
 			}
 		}
 	})
-	t.Run("a configured reactivation and lanes", func(t *testing.T) {
+	t.Run("a reactivation cannot be mapped", func(t *testing.T) {
+		cfg := SourceConfig{Name: "okta", Kind: KindOkta, Settings: json.RawMessage(`{"events":{"user.lifecycle.reactivate":{"action":"reactivate"}}}`)}
+		if _, err := newOkta(cfg, []string{"secret"}); err == nil || !strings.Contains(err.Error(), "operator") {
+			t.Fatalf("newOkta with a reactivation: %v, want a refusal naming operators", err)
+		}
+	})
+	t.Run("configured lanes", func(t *testing.T) {
 		s := newTestOkta(t, `{"events":{
 			"user.lifecycle.deactivate":{"action":"deactivate","priority":"urgent"},
-			"user.lifecycle.reactivate":{"action":"reactivate"},
-			"user.lifecycle.activate":{"action":"reactivate","priority":"urgent"}}}`)
+			"user.lifecycle.suspend":{"action":"deactivate"}}}`)
 		evs := decodeOK(t, s, body)
 		want := []struct {
 			action   jobs.Action
 			priority jobs.Priority
-		}{{jobs.ActionDeactivate, jobs.PriorityUrgent}, {}, {jobs.ActionReactivate, jobs.PriorityNormal}, {jobs.ActionReactivate, jobs.PriorityUrgent}}
+		}{{jobs.ActionDeactivate, jobs.PriorityUrgent}, {jobs.ActionDeactivate, jobs.PriorityNormal}, {}, {}}
 		for i, w := range want {
 			if w.action == "" {
 				if evs[i].Ignored == "" {
-					t.Errorf("event %d: %+v, want ignored (suspend is not mapped)", i, evs[i])
+					t.Errorf("event %d: %+v, want ignored (not mapped)", i, evs[i])
 				}
 				continue
 			}

@@ -47,7 +47,7 @@ func FuzzOktaDecode(f *testing.F) {
 	f.Add([]byte(`{"data":{"events":[null,1,"x",{}]}}`))
 	sources := []Source{
 		newTestOkta(f, ""),
-		newTestOkta(f, `{"user_attribute":"id","events":{"user.lifecycle.deactivate":{"action":"deactivate"},"user.lifecycle.reactivate":{"action":"reactivate"}}}`),
+		newTestOkta(f, `{"user_attribute":"id","events":{"user.lifecycle.deactivate":{"action":"deactivate"},"user.lifecycle.suspend":{"action":"deactivate","priority":"urgent"}}}`),
 		newTestOkta(f, `{"user_attribute":"detailEntry.email"}`),
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

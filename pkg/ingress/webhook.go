@@ -186,14 +186,16 @@ func decodeWebhookLine(source string, priority jobs.Priority, id string, line []
 }
 
 // checkProducerJob refuses what only an operator or a worker may ask for, never a sender at the
-// ingress: the delete and cleanup actions (their lanes; a deletion cannot be undone), force (it
+// ingress: a reactivation (operators alone, review D4: a webhook must not give a leaver access back;
+// the ingress's NATS role may not publish one), the delete and cleanup actions (their lanes; a
+// deletion cannot be undone), force (it
 // overrides the worker's check that the deactivation was ours), and replay_of, cleanup_of and
 // delete_of (links to other jobs, which the ingress's own ids could only fake). A dry run, which
 // changes nothing, is allowed.
 func checkProducerJob(j jobs.Job) error {
 	var bad []string
 	switch j.Action {
-	case jobs.ActionDelete, jobs.ActionCleanup:
+	case jobs.ActionReactivate, jobs.ActionDelete, jobs.ActionCleanup:
 		bad = append(bad, "action "+string(j.Action))
 	}
 	if j.Force {

@@ -117,14 +117,15 @@ func TestWebhookExampleWorks(t *testing.T) {
 	}
 }
 
-// TestWebhookRefusesOperatorOnlyFields: a signed sender may deactivate, reactivate, cancel,
-// verify and dry-run, but never reach the delete or cleanup lanes, force a reactivation, or link
+// TestWebhookRefusesOperatorOnlyFields: a signed sender may deactivate, cancel, verify and
+// dry-run, but never reactivate (operators alone), reach the delete or cleanup lanes, or link
 // its job to another with replay_of, cleanup_of or delete_of.
 func TestWebhookRefusesOperatorOnlyFields(t *testing.T) {
 	t.Parallel()
 	for _, line := range []string{
 		`{"action":"delete","user":{"user_name":"a@b.example"}}`,
 		`{"action":"reactivate","force":true,"user":{"user_name":"a@b.example"}}`,
+		`{"action":"reactivate","user":{"user_name":"a@b.example"}}`,
 		`{"action":"deactivate","replay_of":"dead-1","user":{"user_name":"a@b.example"}}`,
 		`{"action":"cleanup","cleanup_of":"x1","user":{"user_name":"a@b.example"}}`,
 		`{"action":"delete","delete_of":"x1","user":{"user_name":"a@b.example"}}`,
@@ -136,7 +137,6 @@ func TestWebhookRefusesOperatorOnlyFields(t *testing.T) {
 	}
 	for _, line := range []string{
 		`{"action":"deactivate","dry_run":true,"user":{"user_name":"a@b.example"}}`,
-		`{"action":"reactivate","user":{"user_name":"a@b.example"}}`,
 		`{"action":"cancel","user":{"user_name":"a@b.example"}}`,
 	} {
 		events, err := DecodeWebhookBody("soar", "", "m1", "application/json", []byte(line))
