@@ -16,8 +16,8 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/pkg/worker"
 )
 
-// Run runs the benchmark named by args[0] (fleet, overhead, latency, plan, schedule,
-// baseline) with the flags that follow, and prints its result as one line
+// Run runs the benchmark named by args[0] (fleet, overhead, latency, plan, schedule, drift,
+// reconcile, report, ingress, baseline) with the flags that follow, and prints its result as one line
 // of JSON on stdout.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {

@@ -35,6 +35,7 @@ var benchmarks = []struct{ name, what string }{
 	{"drift", "the drift watch's call and check rate at its share of the budget while leavers flow"},
 	{"reconcile", "worker reconcile's call rate over an HR list at its share of the budget while leavers flow"},
 	{"report", "genesysctl report over a year of audit events: time and peak memory, each run in its own process"},
+	{"ingress", "signed webhook events one ingress process answers after JetStream stored them: events/s, p50/p99"},
 	{"baseline", "the original tutorial's script against two of our workers on the same rate limit"},
 }
 

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/offboard-dev/genesys-deactivator/bench"
 )
 
 // bench --help, -h and no arguments print the list of benchmarks and exit 0; an unknown
@@ -34,6 +37,14 @@ func TestUsage(t *testing.T) {
 	for _, b := range benchmarks {
 		if !strings.Contains(stdout.String(), "  "+b.name+" ") {
 			t.Errorf("usage lacks %s:\n%s", b.name, stdout.String())
+		}
+	}
+	// Every benchmark bench.Run knows is listed (the list and Run's switch are kept apart).
+	err := bench.Run(t.Context(), nil, &bytes.Buffer{}, &bytes.Buffer{})
+	names := strings.TrimSuffix(strings.TrimPrefix(fmt.Sprint(err), "usage: bench "), " [flags]")
+	for _, name := range strings.Split(names, "|") {
+		if !known(name) {
+			t.Errorf("bench.Run knows %q, the usage does not list it (from %q)", name, err)
 		}
 	}
 	if strings.Contains(stdout.String(), "child") {
