@@ -22,8 +22,9 @@ import (
 
 // startIngress starts an ingress (the pkg/ingress Server, as internal/ingresscmd runs it) on the
 // bed's NATS with one webhook source "soar" and makes each of its labelled vectors appear: a
-// signed job (200, accepted), an unsigned request (401) and one past the source's burst of 2
-// (429). It returns the URL of the ingress's own registry's /metrics.
+// signed job (200, accepted), an unsigned request (401, which spends no rate: only authenticated
+// requests count), the same signed delivery again (200, a duplicate) and one past the source's burst
+// of 2 (429). It returns the URL of the ingress's own registry's /metrics.
 func startIngress(t *testing.T, bed *testbed.T, user string) string {
 	t.Helper()
 	key := make([]byte, 32)
@@ -81,7 +82,7 @@ func startIngress(t *testing.T, bed *testbed.T, user string) string {
 	for i, want := range []struct {
 		signed bool
 		code   int
-	}{{true, http.StatusOK}, {false, http.StatusUnauthorized}, {true, http.StatusTooManyRequests}} {
+	}{{true, http.StatusOK}, {false, http.StatusUnauthorized}, {true, http.StatusOK}, {true, http.StatusTooManyRequests}} {
 		if got := post(want.signed); got != want.code {
 			t.Fatalf("ingress request %d: status %d, want %d", i+1, got, want.code)
 		}

@@ -58,7 +58,7 @@ func metricNames(expr string) ([]string, error) {
 // that a running worker, relay and ingress export (a histogram's _bucket, _sum and _count are its
 // family's). The worker runs one job (so that labelled vectors appear) with the drift watch on; the
 // relay delivers that job's audit event to a receiver; the ingress takes a signed job, refuses an
-// unsigned request (401) and rate-limits a third (429).
+// unsigned request (401) and rate-limits a signed one past its burst (429).
 func TestExpressionsNameOnlyExportedMetrics(t *testing.T) {
 	exprs := append(ruleExpressions(t), dashboardExpressions(t)...)
 	if len(dashboardExpressions(t)) == 0 {
