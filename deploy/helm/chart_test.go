@@ -11,6 +11,8 @@ package helm
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,7 +28,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/offboard-dev/genesys-deactivator/internal/natstest"
+	"github.com/offboard-dev/genesys-deactivator/pkg/ingress"
 )
 
 const (
@@ -685,6 +691,7 @@ func TestRefusedValues(t *testing.T) {
 		{"NATS password in the plan", "worker:\n  plan:\n    nats-password: " + canary + "\n", "worker.plan.nats-password: set by the chart"},
 		{"relay secret by environment", "relay:\n  config:\n    endpoints:\n      - {name: siem, url: https://siem.example.com/x, secrets_env: " + canary + "}\n", "relay.config names a secret by environment variable"},
 		{"ingress secret by environment", "ingress:\n  enabled: true\n  config:\n    sources:\n      - {name: hr, kind: hr, hmac_secret_env: " + canary + "}\n", "ingress.config names a secret by environment variable"},
+		{"one worker id for every worker", "worker:\n  plan:\n    worker-id: " + canary + "\n", "worker.plan.worker-id: set by the chart"},
 		{"more workers than the fleet budget divides by", "worker:\n  replicas: 9\n  maxFleet: 8\n", "worker.replicas (9) is above worker.maxFleet (8)"},
 		{"NetworkPolicy without the Genesys addresses", "networkPolicy:\n  enabled: true\nrelay:\n  enabled: false\n", "worker.networkPolicy.genesysEgress"},
 		{"NetworkPolicy without the SIEM addresses", "networkPolicy:\n  enabled: true\nworker:\n  networkPolicy:\n    genesysEgress: [{cidr: 10.0.0.1/32, ports: [443]}]\n", "relay.networkPolicy.siemEgress"},
@@ -899,6 +906,11 @@ type deployment struct {
 	Metadata meta
 	Spec     struct {
 		Replicas int
+		Strategy struct {
+			RollingUpdate struct {
+				MaxUnavailable int `yaml:"maxUnavailable"`
+			} `yaml:"rollingUpdate"`
+		}
 		Template struct {
 			Metadata meta
 			Spec     podSpec
@@ -1124,4 +1136,67 @@ func matches(selector, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestProductionValuesWork: what the production-like values render is what the binaries accept
+// beyond their flags. The ingress builds every source of its rendered ingress.json (settings
+// included; each secret file stands for a secret of its own); the worker reaches Genesys through
+// the values' proxy (HTTPS_PROXY, which its client honours) and rolls with maxUnavailable 1, since
+// an unready worker (a paused fleet, a guard hold) must not stall the rollout that fixes it; no
+// PodDisruptionBudget keeps an unhealthy pod from being evicted.
+func TestProductionValuesWork(t *testing.T) {
+	m := render(t, "-f", productionFile)
+	var ingressJSON string
+	for _, d := range m.ofKind("ConfigMap") {
+		var cm struct{ Data map[string]string }
+		d.decode(t, &cm)
+		if v, ok := cm.Data["ingress.json"]; ok {
+			ingressJSON = v
+		}
+	}
+	cfg, err := ingress.ParseConfig([]byte(ingressJSON))
+	if err != nil {
+		t.Fatalf("the rendered ingress.json: %v\n%s", err, ingressJSON)
+	}
+	_, nc := natstest.Start(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := func(path string) (string, error) { // whsec_ and 32 bytes of its own per file
+		sum := sha256.Sum256([]byte(path))
+		return "whsec_" + base64.StdEncoding.EncodeToString(sum[:]), nil
+	}
+	if _, err := ingress.New(cfg, js, nil, ingress.WithSecretReader(secret)); err != nil {
+		t.Errorf("the ingress refuses the production values' sources: %v", err)
+	}
+
+	w := m.deployment(t, "worker")
+	if w.Spec.Strategy.RollingUpdate.MaxUnavailable != 1 {
+		t.Errorf("worker rollingUpdate.maxUnavailable = %d, want 1", w.Spec.Strategy.RollingUpdate.MaxUnavailable)
+	}
+	proxy := ""
+	for _, e := range w.container(t).Env {
+		if e.Name == "HTTPS_PROXY" {
+			proxy = e.Value
+		}
+	}
+	if proxy != "http://egress-proxy.net.internal:3128" {
+		t.Errorf("worker HTTPS_PROXY = %q, want the values' proxy", proxy)
+	}
+	pdbs := m.ofKind("PodDisruptionBudget")
+	if len(pdbs) == 0 {
+		t.Fatal("no PodDisruptionBudget")
+	}
+	for _, d := range pdbs {
+		var pdb struct {
+			Spec struct {
+				Policy string `yaml:"unhealthyPodEvictionPolicy"`
+			}
+		}
+		d.decode(t, &pdb)
+		if pdb.Spec.Policy != "AlwaysAllow" {
+			t.Errorf("PodDisruptionBudget %s: unhealthyPodEvictionPolicy %q, want AlwaysAllow", d.name, pdb.Spec.Policy)
+		}
+	}
 }

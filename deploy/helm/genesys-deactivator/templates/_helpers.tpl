@@ -212,6 +212,8 @@ metadata:
     {{- include "gd.labels" . | nindent 4 }}
 spec:
   maxUnavailable: {{ .c.pdb.maxUnavailable }}
+  # Unready pods (a paused fleet, a guard hold) never block a node drain.
+  unhealthyPodEvictionPolicy: AlwaysAllow
   selector:
     matchLabels:
       {{- include "gd.selectorLabels" . | nindent 6 }}
