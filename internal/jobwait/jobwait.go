@@ -248,10 +248,20 @@ func (f *Fleet) Status(ctx context.Context, id string) (jobs.Status, bool) {
 // lane is named).
 func (f *Fleet) Explain(ctx context.Context, id string, st *jobs.Status, job *jobs.Job) Diagnosis {
 	d := Diagnosis{JobID: id, Unread: f.unread}
-	if job != nil {
+	switch {
+	case job != nil:
 		d.Lane = LaneOf(*job)
+	case st != nil && st.Action != "":
+		// The status record knows the job's action and priority: its lane, without the job.
+		d.Lane = LaneOf(jobs.Job{Action: st.Action, Priority: st.Priority})
 	}
-	if st != nil {
+	due := ""
+	if st != nil && st.State == jobs.StateScheduled && !st.NotBefore.After(f.now) {
+		// Its time has come and its fired copy is in its lane (the record turns when a worker takes
+		// it): whatever holds the lane holds it, and is what to name.
+		due = fmt.Sprintf("due since %s and ", fmtTime(st.NotBefore))
+	}
+	if st != nil && due == "" {
 		switch st.State {
 		case jobs.StateDone:
 			d.Reason, d.Text = Done, fmt.Sprintf("done: %s", st.Outcome)
@@ -261,6 +271,13 @@ func (f *Fleet) Explain(ctx context.Context, id string, st *jobs.Status, job *jo
 			d.Text = fmt.Sprintf("scheduled: a worker stored it to run at %s (genesysctl scheduled show %s; genesysctl scheduled move or cancel change it)",
 				fmtTime(st.NotBefore), id)
 			return d
+		}
+		// A job between attempts waits for whatever holds its lane, like a queued one: the guard
+		// first (its text names the resume command), then a pause.
+		if g, ok := f.guard(d.Lane, job); ok {
+			g.JobID, g.Lane, g.Unread = id, d.Lane, d.Unread
+			g.Text = fmt.Sprintf("running (%d failed %s so far) and now ", len(st.Attempts), plural(len(st.Attempts), "attempt", "attempts")) + g.Text
+			return g
 		}
 		d.Reason = Running
 		d.Text = "running: taken by worker " + orNone(st.Worker)
@@ -276,8 +293,8 @@ func (f *Fleet) Explain(ctx context.Context, id string, st *jobs.Status, job *jo
 	}
 	// Without the job (genesysctl status knows only its id), what holds the lanes is what would
 	// hold it, if it is queued: the id may also be unknown or expired.
-	ifQueued := ""
-	if job == nil {
+	ifQueued := due
+	if job == nil && due == "" {
 		ifQueued = "if it is queued: "
 	}
 	if g, ok := f.guard(d.Lane, job); ok {

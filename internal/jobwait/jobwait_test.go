@@ -35,6 +35,18 @@ func TestExplain(t *testing.T) {
 			[]string{"scheduled: a worker stored it to run at 2026-12-07T06:00:00Z", "genesysctl scheduled show j-1"}},
 		{"running with attempts", Fleet{}, &jobs.Status{State: jobs.StateRunning, Worker: "w-1", Attempts: []jobs.Attempt{{N: 1, Error: "503"}}}, normal, Running,
 			[]string{"running: taken by worker w-1, 1 failed attempt so far (last: 503)"}},
+		// A scheduled job whose time has come waits in its lane: what holds the lane is named, not
+		// the past date (the record turns when a worker takes it).
+		{"scheduled and due, normal lane held", Fleet{guards: massHeld, lanes: lanes}, &jobs.Status{State: jobs.StateScheduled, NotBefore: now.Add(-time.Hour)}, normal, Guard,
+			[]string{"due since 2026-12-07T04:00:00Z and held by the mass-deactivation guard", "genesysctl guard resume --operator NAME"}},
+		{"scheduled and due, genesysctl (lane from the record)", Fleet{guards: massHeld, lanes: lanes},
+			&jobs.Status{State: jobs.StateScheduled, NotBefore: now.Add(-time.Hour), Action: jobs.ActionDeactivate, Priority: jobs.PriorityNormal}, nil, Guard,
+			[]string{"due since 2026-12-07T04:00:00Z and held by the mass-deactivation guard: it holds the normal lane"}},
+		{"scheduled and due, not taken yet", Fleet{lanes: lanes}, &jobs.Status{State: jobs.StateScheduled, NotBefore: now.Add(-time.Minute)}, normal, NotTaken,
+			[]string{"due since 2026-12-07T04:59:00Z and not taken yet"}},
+		// A job between attempts is held by the guard like a queued one.
+		{"running, then held", Fleet{guards: massHeld, lanes: lanes}, &jobs.Status{State: jobs.StateRunning, Worker: "w-1", Attempts: []jobs.Attempt{{N: 1, Error: "503"}}}, normal, Guard,
+			[]string{"running (1 failed attempt so far) and now held by the mass-deactivation guard", "genesysctl guard resume --operator NAME"}},
 		{"normal lane held", Fleet{guards: massHeld, lanes: lanes}, nil, normal, Guard,
 			[]string{"held by the mass-deactivation guard: it holds the normal lane since 2026-12-07T04:50:00Z", "genesysctl guard resume --operator NAME"}},
 		{"urgent passes a normal hold", Fleet{guards: massHeld, lanes: lanes}, nil, urgent, NotTaken, []string{"0 jobs in lane urgent not taken yet, and no worker is asking"}},
