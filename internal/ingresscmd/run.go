@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
+	"github.com/offboard-dev/genesys-deactivator/internal/zaplog"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/ingress"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
@@ -124,16 +124,7 @@ func (c *runConfig) load(args []string) (ingress.Config, error) {
 }
 
 func (c *runConfig) logger(w io.Writer) *zap.Logger {
-	level, _ := zapcore.ParseLevel(c.LogLevel) // checked by load
-	var enc zapcore.Encoder
-	if c.LogFormat == "console" {
-		ec := zap.NewDevelopmentEncoderConfig()
-		ec.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
-		enc = zapcore.NewConsoleEncoder(ec)
-	} else {
-		enc = zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level))
+	return zaplog.New(w, c.LogFormat, c.LogLevel) // the level is checked by load
 }
 
 func runCommand(ctx context.Context, args []string, stderr io.Writer) int {
@@ -176,8 +167,7 @@ func run(ctx context.Context, c runConfig, cfg ingress.Config, log *zap.Logger, 
 	closer := natsconn.NewCloser()
 	nc, err := c.NATS.Connect(
 		closer.Option(),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", zap.Error(err)) }),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", zap.String("url", nc.ConnectedUrlRedacted())) }),
+		natsconn.ReconnectLogs(log),
 	)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
 )
 
 // Closer lets a command drain its connection and wait until it has closed. Drain returns at once
@@ -32,5 +33,15 @@ func (c *Closer) DrainAndWait(nc *nats.Conn) {
 	select {
 	case <-c.closed:
 	case <-t.C:
+	}
+}
+
+// ReconnectLogs logs each disconnection (warn, with its error) and reconnection (info, with the
+// server's redacted URL): the option every long-running command connects with.
+func ReconnectLogs(log *zap.Logger) nats.Option {
+	return func(o *nats.Options) error {
+		o.DisconnectedErrCB = func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", zap.Error(err)) }
+		o.ReconnectedCB = func(nc *nats.Conn) { log.Info("NATS reconnected", zap.String("url", nc.ConnectedUrlRedacted())) }
+		return nil
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/offboard-dev/genesys-deactivator/internal/envdefault"
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
+	"github.com/offboard-dev/genesys-deactivator/internal/zaplog"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit"
 	"github.com/offboard-dev/genesys-deactivator/pkg/audit/relay"
 	"github.com/offboard-dev/genesys-deactivator/pkg/jobs"
@@ -72,16 +73,7 @@ func (c *common) relayConfig() relay.Config {
 }
 
 func (c *common) logger(w io.Writer) *zap.Logger {
-	level, _ := zapcore.ParseLevel(c.LogLevel) // checked by validate
-	var enc zapcore.Encoder
-	if c.LogFormat == "console" {
-		ec := zap.NewDevelopmentEncoderConfig()
-		ec.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
-		enc = zapcore.NewConsoleEncoder(ec)
-	} else {
-		enc = zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level))
+	return zaplog.New(w, c.LogFormat, c.LogLevel) // the level is checked by validate
 }
 
 // parseTime reads --since and --until: an RFC 3339 time, or a duration meaning that long ago.

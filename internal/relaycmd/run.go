@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -97,8 +96,7 @@ func run(ctx context.Context, c runConfig, eps []relay.Endpoint, log *zap.Logger
 	closer := natsconn.NewCloser()
 	nc, err := c.NATS.Connect(
 		closer.Option(),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", zap.Error(err)) }),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", zap.String("url", nc.ConnectedUrlRedacted())) }),
+		natsconn.ReconnectLogs(log),
 	)
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"github.com/offboard-dev/genesys-deactivator/internal/ingresscmd"
 	"github.com/offboard-dev/genesys-deactivator/internal/natsconn"
 	"github.com/offboard-dev/genesys-deactivator/internal/relaycmd"
+	"github.com/offboard-dev/genesys-deactivator/internal/zaplog"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/budget/genesysbudget"
 	"github.com/offboard-dev/genesys-deactivator/pkg/genesys"
@@ -72,23 +73,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func newLogger(cfg Config, w io.Writer) (*zap.Logger, error) {
-	level, err := zapcore.ParseLevel(cfg.LogLevel)
-	if err != nil {
+	if _, err := zapcore.ParseLevel(cfg.LogLevel); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", cfg.LogLevel)
 	}
 	format := cfg.LogFormat
 	if format == "" {
 		format = map[bool]string{true: "console", false: "json"}[cfg.Dev]
 	}
-	var enc zapcore.Encoder
-	if format == "console" {
-		ec := zap.NewDevelopmentEncoderConfig()
-		ec.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
-		enc = zapcore.NewConsoleEncoder(ec)
-	} else {
-		enc = zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level)), nil
+	return zaplog.New(w, format, cfg.LogLevel), nil
 }
 
 // run starts everything, works until ctx ends, and shuts down in order:
@@ -119,8 +111,7 @@ func run(ctx context.Context, cfg Config, log *zap.Logger, stdout io.Writer, m *
 		// While disconnected, a publish fails at once instead of waiting in a buffer to be sent,
 		// late, on reconnect, after another worker may have taken the job over.
 		nats.ReconnectBufSize(-1),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", zap.Error(err)) }),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", zap.String("url", nc.ConnectedUrlRedacted())) }),
+		natsconn.ReconnectLogs(log),
 	)
 	if err != nil {
 		return err
